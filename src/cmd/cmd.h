@@ -1,0 +1,103 @@
+/*
+ * cmd.h - what every command shares: the global options, the command table
+ * entry, option parsing with "did you mean", and output helpers.
+ *
+ * Commands live in src/cmd/cmd-<name>.c and stay thin: parse their options,
+ * call modules, print. Only main.c and src/cmd/ print or exit.
+ */
+#ifndef BERTH_CMD_H
+#define BERTH_CMD_H
+
+#include <stdio.h>
+
+#include "manifest/source.h"
+#include "util/diag.h"
+
+enum output_format { FORMAT_TEXT, FORMAT_JSON };
+
+/* Exit codes, as Terraform's so that CI recipes carry over. */
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_CHANGES	2
+
+struct ctx {
+	const char *repo;
+	const char *ref;
+	const char *path;
+	int worktree;
+	const char *state_dir;	/* resolved: flag, BERTH_STATE, or default */
+	enum output_format format;
+	int color;		/* stderr is a TTY, no NO_COLOR, no --no-color */
+	int verbosity;		/* -q: -1, default 0, -v: 1 */
+	const struct command *cmd;
+};
+
+/* What a command needs; main.c does the shared setup once. */
+#define NEED_MANIFESTS	(1 << 0)
+#define NEED_STATE	(1 << 1)
+#define TAKES_LOCK	(1 << 2)
+
+struct command {
+	const char *name;
+	int (*fn)(struct ctx *ctx, int argc, char **argv);
+	unsigned needs;
+	const char *summary;
+	const char *usage;	/* options of the command, one per line */
+};
+
+/* A command's own option. has_arg: 0 flag, 1 takes a value. */
+struct opt {
+	const char *name;	/* long name without "--" */
+	char short_name;	/* 0: none */
+	int has_arg;
+	int id;			/* returned by opt_next */
+};
+
+#define OPT_END		-1
+#define OPT_ERROR	-2
+#define OPT_HELP	-3
+
+struct optparse {
+	int argc;
+	char **argv;
+	int i;
+	const struct opt *opts;	/* command options, terminated by name NULL */
+	const char *arg;	/* value of the last option, or the operand */
+	struct ctx *ctx;
+};
+
+#define OPT_OPERAND	-4
+
+/*
+ * Next option of the command line: the id of a command option, OPT_OPERAND
+ * (operand in p->arg), OPT_HELP, OPT_END, or OPT_ERROR (a usage error was
+ * printed). Global options are accepted anywhere and applied to p->ctx.
+ */
+int opt_next(struct optparse *p);
+void optparse_init(struct optparse *p, struct ctx *ctx, int argc, char **argv,
+		   const struct opt *opts);
+
+/* Print "berth CMD: <message>" and the usage hint to stderr; returns EXIT_FAIL. */
+int usage_error(const struct ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print the help of ctx->cmd to stdout; returns EXIT_OK. */
+int command_help(const struct ctx *ctx);
+/* "berth: error: ..." to stderr (colour when allowed). */
+void error(const struct ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void info(const struct ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print diagnostics to stderr, sorted, one per line. */
+void print_diags(const struct ctx *ctx, struct diags *d);
+/* Source options from the global options. */
+void ctx_source_opts(const struct ctx *ctx, struct source_opts *o);
+
+int cmd_validate(struct ctx *ctx, int argc, char **argv);
+int cmd_render(struct ctx *ctx, int argc, char **argv);
+int cmd_version(struct ctx *ctx, int argc, char **argv);
+int cmd_help(struct ctx *ctx, int argc, char **argv);
+
+extern const struct command commands[];
+extern const size_t ncommands;
+
+#endif

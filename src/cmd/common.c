@@ -1,0 +1,298 @@
+/*
+ * common.c - option parsing, help, and printing shared by the commands.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "util/suggest.h"
+#include "util/banned.h"
+
+enum {
+	G_REPO = 1000, G_REF, G_PATH, G_WORKTREE, G_STATE, G_FORMAT, G_NO_COLOR,
+	G_QUIET, G_VERBOSE, G_HELP,
+};
+
+static const struct opt global_opts[] = {
+	{ "repo", 0, 1, G_REPO },
+	{ "ref", 0, 1, G_REF },
+	{ "path", 0, 1, G_PATH },
+	{ "worktree", 0, 0, G_WORKTREE },
+	{ "state", 0, 1, G_STATE },
+	{ "format", 0, 1, G_FORMAT },
+	{ "no-color", 0, 0, G_NO_COLOR },
+	{ "quiet", 'q', 0, G_QUIET },
+	{ "verbose", 'v', 0, G_VERBOSE },
+	{ "help", 'h', 0, G_HELP },
+	{ NULL, 0, 0, 0 },
+};
+
+void
+optparse_init(struct optparse *p, struct ctx *ctx, int argc, char **argv,
+	      const struct opt *opts)
+{
+	p->argc = argc;
+	p->argv = argv;
+	p->i = 1;
+	p->opts = opts;
+	p->arg = NULL;
+	p->ctx = ctx;
+}
+
+static const struct opt *
+find_long(const struct opt *v, const char *name, size_t len)
+{
+	for (; v && v->name; v++)
+		if (strlen(v->name) == len && !strncmp(v->name, name, len))
+			return v;
+	return NULL;
+}
+
+static const struct opt *
+find_short(const struct opt *v, char c)
+{
+	for (; v && v->name; v++)
+		if (v->short_name && v->short_name == c)
+			return v;
+	return NULL;
+}
+
+static int
+unknown_option(struct optparse *p, const char *name, size_t len)
+{
+	const char *names[64], *s;
+	char word[128];
+	size_t n = 0;
+	const struct opt *v;
+
+	for (v = global_opts; v->name && n < 64; v++)
+		names[n++] = v->name;
+	for (v = p->opts; v && v->name && n < 64; v++)
+		names[n++] = v->name;
+	snprintf(word, sizeof(word), "%.*s", (int)len, name);
+	s = suggest(word, names, n);
+	if (s)
+		return usage_error(p->ctx, "unknown option \"--%s\" (did you mean \"--%s\"?)",
+				   word, s), OPT_ERROR;
+	return usage_error(p->ctx, "unknown option \"--%s\"", word), OPT_ERROR;
+}
+
+static int
+apply_global(struct optparse *p, int id, const char *arg)
+{
+	struct ctx *c = p->ctx;
+
+	switch (id) {
+	case G_REPO: c->repo = arg; break;
+	case G_REF: c->ref = arg; break;
+	case G_PATH: c->path = arg; break;
+	case G_WORKTREE: c->worktree = 1; break;
+	case G_STATE: c->state_dir = arg; break;
+	case G_FORMAT:
+		if (!strcmp(arg, "text")) {
+			c->format = FORMAT_TEXT;
+		} else if (!strcmp(arg, "json")) {
+			c->format = FORMAT_JSON;
+		} else {
+			usage_error(c, "--format: want text or json, have \"%s\"", arg);
+			return OPT_ERROR;
+		}
+		break;
+	case G_NO_COLOR: c->color = 0; break;
+	case G_QUIET: c->verbosity = -1; break;
+	case G_VERBOSE: c->verbosity = 1; break;
+	case G_HELP: return OPT_HELP;
+	}
+	return 0;
+}
+
+int
+opt_next(struct optparse *p)
+{
+	for (;;) {
+		const char *a, *eq, *name;
+		const struct opt *o;
+		int global;
+		size_t len;
+
+		if (p->i >= p->argc)
+			return OPT_END;
+		a = p->argv[p->i++];
+		if (!strcmp(a, "--")) {
+			if (p->i >= p->argc)
+				return OPT_END;
+			p->arg = p->argv[p->i++];
+			return OPT_OPERAND;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			p->arg = a;
+			return OPT_OPERAND;
+		}
+		if (a[1] == '-') {
+			name = a + 2;
+			eq = strchr(name, '=');
+			len = eq ? (size_t)(eq - name) : strlen(name);
+			global = 0;
+			if (!(o = find_long(p->opts, name, len))) {
+				o = find_long(global_opts, name, len);
+				global = 1;
+			}
+			if (!o)
+				return unknown_option(p, name, len);
+			if (o->has_arg) {
+				if (eq) {
+					p->arg = eq + 1;
+				} else if (p->i < p->argc) {
+					p->arg = p->argv[p->i++];
+				} else {
+					usage_error(p->ctx, "option \"--%s\" needs a value", o->name);
+					return OPT_ERROR;
+				}
+			} else if (eq) {
+				usage_error(p->ctx, "option \"--%s\" takes no value", o->name);
+				return OPT_ERROR;
+			} else {
+				p->arg = NULL;
+			}
+		} else {
+			if (a[2] != '\0') {
+				usage_error(p->ctx, "unknown option \"%s\" (short options "
+					    "are not bundled; long options take two dashes)", a);
+				return OPT_ERROR;
+			}
+			global = 0;
+			if (!(o = find_short(p->opts, a[1]))) {
+				o = find_short(global_opts, a[1]);
+				global = 1;
+			}
+			if (!o) {
+				usage_error(p->ctx, "unknown option \"%s\"", a);
+				return OPT_ERROR;
+			}
+			p->arg = NULL;
+			if (o->has_arg) {
+				if (p->i >= p->argc) {
+					usage_error(p->ctx, "option \"%s\" needs a value", a);
+					return OPT_ERROR;
+				}
+				p->arg = p->argv[p->i++];
+			}
+		}
+		if (!global)
+			return o->id;
+		{
+			int r = apply_global(p, o->id, p->arg);
+
+			if (r)
+				return r;
+		}
+	}
+}
+
+int
+usage_error(const struct ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx && ctx->cmd)
+		fprintf(stderr, "berth %s: ", ctx->cmd->name);
+	else
+		fputs("berth: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (ctx && ctx->cmd)
+		fprintf(stderr, "run `berth %s --help` for its usage\n", ctx->cmd->name);
+	else
+		fputs("run `berth --help` for usage\n", stderr);
+	return EXIT_FAIL;
+}
+
+int
+command_help(const struct ctx *ctx)
+{
+	const struct command *c = ctx->cmd;
+
+	printf("usage: berth [global options] %s [options]\n\n%s\n", c->name, c->summary);
+	if (c->usage && *c->usage)
+		printf("\noptions:\n%s", c->usage);
+	printf("\nglobal options: see `berth --help`\n");
+	return EXIT_OK;
+}
+
+static void
+vmessage(const struct ctx *ctx, const char *label, const char *color,
+	 const char *fmt, va_list ap)
+{
+	if (ctx->color && label)
+		fprintf(stderr, "berth: \033[%sm%s\033[0m: ", color, label);
+	else if (label)
+		fprintf(stderr, "berth: %s: ", label);
+	else
+		fputs("berth: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
+error(const struct ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(ctx, "error", "1;31", fmt, ap);
+	va_end(ap);
+}
+
+void
+info(const struct ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx->verbosity < 0)
+		return;
+	va_start(ap, fmt);
+	vmessage(ctx, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+print_diags(const struct ctx *ctx, struct diags *d)
+{
+	size_t i;
+
+	diags_sort(d);
+	for (i = 0; i < d->n; i++) {
+		const struct diag *g = &d->v[i];
+		int warn = g->severity == DIAG_WARNING;
+
+		if (warn && ctx->verbosity < 0)
+			continue;
+		if (*g->file) {
+			fputs(g->file, stderr);
+			if (g->line)
+				fprintf(stderr, ":%u:%u", g->line, g->col);
+			fputs(": ", stderr);
+		}
+		if (*g->path)
+			fprintf(stderr, "%s: ", g->path);
+		if (warn)
+			fputs(ctx->color ? "\033[1;33mwarning\033[0m: " : "warning: ", stderr);
+		fprintf(stderr, "%s\n", g->msg);
+	}
+	if (d->dropped)
+		fprintf(stderr, "berth: %zu more diagnostics not shown\n", d->dropped);
+}
+
+void
+ctx_source_opts(const struct ctx *ctx, struct source_opts *o)
+{
+	o->repo = ctx->repo;
+	o->ref = ctx->ref;
+	o->path = ctx->path;
+	o->worktree = ctx->worktree;
+	o->state_dir = ctx->state_dir;
+}

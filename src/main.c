@@ -1,0 +1,170 @@
+/*
+ * main.c - berth's command table and the shared setup.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "manifest/source.h"
+#include "util/suggest.h"
+#include "util/banned.h"
+
+const struct command commands[] = {
+	{ "validate", cmd_validate, NEED_MANIFESTS,
+	  "check the manifests of a commit: schemas and cross-document rules",
+	  "      --strict        warnings fail validation too\n"
+	  "      --schema-only   check each document against its schema only\n" },
+	{ "render", cmd_render, NEED_MANIFESTS,
+	  "print every manifest document as JSON Lines, with file and line",
+	  "" },
+	{ "version", cmd_version, 0,
+	  "print berth's version and the versions of its libraries",
+	  "" },
+	{ "help", cmd_help, 0,
+	  "show help for berth or a command",
+	  "" },
+};
+const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
+
+static void
+main_usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+		"usage: berth [global options] COMMAND [options]\n"
+		"\n"
+		"berth reconciles Incus hosting fleets with the manifests committed to git.\n"
+		"\n"
+		"commands:\n");
+	for (i = 0; i < ncommands; i++)
+		fprintf(out, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\n"
+		"global options (accepted before or after the command):\n"
+		"      --repo R          git repository: a path or a URL (default .)\n"
+		"      --ref REF         branch, tag or commit id (default HEAD)\n"
+		"      --path P          subdirectory holding the manifests (default: the root)\n"
+		"      --worktree        read the work tree instead of a commit\n"
+		"      --state DIR       state directory (env BERTH_STATE)\n"
+		"      --format F        text (default) or json\n"
+		"      --no-color        no colour (also NO_COLOR=1, or when not a TTY)\n"
+		"  -q, --quiet           only errors\n"
+		"  -v, --verbose         more detail\n"
+		"  -h, --help            this help; `berth COMMAND --help` for a command\n"
+		"\n"
+		"exit codes: 0 success, 1 error or invalid, 2 changes present (--detailed-exitcode)\n");
+}
+
+int
+cmd_help(struct ctx *ctx, int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		main_usage(stdout);
+		return EXIT_OK;
+	}
+	for (i = 0; i < ncommands; i++) {
+		if (!strcmp(commands[i].name, argv[1])) {
+			ctx->cmd = &commands[i];
+			return command_help(ctx);
+		}
+	}
+	ctx->cmd = NULL;
+	return usage_error(ctx, "unknown command \"%s\"", argv[1]);
+}
+
+static const char *
+default_state_dir(void)
+{
+	static char buf[4096];
+	const char *env = getenv("BERTH_STATE"), *xdg, *home;
+
+	if (env && *env)
+		return env;
+	if (geteuid() == 0)
+		return "/var/lib/berth";
+	xdg = getenv("XDG_STATE_HOME");
+	if (xdg && *xdg) {
+		snprintf(buf, sizeof(buf), "%s/berth", xdg);
+		return buf;
+	}
+	home = getenv("HOME");
+	snprintf(buf, sizeof(buf), "%s/.local/state/berth", home ? home : ".");
+	return buf;
+}
+
+static const struct command *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ncommands; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctx ctx = { 0 };
+	struct optparse p;
+	const struct command *cmd = NULL;
+	const char *names[64];
+	int r, cmd_at = -1;
+	size_t i;
+
+	ctx.color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
+	/* Global options up to the command name. */
+	optparse_init(&p, &ctx, argc, argv, NULL);
+	for (;;) {
+		r = opt_next(&p);
+		if (r == OPT_ERROR)
+			return EXIT_FAIL;
+		if (r == OPT_HELP) {
+			main_usage(stdout);
+			return EXIT_OK;
+		}
+		if (r == OPT_END)
+			break;
+		if (r == OPT_OPERAND) {
+			cmd_at = p.i - 1;
+			break;
+		}
+	}
+	if (cmd_at < 0) {
+		main_usage(stderr);
+		return EXIT_FAIL;
+	}
+	if (!(cmd = find_command(argv[cmd_at]))) {
+		const char *s;
+
+		for (i = 0; i < ncommands && i < 64; i++)
+			names[i] = commands[i].name;
+		s = suggest(argv[cmd_at], names, i);
+		fprintf(stderr, "berth: unknown command \"%s\"%s%s%s\n"
+			"run `berth --help` for the list of commands\n",
+			argv[cmd_at], s ? " (did you mean \"" : "", s ? s : "",
+			s ? "\"?)" : "");
+		return EXIT_FAIL;
+	}
+	ctx.cmd = cmd;
+	if (!ctx.state_dir)
+		ctx.state_dir = default_state_dir();
+	if (cmd->needs & NEED_MANIFESTS)
+		source_global_init();
+	r = cmd->fn(&ctx, argc - cmd_at, argv + cmd_at);
+	if (cmd->needs & NEED_MANIFESTS)
+		source_global_shutdown();
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "berth: error writing to standard output: %s\n",
+			strerror(errno));
+		return EXIT_FAIL;
+	}
+	return r;
+}

@@ -1,0 +1,493 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest/check.h"
+#include "manifest/path.h"
+#include "util/buf.h"
+#include "util/units.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define META_PATH(m) (m)->doc, "metadata.name"
+
+static void
+unique_names(struct fleet *f, struct diags *d)
+{
+	json_t *seen[KIND__COUNT];
+	size_t i;
+	int k;
+
+	for (k = 0; k < KIND__COUNT; k++)
+		seen[k] = json_object();
+	for (i = 0; i < f->docs.n; i++) {
+		const struct mdoc *doc = &f->docs.v[i];
+		const char *kn = json_string_value(json_object_get(doc->root, "kind"));
+		const char *name = json_string_value(json_object_get(
+			json_object_get(doc->root, "metadata"), "name"));
+		json_t *first;
+
+		k = kn ? kind_from_name(kn) : -1;
+		if (k < 0 || !name)
+			continue;
+		first = json_object_get(seen[k], name);
+		if (first) {
+			const struct mdoc *o = &f->docs.v[json_integer_value(first)];
+			struct mark m = mdoc_mark(o, "metadata.name");
+
+			diag_at(d, DIAG_ERROR, doc, "metadata.name",
+				"duplicate %s name \"%s\" (first declared at %s:%u:%u)",
+				kn, name, o->file, m.line, m.col);
+			continue;
+		}
+		json_object_set_new(seen[k], name, json_integer((json_int_t)i));
+	}
+	for (k = 0; k < KIND__COUNT; k++)
+		json_decref(seen[k]);
+}
+
+static int
+is_platform(const struct meta *m)
+{
+	return !strcmp(m->provider, "platform");
+}
+
+static void
+providers_exist(struct fleet *f, struct diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < f->docs.n; i++) {
+		const struct mdoc *doc = &f->docs.v[i];
+		json_t *md = json_object_get(doc->root, "metadata");
+		const char *p = json_string_value(json_object_get(md, "provider"));
+
+		if (p && strcmp(p, "platform") && !fleet_provider(f, p))
+			diag_at(d, DIAG_ERROR, doc, "metadata.provider",
+				"unknown provider \"%s\": want the name of a Provider "
+				"declared in the manifests, or \"platform\"", p);
+	}
+}
+
+/* providers/<p>/...: <p> into out (NUL-terminated), or 0 when not such a file. */
+static int
+provider_dir(const char *file, char *out, size_t outlen)
+{
+	const char *p = file, *slash;
+
+	if (!strncmp(p, "providers/", 10))
+		p += 10;
+	else if ((p = strstr(file, "/providers/")))
+		p += 11;
+	else
+		return 0;
+	slash = strchr(p, '/');
+	if (!slash || (size_t)(slash - p) >= outlen || slash == p)
+		return 0;
+	memcpy(out, p, (size_t)(slash - p));
+	out[slash - p] = '\0';
+	return 1;
+}
+
+static void
+provider_files(struct fleet *f, struct diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < f->docs.n; i++) {
+		const struct mdoc *doc = &f->docs.v[i];
+		const char *kn = json_string_value(json_object_get(doc->root, "kind"));
+		json_t *md = json_object_get(doc->root, "metadata");
+		const char *owner = json_string_value(json_object_get(md, "provider"));
+		char p[64];
+
+		if (!kn || !provider_dir(doc->file, p, sizeof(p)))
+			continue;
+		if (strcmp(kn, "Host") && strcmp(kn, "Plan") && strcmp(kn, "Instance")) {
+			diag_at(d, DIAG_ERROR, doc, "kind",
+				"a file under providers/%s/ may declare only Host, Plan "
+				"and Instance objects, have %s", p, kn);
+			continue;
+		}
+		if (!owner || strcmp(owner, p))
+			diag_at(d, DIAG_ERROR, doc, "metadata.provider",
+				"want provider \"%s\" (files under providers/%s/ declare "
+				"objects of that provider), have %s%s%s", p, p,
+				owner ? "\"" : "", owner ? owner : "none (platform)",
+				owner ? "\"" : "");
+	}
+}
+
+static int
+labels_match(json_t *want, json_t *have)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(want, k, v) {
+		json_t *h = json_object_get(have, k);
+
+		if (!h || !json_equal(h, v))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+hosts_and_clusters(struct fleet *f, struct diags *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->nhosts; i++) {
+		struct m_host *h = &f->hosts[i];
+		const struct mdoc *doc = h->meta.doc;
+
+		if (h->endpoint && !strncmp(h->endpoint, "https://", 8) && !h->fingerprint)
+			diag_at(d, DIAG_ERROR, doc, "spec.fingerprint",
+				"an https endpoint needs the SHA-256 fingerprint of the "
+				"server certificate: want spec.fingerprint, have none");
+		if (h->os && !strcmp(h->os, "debian-11"))
+			diag_at(d, DIAG_WARNING, doc, "spec.os",
+				"debian-11 is accepted for compatibility only: want "
+				"debian-12, debian-13 or ubuntu-22.04 and later");
+		else if (h->os && strcmp(h->os, "debian-12") && strcmp(h->os, "debian-13") &&
+			 strcmp(h->os, "ubuntu-22.04") && strcmp(h->os, "ubuntu-24.04") &&
+			 strcmp(h->os, "ubuntu-26.04"))
+			diag_at(d, DIAG_WARNING, doc, "spec.os",
+				"unknown OS \"%s\": berth knows debian-12, debian-13, "
+				"ubuntu-22.04, ubuntu-24.04 and ubuntu-26.04", h->os);
+		if (!h->cluster_name)
+			continue;
+		h->cluster = fleet_cluster(f, h->cluster_name);
+		if (!h->cluster) {
+			diag_at(d, DIAG_ERROR, doc, "spec.cluster",
+				"unknown cluster \"%s\": want the name of a Cluster "
+				"declared in the manifests", h->cluster_name);
+			continue;
+		}
+		if (h->nstorage_pools)
+			diag_at(d, DIAG_ERROR, doc, "spec.storage_pools",
+				"host is a member of cluster \"%s\": declare storage "
+				"pools on the Cluster, not on its members", h->cluster_name);
+		if (h->nprojects)
+			diag_at(d, DIAG_ERROR, doc, "spec.projects",
+				"host is a member of cluster \"%s\": declare projects "
+				"on the Cluster, not on its members", h->cluster_name);
+		h->cluster->members = xreallocarray(h->cluster->members,
+						    h->cluster->nmembers + 1,
+						    sizeof(*h->cluster->members));
+		h->cluster->members[h->cluster->nmembers++] = h;
+	}
+	for (i = 0; i < f->nclusters; i++) {
+		struct m_cluster *c = &f->clusters[i];
+
+		if (!c->nmembers)
+			diag_at(d, DIAG_WARNING, c->meta.doc, "metadata.name",
+				"cluster \"%s\" has no members: no Host names it in "
+				"spec.cluster", c->meta.name);
+		for (j = 0; j < c->nstorage_pools; j++) {
+			const struct m_storage_pool *sp = &c->storage_pools[j];
+			const char *member;
+			json_t *v;
+
+			json_object_foreach(sp->members, member, v) {
+				struct m_host *h = fleet_host(f, member);
+				struct buf p = BUF_INIT;
+
+				if (h && h->cluster == c)
+					continue;
+				buf_addf(&p, "spec.storage_pools[%zu].members", j);
+				path_push_key(&p, member, strlen(member));
+				diag_at(d, DIAG_ERROR, c->meta.doc, p.buf,
+					"\"%s\" is not a member of cluster \"%s\": want a "
+					"Host whose spec.cluster is \"%s\"", member,
+					c->meta.name, c->meta.name);
+				buf_release(&p);
+			}
+		}
+	}
+}
+
+static int
+declares_storage_pool(const struct m_host *h, const char *name)
+{
+	const struct m_storage_pool *v = h->cluster ? h->cluster->storage_pools : h->storage_pools;
+	size_t n = h->cluster ? h->cluster->nstorage_pools : h->nstorage_pools, i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].name && !strcmp(v[i].name, name))
+			return 1;
+	return 0;
+}
+
+static void
+pools(struct fleet *f, struct diags *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->npools; i++) {
+		struct m_pool *p = &f->pools[i];
+		const struct mdoc *doc = p->meta.doc;
+		size_t alloc = 0;
+
+		for (j = 0; j < p->nselect_names; j++) {
+			if (fleet_host(f, p->select_names[j]))
+				continue;
+			{
+				char path[64];
+
+				snprintf(path, sizeof(path), "spec.hosts.names[%zu]", j);
+				diag_at(d, DIAG_ERROR, doc, path,
+					"unknown host \"%s\": want the name of a Host "
+					"declared in the manifests", p->select_names[j]);
+			}
+		}
+		for (j = 0; j < f->nhosts; j++) {
+			struct m_host *h = &f->hosts[j];
+			int sel = 0;
+			size_t n;
+
+			for (n = 0; n < p->nselect_names; n++)
+				if (!strcmp(p->select_names[n], h->meta.name))
+					sel = 1;
+			if (p->select_labels && json_object_size(p->select_labels) &&
+			    labels_match(p->select_labels, h->meta.labels))
+				sel = 1;
+			if (!sel)
+				continue;
+			ALLOC_GROW(p->hosts, p->nhosts + 1, alloc);
+			p->hosts[p->nhosts++] = h;
+			if (p->storage_pool && !declares_storage_pool(h, p->storage_pool))
+				diag_at(d, DIAG_ERROR, doc, "spec.storage_pool",
+					"storage pool \"%s\" is not declared on host \"%s\"%s%s%s: "
+					"want it in that %s's spec.storage_pools (adopt: true "
+					"links an existing one)", p->storage_pool, h->meta.name,
+					h->cluster ? " (cluster \"" : "",
+					h->cluster ? h->cluster->meta.name : "",
+					h->cluster ? "\")" : "",
+					h->cluster ? "Cluster" : "Host");
+		}
+		if (!p->nhosts)
+			diag_at(d, DIAG_WARNING, doc, "spec.hosts",
+				"pool \"%s\" selects no host", p->meta.name);
+	}
+}
+
+/* Capacity of one resource of h in pool p: declared x overcommit - reserve. */
+static uint64_t
+usable(const struct m_pool *p, uint64_t declared, enum resource r)
+{
+	uint64_t m = p->overcommit_milli[r], v, bp = p->reserve_bp[r];
+
+	if (m && declared > UINT64_MAX / m)
+		v = UINT64_MAX;
+	else
+		v = declared * m / 1000;
+	return v - ((v / 10000) * bp + (v % 10000) * bp / 10000);
+}
+
+static void
+plan_fits(struct m_plan *pl, struct diags *d)
+{
+	struct m_pool *p = pl->pool;
+	const struct m_host *best = NULL;
+	uint64_t bc = 0, bm = 0, bd = 0;
+	size_t i;
+	char m1[32], d1[32], m2[32], d2[32];
+
+	if (!p->nhosts)
+		return;
+	for (i = 0; i < p->nhosts; i++) {
+		const struct m_host *h = p->hosts[i];
+		uint64_t c = usable(p, h->capacity.cpu, RES_CPU);
+		uint64_t m = usable(p, h->capacity.memory, RES_MEMORY);
+		uint64_t dk = usable(p, h->capacity.disk, RES_DISK);
+
+		if (c >= pl->cpu && m >= pl->memory && dk >= pl->disk)
+			return;
+		if (!best || m > bm) {
+			best = h;
+			bc = c;
+			bm = m;
+			bd = dk;
+		}
+	}
+	format_size(pl->memory, m1, sizeof(m1));
+	format_size(pl->disk, d1, sizeof(d1));
+	format_size(bm, m2, sizeof(m2));
+	format_size(bd, d2, sizeof(d2));
+	diag_at(d, DIAG_ERROR, pl->meta.doc, "spec",
+		"plan \"%s\" fits on no host of pool \"%s\": want %llu cpu, %s "
+		"memory, %s disk; the largest host (\"%s\") has %llu cpu, %s memory, "
+		"%s disk after overcommit and reserve", pl->meta.name, p->meta.name,
+		(unsigned long long)pl->cpu, m1, d1, best->meta.name,
+		(unsigned long long)bc, m2, d2);
+}
+
+static int
+pool_has_provider_host(const struct m_pool *p, const char *provider)
+{
+	size_t i;
+
+	for (i = 0; i < p->nhosts; i++)
+		if (!strcmp(p->hosts[i]->meta.provider, provider))
+			return 1;
+	return 0;
+}
+
+static void
+plans(struct fleet *f, struct diags *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->nplans; i++) {
+		struct m_plan *pl = &f->plans[i];
+		const struct mdoc *doc = pl->meta.doc;
+
+		pl->pool = fleet_pool(f, pl->pool_name);
+		if (!pl->pool) {
+			diag_at(d, DIAG_ERROR, doc, "spec.pool",
+				"unknown pool \"%s\": want the name of a Pool declared "
+				"in the manifests", pl->pool_name);
+		} else {
+			plan_fits(pl, d);
+			if (!is_platform(&pl->meta) &&
+			    !pool_has_provider_host(pl->pool, pl->meta.provider))
+				diag_at(d, DIAG_ERROR, doc, "spec.pool",
+					"pool \"%s\" has no host of provider \"%s\": a "
+					"provider's plan draws only on pools that contain "
+					"that provider's hosts", pl->pool_name, pl->meta.provider);
+		}
+		for (j = 0; j < pl->nimages; j++) {
+			struct m_image *im = fleet_image(f, pl->image_names[j]);
+			char path[64];
+			size_t n;
+			int cached = 0;
+
+			snprintf(path, sizeof(path), "spec.images[%zu]", j);
+			pl->images[j] = im;
+			if (!im) {
+				diag_at(d, DIAG_ERROR, doc, path,
+					"unknown image \"%s\": want the name of an Image "
+					"declared in the manifests", pl->image_names[j]);
+				continue;
+			}
+			if (im->type != pl->type)
+				diag_at(d, DIAG_ERROR, doc, path,
+					"image \"%s\" is a %s image: want a %s image for a "
+					"%s plan", im->meta.name,
+					im->type == TYPE_VM ? "virtual-machine" : "container",
+					pl->type == TYPE_VM ? "virtual-machine" : "container",
+					pl->type == TYPE_VM ? "virtual-machine" : "container");
+			for (n = 0; n < im->npools; n++)
+				if (pl->pool_name && !strcmp(im->pool_names[n], pl->pool_name))
+					cached = 1;
+			if (pl->pool && !cached)
+				diag_at(d, DIAG_ERROR, doc, path,
+					"image \"%s\" is not cached on pool \"%s\": want "
+					"\"%s\" in that Image's spec.pools", im->meta.name,
+					pl->pool_name, pl->pool_name);
+		}
+	}
+}
+
+static void
+images(struct fleet *f, struct diags *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->nimages; i++) {
+		struct m_image *im = &f->images[i];
+
+		for (j = 0; j < im->npools; j++) {
+			char path[64];
+
+			im->pools[j] = fleet_pool(f, im->pool_names[j]);
+			if (im->pools[j])
+				continue;
+			snprintf(path, sizeof(path), "spec.pools[%zu]", j);
+			diag_at(d, DIAG_ERROR, im->meta.doc, path,
+				"unknown pool \"%s\": want the name of a Pool declared "
+				"in the manifests", im->pool_names[j]);
+		}
+	}
+}
+
+static void
+instances(struct fleet *f, struct diags *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->ninstances; i++) {
+		struct m_instance *in = &f->instances[i];
+		const struct mdoc *doc = in->meta.doc;
+
+		in->plan = fleet_plan(f, in->plan_name);
+		in->image = fleet_image(f, in->image_name);
+		in->host = in->host_name ? fleet_host(f, in->host_name) : NULL;
+		if (!in->plan)
+			diag_at(d, DIAG_ERROR, doc, "spec.plan",
+				"unknown plan \"%s\": want the name of a Plan declared "
+				"in the manifests", in->plan_name);
+		else if (strcmp(in->plan->meta.provider, in->meta.provider) &&
+			 !is_platform(&in->plan->meta))
+			diag_at(d, DIAG_ERROR, doc, "spec.plan",
+				"plan \"%s\" belongs to provider \"%s\": an instance of "
+				"\"%s\" may use only its own or the platform's plans",
+				in->plan_name, in->plan->meta.provider, in->meta.provider);
+		if (!in->image) {
+			diag_at(d, DIAG_ERROR, doc, "spec.image",
+				"unknown image \"%s\": want the name of an Image declared "
+				"in the manifests", in->image_name);
+		} else if (in->plan && in->plan->nimages) {
+			int offered = 0;
+
+			for (j = 0; j < in->plan->nimages; j++)
+				if (!strcmp(in->plan->image_names[j], in->image_name))
+					offered = 1;
+			if (!offered)
+				diag_at(d, DIAG_ERROR, doc, "spec.image",
+					"image \"%s\" is not offered by plan \"%s\": want "
+					"one of its spec.images", in->image_name, in->plan_name);
+		}
+		if (!in->host_name)
+			continue;
+		if (!in->host) {
+			diag_at(d, DIAG_ERROR, doc, "spec.host",
+				"unknown host \"%s\": want the name of a Host declared "
+				"in the manifests", in->host_name);
+			continue;
+		}
+		if (!is_platform(&in->host->meta) &&
+		    strcmp(in->host->meta.provider, in->meta.provider) &&
+		    !is_platform(&in->meta))
+			diag_at(d, DIAG_ERROR, doc, "spec.host",
+				"host \"%s\" belongs to provider \"%s\": a provider may "
+				"not place instances on another provider's hosts",
+				in->host_name, in->host->meta.provider);
+		if (in->plan && in->plan->pool) {
+			int member = 0;
+
+			for (j = 0; j < in->plan->pool->nhosts; j++)
+				if (in->plan->pool->hosts[j] == in->host)
+					member = 1;
+			if (!member)
+				diag_at(d, DIAG_ERROR, doc, "spec.host",
+					"host \"%s\" is not in pool \"%s\" of plan \"%s\"",
+					in->host_name, in->plan->pool->meta.name, in->plan_name);
+		}
+	}
+}
+
+void
+fleet_check(struct fleet *f, struct diags *d)
+{
+	unique_names(f, d);
+	providers_exist(f, d);
+	provider_files(f, d);
+	hosts_and_clusters(f, d);
+	pools(f, d);
+	images(f, d);
+	plans(f, d);
+	instances(f, d);
+}

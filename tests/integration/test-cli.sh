@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The command line: help, version, usage errors with suggestions, exit codes.
+. "$(dirname "$0")/lib.sh"
+
+expect "berth --help exits 0" 0 "$BERTH" --help
+has "help lists validate" "$T/out" "validate"
+expect "berth help validate" 0 "$BERTH" help validate
+has "help validate shows --strict" "$T/out" "--strict"
+expect "berth validate --help" 0 "$BERTH" validate --help
+has "validate --help shows --schema-only" "$T/out" "--schema-only"
+expect "no command is a usage error" 1 "$BERTH"
+has "no command prints usage" "$T/err" "usage: berth"
+expect "unknown command" 1 "$BERTH" valdiate
+has "unknown command suggests" "$T/err" 'unknown command "valdiate" (did you mean "validate"?)'
+expect "unknown command far from all" 1 "$BERTH" frobnicate
+has "no suggestion when nothing is near" "$T/err" 'unknown command "frobnicate"'
+expect "unknown option" 1 "$BERTH" validate --stirct
+has "unknown option suggests" "$T/err" 'berth validate: unknown option "--stirct" (did you mean "--strict"?)'
+expect "unknown global option" 1 "$BERTH" --rep x validate
+has "unknown global option suggests" "$T/err" 'unknown option "--rep" (did you mean "--repo"?)'
+expect "bad --format" 1 "$BERTH" --format yaml version
+has "bad format message" "$T/err" '--format: want text or json, have "yaml"'
+expect "missing option value" 1 "$BERTH" validate --ref
+has "missing value message" "$T/err" 'option "--ref" needs a value'
+expect "unexpected operand" 1 "$BERTH" validate extra
+has "operand message" "$T/err" 'unexpected argument "extra"'
+expect "version" 0 "$BERTH" version
+for lib in libyaml libcurl jansson openssl libgit2 sqlite libmicrohttpd; do
+	has "version names $lib" "$T/out" "$lib"
+done
+expect "version --format json" 0 "$BERTH" version --format json
+if jq -e '.format_version == "1.0" and (.libraries | length) == 7' "$T/out" >/dev/null; then
+	pass "version json has format_version and 7 libraries"
+else
+	fail "version json"
+fi
+expect "global options after the command" 0 "$BERTH" version --format=json
+# /dev/full makes every write fail: berth must notice and exit 1.
+if "$BERTH" version >/dev/full 2>"$T/err"; then
+	fail "writing to /dev/full exits non-zero"
+else
+	has "writing to /dev/full is reported" "$T/err" "error writing to standard output"
+fi
+finish

@@ -142,10 +142,6 @@ hosts_and_clusters(struct fleet *f, struct diags *d)
 		struct m_host *h = &f->hosts[i];
 		const struct mdoc *doc = h->meta.doc;
 
-		if (h->endpoint && !strncmp(h->endpoint, "https://", 8) && !h->fingerprint)
-			diag_at(d, DIAG_ERROR, doc, "spec.fingerprint",
-				"an https endpoint needs the SHA-256 fingerprint of the "
-				"server certificate: want spec.fingerprint, have none");
 		if (h->os && !strcmp(h->os, "debian-11"))
 			diag_at(d, DIAG_WARNING, doc, "spec.os",
 				"debian-11 is accepted for compatibility only: want "

@@ -8,7 +8,7 @@
  *   metadata.provider names a Provider; pointers in the model are set;
  * - a pool that selects no host is a warning; its storage pool must be
  *   declared on every host it selects (or on that host's cluster);
- * - https endpoints need a fingerprint; cluster members declare no storage
+ * - cluster members declare no storage
  *   pools or projects of their own (the Cluster does); cluster pool members
  *   are members of that cluster;
  * - a plan fits on at least one host of its pool (declared capacity times

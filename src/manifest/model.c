@@ -396,6 +396,7 @@ read_plan(struct rd *r, json_t *spec, struct m_plan *p)
 	json_t *over = json_object_get(spec, "overage");
 	size_t len = r->path.len;
 	struct berr err;
+	const char *currency;
 	char one[16];
 
 	p->pool_name = str(spec, "pool");
@@ -405,17 +406,21 @@ read_plan(struct rd *r, json_t *spec, struct m_plan *p)
 	p->disk = size_field(r, spec, "disk");
 	p->traffic = size_field(r, spec, "traffic");
 	push_key(r, "price");
-	money_field(r, price, "amount", str(price, "currency"), &p->price);
-	if (str(price, "currency") && currency_exponent(str(price, "currency")) < 0)
+	currency = str(price, "currency");
+	if (currency && currency_exponent(currency) < 0) {
+		/* Report the currency once, not again for each amount. */
 		diag_at(r->d, DIAG_ERROR, r->doc, at(r, "currency"),
 			"want an ISO 4217 currency code like EUR, have \"%s\"",
-			str(price, "currency"));
+			currency);
+		currency = NULL;
+	}
+	money_field(r, price, "amount", currency, &p->price);
 	buf_setlen(&r->path, len);
 	p->cycle = enum_field(price, "cycle", cycles, CYCLE_MONTHLY);
 	if (over) {
 		push_key(r, "overage");
-		p->has_overage = money_field(r, over, "amount",
-					     str(price, "currency"), &p->overage) == 0;
+		p->has_overage = money_field(r, over, "amount", currency,
+					     &p->overage) == 0;
 		/* "per" is a unit (the schema allows KiB..TiB): one of it. */
 		snprintf(one, sizeof(one), "1%s", str_or(over, "per", "GiB"));
 		if (parse_size(one, &p->overage_per, &err) < 0)

@@ -1,28 +1,60 @@
 /*
  * source.h - the manifest files of one commit (or of the work tree).
  *
- * Reads every regular blob named *.yaml or *.yml under opts->path in the
- * tree of opts->ref of the repository opts->repo through libgit2, without a
- * checkout. ref may be a branch, a tag (annotated tags are peeled), a full
- * or abbreviated commit id, or any revspec libgit2 understands; NULL means
- * HEAD. With opts->worktree the files are read from the work tree of the
- * repository instead (untracked files included, .git and ignored files
- * left out), and commit is "worktree".
+ * Reads every regular blob named *.yaml or *.yml (case-sensitive) under
+ * opts->path in the tree of opts->ref of the repository opts->repo through
+ * libgit2, without a checkout. ref may be a branch, a tag (annotated tags
+ * are peeled), a full or abbreviated commit id, or any revspec libgit2
+ * understands (HEAD~1, main^2); NULL or "" means HEAD. files->commit is the
+ * full hex id of the commit read.
  *
- * A repo that is a URL (file://, https://, ssh://, or scp-like user@host:path)
- * is fetched into a bare cache under <state_dir>/cache/git/<hash of the URL>
- * and read from there; the fetched commit id is in files->commit.
+ * repo may be the work tree, a directory inside it, the .git directory or
+ * a bare repository. path is always relative to the repository root ("."
+ * components, doubled and trailing slashes are dropped; absolute paths and
+ * ".." are errors). path may name a directory or one .yaml/.yml file; any
+ * other file is an error. Hidden entries (names starting with '.', such as
+ * .github/ or .gitlab-ci.yml) are skipped at every level below path: they
+ * belong to other tools.
+ *
+ * With opts->worktree the files are read from the work tree instead
+ * (modified and untracked files included; .git, nested repositories and
+ * files ignored by git and not tracked left out) and commit is
+ * "worktree"; ref is not used. repo may then also be a plain directory
+ * that is not a git repository: paths are relative to it. A bare
+ * repository has no work tree and is an error.
+ *
+ * A repo that is a URL (file://, http://, https://, ssh://, git://, or
+ * scp-like [user@]host:path with no '/' before the ':'; write a local path
+ * with a colon as ./a:b) is fetched into a bare cache under
+ * <state_dir>/cache/git/<first 16 hex digits of the SHA-256 of the URL>
+ * (directories made 0700), reused and updated by every load: branches go
+ * to refs/remotes/origin/ and tags to refs/tags/, pruned, and
+ * refs/remotes/origin/HEAD follows the remote's default branch. There a
+ * ref "main" (or "main~1") means refs/remotes/origin/main unless a tag
+ * "main" exists, and NULL/HEAD the default branch. files->fetched is 1.
+ * ssh uses the ssh agent; url.*.insteadOf is not applied. A failed fetch is
+ * an error: the cache is never read stale.
  *
  * Symbolic links and submodules (gitlinks) anywhere under path are never
  * followed: each is reported in d as an error naming it (a link may point
- * at manifests outside the commit; a submodule is another repository).
- * With worktree, repo may also be a plain directory that is not a git
- * repository. Files larger than
- * YAML_MAX_FILE are reported and skipped. More than SOURCE_MAX_FILES files
- * is an error.
+ * at manifests outside the commit; a submodule is another repository):
+ *   refusing symbolic link (to "<target>"): manifests are read from the
+ *     commit and links are not followed
+ *   refusing submodule at commit <hex id>: manifests of another repository
+ *     are not read
+ *   refusing nested repository: manifests of another repository are not
+ *     read                                 (work tree, not a submodule)
+ * Files larger than YAML_MAX_FILE are reported and skipped without being
+ * loaded ("file is N bytes, over the limit of 4194304 bytes"). More than
+ * SOURCE_MAX_FILES files is an error, and so are more than a million tree
+ * entries visited, directories nested more than 256 deep and more than
+ * 1 GiB of manifests in all.
  *
  * Files come back sorted by path (bytewise), paths relative to the repository
- * root, '/'-separated.
+ * root, '/'-separated. Diagnostics name the same paths.
+ *
+ * libgit2 refuses repositories owned by another user (its safe.directory
+ * check); that is an error like any other failure to open.
  */
 #ifndef BERTH_MANIFEST_SOURCE_H
 #define BERTH_MANIFEST_SOURCE_H
@@ -59,15 +91,21 @@ struct src_files {
 #define SRC_FILES_INIT { NULL, 0, 0, "", 0 }
 
 /*
- * Returns 0 on success (per-file problems are in d), -1 when the manifests
- * cannot be read at all (no such repository, unknown ref, path not found,
- * fetch failed), with err set. Caller releases files with src_files_release().
+ * files must be empty (SRC_FILES_INIT or released). Returns 0 on success
+ * (per-file problems are in d), -1 when the manifests cannot be read at all
+ * (no such repository, unknown ref, path not found, fetch failed, a limit
+ * passed), with err set and files left empty. Caller releases files with
+ * src_files_release(). Calls source_global_init() if it was not called.
  */
 int source_load(const struct source_opts *opts, struct src_files *files,
 		struct diags *d, struct berr *err);
 void src_files_release(struct src_files *files);
 
-/* libgit2 must be initialised once per process; both are idempotent. */
+/*
+ * libgit2 must be initialised once per process; both are idempotent (a
+ * second init does nothing until shutdown). Not thread-safe: call them from
+ * main().
+ */
 void source_global_init(void);
 void source_global_shutdown(void);
 

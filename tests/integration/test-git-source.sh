@@ -8,6 +8,11 @@ new_repo "$R"
 mkdir -p "$R/fleet"
 cp -r "$SOURCE_ROOT/examples/fleet/." "$R/fleet/"
 echo "not a manifest" > "$R/README.txt"
+# Hidden files and directories belong to other tools and are not read.
+mkdir -p "$R/.github/workflows" "$R/fleet/.drafts"
+printf 'on: push\njobs: {}\n' > "$R/.github/workflows/ci.yml"
+printf 'stages: [test]\n' > "$R/.gitlab-ci.yml"
+printf 'kind: Nonsense\n' > "$R/fleet/.drafts/wip.yaml"
 commit "$R" "fleet v1"
 v1=$(git -C "$R" rev-parse HEAD)
 git_ -C "$R" tag v1
@@ -32,6 +37,8 @@ has "unknown ref message" "$T/err" 'unknown revision "nope"'
 expect "unknown path" 1 "$BERTH" --repo "$R" --path nowhere validate
 has "unknown path message" "$T/err" '"nowhere" not found'
 expect "not a repository" 1 "$BERTH" --repo "$T/nothing-here" validate
+"$BERTH" --repo "$R" --ref stable render >"$T/out" 2>"$T/err" || true
+if grep -q 'ci.yml\|gitlab\|wip.yaml' "$T/out"; then fail "hidden files are skipped"; else pass "hidden files are skipped"; fi
 expect "subdirectory of a work tree as --repo" 0 "$BERTH" --repo "$R/fleet" --ref stable --path fleet validate
 expect "json output" 1 "$BERTH" --repo "$R" --path fleet validate --format json
 if jq -e --arg c "$v2" '.format_version == "1.0" and .valid == false and .commit == $c and .errors == 1 and

@@ -7,6 +7,13 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/berth-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 export BERTH_STATE="$T/state"
 export NO_COLOR=1
+# BERTH_WRAPPER (set by `meson test --setup valgrind-cli`) runs every berth
+# command under a checker such as valgrind.
+if [ -n "${BERTH_WRAPPER:-}" ]; then
+	printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$BERTH_WRAPPER" "$BERTH" > "$T/berth"
+	chmod +x "$T/berth"
+	BERTH=$T/berth
+fi
 fails=0
 passes=0
 

@@ -7,7 +7,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/berth-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 export BERTH_STATE="$T/state"
 export NO_COLOR=1
-# BERTH_WRAPPER (set by `meson test --setup valgrind-cli`) runs every berth
+# BERTH_WRAPPER (set by `meson test --setup valgrindcli`) runs every berth
 # command under a checker such as valgrind.
 if [ -n "${BERTH_WRAPPER:-}" ]; then
 	printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$BERTH_WRAPPER" "$BERTH" > "$T/berth"

@@ -442,6 +442,7 @@ read_image(json_t *spec, struct m_image *im)
 	im->server = str(src, "server");
 	im->protocol = str(src, "protocol");
 	im->alias = str(src, "alias");
+	im->server_fingerprint = str(src, "server_fingerprint");
 	im->fingerprint = str(spec, "fingerprint");
 	im->type = enum_field(spec, "type", types, TYPE_CONTAINER);
 	im->pool_names = names_field(spec, "pools", &im->npools);

@@ -175,6 +175,7 @@ struct m_image {
 	const char *server;
 	const char *protocol;
 	const char *alias;
+	const char *server_fingerprint;	/* may be NULL */
 	const char *fingerprint;	/* may be NULL */
 	enum instance_type type;
 	const char **pool_names;

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The README's first command, end to end: contrib/demo.sh starts the lab,
+# binds examples/lab to it, validates from a commit, and stops the lab.
+. "$(dirname "$0")/lib.sh"
+
+if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
+	echo "needs root and incusd"; exit 77
+fi
+chmod 0711 "$T"
+rc=0
+BERTH_SKIP_DEPS=1 BUILDDIR="$BUILD_ROOT" BERTH_DEMO_DIR="$T/demo" \
+	bash "$SOURCE_ROOT/contrib/demo.sh" >"$T/demo.log" 2>&1 || rc=$?
+if [ $rc = 0 ]; then pass "demo exits 0"; else fail "demo exits 0 (exit $rc)"; tail -30 "$T/demo.log"; fi
+has "demo validates the lab fleet from a commit" "$T/demo.log" "11 documents in 5 files valid at commit"
+has "demo shows a precise error" "$T/demo.log" 'plans.yaml:12:19: spec.price.amount: want at most 2 decimals for EUR, have "2.005"'
+has "demo stops the lab" "$T/demo.log" "is down"
+if grep -rq '0000000000000000000000000000000000000000000000000000000000000000' "$T/demo/fleet"/*.yaml; then
+	fail "every lab fingerprint was bound"
+else
+	pass "every lab fingerprint was bound"
+fi
+if pgrep -f "$T/demo/lab" >/dev/null; then fail "no daemon of the demo left running"; else pass "no daemon of the demo left running"; fi
+finish

@@ -7,7 +7,11 @@
  * are refused since JSON cannot hold them); everything else, and every
  * quoted scalar, is a string ("no", "on", "yes" are strings). Tags !!str,
  * !!int, !!float, !!bool, !!null and the non-specific "!" are honoured; any
- * other tag is an error. Mapping keys must be scalars and become strings.
+ * other tag is an error ("!" makes a scalar a string; !!map and !!seq are
+ * accepted on a mapping and a sequence). Mapping keys must be scalars and
+ * become strings: the key is the scalar's text, unresolved ("1", "null",
+ * "0x1F"); an alias of a scalar may be a key. "<<" is an ordinary key (no
+ * YAML 1.1 merge).
  *
  * Limits, each failing with a diagnostic that names the file and position:
  * YAML_MAX_FILE bytes, YAML_MAX_DEPTH nesting, YAML_MAX_NODES nodes per file
@@ -16,6 +20,26 @@
  * allocating the expansion: aliased values are shared with json_incref, so
  * callers must treat the trees as read-only), YAML_MAX_KEY bytes per key,
  * and duplicate keys in one mapping (an error naming both places).
+ *
+ * Messages (lowercase, without the "file:line:col: path: " that
+ * diag_format puts in front; the diagnostic's path is the node's):
+ *   file is N bytes, over the limit of 4194304 bytes      (line 0, col 0)
+ *   nesting deeper than 64 levels
+ *   more than 1000000 nodes
+ *   more than 1000000 nodes after alias expansion (alias "a" at 12:7)
+ *   key is N bytes, over the limit of 256 bytes
+ *   duplicate key "name" (first at 3:3)
+ *   non-scalar key: want a scalar, have a mapping [(alias "m")]
+ *   undefined alias "x"
+ *   recursive alias "x" (its anchor at 1:4 encloses it)
+ *   unsupported tag: want !!str, !!int, !!float, !!bool or !!null, have "!x"
+ *   unsupported tag on a mapping: want !!map, have !!set
+ *   !!int: want an integer, have "abc"     (also !!float, !!bool, !!null)
+ *   want an integer that fits in 64 bits, have 9223372036854775808
+ *   want a finite number, have .inf (JSON has no infinity)
+ *   want a number, have .nan (JSON has no NaN)
+ *   yaml: <libyaml's problem> [(<libyaml's context> that started at L:C)]
+ * Subjects are quoted JSON-style and clipped after 64 bytes ("...").
  */
 #ifndef BERTH_MANIFEST_YAML_H
 #define BERTH_MANIFEST_YAML_H
@@ -47,7 +71,8 @@ struct mark_entry {
 /* One YAML document. */
 struct mdoc {
 	char *file;		/* path of the file inside the tree (owned) */
-	unsigned index;		/* 0-based document number within the file */
+	unsigned index;		/* 0-based document number within the file,
+				   counting the skipped empty ones */
 	struct mark mark;	/* where the document's root node starts */
 	json_t *root;		/* owned reference */
 	struct mark_entry *marks;
@@ -71,7 +96,15 @@ struct mdocs {
  * comments, or a bare "---") are skipped. Problems are added to d as errors
  * with file:line:col. Returns 0 when the file was converted, -1 when it had
  * errors (documents of the file that were complete before the error are
- * kept, nothing else is appended).
+ * kept, nothing else is appended; libyaml decodes its input ahead in blocks
+ * of 16 KiB, so a byte that is not UTF-8 may be reported before documents
+ * in front of it are complete). Conversion stops at the first error.
+ *
+ * A node's mark is where it starts, at its anchor or tag if it has one;
+ * a key's node is its value (a mapping or sequence value starts at its
+ * first entry in block style). Nodes reached through an alias have no
+ * marks of their own: mdoc_mark gives the alias's. The trees returned may
+ * share subtrees (aliases), so treat them as read-only.
  */
 int yaml_load(const char *file, const char *data, size_t len,
 	      struct mdocs *out, struct diags *d);
@@ -79,7 +112,9 @@ int yaml_load(const char *file, const char *data, size_t len,
 /*
  * The mark of the node at path in doc; when there is no node at exactly
  * that path (a missing field, or a node reached through an alias), the mark
- * of the nearest enclosing node that has one.
+ * of the nearest enclosing node that has one (the root's at worst). A
+ * document whose paths take more than 64 MiB in all records no more marks
+ * past that point, so its later nodes get an enclosing node's mark.
  */
 struct mark mdoc_mark(const struct mdoc *doc, const char *path);
 

@@ -43,8 +43,9 @@ currency_exponent(const char *code)
 	for (i = 0; i < sizeof(exceptions) / sizeof(exceptions[0]); i++)
 		if (!strcmp(exceptions[i].code, code))
 			return exceptions[i].exponent;
-	for (p = two_decimals; *p; p += 4)
-		if (!strncmp(p, code, 3) && (p[3] == ' ' || p[3] == '\0'))
+	/* Codes of three letters, each followed by one space or the final NUL. */
+	for (p = two_decimals; p + 3 <= two_decimals + sizeof(two_decimals) - 1; p += 4)
+		if (!strncmp(p, code, 3))
 			return 2;
 	return -1;
 }

@@ -20,6 +20,10 @@ exponents(void **state)
 	assert_int_equal(currency_exponent("BHD"), 3);
 	assert_int_equal(currency_exponent("CLF"), 4);
 	assert_int_equal(currency_exponent("CHF"), 2);
+	/* first and last of the two-decimal list */
+	assert_int_equal(currency_exponent("AED"), 2);
+	assert_int_equal(currency_exponent("ZWL"), 2);
+	assert_int_equal(currency_exponent("ZZZ"), -1);
 	assert_int_equal(currency_exponent("XXX"), -1);
 	assert_int_equal(currency_exponent("eur"), -1);
 	assert_int_equal(currency_exponent("EU"), -1);

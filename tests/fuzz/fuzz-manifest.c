@@ -1,8 +1,11 @@
 /*
- * fuzz-manifest.c - libFuzzer target for the manifest YAML converter.
+ * fuzz-manifest.c - libFuzzer target for the manifest parser: YAML to
+ * JSON, the schema of each document, the model and the cross-document
+ * checks, as `berth validate` runs them on one file.
  *
  * Loads the input as one manifest file, looks up marks (every recorded
- * path must give back its own mark; odd paths must not crash), and
+ * path must give back its own mark; odd paths must not crash), validates
+ * every document, builds and checks the fleet when all are valid, and
  * releases everything, so leaks and use-after-free show up under ASan.
  */
 #include <stddef.h>
@@ -12,6 +15,9 @@
 
 #include <jansson.h>
 
+#include "manifest/check.h"
+#include "manifest/model.h"
+#include "manifest/schema.h"
 #include "manifest/yaml.h"
 #include "util/diag.h"
 #include "util/banned.h"
@@ -71,6 +77,44 @@ check_doc(const struct mdoc *doc)
 	free(s);
 }
 
+static void
+report(void *ctx, const char *path, const char *msg)
+{
+	struct diags *d = ctx;
+
+	if (!path || !msg || !*msg)
+		abort();
+	diags_add(d, DIAG_ERROR, "fuzz.yaml", 1, 1, path, "%s", msg);
+}
+
+/* Schema, model and checks over the documents (takes them). */
+static void
+validate(struct mdocs *docs)
+{
+	static struct schema_set *schemas;
+	struct diags d = DIAGS_INIT;
+	struct berr err;
+	struct fleet *f;
+	size_t i;
+
+	if (!schemas && !(schemas = schema_set_load(&err)))
+		abort();
+	for (i = 0; i < docs->n; i++)
+		if (schema_validate_manifest(schemas, docs->v[i].root, report, &d) < 0)
+			abort();
+	if (d.nerrors) {
+		diags_release(&d);
+		return;
+	}
+	f = fleet_build(docs, &d);
+	fleet_check(f, &d);
+	for (i = 0; i < d.n; i++)
+		if (!d.v[i].msg[0])
+			abort();
+	fleet_free(f);
+	diags_release(&d);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -87,6 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < d.n; i++)
 		if (!d.v[i].msg[0] || strcmp(d.v[i].file, "fuzz.yaml"))
 			abort();
+	validate(&docs);
 	mdocs_release(&docs);
 	diags_release(&d);
 	return 0;

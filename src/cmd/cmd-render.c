@@ -17,7 +17,6 @@
 int
 cmd_render(struct ctx *ctx, int argc, char **argv)
 {
-	struct optparse p;
 	struct source_opts so;
 	struct manifest_result res;
 	struct diags d = DIAGS_INIT;
@@ -25,14 +24,8 @@ cmd_render(struct ctx *ctx, int argc, char **argv)
 	size_t i;
 	int r;
 
-	optparse_init(&p, ctx, argc, argv, NULL);
-	while ((r = opt_next(&p)) != OPT_END) {
-		if (r == OPT_HELP)
-			return command_help(ctx);
-		if (r == OPT_OPERAND)
-			return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
-		return EXIT_FAIL;
-	}
+	if ((r = parse_no_options(ctx, argc, argv)) >= 0)
+		return r;
 	ctx_source_opts(ctx, &so);
 	if (manifest_load(&so, MANIFEST_PARSE, &res, &d, &err) < 0) {
 		error(ctx, "%s", err.msg);

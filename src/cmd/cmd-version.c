@@ -19,19 +19,12 @@
 int
 cmd_version(struct ctx *ctx, int argc, char **argv)
 {
-	struct optparse p;
 	int major, minor, rev, r;
 	char git2[32];
 	json_t *out;
 
-	optparse_init(&p, ctx, argc, argv, NULL);
-	while ((r = opt_next(&p)) != OPT_END) {
-		if (r == OPT_HELP)
-			return command_help(ctx);
-		if (r == OPT_OPERAND)
-			return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
-		return EXIT_FAIL;
-	}
+	if ((r = parse_no_options(ctx, argc, argv)) >= 0)
+		return r;
 	git_libgit2_version(&major, &minor, &rev);
 	snprintf(git2, sizeof(git2), "%d.%d.%d", major, minor, rev);
 	if (ctx->format == FORMAT_JSON) {

@@ -77,6 +77,9 @@ int opt_next(struct optparse *p);
 void optparse_init(struct optparse *p, struct ctx *ctx, int argc, char **argv,
 		   const struct opt *opts);
 
+/* For commands without options of their own: -1 to go on, else the exit code
+ * (help printed, or a usage error). */
+int parse_no_options(struct ctx *ctx, int argc, char **argv);
 /* Print "berth CMD: <message>" and the usage hint to stderr; returns EXIT_FAIL. */
 int usage_error(const struct ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -192,6 +192,23 @@ opt_next(struct optparse *p)
 }
 
 int
+parse_no_options(struct ctx *ctx, int argc, char **argv)
+{
+	struct optparse p;
+	int r;
+
+	optparse_init(&p, ctx, argc, argv, NULL);
+	while ((r = opt_next(&p)) != OPT_END) {
+		if (r == OPT_HELP)
+			return command_help(ctx);
+		if (r == OPT_OPERAND)
+			return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
+		return EXIT_FAIL;
+	}
+	return -1;
+}
+
+int
 usage_error(const struct ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;

@@ -1,0 +1,136 @@
+/*
+ * plan.h - what berth would change on every server to match the manifests,
+ * and why. Pure: no network, no database, no clock; the same inputs give
+ * the same plan, so it is tested on observations recorded from real
+ * daemons (tests/data/observed/).
+ *
+ * Inputs: the checked fleet (manifest/model.h), an observation
+ * (incus/observe.h for its JSON format) and the last-applied state of
+ * objects (NULL until the ledger exists: every difference is then
+ * "differs"). Output: ordered actions, grouped by server.
+ *
+ * What is planned, per server (a standalone host, or a cluster once):
+ *   storage pools, projects, one profile plan-<name> per plan of a pool the
+ *   server is in, images of the server's pools, cluster group config.
+ * Order within a server: storage pools, projects, profiles, images, groups;
+ * deletions after all else, in reverse.
+ */
+#ifndef BERTH_PLAN_PLAN_H
+#define BERTH_PLAN_PLAN_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "manifest/model.h"
+
+enum plan_object {
+	OBJ_STORAGE_POOL,
+	OBJ_PROJECT,
+	OBJ_PROFILE,
+	OBJ_IMAGE,
+	OBJ_CLUSTER_GROUP,
+};
+
+enum plan_action_kind {
+	ACTION_CREATE,
+	ACTION_UPDATE,
+	ACTION_DELETE,
+	ACTION_BLOCKED,		/* would change, but a rule stops it (conflict, in use, guard) */
+	ACTION_ERROR,		/* cannot be planned (unsupported driver, missing extension, server down) */
+	ACTION_RETAINED,	/* left in place on purpose (used by instances, prune not asked) */
+};
+
+enum plan_safety {
+	SAFETY_SAFE,		/* no effect on running instances */
+	SAFETY_DISRUPTIVE,	/* running instances see a change (limits, profile devices) */
+	SAFETY_DESTRUCTIVE,	/* data or objects are removed */
+};
+
+/* One field that changes: "config[\"limits.cpu\"]", "devices.root.size". */
+struct plan_field {
+	char *field;
+	json_t *before;		/* NULL: absent */
+	json_t *after;		/* NULL: removed */
+	char *note;		/* "not declared: removed", ... or NULL */
+};
+
+struct plan_action {
+	char *server;		/* host or cluster name */
+	char *address;		/* "host/nix-01/profile/plan-vps-s", "cluster/c/storage-pool/incus" */
+	enum plan_object object;
+	char *name;
+	char *project;		/* profiles and images: their project; else NULL */
+	enum plan_action_kind kind;
+	enum plan_safety safety;
+	char *reason;		/* one line, for people */
+	char *blocked_by;	/* BLOCKED/RETAINED: what stops it; else NULL */
+	json_t *before;		/* as observed (the Incus object), NULL when absent */
+	json_t *after;		/* as desired (what apply sends), NULL for deletes */
+	struct plan_field *fields;
+	size_t nfields;
+	char digest[65];	/* SHA-256 of the canonical observed object, "" when absent */
+};
+
+/* Per-server summary, including servers with nothing to do. */
+struct plan_server {
+	char *name;
+	int is_cluster;
+	char *error;		/* the server could not be observed */
+	char *state;		/* "cordoned", "draining", "review pending", ... or NULL */
+	unsigned long requests;	/* from the observation's stats */
+	unsigned long long bytes;
+};
+
+struct plan_opts {
+	int prune;			/* delete managed objects no longer declared */
+	unsigned max_deletes;		/* default 10 */
+	int allow_mass_delete;
+	const char *const *targets;	/* "KIND/NAME" (e.g. "Plan/vps-s", "Host/nix-01"), or NULL */
+	size_t ntargets;
+	const json_t *last_applied;	/* address -> object as last applied, or NULL */
+};
+
+struct plan {
+	char commit[41];
+	char manifest_digest[65];	/* SHA-256 over the fleet's documents */
+	struct plan_action *actions;
+	size_t nactions, aactions;
+	struct plan_server *servers;
+	size_t nservers, aservers;
+	size_t ncreate, nupdate, ndelete, nblocked, nerrors, nretained;
+	char *refused;			/* the whole plan is refused (empty fleet with prune) */
+};
+
+/*
+ * Compute the plan. Never fails for bad observations: they become ERROR
+ * actions or server errors. Returns 0; -1 only for a refused plan
+ * (plan->refused says why). Caller releases with plan_release().
+ */
+int plan_compute(const struct fleet *f, const json_t *observed,
+		 const struct plan_opts *opts, struct plan *plan);
+void plan_release(struct plan *plan);
+
+/* Has the plan any change (create, update, delete)? */
+int plan_has_changes(const struct plan *plan);
+
+/* Render: text like a careful terraform plan (color: ANSI colours), or the
+ * versioned JSON document. Both take the plan's targets into account. */
+void plan_render_text(const struct plan *plan, const struct plan_opts *opts,
+		      int color, int verbose, FILE *out);
+json_t *plan_to_json(const struct plan *plan, const struct plan_opts *opts);
+
+/*
+ * A plan file: format_version, commit, manifest digest, the state
+ * directory's identity (state_id), and every action with the digest of the
+ * observed object it was based on. plan_file_read() refuses an unknown
+ * format version with a message that names it.
+ */
+json_t *plan_file(const struct plan *plan, const struct plan_opts *opts,
+		  const char *state_id);
+
+const char *plan_object_name(enum plan_object o);	/* "storage-pool", ... */
+const char *plan_action_name(enum plan_action_kind k);	/* "create", ... */
+
+#endif

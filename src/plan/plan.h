@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "manifest/model.h"
+#include "util/err.h"
 
 enum plan_object {
 	OBJ_STORAGE_POOL,
@@ -31,6 +32,7 @@ enum plan_object {
 	OBJ_PROFILE,
 	OBJ_IMAGE,
 	OBJ_CLUSTER_GROUP,
+	OBJ_SERVER,		/* the server itself: its ERROR when it could not be observed */
 };
 
 enum plan_action_kind {
@@ -129,8 +131,16 @@ json_t *plan_to_json(const struct plan *plan, const struct plan_opts *opts);
  */
 json_t *plan_file(const struct plan *plan, const struct plan_opts *opts,
 		  const char *state_id);
+/*
+ * Parse a plan file's bytes (len of data) and check its format version.
+ * Returns the document (caller json_decref()s), or NULL with err: not
+ * JSON, not a berth plan file, or a format version this berth does not
+ * read ("plan file format_version \"2.0\": want 1.0").
+ */
+json_t *plan_file_read(const char *data, size_t len, struct berr *err);
 
 const char *plan_object_name(enum plan_object o);	/* "storage-pool", ... */
 const char *plan_action_name(enum plan_action_kind k);	/* "create", ... */
+const char *plan_safety_name(enum plan_safety s);	/* "safe", ... */
 
 #endif

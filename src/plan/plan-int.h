@@ -1,0 +1,77 @@
+/*
+ * plan-int.h - what the files of src/plan/ share: the desired objects of
+ * one server (desired.c), the field diff (diff.c) and the helpers that add
+ * actions to a plan (plan.c).
+ */
+#ifndef BERTH_PLAN_PLAN_INT_H
+#define BERTH_PLAN_PLAN_INT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "manifest/model.h"
+#include "plan/plan.h"
+
+/* One server of the fleet as the planner sees it. */
+struct pserver {
+	const char *name;
+	int is_cluster;
+	struct m_host *host;		/* standalone host, or NULL */
+	struct m_cluster *cluster;	/* cluster, or NULL */
+	const json_t *obs;		/* its entry in the observation, may be NULL */
+};
+
+/* One object the manifests want on a server. */
+struct dobj {
+	enum plan_object object;
+	const char *name;		/* borrowed from the fleet, or owned_name */
+	char *owned_name;
+	const char *project;		/* profiles, images: "default" */
+	char *source;			/* "Plan/ct-small", "Host/lab-1": what declares it */
+	int adopt;
+	json_t *after;			/* what apply sends (owned) */
+	char *error;			/* cannot be planned (owned), or NULL */
+	const struct m_image *image;	/* images: for the fingerprint pin */
+};
+
+struct dset {
+	struct dobj *v;
+	size_t n, alloc;
+};
+
+/* desired.c: the objects the manifests want on s, in plan order. */
+void desired_server(const struct fleet *f, const struct pserver *s,
+		    struct dset *out);
+void dset_release(struct dset *d);
+/* Does server s hold hosts of pool p? */
+int pserver_in_pool(const struct pserver *s, const struct m_pool *p);
+/* The digest of what plan p sells (16 hex digits); out has 17 bytes. */
+void plan_version(const struct m_plan *p, char out[17]);
+
+/* diff.c */
+enum diff_mode {
+	DIFF_PRUNE_UNDECLARED,	/* undeclared keys are removed */
+	DIFF_KEEP_SERVER_KEYS,	/* undeclared keys the server fills in are kept */
+};
+
+/*
+ * Compare the observed object before with the desired after (Incus shapes)
+ * of kind o and append one plan_field per difference to *fields (grows
+ * *n). before NULL lists every desired value as added.
+ */
+void diff_object(enum plan_object o, const json_t *before, const json_t *after,
+		 struct plan_field **fields, size_t *n);
+/* Is the key never diffed for objects of kind o? */
+int diff_ignored_key(enum plan_object o, const char *key);
+/* SHA-256 hex of the canonical JSON of v; "" for NULL. */
+void json_digest(const json_t *v, char out[65]);
+void plan_fields_free(struct plan_field *fields, size_t n);
+
+/* Canonical JSON for digests: sorted keys, compact. Caller frees. */
+char *json_canonical(const json_t *v);
+
+/* render.c: the targets as a JSON list (owned by the caller). */
+json_t *plan_targets_json(const struct plan_opts *opts);
+
+#endif

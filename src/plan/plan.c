@@ -1,0 +1,809 @@
+/*
+ * plan.c - desired x observed -> ordered actions per server, with the
+ * ownership, prune and safety rules of DESIGN.md section 1.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "plan/plan-int.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define DEFAULT_MAX_DELETES 10
+
+const char *
+plan_object_name(enum plan_object o)
+{
+	switch (o) {
+	case OBJ_STORAGE_POOL: return "storage-pool";
+	case OBJ_PROJECT: return "project";
+	case OBJ_PROFILE: return "profile";
+	case OBJ_IMAGE: return "image";
+	case OBJ_CLUSTER_GROUP: return "cluster-group";
+	case OBJ_SERVER: return "server";
+	}
+	return "?";
+}
+
+const char *
+plan_action_name(enum plan_action_kind k)
+{
+	switch (k) {
+	case ACTION_CREATE: return "create";
+	case ACTION_UPDATE: return "update";
+	case ACTION_DELETE: return "delete";
+	case ACTION_BLOCKED: return "blocked";
+	case ACTION_ERROR: return "error";
+	case ACTION_RETAINED: return "retained";
+	}
+	return "?";
+}
+
+const char *
+plan_safety_name(enum plan_safety s)
+{
+	switch (s) {
+	case SAFETY_SAFE: return "safe";
+	case SAFETY_DISRUPTIVE: return "disruptive";
+	case SAFETY_DESTRUCTIVE: return "destructive";
+	}
+	return "?";
+}
+
+struct pctx {
+	const struct fleet *f;
+	const struct plan_opts *opts;
+	struct plan *plan;
+};
+
+/* ---- targets ------------------------------------------------------------ */
+
+static int
+target_split(const char *t, char *kind, size_t kindlen, const char **name)
+{
+	const char *slash = strchr(t, '/');
+	size_t n;
+
+	if (!slash || slash == t || !slash[1])
+		return -1;
+	n = (size_t)(slash - t);
+	if (n >= kindlen)
+		return -1;
+	memcpy(kind, t, n);
+	kind[n] = '\0';
+	*name = slash + 1;
+	return 0;
+}
+
+static char *
+check_targets(const struct fleet *f, const struct plan_opts *o)
+{
+	size_t i;
+
+	for (i = 0; o && i < o->ntargets; i++) {
+		char kind[16];
+		const char *name;
+		int k;
+
+		if (target_split(o->targets[i], kind, sizeof(kind), &name) < 0)
+			return xasprintf("target \"%s\": want KIND/NAME like Plan/vps-s",
+					 o->targets[i]);
+		k = kind_from_name(kind);
+		if (k != KIND_HOST && k != KIND_CLUSTER && k != KIND_POOL &&
+		    k != KIND_PLAN && k != KIND_IMAGE)
+			return xasprintf("target \"%s\": want one of Host, Cluster, Pool, "
+					 "Plan, Image; have \"%s\"", o->targets[i], kind);
+		if (!json_object_get(f->index[k], name))
+			return xasprintf("target \"%s\": no %s named \"%s\" in the manifests",
+					 o->targets[i], kind_name((enum kind)k), name);
+	}
+	return NULL;
+}
+
+static int
+server_targeted(const struct fleet *f, const struct plan_opts *o,
+		const struct pserver *s)
+{
+	size_t i;
+
+	if (!o || !o->ntargets)
+		return 1;
+	for (i = 0; i < o->ntargets; i++) {
+		char kind[16];
+		const char *name;
+		struct m_host *h;
+
+		if (target_split(o->targets[i], kind, sizeof(kind), &name) < 0)
+			continue;
+		switch (kind_from_name(kind)) {
+		case KIND_PLAN:
+		case KIND_IMAGE:
+			return 1;
+		case KIND_HOST:
+			h = fleet_host(f, name);
+			if (h && (h == s->host || (h->cluster && h->cluster == s->cluster)))
+				return 1;
+			break;
+		case KIND_CLUSTER:
+			if (s->cluster && !strcmp(s->cluster->meta.name, name))
+				return 1;
+			break;
+		case KIND_POOL:
+			if (pserver_in_pool(s, fleet_pool(f, name)))
+				return 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Is the object (object, name) on s within the targets? */
+static int
+object_targeted(const struct fleet *f, const struct plan_opts *o,
+		const struct pserver *s, enum plan_object obj, const char *name)
+{
+	size_t i;
+
+	if (!o || !o->ntargets)
+		return 1;
+	for (i = 0; i < o->ntargets; i++) {
+		char kind[16];
+		const char *tname;
+
+		if (target_split(o->targets[i], kind, sizeof(kind), &tname) < 0)
+			continue;
+		switch (kind_from_name(kind)) {
+		case KIND_PLAN:
+			if (obj == OBJ_PROFILE && !strncmp(name, "plan-", 5) &&
+			    !strcmp(name + 5, tname))
+				return 1;
+			break;
+		case KIND_IMAGE:
+			if (obj == OBJ_IMAGE && !strcmp(name, tname))
+				return 1;
+			break;
+		default: {
+			/* Host, Cluster, Pool: everything on the server. */
+			struct plan_opts one = *o;
+			const char *const t[1] = { o->targets[i] };
+
+			one.targets = t;
+			one.ntargets = 1;
+			if (server_targeted(f, &one, s))
+				return 1;
+		}
+		}
+	}
+	return 0;
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+static struct plan_action *
+add_action(struct plan *p, const struct pserver *s, enum plan_object obj,
+	   const char *name, const char *project, enum plan_action_kind kind)
+{
+	struct plan_action *a;
+	struct buf addr = BUF_INIT;
+
+	ALLOC_GROW(p->actions, p->nactions + 1, p->aactions);
+	a = &p->actions[p->nactions++];
+	memset(a, 0, sizeof(*a));
+	a->server = xstrdup(s->name);
+	buf_addf(&addr, "%s/%s", s->is_cluster ? "cluster" : "host", s->name);
+	if (obj != OBJ_SERVER)
+		buf_addf(&addr, "/%s/%s", plan_object_name(obj), name);
+	if (project && strcmp(project, "default"))
+		buf_addf(&addr, "?project=%s", project);
+	a->address = buf_detach(&addr, NULL);
+	a->object = obj;
+	a->name = xstrdup(name);
+	a->project = project ? xstrdup(project) : NULL;
+	a->kind = kind;
+	a->safety = kind == ACTION_DELETE ? SAFETY_DESTRUCTIVE : SAFETY_SAFE;
+	return a;
+}
+
+static const json_t *
+list_of(const struct pserver *s, enum plan_object o)
+{
+	static const char *const keys[] = {
+		[OBJ_STORAGE_POOL] = "storage_pools", [OBJ_PROJECT] = "projects",
+		[OBJ_PROFILE] = "profiles", [OBJ_IMAGE] = "images",
+		[OBJ_CLUSTER_GROUP] = "groups", [OBJ_SERVER] = NULL,
+	};
+
+	return keys[o] ? json_object_get(s->obs, keys[o]) : NULL;
+}
+
+static const char *
+obj_project(const json_t *v)
+{
+	const char *p = json_string_value(json_object_get(v, "project"));
+
+	return p ? p : "default";
+}
+
+/* The name an observed object is known by (images: each of their aliases). */
+static int
+obs_has_name(enum plan_object o, const json_t *v, const char *name)
+{
+	const json_t *a;
+	size_t i;
+
+	if (o != OBJ_IMAGE) {
+		const char *n = json_string_value(json_object_get(v, "name"));
+
+		return n && !strcmp(n, name);
+	}
+	json_array_foreach(json_object_get(v, "aliases"), i, a) {
+		const char *n = json_string_value(json_object_get(a, "name"));
+
+		if (n && !strcmp(n, name))
+			return 1;
+	}
+	return 0;
+}
+
+static const json_t *
+find_observed(const struct pserver *s, enum plan_object o, const char *name,
+	      const char *project)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(list_of(s, o), i, v) {
+		if (project && strcmp(obj_project(v), project))
+			continue;
+		if (obs_has_name(o, v, name))
+			return v;
+	}
+	return NULL;
+}
+
+static int
+is_managed(enum plan_object o, const json_t *v)
+{
+	const char *m;
+
+	if (o == OBJ_IMAGE)
+		m = json_string_value(json_object_get(json_object_get(v, "properties"),
+						      "berth.managed"));
+	else
+		m = json_string_value(json_object_get(json_object_get(v, "config"),
+						      "user.berth.managed"));
+	return m && !strcmp(m, "true");
+}
+
+static size_t
+count_prefixed(const json_t *list, const char *prefix)
+{
+	const json_t *v;
+	size_t i, n = 0;
+
+	json_array_foreach(list, i, v)
+		if (json_is_string(v) && !strncmp(json_string_value(v), prefix, strlen(prefix)))
+			n++;
+	return n;
+}
+
+/* Instances using an image (by their volatile.base_image). */
+static size_t
+image_users(const struct pserver *s, const json_t *image)
+{
+	const char *fp = json_string_value(json_object_get(image, "fingerprint"));
+	const json_t *v;
+	size_t i, n = 0;
+
+	if (!fp)
+		return 0;
+	json_array_foreach(json_object_get(s->obs, "instances"), i, v) {
+		const char *b = json_string_value(json_object_get(json_object_get(v, "config"),
+								  "volatile.base_image"));
+
+		if (b && !strcmp(b, fp))
+			n++;
+	}
+	return n;
+}
+
+/* Running instances that use profile name of project. */
+static size_t
+running_users(const struct pserver *s, const char *name, const char *project)
+{
+	const json_t *v, *p;
+	size_t i, k, n = 0;
+
+	json_array_foreach(json_object_get(s->obs, "instances"), i, v) {
+		const char *st = json_string_value(json_object_get(v, "status"));
+
+		if (!st || strcmp(st, "Running") || strcmp(obj_project(v), project))
+			continue;
+		json_array_foreach(json_object_get(v, "profiles"), k, p)
+			if (json_is_string(p) && !strcmp(json_string_value(p), name)) {
+				n++;
+				break;
+			}
+	}
+	return n;
+}
+
+static char *
+in_use_reason(size_t n, const char *what)
+{
+	return xasprintf("retained: used by %zu %s%s", n, what, n == 1 ? "" : "s");
+}
+
+static const char *
+conflict_reason(enum plan_object o)
+{
+	switch (o) {
+	case OBJ_STORAGE_POOL:
+	case OBJ_PROJECT:
+		return "exists and is not managed by berth (set adopt: true to take it over)";
+	case OBJ_IMAGE:
+		return "exists and is not managed by berth (set its property berth.managed=true"
+		       " to take it over, or remove its alias)";
+	default:
+		return "exists and is not managed by berth (set user.berth.managed=true"
+		       " on it to take it over, or rename it)";
+	}
+}
+
+static char *
+update_reason(const struct pctx *c, const char *address, const json_t *observed)
+{
+	const json_t *last;
+
+	if (!c->opts || !c->opts->last_applied)
+		return xstrdup("differs");
+	last = json_object_get(c->opts->last_applied, address);
+	if (last && !json_equal((json_t *)last, (json_t *)observed))
+		return xstrdup("changed outside berth");
+	return xstrdup("changed in git");
+}
+
+static int
+touches_running(const struct plan_action *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nfields; i++)
+		if (!strncmp(a->fields[i].field, "config[\"limits.", 15) ||
+		    !strncmp(a->fields[i].field, "devices", 7))
+			return 1;
+	return 0;
+}
+
+static void
+plan_desired(struct pctx *c, const struct pserver *s, struct dobj *d)
+{
+	const json_t *obs = find_observed(s, d->object, d->name, d->project);
+	struct plan_action *a;
+	int managed;
+
+	if (d->error) {
+		a = add_action(c->plan, s, d->object, d->name, d->project, ACTION_ERROR);
+		a->reason = xstrdup(d->error);
+		a->before = obs ? json_deep_copy(obs) : NULL;
+		a->after = json_deep_copy(d->after);
+		json_digest(obs, a->digest);
+		return;
+	}
+	if (!obs) {
+		a = add_action(c->plan, s, d->object, d->name, d->project, ACTION_CREATE);
+		a->reason = xasprintf("declared by %s, absent on the server", d->source);
+		a->after = json_deep_copy(d->after);
+		diff_object(d->object, NULL, d->after, &a->fields, &a->nfields);
+		return;
+	}
+	managed = is_managed(d->object, obs);
+	/* Every cluster has a group "default" that nobody created: berth may
+	 * manage its config without a mark. */
+	if (d->object == OBJ_CLUSTER_GROUP && !strcmp(d->name, "default"))
+		managed = 1;
+	if (!managed && !d->adopt) {
+		a = add_action(c->plan, s, d->object, d->name, d->project, ACTION_BLOCKED);
+		a->reason = xstrdup(conflict_reason(d->object));
+		a->blocked_by = xstrdup("not managed by berth");
+		a->before = json_deep_copy(obs);
+		a->after = json_deep_copy(d->after);
+		json_digest(obs, a->digest);
+		return;
+	}
+	if (d->object == OBJ_IMAGE && d->image && d->image->fingerprint) {
+		const char *fp = json_string_value(json_object_get(obs, "fingerprint"));
+
+		if (!fp || strncmp(fp, d->image->fingerprint, strlen(d->image->fingerprint))) {
+			a = add_action(c->plan, s, d->object, d->name, d->project, ACTION_ERROR);
+			a->reason = xasprintf("image \"%s\" on the server has fingerprint %s,"
+					      " the manifest pins %s", d->name,
+					      fp ? fp : "(none)", d->image->fingerprint);
+			a->before = json_deep_copy(obs);
+			a->after = json_deep_copy(d->after);
+			json_digest(obs, a->digest);
+			return;
+		}
+	}
+	if (d->object == OBJ_STORAGE_POOL) {
+		const char *have = json_string_value(json_object_get(obs, "driver"));
+		const char *want = json_string_value(json_object_get(d->after, "driver"));
+		const char *declared = NULL;
+		size_t i;
+
+		/* driver: auto accepts whatever driver the pool was made with. */
+		for (i = 0; i < (s->cluster ? s->cluster->nstorage_pools : s->host->nstorage_pools); i++) {
+			const struct m_storage_pool *sp = s->cluster ? &s->cluster->storage_pools[i]
+								   : &s->host->storage_pools[i];
+			if (!strcmp(sp->name, d->name))
+				declared = sp->driver;
+		}
+		if (have && declared && !strcmp(declared, "auto"))
+			json_object_set_new(d->after, "driver", json_string(have));
+		else if (have && want && strcmp(have, want)) {
+			a = add_action(c->plan, s, d->object, d->name, d->project, ACTION_BLOCKED);
+			a->reason = xasprintf("the pool's driver is %s and cannot change to %s:"
+					      " move its volumes to a new pool by hand", have, want);
+			a->blocked_by = xstrdup("driver change");
+			a->before = json_deep_copy(obs);
+			a->after = json_deep_copy(d->after);
+			json_digest(obs, a->digest);
+			return;
+		}
+	}
+	{
+		struct plan_field *fields = NULL;
+		size_t nfields = 0;
+
+		diff_object(d->object, obs, d->after, &fields, &nfields);
+		if (!nfields)
+			return;
+		a = add_action(c->plan, s, d->object, d->name, d->project, ACTION_UPDATE);
+		a->fields = fields;
+		a->nfields = nfields;
+	}
+	a->before = json_deep_copy(obs);
+	a->after = json_deep_copy(d->after);
+	json_digest(obs, a->digest);
+	if (!managed)
+		a->reason = xstrdup("adopt: true: takes over the existing object and marks it"
+				    " managed by berth");
+	else
+		a->reason = update_reason(c, a->address, obs);
+	if (d->object == OBJ_PROFILE && touches_running(a) &&
+	    running_users(s, d->name, d->project ? d->project : "default"))
+		a->safety = SAFETY_DISRUPTIVE;
+}
+
+static int
+declared(const struct dset *ds, enum plan_object o, const char *name, const char *project)
+{
+	size_t i;
+
+	for (i = 0; i < ds->n; i++)
+		if (ds->v[i].object == o && !strcmp(ds->v[i].name, name) &&
+		    (!project || !ds->v[i].project || !strcmp(ds->v[i].project, project)))
+			return 1;
+	return 0;
+}
+
+/* How many things keep an undeclared managed object in place; what. */
+static size_t
+users_of(const struct pserver *s, enum plan_object o, const json_t *v, const char **what)
+{
+	const json_t *used_by = json_object_get(v, "used_by");
+
+	switch (o) {
+	case OBJ_PROFILE:
+		*what = "instance";
+		return count_prefixed(used_by, "/1.0/instances/");
+	case OBJ_IMAGE:
+		*what = "instance";
+		return image_users(s, v);
+	case OBJ_STORAGE_POOL:
+		*what = "volume";
+		return count_prefixed(used_by, "/1.0/instances/") +
+		       count_prefixed(used_by, "/1.0/storage-pools/") +
+		       count_prefixed(used_by, "/1.0/images/");
+	case OBJ_PROJECT: {
+		const json_t *u;
+		size_t i, n = 0;
+
+		*what = "object";
+		json_array_foreach(used_by, i, u)
+			if (json_is_string(u) &&
+			    strncmp(json_string_value(u), "/1.0/profiles/default", 21))
+				n++;
+		return n;
+	}
+	case OBJ_CLUSTER_GROUP:
+		*what = "member";
+		return json_array_size(json_object_get(v, "members"));
+	default:
+		*what = "object";
+		return 0;
+	}
+}
+
+static void
+plan_undeclared(struct pctx *c, const struct pserver *s, const struct dset *ds,
+		enum plan_object o)
+{
+	const json_t *list = list_of(s, o), *v;
+	const char **names;
+	const json_t **objs;
+	size_t i, j, n = 0;
+
+	names = xcalloc(json_array_size(list) + 1, sizeof(*names));
+	objs = xcalloc(json_array_size(list) + 1, sizeof(*objs));
+	json_array_foreach(list, i, v) {
+		const char *name;
+		const json_t *a = json_array_get(json_object_get(v, "aliases"), 0);
+
+		if (!is_managed(o, v))
+			continue;
+		name = json_string_value(json_object_get(o == OBJ_IMAGE ? a : v, "name"));
+		if (o == OBJ_IMAGE && !name)
+			name = json_string_value(json_object_get(v, "fingerprint"));
+		if (!name || declared(ds, o, name, o == OBJ_PROFILE || o == OBJ_IMAGE ?
+				      obj_project(v) : NULL))
+			continue;
+		if (!object_targeted(c->f, c->opts, s, o, name))
+			continue;
+		/* insertion sort by name, for a stable order */
+		for (j = n; j > 0 && strcmp(names[j - 1], name) > 0; j--) {
+			names[j] = names[j - 1];
+			objs[j] = objs[j - 1];
+		}
+		names[j] = name;
+		objs[j] = v;
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		const char *project = o == OBJ_PROFILE || o == OBJ_IMAGE ? obj_project(objs[i]) : NULL;
+		const char *what;
+		size_t users = users_of(s, o, objs[i], &what);
+		struct plan_action *a;
+
+		if (!c->opts || !c->opts->prune) {
+			a = add_action(c->plan, s, o, names[i], project, ACTION_RETAINED);
+			a->reason = xstrdup("managed by berth and no longer declared: kept"
+					    " (--prune deletes it)");
+			a->blocked_by = xstrdup("prune not asked");
+		} else if (users) {
+			a = add_action(c->plan, s, o, names[i], project, ACTION_RETAINED);
+			a->reason = in_use_reason(users, what);
+			a->blocked_by = xstrdup("in use");
+		} else {
+			a = add_action(c->plan, s, o, names[i], project, ACTION_DELETE);
+			a->reason = xstrdup("managed by berth and no longer declared");
+		}
+		a->before = json_deep_copy(objs[i]);
+		json_digest(objs[i], a->digest);
+	}
+	free(names);
+	free(objs);
+}
+
+/* ---- servers ------------------------------------------------------------ */
+
+static int
+pserver_cmp(const void *a, const void *b)
+{
+	const struct pserver *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	return r ? r : x->is_cluster - y->is_cluster;
+}
+
+static int
+fleet_declares_nothing(const struct fleet *f)
+{
+	size_t i;
+
+	if (f->nplans || f->nimages)
+		return 0;
+	for (i = 0; i < f->nhosts; i++)
+		if (f->hosts[i].nstorage_pools || f->hosts[i].nprojects)
+			return 0;
+	for (i = 0; i < f->nclusters; i++)
+		if (f->clusters[i].nstorage_pools || f->clusters[i].nprojects ||
+		    f->clusters[i].ngroups)
+			return 0;
+	return 1;
+}
+
+static void
+manifest_digest(const struct fleet *f, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0, i;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t d;
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (d = 0; d < f->docs.n; d++) {
+		char *s = json_canonical(f->docs.v[d].root);
+
+		EVP_DigestUpdate(ctx, f->docs.v[d].file, strlen(f->docs.v[d].file) + 1);
+		EVP_DigestUpdate(ctx, s, strlen(s) + 1);
+		free(s);
+	}
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static void
+plan_server(struct pctx *c, const json_t *observed, struct pserver *s)
+{
+	struct plan *p = c->plan;
+	struct plan_server *ps;
+	const json_t *stats, *err;
+	struct dset ds = { NULL, 0, 0 };
+	enum plan_object o;
+	size_t i;
+
+	ALLOC_GROW(p->servers, p->nservers + 1, p->aservers);
+	ps = &p->servers[p->nservers++];
+	memset(ps, 0, sizeof(*ps));
+	ps->name = xstrdup(s->name);
+	ps->is_cluster = s->is_cluster;
+	s->obs = json_object_get(json_object_get(observed, "servers"), s->name);
+	stats = json_object_get(s->obs, "stats");
+	ps->requests = (unsigned long)json_integer_value(json_object_get(stats, "requests"));
+	ps->bytes = (unsigned long long)json_integer_value(json_object_get(stats, "bytes"));
+	if (s->host && s->host->review != REVIEW_APPROVED) {
+		ps->state = xstrdup(s->host->review == REVIEW_PENDING ? "review pending"
+								     : "review rejected");
+		return;
+	}
+	if (s->host && s->host->state != HOST_ACTIVE)
+		ps->state = xstrdup(s->host->state == HOST_CORDONED ? "cordoned" : "draining");
+	err = json_object_get(s->obs, "error");
+	if (!s->obs || json_is_string(err) || !json_is_object(json_object_get(s->obs, "server"))) {
+		struct plan_action *a;
+
+		ps->error = !s->obs ? xstrdup("not in the observation") :
+			    json_is_string(err) ? xstrdup(json_string_value(err)) :
+			    xstrdup("the observation has no server information");
+		a = add_action(p, s, OBJ_SERVER, s->name, NULL, ACTION_ERROR);
+		a->reason = xstrdup(ps->error);
+		return;
+	}
+	desired_server(c->f, s, &ds);
+	for (i = 0; i < ds.n; i++)
+		if (object_targeted(c->f, c->opts, s, ds.v[i].object, ds.v[i].name))
+			plan_desired(c, s, &ds.v[i]);
+	/* Deletions after all else, in reverse order of kinds. */
+	for (o = OBJ_CLUSTER_GROUP + 1; o-- > OBJ_STORAGE_POOL; ) {
+		if (o == OBJ_CLUSTER_GROUP && !s->is_cluster)
+			continue;
+		plan_undeclared(c, s, &ds, o);
+	}
+	dset_release(&ds);
+}
+
+static void
+apply_guard(struct plan *p, const struct plan_opts *o)
+{
+	unsigned max = o && o->max_deletes ? o->max_deletes : DEFAULT_MAX_DELETES;
+	size_t i, n = 0;
+
+	for (i = 0; i < p->nactions; i++)
+		n += p->actions[i].kind == ACTION_DELETE;
+	if (n <= max || (o && o->allow_mass_delete))
+		return;
+	for (i = 0; i < p->nactions; i++) {
+		struct plan_action *a = &p->actions[i];
+
+		if (a->kind != ACTION_DELETE)
+			continue;
+		a->kind = ACTION_BLOCKED;
+		a->safety = SAFETY_DESTRUCTIVE;
+		free(a->reason);
+		a->reason = xasprintf("%zu deletes exceed the mass-deletion guard of %u:"
+				      " check the manifests, then pass --allow-mass-delete"
+				      " (or raise --max-deletes)", n, max);
+		a->blocked_by = xstrdup("mass-delete guard");
+	}
+}
+
+int
+plan_compute(const struct fleet *f, const json_t *observed,
+	     const struct plan_opts *opts, struct plan *plan)
+{
+	struct pctx c = { f, opts, plan };
+	struct pserver *servers;
+	size_t i, n = 0;
+
+	memset(plan, 0, sizeof(*plan));
+	snprintf(plan->commit, sizeof(plan->commit), "%s", f->commit);
+	manifest_digest(f, plan->manifest_digest);
+	plan->refused = check_targets(f, opts);
+	if (plan->refused)
+		return -1;
+	if (opts && opts->prune && fleet_declares_nothing(f)) {
+		plan->refused = xstrdup("refusing to prune: the manifests declare nothing"
+					" (no storage pools, projects, plans or images), so every"
+					" managed object would be deleted; check --repo, --ref"
+					" and --path");
+		return -1;
+	}
+	servers = xcalloc(f->nhosts + f->nclusters + 1, sizeof(*servers));
+	for (i = 0; i < f->nhosts; i++) {
+		if (f->hosts[i].cluster_name)
+			continue;
+		servers[n].name = f->hosts[i].meta.name;
+		servers[n].host = &f->hosts[i];
+		n++;
+	}
+	for (i = 0; i < f->nclusters; i++) {
+		servers[n].name = f->clusters[i].meta.name;
+		servers[n].cluster = &f->clusters[i];
+		servers[n].is_cluster = 1;
+		n++;
+	}
+	qsort(servers, n, sizeof(*servers), pserver_cmp);
+	for (i = 0; i < n; i++)
+		if (server_targeted(f, opts, &servers[i]))
+			plan_server(&c, observed, &servers[i]);
+	free(servers);
+	apply_guard(plan, opts);
+	for (i = 0; i < plan->nactions; i++) {
+		switch (plan->actions[i].kind) {
+		case ACTION_CREATE: plan->ncreate++; break;
+		case ACTION_UPDATE: plan->nupdate++; break;
+		case ACTION_DELETE: plan->ndelete++; break;
+		case ACTION_BLOCKED: plan->nblocked++; break;
+		case ACTION_ERROR: plan->nerrors++; break;
+		case ACTION_RETAINED: plan->nretained++; break;
+		}
+	}
+	return 0;
+}
+
+int
+plan_has_changes(const struct plan *plan)
+{
+	return plan->ncreate + plan->nupdate + plan->ndelete > 0;
+}
+
+void
+plan_release(struct plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->nactions; i++) {
+		struct plan_action *a = &plan->actions[i];
+
+		free(a->server);
+		free(a->address);
+		free(a->name);
+		free(a->project);
+		free(a->reason);
+		free(a->blocked_by);
+		json_decref(a->before);
+		json_decref(a->after);
+		plan_fields_free(a->fields, a->nfields);
+	}
+	free(plan->actions);
+	for (i = 0; i < plan->nservers; i++) {
+		free(plan->servers[i].name);
+		free(plan->servers[i].error);
+		free(plan->servers[i].state);
+	}
+	free(plan->servers);
+	free(plan->refused);
+	memset(plan, 0, sizeof(*plan));
+}

@@ -1,0 +1,690 @@
+/*
+ * test-plan.c - the planner on observations recorded from real lab
+ * daemons (tests/data/observed/plan-*.json) and fleets in
+ * tests/data/plan/<scenario>/. Golden renderings are compared byte for
+ * byte; PLAN_UPDATE_GOLDEN=1 rewrites them.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest/manifest.h"
+#include "plan/plan.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+struct fx {
+	struct manifest_result res;
+	json_t *obs;
+	struct plan plan;
+	int rc;
+};
+
+static void
+load(struct fx *x, const char *scenario, const char *observation)
+{
+	struct source_opts so;
+	struct diags d = DIAGS_INIT;
+	struct berr err;
+	json_error_t je;
+	char path[512], obs[1024];
+
+	memset(x, 0, sizeof(*x));
+	memset(&so, 0, sizeof(so));
+	snprintf(path, sizeof(path), "tests/data/plan/%s", scenario);
+	so.repo = SOURCE_ROOT;
+	so.path = path;
+	so.worktree = 1;
+	assert_int_equal(manifest_load(&so, MANIFEST_CHECK, &x->res, &d, &err), 0);
+	if (d.nerrors) {
+		char line[1024];
+
+		diag_format(&d.v[0], line, sizeof(line));
+		fail_msg("%s: %s", scenario, line);
+	}
+	assert_non_null(x->res.fleet);
+	diags_release(&d);
+	snprintf(obs, sizeof(obs), "%s/observed/plan-%s.json", TEST_DATA, observation);
+	x->obs = json_load_file(obs, 0, &je);
+	if (!x->obs)
+		fail_msg("%s: %s", obs, je.text);
+}
+
+static void
+run(struct fx *x, const char *scenario, const char *observation,
+    const struct plan_opts *opts)
+{
+	load(x, scenario, observation);
+	x->rc = plan_compute(x->res.fleet, x->obs, opts, &x->plan);
+}
+
+static void
+done(struct fx *x)
+{
+	plan_release(&x->plan);
+	json_decref(x->obs);
+	manifest_result_release(&x->res);
+}
+
+static const struct plan_action *
+find(const struct plan *p, const char *address)
+{
+	size_t i;
+
+	for (i = 0; i < p->nactions; i++)
+		if (!strcmp(p->actions[i].address, address))
+			return &p->actions[i];
+	return NULL;
+}
+
+static const struct plan_action *
+expect(const struct plan *p, const char *address, enum plan_action_kind kind,
+       const char *reason)
+{
+	const struct plan_action *a = find(p, address);
+
+	if (!a)
+		fail_msg("no action for %s", address);
+	if (a->kind != kind)
+		fail_msg("%s: want %s, have %s (%s)", address, plan_action_name(kind),
+			 plan_action_name(a->kind), a->reason);
+	if (reason)
+		assert_string_equal(a->reason, reason);
+	return a;
+}
+
+static const struct plan_field *
+field(const struct plan_action *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->nfields; i++)
+		if (!strcmp(a->fields[i].field, name))
+			return &a->fields[i];
+	fail_msg("%s: no field %s", a->address, name);
+	return NULL;
+}
+
+static void
+summary(const struct plan *p, size_t c, size_t u, size_t d, size_t b, size_t e, size_t r)
+{
+	assert_int_equal(p->ncreate, c);
+	assert_int_equal(p->nupdate, u);
+	assert_int_equal(p->ndelete, d);
+	assert_int_equal(p->nblocked, b);
+	assert_int_equal(p->nerrors, e);
+	assert_int_equal(p->nretained, r);
+}
+
+static char *
+render(const struct plan *p, const struct plan_opts *o, int color, int verbose)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&s, &n);
+
+	assert_non_null(f);
+	plan_render_text(p, o, color, verbose, f);
+	assert_int_equal(fclose(f), 0);
+	return s;
+}
+
+static void
+golden(const char *got, const char *name)
+{
+	char path[1024];
+	FILE *f;
+	struct buf want = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/plan/%s", TEST_DATA, name);
+	if (getenv("PLAN_UPDATE_GOLDEN")) {
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(got, f);
+		assert_int_equal(fclose(f), 0);
+	}
+	f = fopen(path, "r");
+	if (!f)
+		fail_msg("%s: missing (PLAN_UPDATE_GOLDEN=1 writes it)", path);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&want, chunk, n);
+	fclose(f);
+	if (strcmp(want.buf, got)) {
+		fprintf(stderr, "--- want %s\n%s--- have\n%s", path, want.buf, got);
+		fail_msg("%s differs", name);
+	}
+	buf_release(&want);
+}
+
+/* ---- scenarios ---------------------------------------------------------- */
+
+/* Fresh lab daemons: everything is created. */
+static void
+test_empty_hosts(void **state)
+{
+	struct fx x;
+	const struct plan_action *a;
+	char *text;
+
+	(void)state;
+	run(&x, "lab", "empty", NULL);
+	assert_int_equal(x.rc, 0);
+	/* lab-1, lab-2: pool, project, 2 profiles, image; cluster: the same
+	 * with 2 profiles (one VM). */
+	summary(&x.plan, 15, 0, 0, 0, 0, 0);
+	assert_true(plan_has_changes(&x.plan));
+	assert_int_equal(x.plan.nservers, 3);
+	assert_string_equal(x.plan.servers[0].name, "lab-1");
+	assert_string_equal(x.plan.servers[2].name, "lab-cluster");
+	a = expect(&x.plan, "host/lab-1/storage-pool/incus", ACTION_CREATE,
+		   "declared by Host/lab-1, absent on the server");
+	assert_string_equal(json_string_value(json_object_get(a->after, "driver")), "dir");
+	/* driver: auto -> lvm, the first of lvm, zfs, btrfs, dir lab-2 has */
+	a = expect(&x.plan, "host/lab-2/storage-pool/incus", ACTION_CREATE, NULL);
+	assert_string_equal(json_string_value(json_object_get(a->after, "driver")), "lvm");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a->after, "config"),
+							      "size")), "1GiB");
+	a = expect(&x.plan, "host/lab-1/profile/plan-ct-small", ACTION_CREATE,
+		   "declared by Plan/ct-small, absent on the server");
+	assert_int_equal(a->safety, SAFETY_SAFE);
+	assert_string_equal(json_string_value(field(a, "config[\"limits.cpu\"]")->after), "1");
+	assert_string_equal(json_string_value(field(a, "config[\"limits.memory\"]")->after), "256MiB");
+	assert_string_equal(json_string_value(field(a, "config[\"user.berth.plan-version\"]")->after),
+			    "dbef36dcf9ed3e15");
+	assert_string_equal(json_string_value(field(a, "devices.root.pool")->after), "incus");
+	assert_string_equal(json_string_value(field(a, "devices.root.size")->after), "1GiB");
+	assert_null(field(a, "devices.root.size")->before);
+	/* VM plan on a vm_maxcpus: auto cluster: smallest member thread count */
+	a = expect(&x.plan, "cluster/lab-cluster/profile/plan-vm-cluster", ACTION_CREATE, NULL);
+	assert_string_equal(json_string_value(field(a, "config[\"raw.qemu.conf\"]")->after),
+			    "[smp-opts]\nmaxcpus = 2");
+	a = expect(&x.plan, "cluster/lab-cluster/profile/plan-ct-cluster", ACTION_CREATE, NULL);
+	assert_null(json_object_get(json_object_get(a->after, "config"), "raw.qemu.conf"));
+	/* cluster pool: member parts recorded for the per-member creates */
+	a = expect(&x.plan, "cluster/lab-cluster/storage-pool/incus", ACTION_CREATE, NULL);
+	assert_string_equal(json_string_value(field(a, "members.lab-c1.config.source")->after),
+			    "/srv/incus-c1");
+	assert_null(json_object_get(json_object_get(a->after, "config"), "source"));
+	a = expect(&x.plan, "host/lab-2/image/busybox", ACTION_CREATE,
+		   "declared by Image/busybox, absent on the server");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a->after, "properties"),
+							      "berth.managed")), "true");
+	assert_string_equal(a->digest, "");
+	text = render(&x.plan, NULL, 0, 0);
+	golden(text, "lab/empty.txt");
+	free(text);
+	done(&x);
+}
+
+/* Everything as berth would have made it: nothing to do. */
+static void
+test_converged(void **state)
+{
+	struct fx x;
+	char *text;
+
+	(void)state;
+	run(&x, "lab", "converged", NULL);
+	assert_int_equal(x.rc, 0);
+	summary(&x.plan, 0, 0, 0, 0, 0, 0);
+	assert_false(plan_has_changes(&x.plan));
+	text = render(&x.plan, NULL, 0, 0);
+	assert_non_null(strstr(text, "host lab-1\n  no changes\n"));
+	assert_non_null(strstr(text, "Plan: 0 to create, 0 to update, 0 to delete, 0 blocked, 0 errors.\n"));
+	free(text);
+	done(&x);
+}
+
+/* Changed limits, an undeclared key, an unmarked project, undeclared
+ * managed profiles (one used by a running instance). */
+static void
+test_drift(void **state)
+{
+	struct fx x;
+	const struct plan_action *a;
+	const struct plan_field *f;
+	char *text;
+
+	(void)state;
+	run(&x, "lab", "drift", NULL);
+	assert_int_equal(x.rc, 0);
+	a = expect(&x.plan, "host/lab-1/profile/plan-ct-small", ACTION_UPDATE, "differs");
+	assert_int_equal(a->nfields, 2);
+	f = field(a, "config[\"limits.cpu\"]");
+	assert_string_equal(json_string_value(f->before), "2");
+	assert_string_equal(json_string_value(f->after), "1");
+	assert_null(f->note);
+	f = field(a, "config[\"user.foo\"]");
+	assert_string_equal(json_string_value(f->before), "x");
+	assert_null(f->after);
+	assert_string_equal(f->note, "not declared: removed");
+	/* c1 runs with this profile */
+	assert_int_equal(a->safety, SAFETY_DISRUPTIVE);
+	assert_int_equal(strlen(a->digest), 64);
+	a = expect(&x.plan, "host/lab-2/project/tenants", ACTION_BLOCKED,
+		   "exists and is not managed by berth (set adopt: true to take it over)");
+	assert_string_equal(a->blocked_by, "not managed by berth");
+	/* without --prune, undeclared managed objects are kept */
+	a = expect(&x.plan, "host/lab-1/profile/plan-old", ACTION_RETAINED,
+		   "managed by berth and no longer declared: kept (--prune deletes it)");
+	assert_string_equal(a->blocked_by, "prune not asked");
+	/* ignored keys: volatile.*, lvm.vg_name, source, size, features.* */
+	assert_null(find(&x.plan, "host/lab-2/storage-pool/incus"));
+	assert_null(find(&x.plan, "host/lab-1/project/tenants"));
+	assert_null(find(&x.plan, "host/lab-1/profile/default"));
+	summary(&x.plan, 0, 1, 0, 1, 0, 2);
+	text = render(&x.plan, NULL, 0, 0);
+	golden(text, "lab/drift.txt");
+	free(text);
+	done(&x);
+}
+
+static void
+test_prune(void **state)
+{
+	struct plan_opts o = { .prune = 1 };
+	struct fx x;
+	const struct plan_action *a;
+
+	(void)state;
+	run(&x, "lab", "drift", &o);
+	assert_int_equal(x.rc, 0);
+	a = expect(&x.plan, "host/lab-1/profile/plan-old", ACTION_DELETE,
+		   "managed by berth and no longer declared");
+	assert_int_equal(a->safety, SAFETY_DESTRUCTIVE);
+	assert_null(a->after);
+	assert_non_null(a->before);
+	a = expect(&x.plan, "host/lab-1/profile/plan-legacy", ACTION_RETAINED,
+		   "retained: used by 1 instance");
+	assert_string_equal(a->blocked_by, "in use");
+	/* deletes come after everything else of the server */
+	assert_true(a > find(&x.plan, "host/lab-1/profile/plan-ct-small"));
+	summary(&x.plan, 0, 1, 1, 1, 0, 1);
+	done(&x);
+}
+
+static void
+test_mass_delete_guard(void **state)
+{
+	struct plan_opts o = { .prune = 1 };
+	struct fx x;
+	const struct plan_action *a;
+	size_t i;
+
+	(void)state;
+	run(&x, "lab", "mass", &o);
+	assert_int_equal(x.rc, 0);
+	/* 12 old-NN on lab-2 + plan-old on lab-1 = 13 > 10 */
+	summary(&x.plan, 0, 1, 0, 14, 0, 1);
+	a = expect(&x.plan, "host/lab-2/profile/old-07", ACTION_BLOCKED,
+		   "13 deletes exceed the mass-deletion guard of 10: check the manifests,"
+		   " then pass --allow-mass-delete (or raise --max-deletes)");
+	assert_string_equal(a->blocked_by, "mass-delete guard");
+	expect(&x.plan, "host/lab-1/profile/plan-old", ACTION_BLOCKED, NULL);
+	done(&x);
+
+	o.allow_mass_delete = 1;
+	run(&x, "lab", "mass", &o);
+	summary(&x.plan, 0, 1, 13, 1, 0, 1);
+	done(&x);
+
+	o.allow_mass_delete = 0;
+	o.max_deletes = 13;
+	run(&x, "lab", "mass", &o);
+	summary(&x.plan, 0, 1, 13, 1, 0, 1);
+	for (i = 1; i < x.plan.nactions; i++)
+		if (!strcmp(x.plan.actions[i].server, x.plan.actions[i - 1].server) &&
+		    x.plan.actions[i].object == OBJ_PROFILE &&
+		    x.plan.actions[i - 1].object == OBJ_PROFILE &&
+		    x.plan.actions[i].kind == ACTION_DELETE &&
+		    x.plan.actions[i - 1].kind == ACTION_DELETE)
+			assert_true(strcmp(x.plan.actions[i - 1].name, x.plan.actions[i].name) < 0);
+	done(&x);
+}
+
+static void
+test_adopt(void **state)
+{
+	struct fx x;
+	const struct plan_action *a;
+	const struct plan_field *f;
+
+	(void)state;
+	run(&x, "adopt", "drift", NULL);
+	a = expect(&x.plan, "host/lab-2/project/tenants", ACTION_UPDATE,
+		   "adopt: true: takes over the existing object and marks it managed by berth");
+	assert_int_equal(a->nfields, 1);
+	f = field(a, "config[\"user.berth.managed\"]");
+	assert_null(f->before);
+	assert_string_equal(json_string_value(f->after), "true");
+	summary(&x.plan, 0, 2, 0, 0, 0, 2);
+	done(&x);
+}
+
+static void
+test_zfs_unsupported(void **state)
+{
+	struct fx x;
+	const struct plan_action *a;
+
+	(void)state;
+	run(&x, "zfs", "empty", NULL);
+	a = expect(&x.plan, "host/lab-1/storage-pool/incus", ACTION_ERROR,
+		   "host \"lab-1\" has no usable ZFS (no zfs kernel module or zpool tool):"
+		   " repair linux-headers-$(uname -r)/zfs-dkms on the host,"
+		   " or use lvm, btrfs or dir instead");
+	assert_null(a->before);
+	/* the rest is still planned */
+	expect(&x.plan, "host/lab-1/profile/plan-ct-small", ACTION_CREATE, NULL);
+	summary(&x.plan, 14, 0, 0, 0, 1, 0);
+	done(&x);
+}
+
+static void
+test_group_extension_missing(void **state)
+{
+	struct fx x;
+	const struct plan_action *a;
+
+	(void)state;
+	run(&x, "groups", "converged", NULL);
+	a = expect(&x.plan, "cluster/lab-cluster/cluster-group/default", ACTION_ERROR,
+		   "cluster \"lab-cluster\" (Incus 6.0.4) lacks the API extension"
+		   " \"clustering_groups_config\" that the config of cluster group"
+		   " \"default\" needs: upgrade Incus on the cluster, or remove the"
+		   " group's config from the manifest");
+	assert_non_null(a->before);
+	summary(&x.plan, 0, 0, 0, 0, 1, 0);
+	done(&x);
+}
+
+/* Member-specific keys (source per member) are not diffed cluster-wide. */
+static void
+test_cluster_member_keys(void **state)
+{
+	struct fx x;
+	const json_t *obs, *v;
+	size_t i;
+	int seen = 0;
+
+	(void)state;
+	run(&x, "lab", "converged", NULL);
+	obs = json_object_get(json_object_get(x.obs, "servers"), "lab-cluster");
+	json_array_foreach(json_object_get(json_object_get(obs, "storage_pool_members"), "lab-c1"), i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "name")), "incus"))
+			seen = 1;
+	assert_true(seen);
+	assert_null(find(&x.plan, "cluster/lab-cluster/storage-pool/incus"));
+	done(&x);
+}
+
+static void
+test_review_and_state(void **state)
+{
+	struct fx x;
+	char *text;
+
+	(void)state;
+	run(&x, "pending", "empty", NULL);
+	assert_string_equal(x.plan.servers[0].state, "review pending");
+	assert_string_equal(x.plan.servers[1].state, "cordoned");
+	assert_null(find(&x.plan, "host/lab-1/storage-pool/incus"));
+	expect(&x.plan, "host/lab-2/storage-pool/incus", ACTION_CREATE, NULL);
+	text = render(&x.plan, NULL, 0, 1);
+	assert_non_null(strstr(text, "host lab-1 [review pending] (7 requests, 18726 bytes)\n"
+				     "  no objects until the host is approved\n"));
+	assert_non_null(strstr(text, "host lab-2 [cordoned] (7 requests, 18726 bytes)\n"));
+	free(text);
+	done(&x);
+}
+
+static void
+test_server_error(void **state)
+{
+	struct fx x;
+	json_t *s;
+
+	(void)state;
+	load(&x, "lab", "empty");
+	s = json_object_get(json_object_get(x.obs, "servers"), "lab-2");
+	json_object_set_new(s, "error", json_string("connect to https://127.0.0.12:8443: connection refused"));
+	x.rc = plan_compute(x.res.fleet, x.obs, NULL, &x.plan);
+	assert_int_equal(x.rc, 0);
+	expect(&x.plan, "host/lab-2", ACTION_ERROR,
+	       "connect to https://127.0.0.12:8443: connection refused");
+	assert_string_equal(x.plan.servers[1].error,
+			    "connect to https://127.0.0.12:8443: connection refused");
+	summary(&x.plan, 10, 0, 0, 0, 1, 0);
+	done(&x);
+}
+
+static void
+test_targets(void **state)
+{
+	const char *const t1[] = { "Plan/ct-small" };
+	const char *const t2[] = { "Host/lab-2", "Image/busybox" };
+	const char *const t3[] = { "Plan/nope" };
+	struct plan_opts o = { .targets = t1, .ntargets = 1 };
+	struct fx x;
+	char *text;
+	json_t *j;
+	size_t i;
+
+	(void)state;
+	run(&x, "lab", "empty", &o);
+	summary(&x.plan, 2, 0, 0, 0, 0, 0);
+	for (i = 0; i < x.plan.nactions; i++)
+		assert_string_equal(x.plan.actions[i].name, "plan-ct-small");
+	text = render(&x.plan, &o, 0, 0);
+	assert_int_equal(strncmp(text, "Targets: Plan/ct-small (only these objects are planned;"
+				 " the plan may be incomplete)\n\n", 79), 0);
+	free(text);
+	j = plan_to_json(&x.plan, &o);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "targets"), 0)),
+			    "Plan/ct-small");
+	json_decref(j);
+	done(&x);
+
+	o.targets = t2;
+	o.ntargets = 2;
+	run(&x, "lab", "empty", &o);
+	/* lab-2: everything (5); lab-1 and the cluster: their image */
+	summary(&x.plan, 7, 0, 0, 0, 0, 0);
+	expect(&x.plan, "cluster/lab-cluster/image/busybox", ACTION_CREATE, NULL);
+	assert_null(find(&x.plan, "host/lab-1/profile/plan-ct-small"));
+	done(&x);
+
+	o.targets = t3;
+	o.ntargets = 1;
+	run(&x, "lab", "empty", &o);
+	assert_int_equal(x.rc, -1);
+	assert_string_equal(x.plan.refused, "target \"Plan/nope\": no Plan named \"nope\" in the manifests");
+	done(&x);
+}
+
+static void
+test_empty_fleet_prune_refused(void **state)
+{
+	struct plan_opts o = { .prune = 1 };
+	struct fx x;
+
+	(void)state;
+	run(&x, "empty", "converged", &o);
+	assert_int_equal(x.rc, -1);
+	assert_non_null(x.plan.refused);
+	assert_non_null(strstr(x.plan.refused, "refusing to prune"));
+	assert_int_equal(x.plan.nactions, 0);
+	done(&x);
+	/* without prune: the managed objects are only shown as retained */
+	run(&x, "empty", "converged", NULL);
+	assert_int_equal(x.rc, 0);
+	expect(&x.plan, "host/lab-1/storage-pool/incus", ACTION_RETAINED, NULL);
+	done(&x);
+}
+
+static void
+test_last_applied(void **state)
+{
+	json_t *last = json_object();
+	struct plan_opts o = { .last_applied = last };
+	struct fx x;
+	const struct plan_action *a;
+	json_t *obs;
+
+	(void)state;
+	/* no record: changed in git */
+	run(&x, "lab", "drift", &o);
+	expect(&x.plan, "host/lab-1/profile/plan-ct-small", ACTION_UPDATE, "changed in git");
+	done(&x);
+	/* a record that differs from the server: changed outside berth */
+	load(&x, "lab", "converged");
+	obs = json_object_get(json_object_get(x.obs, "servers"), "lab-1");
+	json_object_set(last, "host/lab-1/profile/plan-ct-small",
+			json_array_get(json_object_get(obs, "profiles"), 1));
+	done(&x);
+	run(&x, "lab", "drift", &o);
+	a = expect(&x.plan, "host/lab-1/profile/plan-ct-small", ACTION_UPDATE,
+		   "changed outside berth");
+	(void)a;
+	done(&x);
+	json_decref(last);
+}
+
+static void
+test_json_shape_and_determinism(void **state)
+{
+	struct plan_opts o = { .prune = 1 };
+	struct fx x, y;
+	json_t *j, *a, *d;
+	char *s1, *s2;
+	size_t i;
+
+	(void)state;
+	run(&x, "lab", "drift", &o);
+	run(&y, "lab", "drift", &o);
+	j = plan_to_json(&x.plan, &o);
+	s1 = json_dumps(j, JSON_INDENT(1));
+	json_decref(j);
+	j = plan_to_json(&y.plan, &o);
+	s2 = json_dumps(j, JSON_INDENT(1));
+	assert_string_equal(s1, s2);
+	free(s1);
+	free(s2);
+	assert_string_equal(json_string_value(json_object_get(j, "format_version")), "1.0");
+	assert_string_equal(json_string_value(json_object_get(j, "commit")), "worktree");
+	assert_int_equal(strlen(json_string_value(json_object_get(j, "manifest_digest"))), 64);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "delete")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "retained")), 1);
+	assert_int_equal(json_array_size(json_object_get(j, "servers")), 3);
+	json_array_foreach(json_object_get(j, "actions"), i, a) {
+		static const char *const keys[] = { "address", "server", "object", "name",
+			"project", "action", "reason", "safety", "blocked_by", "before",
+			"after", "diff", "digest" };
+		size_t k;
+
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (!json_object_get(a, keys[k]))
+				fail_msg("action %zu: no \"%s\"", i, keys[k]);
+	}
+	a = json_array_get(json_object_get(j, "actions"), 0);
+	assert_string_equal(json_string_value(json_object_get(a, "address")),
+			    "host/lab-1/profile/plan-ct-small");
+	assert_string_equal(json_string_value(json_object_get(a, "action")), "update");
+	assert_string_equal(json_string_value(json_object_get(a, "safety")), "disruptive");
+	d = json_array_get(json_object_get(a, "diff"), 1);
+	assert_string_equal(json_string_value(json_object_get(d, "field")), "config[\"user.foo\"]");
+	assert_true(json_is_null(json_object_get(d, "after")));
+	assert_string_equal(json_string_value(json_object_get(d, "note")), "not declared: removed");
+	json_decref(j);
+	done(&x);
+	done(&y);
+}
+
+static void
+test_plan_file(void **state)
+{
+	struct plan_opts o = { .prune = 1 };
+	struct fx x;
+	struct berr err;
+	json_t *pf, *back, *a;
+	char *s;
+
+	(void)state;
+	run(&x, "lab", "drift", &o);
+	pf = plan_file(&x.plan, &o, "state-1234");
+	assert_string_equal(json_string_value(json_object_get(pf, "format_version")), "1.0");
+	assert_string_equal(json_string_value(json_object_get(pf, "state_id")), "state-1234");
+	assert_string_equal(json_string_value(json_object_get(pf, "manifest_digest")),
+			    x.plan.manifest_digest);
+	assert_true(json_is_true(json_object_get(json_object_get(pf, "opts"), "prune")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(pf, "opts"),
+							    "max_deletes")), 10);
+	a = json_array_get(json_object_get(pf, "actions"), 0);
+	assert_string_equal(json_string_value(json_object_get(a, "digest")), x.plan.actions[0].digest);
+	s = json_dumps(pf, JSON_COMPACT);
+	back = plan_file_read(s, strlen(s), &err);
+	assert_non_null(back);
+	assert_true(json_equal(back, pf));
+	json_decref(back);
+	free(s);
+	json_object_set_new(pf, "format_version", json_string("2.0"));
+	s = json_dumps(pf, JSON_COMPACT);
+	assert_null(plan_file_read(s, strlen(s), &err));
+	assert_non_null(strstr(err.msg, "format_version \"2.0\": want 1.0"));
+	free(s);
+	assert_null(plan_file_read("{", 1, &err));
+	json_decref(pf);
+	done(&x);
+}
+
+static void
+test_color(void **state)
+{
+	struct fx x;
+	char *plain, *col;
+
+	(void)state;
+	run(&x, "lab", "drift", NULL);
+	plain = render(&x.plan, NULL, 0, 0);
+	col = render(&x.plan, NULL, 1, 0);
+	assert_null(strchr(plain, '\033'));
+	assert_non_null(strstr(col, "\033[33m~ update\033[0m profile plan-ct-small"));
+	free(plain);
+	free(col);
+	done(&x);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty_hosts),
+		cmocka_unit_test(test_converged),
+		cmocka_unit_test(test_drift),
+		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_mass_delete_guard),
+		cmocka_unit_test(test_adopt),
+		cmocka_unit_test(test_zfs_unsupported),
+		cmocka_unit_test(test_group_extension_missing),
+		cmocka_unit_test(test_cluster_member_keys),
+		cmocka_unit_test(test_review_and_state),
+		cmocka_unit_test(test_server_error),
+		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_empty_fleet_prune_refused),
+		cmocka_unit_test(test_last_applied),
+		cmocka_unit_test(test_json_shape_and_determinism),
+		cmocka_unit_test(test_plan_file),
+		cmocka_unit_test(test_color),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -17,6 +17,20 @@ const struct command commands[] = {
 	  "check the manifests of a commit: schemas and cross-document rules",
 	  "      --strict        warnings fail validation too\n"
 	  "      --schema-only   check each document against its schema only\n" },
+	{ "plan", cmd_plan, NEED_MANIFESTS | NEED_STATE,
+	  "show what berth would change on every server to match the manifests, and why",
+	  "      --out FILE            save the plan for `berth apply FILE`\n"
+	  "      --detailed-exitcode   exit 2 when there are changes, 0 when none\n"
+	  "      --target KIND/NAME    plan only this object (Host, Cluster, Pool, Plan, Image); repeatable\n"
+	  "      --prune               delete managed objects that left the manifests\n"
+	  "      --max-deletes N       refuse more than N deletes (default 10)\n"
+	  "      --allow-mass-delete   lift that guard\n"
+	  "      --parallel N          servers observed at once (default 16)\n" },
+	{ "host", cmd_host, NEED_MANIFESTS | NEED_STATE,
+	  "host tools: `berth host trust-command NAME` prints what makes a host trust berth",
+	  "  trust-command NAME   print a shell command that, run as root on host (or cluster)\n"
+	  "                       NAME, makes its Incus trust berth's certificate and prints\n"
+	  "                       the server fingerprint for the manifest\n" },
 	{ "render", cmd_render, NEED_MANIFESTS,
 	  "print every manifest document as JSON Lines, with file and line",
 	  "" },

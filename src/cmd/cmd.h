@@ -96,6 +96,8 @@ void print_diags(const struct ctx *ctx, struct diags *d);
 void ctx_source_opts(const struct ctx *ctx, struct source_opts *o);
 
 int cmd_validate(struct ctx *ctx, int argc, char **argv);
+int cmd_plan(struct ctx *ctx, int argc, char **argv);
+int cmd_host(struct ctx *ctx, int argc, char **argv);
 int cmd_render(struct ctx *ctx, int argc, char **argv);
 int cmd_version(struct ctx *ctx, int argc, char **argv);
 int cmd_help(struct ctx *ctx, int argc, char **argv);

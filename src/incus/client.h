@@ -49,7 +49,10 @@ void incus_identity_release(struct incus_identity *id);
 struct incus_opts {
 	long connect_timeout_ms;	/* default 5000 */
 	long request_timeout_ms;	/* default 30000 */
-	int retries;			/* GET retries on transient errors, default 3 */
+	int retries;			/* GET retries on transient errors: 0 means
+					   the default 3, negative none */
+	size_t max_response;		/* bytes of one response body, default
+					   64 MiB; a longer one is an error */
 };
 
 struct incus_conn;
@@ -64,6 +67,16 @@ struct incus_conn *incus_conn_new(const char *name, const char *endpoint,
 				  const struct incus_identity *id,
 				  const struct incus_opts *opts, struct berr *err);
 void incus_conn_free(struct incus_conn *c);
+
+/* "host" (default) or "cluster": the word messages use before the name. */
+void incus_conn_set_kind(struct incus_conn *c, const char *kind);
+
+/*
+ * 1 when the last request failed before a server answered (connection
+ * refused or reset, timeout): another endpoint of a cluster may do better.
+ */
+int incus_conn_unreachable(const struct incus_conn *c);
+const char *incus_conn_endpoint(const struct incus_conn *c);
 
 struct incus_response {
 	long http_status;
@@ -86,20 +99,31 @@ int incus_request(struct incus_conn *c, const char *method, const char *path,
 		  struct incus_response *resp, struct berr *err);
 void incus_response_release(struct incus_response *resp);
 
-/* GET path and hand over its metadata (caller json_decref()s). */
+/*
+ * GET path and hand over its metadata (caller json_decref()s; json null
+ * when the response had none). NULL with err on failure.
+ */
 json_t *incus_get(struct incus_conn *c, const char *path, struct berr *err);
 
 /*
  * Wait for an async operation (its URL from resp->operation) with
  * /1.0/operations/ID/wait?timeout=N in a loop until it ends or timeout_s
- * passes. 0 when it succeeded; -1 with err naming its error otherwise.
+ * passes. 0 when it succeeded; -1 with err naming its error otherwise:
+ * '<kind> "<name>": operation /1.0/operations/ID failed: <Incus's error>'
+ * (Incus answers the wait of a failed operation with an "error" envelope,
+ * HTTP 200).
  */
 int incus_wait(struct incus_conn *c, const char *operation, long timeout_s,
 	       struct berr *err);
 
-/* Requests sent and response bytes received on this connection. */
+/*
+ * Requests sent (every attempt, retries included) and response body bytes
+ * received on this connection.
+ */
 void incus_conn_stats(const struct incus_conn *c, unsigned long *requests,
 		      unsigned long long *bytes);
+/* New connections opened (1 while keep-alive holds). */
+unsigned long incus_conn_connects(const struct incus_conn *c);
 
 /* SHA-256 fingerprint (lowercase hex) of the first certificate in a PEM. */
 int incus_pem_fingerprint(const char *pem, char out[65], struct berr *err);

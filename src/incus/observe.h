@@ -16,9 +16,11 @@
  *         "server": {...},               GET /1.0 metadata (api_extensions,
  *                                        environment, auth, config)
  *         "storage_pools": [...],        GET /1.0/storage-pools?recursion=1
- *         "storage_pool_members": {      clusters only: per member,
- *           "<member>": [...]            GET /1.0/storage-pools?recursion=1&target=<member>
- *         },
+ *         "storage_pool_members": {      clusters only: per member, each pool
+ *           "<member>": [...]            GET /1.0/storage-pools/<pool>?target=<member>
+ *         },                             (Incus 6.0 ignores ?target= on the
+ *                                        list: member keys such as source and
+ *                                        size are only in the pool's own GET)
  *         "projects": [...],             GET /1.0/projects?recursion=1
  *         "profiles": [...],             GET /1.0/profiles?recursion=1&all-projects=true
  *                                        (each with "project")
@@ -35,9 +37,26 @@
  *     }
  *   }
  *
- * Where a server lacks the extension for all-projects listings, the lists
- * are read per project instead (one request per project: still independent
- * of the number of profiles, images and instances).
+ * Requests per server, as verified against Incus 6.0.4 (all in one
+ * keep-alive connection; retries of transient failures count too):
+ *   standalone host: 7 (/1.0, storage-pools, projects, profiles, images,
+ *     instances, resources);
+ *   cluster of M members with P storage pools: 7 (/1.0, storage-pools,
+ *     projects, profiles, images, instances, cluster/members), + 1 with
+ *     clustering_groups (cluster/groups), + M * (1 + P) (per member:
+ *     resources?target= and each pool's GET ?target=); 12 for the lab's
+ *     2-member cluster with one pool.
+ * Independent of the number of profiles, images, projects and instances.
+ * Where a server lacks the extension for an all-projects listing
+ * (profiles_all_projects, images_all_projects, instance_all_projects), that
+ * list is read per project instead: one request per project (for profiles
+ * and images only projects with features.profiles / features.images, and
+ * default), each object given its "project".
+ *
+ * Keys of a server entry when "error" is set: kind, endpoint, error, stats.
+ * "endpoint" is the endpoint that answered (a cluster member's when the
+ * cluster's own endpoint was unreachable). Lists the server returns as null
+ * are recorded as [].
  */
 #ifndef BERTH_INCUS_OBSERVE_H
 #define BERTH_INCUS_OBSERVE_H
@@ -49,9 +68,11 @@
 #include "util/err.h"
 
 struct observe_opts {
-	const struct incus_identity *identity;
+	const struct incus_identity *identity;	/* needed for https endpoints */
+	const struct incus_opts *incus;	/* timeouts, retries; NULL: defaults */
 	unsigned parallel;		/* servers observed at once (default 16) */
-	const char *const *only;	/* NULL, or the server names to observe */
+	const char *const *only;	/* NULL, or the server names to observe
+					   (a member's name selects its cluster) */
 	size_t nonly;
 };
 

@@ -1,0 +1,210 @@
+/*
+ * berth plan - what berth would change on every server, and why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd/cmd.h"
+#include "incus/client.h"
+#include "incus/observe.h"
+#include "manifest/manifest.h"
+#include "plan/plan.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+enum {
+	O_OUT = 1, O_DETAILED, O_TARGET, O_PRUNE, O_MAX_DELETES, O_MASS, O_PARALLEL,
+};
+
+static const struct opt opts[] = {
+	{ "out", 0, 1, O_OUT },
+	{ "detailed-exitcode", 0, 0, O_DETAILED },
+	{ "target", 0, 1, O_TARGET },
+	{ "prune", 0, 0, O_PRUNE },
+	{ "max-deletes", 0, 1, O_MAX_DELETES },
+	{ "allow-mass-delete", 0, 0, O_MASS },
+	{ "parallel", 0, 1, O_PARALLEL },
+	{ NULL, 0, 0, 0 },
+};
+
+static int
+valid_target(const char *t)
+{
+	static const char *const kinds[] = { "Host/", "Cluster/", "Pool/", "Plan/", "Image/" };
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
+		if (!strncmp(t, kinds[i], strlen(kinds[i])) && t[strlen(kinds[i])])
+			return 1;
+	return 0;
+}
+
+static int
+parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return !(errno || end == s || *end || *s == '-' || *out > max);
+}
+
+/* Write the plan file atomically (mode 0600: it holds the fleet's objects). */
+static int
+write_plan_file(const struct ctx *ctx, const char *path, json_t *doc)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600), r = -1;
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		error(ctx, "cannot write plan file \"%s\": %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	if (json_dumpf(doc, f, JSON_INDENT(1) | JSON_SORT_KEYS) < 0 ||
+	    fputc('\n', f) == EOF || fflush(f) || fsync(fileno(f)) || fclose(f)) {
+		error(ctx, "cannot write plan file \"%s\": %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		error(ctx, "cannot write plan file \"%s\": %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	r = 0;
+out:
+	free(tmp);
+	return r;
+}
+
+int
+cmd_plan(struct ctx *ctx, int argc, char **argv)
+{
+	struct optparse p;
+	struct source_opts so;
+	struct manifest_result res = { 0 };
+	struct diags d = DIAGS_INIT;
+	struct berr err;
+	struct incus_identity id = { 0 };
+	struct observe_opts oo = { 0 };
+	struct plan_opts po = { 0 };
+	struct plan plan = { 0 };
+	const char **targets = NULL;
+	const char *out = NULL;
+	unsigned long v;
+	json_t *observed = NULL;
+	int r, detailed = 0, ret = EXIT_FAIL, have_plan = 0;
+
+	po.max_deletes = 10;
+	oo.parallel = 16;
+	optparse_init(&p, ctx, argc, argv, opts);
+	while ((r = opt_next(&p)) != OPT_END) {
+		switch (r) {
+		case O_OUT: out = p.arg; break;
+		case O_DETAILED: detailed = 1; break;
+		case O_TARGET:
+			if (!valid_target(p.arg)) {
+				free(targets);
+				return usage_error(ctx, "--target: want KIND/NAME with KIND one of "
+						   "Host, Cluster, Pool, Plan, Image; have \"%s\"", p.arg);
+			}
+			targets = xreallocarray(targets, po.ntargets + 1, sizeof(*targets));
+			targets[po.ntargets++] = p.arg;
+			break;
+		case O_PRUNE: po.prune = 1; break;
+		case O_MAX_DELETES:
+			if (!parse_uint(p.arg, 100000, &v)) {
+				free(targets);
+				return usage_error(ctx, "--max-deletes: want a number, have \"%s\"", p.arg);
+			}
+			po.max_deletes = (unsigned)v;
+			break;
+		case O_MASS: po.allow_mass_delete = 1; break;
+		case O_PARALLEL:
+			if (!parse_uint(p.arg, 1024, &v) || v == 0) {
+				free(targets);
+				return usage_error(ctx, "--parallel: want a number from 1 to 1024, have \"%s\"", p.arg);
+			}
+			oo.parallel = (unsigned)v;
+			break;
+		case OPT_HELP: free(targets); return command_help(ctx);
+		case OPT_OPERAND:
+			free(targets);
+			return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
+		default: free(targets); return EXIT_FAIL;
+		}
+	}
+	po.targets = targets;
+
+	ctx_source_opts(ctx, &so);
+	if (manifest_load(&so, MANIFEST_CHECK, &res, &d, &err) < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	if (res.fetched)
+		info(ctx, "fetched %s at commit %s", so.repo, res.commit);
+	if (d.nerrors || !res.fleet) {
+		print_diags(ctx, &d);
+		error(ctx, "the manifests are not valid (run `berth validate`): nothing planned");
+		goto out;
+	}
+	if (incus_identity_load(ctx->state_dir, &id, &err) < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	incus_global_init();
+	oo.identity = &id;
+	if (!(observed = observe_fleet(res.fleet, &oo, &err))) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	if (plan_compute(res.fleet, observed, &po, &plan) < 0) {
+		error(ctx, "plan refused: %s", plan.refused);
+		have_plan = 1;
+		goto out;
+	}
+	have_plan = 1;
+	if (ctx->format == FORMAT_JSON) {
+		json_t *j = plan_to_json(&plan, &po);
+
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(j);
+	} else {
+		plan_render_text(&plan, &po, ctx->color && isatty(STDOUT_FILENO),
+				 ctx->verbosity > 0, stdout);
+	}
+	if (out) {
+		json_t *pf = plan_file(&plan, &po, id.fingerprint);
+		int w = write_plan_file(ctx, out, pf);
+
+		json_decref(pf);
+		if (w < 0)
+			goto out;
+		info(ctx, "plan saved to %s: apply it exactly with `berth apply %s`", out, out);
+	}
+	if (plan.nerrors)
+		ret = EXIT_FAIL;
+	else if (detailed && plan_has_changes(&plan))
+		ret = EXIT_CHANGES;
+	else
+		ret = EXIT_OK;
+out:
+	if (have_plan)
+		plan_release(&plan);
+	json_decref(observed);
+	incus_identity_release(&id);
+	manifest_result_release(&res);
+	diags_release(&d);
+	free(targets);
+	return ret;
+}

@@ -1,0 +1,496 @@
+/*
+ * observe.c - read what every Incus server of a fleet holds, all servers at
+ * once, a fixed number of requests each (see observe.h for the format and
+ * the request list).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "incus/observe.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define DEFAULT_PARALLEL 16
+#define MAX_PARALLEL 256
+#define MAX_PROJECTS 10000	/* per-project fallback listings */
+#define MAX_MEMBERS 1000
+#define MAX_POOLS 1000
+
+struct server {
+	const char *name;
+	int is_cluster;
+	const char *fingerprint;
+	const char **endpoints;		/* first the server's, then members' */
+	size_t nendpoints;
+	json_t *result;			/* filled by the worker */
+};
+
+struct work {
+	struct server *v;
+	size_t n;
+	size_t next;
+	pthread_mutex_t lock;
+	const struct observe_opts *o;
+};
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+has_extension(json_t *server, const char *ext)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(server, "api_extensions"), i, v) {
+		const char *s = json_string_value(v);
+
+		if (s && strcmp(s, ext) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* GET a list: an array (empty for a null metadata); NULL with err. */
+static json_t *
+get_list(struct incus_conn *c, const char *path, struct berr *err)
+{
+	json_t *v = incus_get(c, path, err);
+
+	if (!v)
+		return NULL;
+	if (json_is_null(v)) {
+		json_decref(v);
+		return json_array();
+	}
+	if (!json_is_array(v)) {
+		json_decref(v);
+		berr_set(err, "GET %s: want a list, have another JSON value", path);
+		return NULL;
+	}
+	return v;
+}
+
+static json_t *
+get_object(struct incus_conn *c, const char *path, struct berr *err)
+{
+	json_t *v = incus_get(c, path, err);
+
+	if (v && !json_is_object(v)) {
+		json_decref(v);
+		berr_set(err, "GET %s: want an object, have another JSON value", path);
+		return NULL;
+	}
+	return v;
+}
+
+/* URL-escape a name for a path segment or query value. */
+static void
+add_escaped(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.')
+			buf_addch(b, ch);
+		else
+			buf_addf(b, "%%%02X", ch);
+	}
+}
+
+/*
+ * Objects of every project: one request with all-projects=true when the
+ * server has ext, otherwise one per project (only the projects whose
+ * feature flag, when given, is "true", plus default; each object gets its
+ * "project").
+ */
+static json_t *
+get_all_projects(struct incus_conn *c, json_t *server, json_t *projects,
+		 const char *what, const char *ext, const char *feature,
+		 struct berr *err)
+{
+	struct buf path = BUF_INIT;
+	json_t *all, *p, *list, *o;
+	size_t i, j;
+
+	if (has_extension(server, ext)) {
+		buf_addf(&path, "/1.0/%s?recursion=1&all-projects=true", what);
+		all = get_list(c, path.buf, err);
+		buf_release(&path);
+		return all;
+	}
+	if (json_array_size(projects) > MAX_PROJECTS) {
+		berr_set(err, "%zu projects: over the limit of %d",
+			 json_array_size(projects), MAX_PROJECTS);
+		return NULL;
+	}
+	all = json_array();
+	json_array_foreach(projects, i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *on;
+
+		if (!name)
+			continue;
+		if (feature && strcmp(name, "default") != 0) {
+			on = json_string_value(json_object_get(json_object_get(p, "config"), feature));
+			if (!on || strcmp(on, "true") != 0)
+				continue;
+		}
+		buf_reset(&path);
+		buf_addf(&path, "/1.0/%s?recursion=1&project=", what);
+		add_escaped(&path, name);
+		list = get_list(c, path.buf, err);
+		if (!list) {
+			json_decref(all);
+			buf_release(&path);
+			return NULL;
+		}
+		json_array_foreach(list, j, o) {
+			if (json_is_object(o) && !json_object_get(o, "project"))
+				json_object_set_new(o, "project", json_string(name));
+		}
+		json_array_extend(all, list);
+		json_decref(list);
+	}
+	buf_release(&path);
+	return all;
+}
+
+/* Everything of one server through c; 0, or -1 with err. */
+static int
+observe_with(struct incus_conn *c, const struct server *s, json_t *out,
+	     json_t *server, struct berr *err)
+{
+	json_t *v, *projects, *members, *m, *pool, *resources;
+	struct buf path = BUF_INIT;
+	size_t i, j;
+	int ret = -1;
+
+	json_object_set(out, "server", server);
+
+	if (!(v = get_list(c, "/1.0/storage-pools?recursion=1", err)))
+		goto out;
+	json_object_set_new(out, "storage_pools", v);
+	if (!(projects = get_list(c, "/1.0/projects?recursion=1", err)))
+		goto out;
+	json_object_set_new(out, "projects", projects);
+	if (!(v = get_all_projects(c, server, projects, "profiles",
+				   "profiles_all_projects", "features.profiles", err)))
+		goto out;
+	json_object_set_new(out, "profiles", v);
+	if (!(v = get_all_projects(c, server, projects, "images",
+				   "images_all_projects", "features.images", err)))
+		goto out;
+	json_object_set_new(out, "images", v);
+	if (!(v = get_all_projects(c, server, projects, "instances",
+				   "instance_all_projects", NULL, err)))
+		goto out;
+	json_object_set_new(out, "instances", v);
+
+	resources = json_object();
+	json_object_set_new(out, "resources", resources);
+	if (!s->is_cluster) {
+		if (!(v = get_object(c, "/1.0/resources", err)))
+			goto out;
+		json_object_set_new(resources, s->name, v);
+		ret = 0;
+		goto out;
+	}
+
+	if (!(members = get_list(c, "/1.0/cluster/members?recursion=1", err)))
+		goto out;
+	json_object_set_new(out, "members", members);
+	if (json_array_size(members) > MAX_MEMBERS) {
+		berr_set(err, "%zu cluster members: over the limit of %d",
+			 json_array_size(members), MAX_MEMBERS);
+		goto out;
+	}
+	if (has_extension(server, "clustering_groups")) {
+		if (!(v = get_list(c, "/1.0/cluster/groups?recursion=1", err)))
+			goto out;
+		json_object_set_new(out, "groups", v);
+	}
+	if (json_array_size(json_object_get(out, "storage_pools")) > MAX_POOLS) {
+		berr_set(err, "%zu storage pools: over the limit of %d",
+			 json_array_size(json_object_get(out, "storage_pools")), MAX_POOLS);
+		goto out;
+	}
+	v = json_object();
+	json_object_set_new(out, "storage_pool_members", v);
+	json_array_foreach(members, i, m) {
+		const char *mname = json_string_value(json_object_get(m, "server_name"));
+		json_t *pools, *r;
+
+		if (!mname)
+			continue;
+		buf_reset(&path);
+		buf_addstr(&path, "/1.0/resources?target=");
+		add_escaped(&path, mname);
+		if (!(r = get_object(c, path.buf, err)))
+			goto out;
+		json_object_set_new(resources, mname, r);
+
+		/*
+		 * Incus 6.0 ignores ?target= on the storage pool list: the
+		 * member-specific keys (source, size, ...) are only in the
+		 * pool's own GET with ?target=.
+		 */
+		pools = json_array();
+		json_object_set_new(v, mname, pools);
+		json_array_foreach(json_object_get(out, "storage_pools"), j, pool) {
+			const char *pname = json_string_value(json_object_get(pool, "name"));
+			json_t *p;
+
+			if (!pname)
+				continue;
+			buf_reset(&path);
+			buf_addstr(&path, "/1.0/storage-pools/");
+			add_escaped(&path, pname);
+			buf_addstr(&path, "?target=");
+			add_escaped(&path, mname);
+			if (!(p = get_object(c, path.buf, err)))
+				goto out;
+			json_array_append_new(pools, p);
+		}
+	}
+	ret = 0;
+out:
+	buf_release(&path);
+	return ret;
+}
+
+static void
+set_stats(json_t *out, unsigned long requests, unsigned long long bytes, long ms)
+{
+	json_object_set_new(out, "stats",
+			    json_pack("{s:I, s:I, s:I}",
+				      "requests", (json_int_t)requests,
+				      "bytes", (json_int_t)bytes,
+				      "ms", (json_int_t)ms));
+}
+
+static json_t *
+observe_server(const struct server *s, const struct observe_opts *o)
+{
+	json_t *out = json_object();
+	struct buf errs = BUF_INIT;
+	unsigned long requests = 0, r;
+	unsigned long long bytes = 0, b;
+	long t0 = now_ms();
+	struct berr err;
+	size_t i, tried = 0;
+	int done = 0;
+
+	json_object_set_new(out, "kind", json_string(s->is_cluster ? "cluster" : "host"));
+	json_object_set_new(out, "endpoint",
+			    json_string(s->nendpoints ? s->endpoints[0] : ""));
+	json_object_set_new(out, "error", json_null());
+	err.msg[0] = '\0';
+	if (!s->nendpoints)
+		berr_set(&err, "%s \"%s\": no endpoint", s->is_cluster ? "cluster" : "host", s->name);
+
+	for (i = 0; i < s->nendpoints && !done; i++) {
+		struct incus_conn *c;
+		json_t *server;
+
+		c = incus_conn_new(s->name, s->endpoints[i], s->fingerprint,
+				   o->identity, o->incus, &err);
+		if (!c)
+			break;
+		if (s->is_cluster)
+			incus_conn_set_kind(c, "cluster");
+		tried++;
+		server = get_object(c, "/1.0", &err);
+		if (server) {
+			json_object_set_new(out, "endpoint", json_string(s->endpoints[i]));
+			if (observe_with(c, s, out, server, &err) == 0)
+				done = 1;
+			json_decref(server);
+			incus_conn_stats(c, &r, &b);
+			requests += r;
+			bytes += b;
+			incus_conn_free(c);
+			break;	/* the server answered: its verdict stands */
+		}
+		incus_conn_stats(c, &r, &b);
+		requests += r;
+		bytes += b;
+		if (errs.len)
+			buf_addstr(&errs, "; ");
+		buf_addstr(&errs, err.msg);
+		if (!incus_conn_unreachable(c)) {
+			incus_conn_free(c);
+			break;
+		}
+		incus_conn_free(c);
+	}
+
+	if (!done) {
+		json_t *keep_kind = json_incref(json_object_get(out, "kind"));
+		json_t *keep_ep = json_incref(json_object_get(out, "endpoint"));
+
+		json_object_clear(out);
+		json_object_set_new(out, "kind", keep_kind);
+		json_object_set_new(out, "endpoint", keep_ep);
+		if (s->is_cluster && tried > 1)
+			json_object_set_new(out, "error",
+				json_sprintf("cluster \"%s\": no member answered: %s",
+					     s->name, errs.buf));
+		else
+			json_object_set_new(out, "error", json_string(err.msg));
+	}
+	set_stats(out, requests, bytes, now_ms() - t0);
+	buf_release(&errs);
+	return out;
+}
+
+static void *
+worker(void *arg)
+{
+	struct work *w = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&w->lock);
+		i = w->next++;
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->n)
+			break;
+		w->v[i].result = observe_server(&w->v[i], w->o);
+	}
+	return NULL;
+}
+
+static int
+wanted(const struct observe_opts *o, const char *name)
+{
+	size_t i;
+
+	if (!o->only)
+		return 1;
+	for (i = 0; i < o->nonly; i++)
+		if (strcmp(o->only[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+add_endpoint(struct server *s, const char *ep)
+{
+	size_t i;
+
+	if (!ep || !*ep)
+		return;
+	for (i = 0; i < s->nendpoints; i++)
+		if (strcmp(s->endpoints[i], ep) == 0)
+			return;
+	s->endpoints = xreallocarray(s->endpoints, s->nendpoints + 1,
+				     sizeof(*s->endpoints));
+	s->endpoints[s->nendpoints++] = ep;
+}
+
+/* The servers to observe: standalone hosts, then clusters. */
+static struct server *
+collect(const struct fleet *f, const struct observe_opts *o, size_t *n)
+{
+	struct server *v = xcalloc(f->nhosts + f->nclusters + 1, sizeof(*v));
+	size_t i, j, k = 0;
+
+	for (i = 0; i < f->nhosts; i++) {
+		const struct m_host *h = &f->hosts[i];
+
+		if (h->cluster_name && fleet_cluster(f, h->cluster_name))
+			continue;	/* observed through its cluster */
+		if (!wanted(o, h->meta.name))
+			continue;
+		v[k].name = h->meta.name;
+		v[k].fingerprint = h->fingerprint;
+		add_endpoint(&v[k], h->endpoint);
+		k++;
+	}
+	for (i = 0; i < f->nclusters; i++) {
+		const struct m_cluster *cl = &f->clusters[i];
+		int want = wanted(o, cl->meta.name);
+
+		for (j = 0; j < f->nhosts && !want; j++)
+			if (f->hosts[j].cluster_name &&
+			    strcmp(f->hosts[j].cluster_name, cl->meta.name) == 0 &&
+			    wanted(o, f->hosts[j].meta.name))
+				want = 1;
+		if (!want)
+			continue;
+		v[k].name = cl->meta.name;
+		v[k].is_cluster = 1;
+		v[k].fingerprint = cl->fingerprint;
+		add_endpoint(&v[k], cl->endpoint);
+		for (j = 0; j < f->nhosts; j++)
+			if (f->hosts[j].cluster_name &&
+			    strcmp(f->hosts[j].cluster_name, cl->meta.name) == 0)
+				add_endpoint(&v[k], f->hosts[j].endpoint);
+		k++;
+	}
+	*n = k;
+	return v;
+}
+
+json_t *
+observe_fleet(const struct fleet *f, const struct observe_opts *o,
+	      struct berr *err)
+{
+	struct work w;
+	pthread_t *threads;
+	json_t *obs, *servers;
+	size_t i, nthreads, started = 0;
+	unsigned parallel;
+
+	incus_global_init();
+	/* jansson seeds its hash function on first use: not in a thread */
+	obs = json_object();
+	servers = json_object();
+	json_object_set_new(obs, "format_version", json_string("1.0"));
+	json_object_set_new(obs, "servers", servers);
+
+	memset(&w, 0, sizeof(w));
+	w.v = collect(f, o, &w.n);
+	w.o = o;
+	pthread_mutex_init(&w.lock, NULL);
+	parallel = o->parallel ? o->parallel : DEFAULT_PARALLEL;
+	if (parallel > MAX_PARALLEL)
+		parallel = MAX_PARALLEL;
+	nthreads = w.n < parallel ? w.n : parallel;
+	threads = xcalloc(nthreads + 1, sizeof(*threads));
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&threads[i], NULL, worker, &w) != 0)
+			break;
+		started++;
+	}
+	if (started == 0 && w.n > 0) {
+		berr_set(err, "cannot start a thread to observe the fleet");
+		json_decref(obs);
+		obs = NULL;
+		goto out;
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	for (i = 0; i < w.n; i++)
+		json_object_set_new(servers, w.v[i].name, w.v[i].result);
+out:
+	for (i = 0; i < w.n; i++)
+		free(w.v[i].endpoints);
+	free(w.v);
+	free(threads);
+	pthread_mutex_destroy(&w.lock);
+	return obs;
+}

@@ -190,7 +190,7 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 		json_decref(pf);
 		if (w < 0)
 			goto out;
-		info(ctx, "plan saved to %s: apply it exactly with `berth apply %s`", out, out);
+		info(ctx, "plan saved to %s", out);
 	}
 	if (plan.nerrors)
 		ret = EXIT_FAIL;

@@ -20,6 +20,7 @@
 #include "manifest/path.h"
 #include "manifest/schema.h"
 #include "util/buf.h"
+#include "util/rx.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -63,6 +64,7 @@ struct sprop {
 
 struct spattern {
 	regex_t re;
+	struct rx *rx;			/* NULL: outside rx's subset */
 	const char *src;
 	struct snode *schema;
 };
@@ -89,6 +91,7 @@ struct snode {
 	long long min_len, max_len;
 	int has_pattern;
 	regex_t re;
+	struct rx *rx;
 	const char *pattern;
 	int has_min, has_max, has_xmin;
 	double minimum, maximum, xminimum;
@@ -219,7 +222,8 @@ compile_list(struct loader *l, const char *kw, const json_t *v,
  * backslash only escapes punctuation, and there are no (?...) groups.
  */
 static int
-compile_pattern(struct loader *l, const char *src, regex_t *re)
+compile_pattern(struct loader *l, const char *src, regex_t *re,
+		struct rx **rx)
 {
 	const char *p;
 	int rc;
@@ -243,6 +247,9 @@ compile_pattern(struct loader *l, const char *src, regex_t *re)
 		regerror(rc, re, msg, sizeof(msg));
 		return lerr(l, "pattern \"%s\" does not compile: %s", src, msg);
 	}
+	/* The fast matcher when it takes the pattern; else regexec. */
+	if (rx_compile(rx, src))
+		*rx = NULL;
 	return 0;
 }
 
@@ -301,7 +308,7 @@ compile_patprops(struct loader *l, struct snode *n, const json_t *v)
 	json_object_foreach((json_t *)v, key, sub) {
 		struct spattern *p = &n->patprops[n->npatprops];
 
-		if (compile_pattern(l, key, &p->re))
+		if (compile_pattern(l, key, &p->re, &p->rx))
 			return -1;
 		p->src = key;
 		n->npatprops++;
@@ -422,7 +429,7 @@ compile_keyword(struct loader *l, struct snode *n, const char *kw,
 	if (!strcmp(kw, "pattern")) {
 		if (!json_is_string(v))
 			return lerr(l, "\"pattern\" wants a string");
-		if (compile_pattern(l, json_string_value(v), &n->re))
+		if (compile_pattern(l, json_string_value(v), &n->re, &n->rx))
 			return -1;
 		n->has_pattern = 1;
 		n->pattern = json_string_value(v);
@@ -589,10 +596,14 @@ snode_free(struct snode *n)
 {
 	size_t i;
 
-	for (i = 0; i < n->npatprops; i++)
+	for (i = 0; i < n->npatprops; i++) {
 		regfree(&n->patprops[i].re);
-	if (n->has_pattern)
+		rx_free(n->patprops[i].rx);
+	}
+	if (n->has_pattern) {
 		regfree(&n->re);
+		rx_free(n->rx);
+	}
 	free(n->props);
 	free(n->required);
 	free(n->patprops);
@@ -921,10 +932,13 @@ codepoints(const char *s, size_t len)
 
 /* Search (not anchored, as JSON Schema says) the whole string, NULs included. */
 static int
-pattern_search(const regex_t *re, const char *s, size_t len)
+pattern_search(const regex_t *re, const struct rx *rx, const char *s,
+	       size_t len)
 {
 	regmatch_t m[1];
 
+	if (rx)
+		return rx_match(rx, s, len);
 	m[0].rm_so = 0;
 	m[0].rm_eo = (regoff_t)len;
 	return regexec(re, s, 1, m, REG_STARTEND) == 0;
@@ -1062,7 +1076,8 @@ validate_object(struct vctx *c, const struct snode *n, const json_t *v)
 			}
 		}
 		for (i = 0; i < n->npatprops; i++) {
-			if (pattern_search(&n->patprops[i].re, key, strlen(key))) {
+			if (pattern_search(&n->patprops[i].re, n->patprops[i].rx, key,
+					   strlen(key))) {
 				r += validate_key(c, n->patprops[i].schema, key, sub);
 				matched = 1;
 			}
@@ -1146,7 +1161,7 @@ validate_string(struct vctx *c, const struct snode *n, const json_t *v)
 		r += report(c, "want at most %lld character%s, have %zu",
 			    n->max_len, n->max_len == 1 ? "" : "s", cps);
 	}
-	if (n->has_pattern && !pattern_search(&n->re, s, len)) {
+	if (n->has_pattern && !pattern_search(&n->re, n->rx, s, len)) {
 		if (n->want) {
 			buf_release(&b);
 			return report_want(c, n, v, NULL);

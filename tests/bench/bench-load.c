@@ -167,46 +167,22 @@ cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int
-main(int argc, char **argv)
+/* Time the floor and berth over the repository so points at; print the results. */
+static int
+measure(const char *label, const struct source_opts *so, int rounds)
 {
-	int n = 10000, rounds = 5, keep = 0, opt, i;
-	char dir[] = "/tmp/berth-bench.XXXXXX", cmd[8192];
-	double tb[32], tf[32], mb, mf;
-	size_t bytes, docs = 0;
-	struct source_opts so = { 0 };
 	struct src_files files = SRC_FILES_INIT;
 	struct diags d = DIAGS_INIT;
 	struct berr err;
 	struct rusage ru;
+	double tb[32], tf[32], mb, mf;
+	size_t docs = 0;
+	int i;
 
-	while ((opt = getopt(argc, argv, "n:r:k")) != -1) {
-		if (opt == 'n')
-			n = (int)strtol(optarg, NULL, 10);
-		else if (opt == 'r')
-			rounds = (int)strtol(optarg, NULL, 10);
-		else if (opt == 'k')
-			keep = 1;
-		else
-			return 2;
-	}
-	if (rounds < 1 || rounds > 32 || n < 100)
-		return 2;
-	if (!mkdtemp(dir))
-		return 1;
-	bytes = generate(dir, n);
-	snprintf(cmd, sizeof(cmd), "cd %s && git -c init.defaultBranch=main init -q && git add -A && "
-		 "git -c user.name=bench -c user.email=bench@berth.invalid commit -qm bench", dir);
-	if (system(cmd) != 0)
-		return 1;
-	printf("repository: %d manifests, %.1f MB of YAML\n", n, bytes / 1e6);
-
-	source_global_init();
-	so.repo = dir;
-	so.state_dir = dir;
-	if (source_load(&so, &files, &d, &err) < 0) {
+	printf("\n%s\n", label);
+	if (source_load(so, &files, &d, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
-		return 1;
+		return -1;
 	}
 	for (i = 0; i < rounds; i++) {
 		struct manifest_result res;
@@ -216,9 +192,9 @@ main(int argc, char **argv)
 		bare_parse(&files);
 		tf[i] = now() - t0;
 		t0 = now();
-		if (manifest_load(&so, MANIFEST_CHECK, &res, &dd, &err) < 0) {
+		if (manifest_load(so, MANIFEST_CHECK, &res, &dd, &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
-			return 1;
+			return -1;
 		}
 		tb[i] = now() - t0;
 		if (dd.nerrors || !res.fleet) {
@@ -226,7 +202,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "generated fleet does not validate: %zu errors, first: %s:%u: %s: %s\n",
 				dd.nerrors, dd.n ? dd.v[0].file : "", dd.n ? dd.v[0].line : 0,
 				dd.n ? dd.v[0].path : "", dd.n ? dd.v[0].msg : "");
-			return 1;
+			return -1;
 		}
 		docs = res.fleet->docs.n;
 		manifest_result_release(&res);
@@ -245,6 +221,48 @@ main(int argc, char **argv)
 	printf("peak RSS: %ld MiB\n", ru.ru_maxrss / 1024);
 	src_files_release(&files);
 	diags_release(&d);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int n = 10000, rounds = 5, keep = 0, opt;
+	char dir[] = "/tmp/berth-bench.XXXXXX", cmd[8192];
+	size_t bytes;
+	struct source_opts so = { 0 };
+
+	while ((opt = getopt(argc, argv, "n:r:k")) != -1) {
+		if (opt == 'n')
+			n = (int)strtol(optarg, NULL, 10);
+		else if (opt == 'r')
+			rounds = (int)strtol(optarg, NULL, 10);
+		else if (opt == 'k')
+			keep = 1;
+		else
+			return 2;
+	}
+	if (rounds < 1 || rounds > 32 || n < 100)
+		return 2;
+	if (!mkdtemp(dir))
+		return 1;
+	bytes = generate(dir, n);
+	snprintf(cmd, sizeof(cmd), "cd %s && git -c init.defaultBranch=main init -q && git add -A && "
+		 "git -c user.name=bench -c user.email=bench@berth.invalid commit -qm bench && git gc -q", dir);
+	if (system(cmd) != 0)
+		return 1;
+	printf("repository: %d manifests, %.1f MB of YAML\n", n, bytes / 1e6);
+
+	source_global_init();
+	so.repo = dir;
+	so.state_dir = dir;
+	if (measure("loose objects (a repository just committed to)", &so, rounds) < 0)
+		return 1;
+	snprintf(cmd, sizeof(cmd), "cd %s && git gc -q", dir);
+	if (system(cmd) != 0)
+		return 1;
+	if (measure("packed (a fetched or garbage-collected repository)", &so, rounds) < 0)
+		return 1;
 	source_global_shutdown();
 	if (!keep) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -2,7 +2,7 @@
 # The demo: install what is missing (Debian 12, root), build berth, start a
 # local Incus lab (two hosts, a two-member cluster, an image server), bind
 # examples/lab to it in a git repository of its own, and run berth on that
-# commit.
+# commit: validate, then plan over HTTPS.
 #
 #   contrib/demo.sh [--keep]     --keep leaves the lab running afterwards
 #
@@ -73,6 +73,17 @@ sed -i 's/amount: "2.00"/amount: "2.005"/' "$fleet/plans.yaml"
 "$berth" --repo "$fleet" --worktree validate || echo "(exit $? as expected: the work tree is invalid, the commit is not)"
 git -C "$fleet" checkout -q -- .
 
+step "berth host trust-command: what makes a host trust berth (shown for lab-1)"
+"$berth" --repo "$fleet" host trust-command lab-1 | sed -n '1,3p'
+echo "    ... (on a real host you run it as root; the lab trusts berth directly)"
+contrib/lab/lab trust --cert "$BERTH_STATE/client.crt" --dir "$lab"
+
+step "berth plan: what berth would change on every server, and why"
+"$berth" --repo "$fleet" plan -v
+rc=0
+"$berth" --repo "$fleet" plan --detailed-exitcode --out "$demo/plan.json" >/dev/null || rc=$?
+echo "berth plan --detailed-exitcode: exit $rc (2: there are changes); the plan is saved in $demo/plan.json"
+
 step "done"
 echo "The lab is $( [ $keep = 1 ] && echo "still running: stop it with contrib/lab/lab down --dir $lab" || echo "being stopped (run with --keep to keep it)")."
-echo "Coming next on this lab: berth plan -> apply -> plan (no changes) -> ledger verify."
+echo "Coming next on this lab: berth apply -> plan (no changes) -> ledger verify."

@@ -13,6 +13,8 @@ BERTH_SKIP_DEPS=1 BUILDDIR="$BUILD_ROOT" BERTH_DEMO_DIR="$T/demo" \
 if [ $rc = 0 ]; then pass "demo exits 0"; else fail "demo exits 0 (exit $rc)"; tail -30 "$T/demo.log"; fi
 has "demo validates the lab fleet from a commit" "$T/demo.log" "11 documents in 5 files valid at commit"
 has "demo shows a precise error" "$T/demo.log" 'plans.yaml:12:19: spec.price.amount: want at most 2 decimals for EUR, have "2.005"'
+has "demo plans every server over https" "$T/demo.log" "Plan: 14 to create, 0 to update, 0 to delete, 0 blocked, 0 errors."
+has "demo shows the detailed exit code" "$T/demo.log" "exit 2 (2: there are changes)"
 has "demo stops the lab" "$T/demo.log" "is down"
 if grep -rq '0000000000000000000000000000000000000000000000000000000000000000' "$T/demo/fleet"/*.yaml; then
 	fail "every lab fingerprint was bound"

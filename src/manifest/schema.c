@@ -19,6 +19,7 @@
 #include "embedded.h"
 #include "manifest/path.h"
 #include "manifest/schema.h"
+#include "util/suggest.h"
 #include "util/buf.h"
 #include "util/rx.h"
 #include "util/xalloc.h"
@@ -944,43 +945,15 @@ pattern_search(const regex_t *re, const struct rx *rx, const char *s,
 	return regexec(re, s, 1, m, REG_STARTEND) == 0;
 }
 
-/* Optimal string alignment distance (Damerau-Levenshtein, no reuse). */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t d[SUGGEST_MAX + 1][SUGGEST_MAX + 1];
-
-	if (la > SUGGEST_MAX || lb > SUGGEST_MAX)
-		return (size_t)-1;
-	for (i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (i = 1; i <= la; i++) {
-		for (j = 1; j <= lb; j++) {
-			size_t cost = a[i - 1] != b[j - 1];
-			size_t best = d[i - 1][j - 1] + cost;
-
-			if (d[i - 1][j] + 1 < best)
-				best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
-		}
-	}
-	return d[la][lb];
-}
-
+/* The declared field nearest to an unknown key, when close enough to be a typo. */
 static const char *
-suggest(const struct snode *n, const char *key)
+nearest_field(const struct snode *n, const char *key)
 {
 	const char *best = NULL;
 	size_t i, bestd = (size_t)-1;
 
+	if (strlen(key) > SUGGEST_MAX)
+		return NULL;
 	for (i = 0; i < n->nprops; i++) {
 		size_t d = edit_distance(key, n->props[i].name);
 		size_t len = strlen(n->props[i].name);
@@ -1013,7 +986,7 @@ static int
 unknown_field(struct vctx *c, const struct snode *n, const char *key)
 {
 	size_t len = c->path.len, i;
-	const char *near = suggest(n, key);
+	const char *near = nearest_field(n, key);
 	struct buf b = BUF_INIT;
 	int r;
 

@@ -1,0 +1,115 @@
+/*
+ * ledger.h - the append-only, hash-chained audit ledger in the state
+ * directory's SQLite database (berth.db, WAL mode).
+ *
+ * Every entry: seq (1, 2, ...), time (UTC, milliseconds, "2026-11-22T04:12:00.123Z"),
+ * actor ("user@host" or "timer"), run id, git commit, kind (run.start,
+ * change.intent, change.result, run.end, lock.break; later report.rejected,
+ * settlement), target (server), object (address), action, before, after
+ * (JSON or NULL), result ("ok", "failed", "stale", "not-attempted", ... or
+ * NULL), error (or NULL), prev_hash and hash, where
+ *   hash = SHA-256(prev_hash || canonical JSON of the entry without hashes)
+ * (prev_hash of entry 1 is 64 zeros; canonical JSON: json_dumps with
+ * JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY of an object holding every
+ * field above but the two hashes, NULL fields as JSON null).
+ *
+ * Append-only three ways: triggers that abort UPDATE and DELETE on the
+ * ledger table, an authorizer on berth's own connection that refuses them
+ * and refuses dropping triggers or tables, and the hash chain for whatever
+ * happens behind berth's back (ledger_verify names the first entry that
+ * does not verify and why: edited, deleted, reordered, inserted).
+ *
+ * The schema and its migrations are the SQL files of state/ (embedded at
+ * build time as embedded_state[], applied in name order, recorded in a
+ * schema_version table). A struct ledger may be used from several threads:
+ * appends are serialised.
+ */
+#ifndef BERTH_LEDGER_LEDGER_H
+#define BERTH_LEDGER_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "util/err.h"
+
+struct ledger;
+
+struct ledger_entry {
+	int64_t seq;		/* set by ledger_append */
+	char time[32];		/* set by ledger_append */
+	const char *actor;
+	const char *run_id;
+	const char *commit;
+	const char *kind;
+	const char *target;
+	const char *object;
+	const char *action;
+	const json_t *before;
+	const json_t *after;
+	const char *result;
+	const char *error;
+	char prev_hash[65];	/* set by ledger_append */
+	char hash[65];		/* set by ledger_append */
+};
+
+/* Open (creating and migrating) <state_dir>/berth.db. */
+int ledger_open(const char *state_dir, struct ledger **out, struct berr *err);
+void ledger_close(struct ledger *l);
+
+/* Append one entry; fills seq, time, prev_hash and hash in *e. */
+int ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err);
+
+struct ledger_filter {
+	const char *since;	/* ISO time or date, inclusive; NULL: all */
+	const char *kind;
+	const char *object;
+	const char *run_id;
+	int64_t seq;		/* > 0: only this entry */
+	size_t limit;		/* 0: no limit */
+};
+
+/*
+ * Call fn for each entry matching f, in seq order, as a JSON object with
+ * every field (before/after parsed). fn returns non-zero to stop.
+ */
+int ledger_query(struct ledger *l, const struct ledger_filter *f,
+		 int (*fn)(void *ctx, const json_t *entry), void *ctx,
+		 struct berr *err);
+
+struct ledger_verify_result {
+	int ok;
+	int64_t head_seq;	/* last entry that verified */
+	char head_hash[65];
+	int64_t bad_seq;	/* first entry that does not verify (0 when ok) */
+	char why[256];		/* "edited", "deleted (seq 7 is missing)", ... */
+};
+
+/*
+ * Walk the chain. checkpoint ("SEQ:HASH" or NULL): also prove the ledger
+ * still extends it (the entry SEQ exists and has that hash). Returns 0 with
+ * r filled (r->ok says whether it verified); -1 with err when the database
+ * cannot be read at all.
+ */
+int ledger_verify(struct ledger *l, const char *checkpoint,
+		  struct ledger_verify_result *r, struct berr *err);
+
+/*
+ * The object of each address as berth last applied it successfully
+ * (address -> after; deleted objects absent). Caller json_decref()s.
+ */
+json_t *ledger_last_applied(struct ledger *l, struct berr *err);
+
+/*
+ * change.intent entries without a change.result (a run that was killed),
+ * as a JSON array of entries. Caller json_decref()s.
+ */
+json_t *ledger_dangling_intents(struct ledger *l, struct berr *err);
+
+/* "user@host" of this process (or "timer" when BERTH_ACTOR=timer). */
+void ledger_actor(char *out, size_t outlen);
+/* A new run id: "r-" + 16 random hex digits. */
+void ledger_new_run_id(char out[32]);
+
+#endif

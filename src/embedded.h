@@ -15,5 +15,8 @@ struct embedded_file {
 
 extern const struct embedded_file embedded_schemas[];
 extern const size_t embedded_schemas_count;
+/* The SQL files of state/, in name order. */
+extern const struct embedded_file embedded_state[];
+extern const size_t embedded_state_count;
 
 #endif

@@ -39,10 +39,22 @@ enum apply_status {
 	APPLY_SKIPPED,		/* not a change (blocked, retained, error) */
 };
 
+/*
+ * For every change of the plan, result() is called exactly once. An action
+ * that is attempted gets progress(), then intent() before its first
+ * request (the re-read included), then result(); on one server these calls
+ * come in the plan's order and never overlap. An action not attempted (an
+ * earlier failure on its server, or a refused intent) gets result() alone,
+ * with APPLY_NOT_ATTEMPTED. Any of the three may be NULL.
+ */
 struct apply_journal {
-	/* Before the change; return non-zero to stop (the change is not made). */
+	/* Before the change; return non-zero to stop: this change and every
+	 * change not yet started, on every server, are not made
+	 * (APPLY_NOT_ATTEMPTED). */
 	int (*intent)(void *ctx, const struct plan_action *a);
-	/* After it: status, error message (or NULL), the object as applied (or NULL). */
+	/* After it: status, error message (or NULL when ok), the object as
+	 * read back after the write (NULL for deletes and failures; for a
+	 * create that found the object already as wanted, that object). */
 	void (*result)(void *ctx, const struct plan_action *a, enum apply_status st,
 		       const char *error, const json_t *applied);
 	/* Progress: action n of total has started on its server. */
@@ -74,6 +86,32 @@ int apply_plan(const struct fleet *f, const struct plan *plan,
 	       const struct apply_opts *opts, const struct apply_journal *j,
 	       struct apply_result *result, struct berr *err);
 void apply_result_release(struct apply_result *r);
+
+/*
+ * One change (a create, update or delete of a storage pool, project,
+ * profile, image or cluster group) on the server behind c, as apply_plan()
+ * makes it; f gives images their server's pinned fingerprint (may be NULL).
+ *
+ * Staleness, exactly: the object is read with a single GET (images through
+ * their alias when the plan saw none). An update or delete goes ahead when
+ * the SHA-256 of the canonical JSON of what was read equals a->digest, or,
+ * failing that, when what was read equals a->before once both have their
+ * used_by list sorted (the only field whose order may change between two
+ * reads). Otherwise, or when the server answers the write with 412, or an
+ * object to update is gone: APPLY_STALE, err "changed since the plan:
+ * <address>" (with the reason in parentheses where there is one), nothing
+ * written. A create that finds the object: APPLY_OK when every key of
+ * a->after (but name, source, members and aliases; for maps every key
+ * given) has the same value on the server and images carry the alias,
+ * else APPLY_STALE. A delete that finds nothing: APPLY_OK. A cluster pool
+ * left "Pending" by an interrupted create is completed.
+ *
+ * *applied is the object read back (caller json_decref()s) or NULL.
+ * Errors are in err (APPLY_FAILED, APPLY_STALE).
+ */
+enum apply_status apply_action(struct incus_conn *c, const struct fleet *f,
+			       const struct plan_action *a, const struct apply_opts *o,
+			       json_t **applied, struct berr *err);
 
 const char *apply_status_name(enum apply_status s);	/* "ok", "failed", ... */
 

@@ -1,0 +1,739 @@
+/*
+ * actions.c - one plan action against one Incus server: re-read the
+ * object, check it is still what the plan saw, write it with If-Match,
+ * wait for the operation, read it back.
+ *
+ * REST calls, as verified against Incus 6.0.4:
+ *   storage pools  GET/PUT/DELETE /1.0/storage-pools/NAME, POST /1.0/storage-pools;
+ *                  clusters: POST /1.0/storage-pools?target=MEMBER per member
+ *                  (member keys only; the pool is "Pending"), then POST
+ *                  /1.0/storage-pools with the cluster-wide config
+ *   projects       GET/PUT/DELETE /1.0/projects/NAME, POST /1.0/projects
+ *   profiles       GET/PUT/DELETE /1.0/profiles/NAME?project=P, POST /1.0/profiles?project=P
+ *   images         GET /1.0/images/aliases/NAME?project=P (its target is the
+ *                  fingerprint), GET/PUT /1.0/images/FP?project=P, DELETE (async),
+ *                  POST /1.0/images?project=P (async)
+ *   cluster groups GET/PUT /1.0/cluster/groups/NAME
+ * The single GET of each of these returns the same JSON as its entry in
+ * the recursion=1 list the observation reads (checked for pools, projects,
+ * profiles, images and groups, standalone and clustered).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "apply/apply.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int
+prefixed(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Percent-encode everything but RFC 3986 unreserved characters. */
+static void
+add_escaped(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+		    ch == '~') {
+			buf_addch(b, ch);
+		} else {
+			buf_addch(b, '%');
+			buf_addch(b, hex[ch >> 4]);
+			buf_addch(b, hex[ch & 15]);
+		}
+	}
+}
+
+/* Canonical JSON digest, exactly as the planner computes it (plan.h). */
+static void
+digest_of(const json_t *v, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0, i;
+	char *s;
+
+	out[0] = '\0';
+	if (!v)
+		return;
+	s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!s)
+		s = xstrdup("null");
+	EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL);
+	free(s);
+	for (i = 0; i < 32 && i < mdlen; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	const char *x = json_string_value(*(json_t *const *)a);
+	const char *y = json_string_value(*(json_t *const *)b);
+
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+/*
+ * The object with its used_by list sorted: the only part of an object the
+ * server may list in another order between two reads without anything
+ * having changed. Caller json_decref()s.
+ */
+static json_t *
+normalised(const json_t *v)
+{
+	json_t *c = json_deep_copy(v), *used, *sorted, **items;
+	size_t i, n;
+
+	used = json_object_get(c, "used_by");
+	if (!json_is_array(used))
+		return c;
+	n = json_array_size(used);
+	items = xcalloc(n + 1, sizeof(*items));
+	for (i = 0; i < n; i++)
+		items[i] = json_array_get(used, i);
+	qsort(items, n, sizeof(*items), cmp_str);
+	sorted = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append(sorted, items[i]);
+	free(items);
+	json_object_set_new(c, "used_by", sorted);
+	return c;
+}
+
+/*
+ * Keys of an object's config that the planner neither diffs nor removes,
+ * so an update keeps them as the server has them (src/plan/diff.c:
+ * diff_ignored_key() and server_filled_key(); keep the two in step).
+ */
+static int
+kept_key(enum plan_object o, const char *key)
+{
+	static const char *const pool_keys[] = {
+		"source", "size", "zfs.pool_name", "lvm.vg_name", "lvm.thinpool_name",
+		"volatile.initial_source",
+	};
+	size_t i;
+
+	if (prefixed(key, "volatile.") || prefixed(key, "image.") ||
+	    prefixed(key, "environment."))
+		return 1;
+	if (prefixed(key, "user.berth.") && strcmp(key, "user.berth.managed") &&
+	    strcmp(key, "user.berth.plan") && strcmp(key, "user.berth.plan-version"))
+		return 1;
+	if (o == OBJ_STORAGE_POOL) {
+		for (i = 0; i < sizeof(pool_keys) / sizeof(pool_keys[0]); i++)
+			if (!strcmp(key, pool_keys[i]))
+				return 1;
+		return !prefixed(key, "user.");
+	}
+	if (o == OBJ_PROJECT)
+		return prefixed(key, "features.");
+	return 0;
+}
+
+/* The config to PUT: what the plan wants, plus the keys it keeps. */
+static json_t *
+merged_config(enum plan_object o, const json_t *want, const json_t *have)
+{
+	json_t *c = json_object(), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)have, k, v)
+		if (kept_key(o, k))
+			json_object_set_new(c, k, json_deep_copy(v));
+	json_object_foreach((json_t *)want, k, v)
+		json_object_set_new(c, k, json_deep_copy(v));
+	return c;
+}
+
+static void
+set_copy(json_t *to, const char *key, const json_t *v)
+{
+	if (v)
+		json_object_set_new(to, key, json_deep_copy(v));
+}
+
+/* Does image have the alias name? */
+static int
+has_alias(const json_t *image, const char *name)
+{
+	const json_t *a;
+	size_t i;
+
+	json_array_foreach(json_object_get(image, "aliases"), i, a) {
+		const char *n = json_string_value(json_object_get(a, "name"));
+
+		if (n && !strcmp(n, name))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Is the object the server has (have) what the plan would create (want)?
+ * Every key of want but its identity and creation-only parts (name,
+ * source, members, aliases) must be in have with the same value; for maps
+ * (config, properties, devices) every key of want's map must be in have's
+ * with the same value, extra keys of the server being allowed. Images must
+ * also carry the alias.
+ */
+static int
+matches_after(const struct plan_action *a, const json_t *have)
+{
+	const json_t *want = a->after, *v, *h, *x;
+	const char *k, *k2;
+
+	if (!want)
+		return 0;
+	if (a->object == OBJ_IMAGE && !has_alias(have, a->name))
+		return 0;
+	json_object_foreach((json_t *)want, k, v) {
+		if (!strcmp(k, "name") || !strcmp(k, "source") || !strcmp(k, "members") ||
+		    !strcmp(k, "aliases"))
+			continue;
+		h = json_object_get(have, k);
+		if (!h)
+			return 0;
+		if (json_is_object(v)) {
+			if (!json_is_object(h))
+				return 0;
+			json_object_foreach((json_t *)v, k2, x)
+				if (!json_equal((json_t *)x, json_object_get(h, k2)))
+					return 0;
+		} else if (!json_equal((json_t *)v, (json_t *)h)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+struct actx {
+	struct incus_conn *c;
+	const struct fleet *f;
+	const struct plan_action *a;
+	const struct apply_opts *o;
+	struct berr *err;
+	struct buf path;	/* the object's own path */
+	struct buf query;	/* "?project=P" or "" */
+	char etag[128];
+};
+
+static long
+op_timeout(const struct actx *x)
+{
+	return x->o && x->o->operation_timeout_s > 0 ? x->o->operation_timeout_s : 600;
+}
+
+/*
+ * GET path: 1 with *out (caller json_decref()s) and the ETag in etag (may
+ * be NULL), 0 when the server says 404, -1 with err otherwise.
+ */
+static int
+get_obj(struct actx *x, const char *path, json_t **out, char etag[128])
+{
+	struct incus_response r;
+
+	*out = NULL;
+	if (incus_request(x->c, "GET", path, NULL, NULL, &r, x->err) < 0) {
+		long st = r.http_status;
+
+		incus_response_release(&r);
+		return st == 404 ? 0 : -1;
+	}
+	if (!json_is_object(r.metadata)) {
+		incus_response_release(&r);
+		return berr_set(x->err, "GET %s: the server answered without an object", path);
+	}
+	*out = r.metadata;
+	r.metadata = NULL;
+	if (etag)
+		memcpy(etag, r.etag, 128);
+	incus_response_release(&r);
+	return 1;
+}
+
+/*
+ * A write: 0 done (async operations waited for), 1 refused with 412
+ * (stale; err says so), -1 failed with err.
+ */
+static int
+write_req(struct actx *x, const char *method, const char *path, const json_t *body,
+	  const char *if_match)
+{
+	struct incus_response r;
+	int ret = 0;
+
+	if (incus_request(x->c, method, path, body, if_match && *if_match ? if_match : NULL,
+			  &r, x->err) < 0) {
+		if (r.http_status == 412) {
+			berr_set(x->err, "changed since the plan: %s (the server refused"
+				 " the ETag: 412)", x->a->address);
+			ret = 1;
+		} else {
+			ret = -1;
+		}
+		incus_response_release(&r);
+		return ret;
+	}
+	if (r.operation[0] && incus_wait(x->c, r.operation, op_timeout(x), x->err) < 0)
+		ret = -1;
+	incus_response_release(&r);
+	return ret;
+}
+
+/* Is the re-read object (have) still the one the plan was based on? */
+static int
+unchanged(const struct plan_action *a, const json_t *have)
+{
+	char d[65];
+	json_t *n1, *n2;
+	int same;
+
+	digest_of(have, d);
+	if (a->digest[0] && !strcmp(d, a->digest))
+		return 1;
+	if (!a->before)
+		return 0;
+	n1 = normalised(a->before);
+	n2 = normalised(have);
+	same = json_equal(n1, n2);
+	json_decref(n1);
+	json_decref(n2);
+	return same;
+}
+
+/* The single GET lacks "project" on servers without it: add it as observe.c does. */
+static void
+add_project(const struct plan_action *a, json_t *have)
+{
+	if (have && (a->object == OBJ_PROFILE || a->object == OBJ_IMAGE) &&
+	    !json_object_get(have, "project"))
+		json_object_set_new(have, "project", json_string(a->project ? a->project
+									    : "default"));
+}
+
+/* ---- images ------------------------------------------------------------- */
+
+/*
+ * The path of the image an action is about: by the fingerprint the plan
+ * saw, else by the alias. 1 found (path set), 0 absent, -1 error.
+ */
+static int
+image_path(struct actx *x, int by_alias_only)
+{
+	const char *fp = by_alias_only ? NULL :
+			 json_string_value(json_object_get(x->a->before, "fingerprint"));
+	struct buf p = BUF_INIT;
+	json_t *alias = NULL;
+	int r;
+
+	buf_reset(&x->path);
+	if (fp) {
+		buf_addstr(&x->path, "/1.0/images/");
+		add_escaped(&x->path, fp);
+		buf_addstr(&x->path, x->query.buf);
+		return 1;
+	}
+	buf_addstr(&p, "/1.0/images/aliases/");
+	add_escaped(&p, x->a->name);
+	buf_addstr(&p, x->query.buf);
+	r = get_obj(x, p.buf, &alias, NULL);
+	buf_release(&p);
+	if (r <= 0)
+		return r;
+	fp = json_string_value(json_object_get(alias, "target"));
+	if (!fp) {
+		json_decref(alias);
+		return berr_set(x->err, "image alias \"%s\" has no target", x->a->name);
+	}
+	buf_addstr(&x->path, "/1.0/images/");
+	add_escaped(&x->path, fp);
+	buf_addstr(&x->path, x->query.buf);
+	json_decref(alias);
+	return 1;
+}
+
+/*
+ * The PEM certificate of an image server, read from its GET /1.0 over a
+ * connection pinned to fingerprint. Caller frees; NULL with err.
+ */
+static char *
+image_server_cert(struct actx *x, const char *server, const char *fingerprint)
+{
+	struct incus_conn *c;
+	json_t *info;
+	const char *pem;
+	char *out = NULL;
+
+	c = incus_conn_new(server, server, fingerprint, x->o ? x->o->identity : NULL,
+			   x->o ? x->o->incus : NULL, x->err);
+	if (!c)
+		return NULL;
+	incus_conn_set_kind(c, "image server");
+	info = incus_get(c, "/1.0", x->err);
+	if (info) {
+		pem = json_string_value(json_object_get(json_object_get(info, "environment"),
+							"certificate"));
+		if (pem && *pem)
+			out = xstrdup(pem);
+		else
+			berr_set(x->err, "image server \"%s\": GET /1.0 has no"
+				 " environment.certificate", server);
+	}
+	json_decref(info);
+	incus_conn_free(c);
+	return out;
+}
+
+static json_t *
+image_create_body(struct actx *x)
+{
+	json_t *body = json_deep_copy(x->a->after), *src = json_object_get(body, "source");
+	const struct m_image *im = x->f ? fleet_image(x->f, x->a->name) : NULL;
+	const char *server = json_string_value(json_object_get(src, "server"));
+
+	if (im && im->server_fingerprint && server && *server &&
+	    !json_object_get(src, "certificate")) {
+		char *pem = image_server_cert(x, server, im->server_fingerprint);
+
+		if (!pem) {
+			json_decref(body);
+			return NULL;
+		}
+		json_object_set_new(src, "certificate", json_string(pem));
+		free(pem);
+	}
+	return body;
+}
+
+/* ---- the object's path and its update body ------------------------------ */
+
+static int
+object_path(struct actx *x)
+{
+	const struct plan_action *a = x->a;
+
+	buf_reset(&x->path);
+	buf_reset(&x->query);
+	if (a->object == OBJ_PROFILE || a->object == OBJ_IMAGE) {
+		buf_addstr(&x->query, "?project=");
+		add_escaped(&x->query, a->project ? a->project : "default");
+	}
+	switch (a->object) {
+	case OBJ_STORAGE_POOL: buf_addstr(&x->path, "/1.0/storage-pools/"); break;
+	case OBJ_PROJECT: buf_addstr(&x->path, "/1.0/projects/"); break;
+	case OBJ_PROFILE: buf_addstr(&x->path, "/1.0/profiles/"); break;
+	case OBJ_CLUSTER_GROUP: buf_addstr(&x->path, "/1.0/cluster/groups/"); break;
+	case OBJ_IMAGE: return 0;	/* image_path() */
+	default:
+		return berr_set(x->err, "%s: nothing to apply for a %s", a->address,
+				plan_object_name(a->object));
+	}
+	add_escaped(&x->path, a->name);
+	buf_addstr(&x->path, x->query.buf);
+	return 0;
+}
+
+static const char *
+list_path(enum plan_object o)
+{
+	switch (o) {
+	case OBJ_STORAGE_POOL: return "/1.0/storage-pools";
+	case OBJ_PROJECT: return "/1.0/projects";
+	case OBJ_PROFILE: return "/1.0/profiles";
+	case OBJ_IMAGE: return "/1.0/images";
+	default: return NULL;
+	}
+}
+
+static json_t *
+update_body(const struct plan_action *a, const json_t *have)
+{
+	const json_t *want = a->after;
+	json_t *b = json_object();
+	const json_t *d = json_object_get(want, "description");
+
+	if (a->object == OBJ_IMAGE) {
+		json_t *props = json_deep_copy(json_object_get(have, "properties"));
+		const json_t *au = json_object_get(want, "auto_update");
+
+		if (!json_is_object(props)) {
+			json_decref(props);
+			props = json_object();
+		}
+		json_object_update(props, json_object_get(want, "properties"));
+		json_object_set_new(b, "properties", json_deep_copy(props));
+		json_decref(props);
+		set_copy(b, "auto_update", au ? au : json_object_get(have, "auto_update"));
+		set_copy(b, "public", json_object_get(have, "public"));
+		set_copy(b, "expires_at", json_object_get(have, "expires_at"));
+		set_copy(b, "profiles", json_object_get(have, "profiles"));
+		return b;
+	}
+	set_copy(b, "description", d ? d : json_object_get(have, "description"));
+	if (a->object == OBJ_CLUSTER_GROUP) {
+		/* PUT replaces the member list too: keep it. */
+		set_copy(b, "members", json_object_get(have, "members"));
+		if (json_object_get(want, "config"))
+			json_object_set_new(b, "config",
+					    merged_config(a->object, json_object_get(want, "config"),
+							  json_object_get(have, "config")));
+		return b;
+	}
+	json_object_set_new(b, "config", merged_config(a->object, json_object_get(want, "config"),
+						       json_object_get(have, "config")));
+	if (a->object == OBJ_PROFILE)
+		set_copy(b, "devices", json_object_get(want, "devices"));
+	return b;
+}
+
+/* ---- storage pools on clusters ------------------------------------------ */
+
+/*
+ * Define the pool on every member that does not have it yet (pending), then
+ * create it cluster-wide. have is the pending pool or NULL.
+ */
+static int
+cluster_pool_create(struct actx *x, const json_t *have)
+{
+	const json_t *want = x->a->after, *m;
+	const json_t *members_want = json_object_get(want, "members");
+	json_t *members, *body;
+	struct buf p = BUF_INIT;
+	size_t i, k;
+	int r = 0;
+
+	members = incus_get(x->c, "/1.0/cluster/members", x->err);
+	if (!members)
+		return -1;
+	json_array_foreach(members, i, m) {
+		const char *url = json_string_value(m), *name;
+		const json_t *loc;
+		int defined = 0;
+
+		if (!url)
+			continue;
+		name = strrchr(url, '/') ? strrchr(url, '/') + 1 : url;
+		json_array_foreach(json_object_get(have, "locations"), k, loc)
+			if (json_is_string(loc) && !strcmp(json_string_value(loc), name))
+				defined = 1;
+		if (defined)
+			continue;
+		body = json_object();
+		set_copy(body, "name", json_object_get(want, "name"));
+		set_copy(body, "driver", json_object_get(want, "driver"));
+		json_object_set_new(body, "config",
+				    json_deep_copy(json_object_get(json_object_get(members_want,
+						   name), "config")));
+		if (!json_is_object(json_object_get(body, "config")))
+			json_object_set_new(body, "config", json_object());
+		buf_reset(&p);
+		buf_addstr(&p, "/1.0/storage-pools?target=");
+		add_escaped(&p, name);
+		r = write_req(x, "POST", p.buf, body, NULL);
+		json_decref(body);
+		if (r)
+			goto out;
+	}
+	body = json_deep_copy(want);
+	json_object_del(body, "members");
+	r = write_req(x, "POST", "/1.0/storage-pools", body, NULL);
+	json_decref(body);
+out:
+	json_decref(members);
+	buf_release(&p);
+	return r;
+}
+
+/* ---- the three kinds of action ------------------------------------------ */
+
+static enum apply_status
+write_status(int r)
+{
+	return r == 0 ? APPLY_OK : r > 0 ? APPLY_STALE : APPLY_FAILED;
+}
+
+/* Read the object back after a write; failures to read are not failures of the write. */
+static json_t *
+read_back(struct actx *x)
+{
+	struct berr ignore;
+	struct berr *keep = x->err;
+	json_t *v = NULL;
+
+	x->err = &ignore;
+	if (x->a->object == OBJ_IMAGE && image_path(x, 1) <= 0) {
+		x->err = keep;
+		return NULL;
+	}
+	if (get_obj(x, x->path.buf, &v, NULL) <= 0)
+		v = NULL;
+	x->err = keep;
+	add_project(x->a, v);
+	return v;
+}
+
+static enum apply_status
+do_create(struct actx *x, json_t **applied)
+{
+	const struct plan_action *a = x->a;
+	json_t *have = NULL, *body;
+	int r, pending = 0;
+
+	r = a->object == OBJ_IMAGE ? image_path(x, 1) : 1;
+	if (r > 0)
+		r = get_obj(x, x->path.buf, &have, NULL);
+	if (r < 0)
+		return APPLY_FAILED;
+	if (r > 0) {
+		const char *st = json_string_value(json_object_get(have, "status"));
+
+		add_project(a, have);
+		pending = a->object == OBJ_STORAGE_POOL && st && !strcmp(st, "Pending");
+		if (!pending) {
+			if (matches_after(a, have)) {
+				*applied = have;	/* converged: created earlier */
+				return APPLY_OK;
+			}
+			json_decref(have);
+			berr_set(x->err, "changed since the plan: %s (it exists now and"
+				 " differs from the manifests)", a->address);
+			return APPLY_STALE;
+		}
+	}
+	if (a->object == OBJ_STORAGE_POOL && (pending || json_object_get(a->after, "members") ||
+					      prefixed(a->address, "cluster/"))) {
+		r = cluster_pool_create(x, have);
+	} else {
+		struct buf p = BUF_INIT;
+		const char *list = list_path(a->object);
+
+		if (!list) {
+			json_decref(have);
+			berr_set(x->err, "%s: a %s cannot be created", a->address,
+				 plan_object_name(a->object));
+			return APPLY_FAILED;
+		}
+		body = a->object == OBJ_IMAGE ? image_create_body(x) : json_deep_copy(a->after);
+		if (!body) {
+			json_decref(have);
+			return APPLY_FAILED;
+		}
+		buf_addf(&p, "%s%s", list, x->query.buf);
+		r = write_req(x, "POST", p.buf, body, NULL);
+		buf_release(&p);
+		json_decref(body);
+	}
+	json_decref(have);
+	if (r == 0)
+		*applied = read_back(x);
+	return write_status(r);
+}
+
+static enum apply_status
+do_update(struct actx *x, json_t **applied)
+{
+	const struct plan_action *a = x->a;
+	json_t *have = NULL, *body;
+	int r;
+
+	r = a->object == OBJ_IMAGE ? image_path(x, 0) : 1;
+	if (r > 0)
+		r = get_obj(x, x->path.buf, &have, x->etag);
+	if (r < 0)
+		return APPLY_FAILED;
+	if (r == 0) {
+		berr_set(x->err, "changed since the plan: %s (it no longer exists)", a->address);
+		return APPLY_STALE;
+	}
+	add_project(a, have);
+	if (!unchanged(a, have)) {
+		json_decref(have);
+		berr_set(x->err, "changed since the plan: %s", a->address);
+		return APPLY_STALE;
+	}
+	body = update_body(a, have);
+	json_decref(have);
+	r = write_req(x, "PUT", x->path.buf, body, x->etag);
+	json_decref(body);
+	if (r == 0)
+		*applied = read_back(x);
+	return write_status(r);
+}
+
+static enum apply_status
+do_delete(struct actx *x)
+{
+	const struct plan_action *a = x->a;
+	json_t *have = NULL;
+	int r;
+
+	r = a->object == OBJ_IMAGE ? image_path(x, 0) : 1;
+	if (r > 0)
+		r = get_obj(x, x->path.buf, &have, x->etag);
+	if (r < 0)
+		return APPLY_FAILED;
+	if (r == 0)
+		return APPLY_OK;	/* already gone */
+	add_project(a, have);
+	if (!unchanged(a, have)) {
+		json_decref(have);
+		berr_set(x->err, "changed since the plan: %s", a->address);
+		return APPLY_STALE;
+	}
+	json_decref(have);
+	r = write_req(x, "DELETE", x->path.buf, NULL, x->etag);
+	return write_status(r);
+}
+
+enum apply_status
+apply_action(struct incus_conn *c, const struct fleet *f, const struct plan_action *a,
+	     const struct apply_opts *o, json_t **applied, struct berr *err)
+{
+	struct actx x;
+	enum apply_status st = APPLY_FAILED;
+
+	*applied = NULL;
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.f = f;
+	x.a = a;
+	x.o = o;
+	x.err = err;
+	buf_init(&x.path, 0);
+	buf_init(&x.query, 0);
+	if (a->kind != ACTION_CREATE && a->kind != ACTION_UPDATE && a->kind != ACTION_DELETE) {
+		st = APPLY_SKIPPED;
+		goto out;
+	}
+	if (object_path(&x) < 0)
+		goto out;
+	switch (a->kind) {
+	case ACTION_CREATE: st = do_create(&x, applied); break;
+	case ACTION_UPDATE: st = do_update(&x, applied); break;
+	default: st = do_delete(&x); break;
+	}
+out:
+	buf_release(&x.path);
+	buf_release(&x.query);
+	return st;
+}

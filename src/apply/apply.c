@@ -1,0 +1,348 @@
+/*
+ * apply.c - the plan's changes, server by server: servers in parallel,
+ * the actions of one server one after another, in the plan's order.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply/apply.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define DEFAULT_PARALLEL 16
+#define MAX_PARALLEL 256
+
+const char *
+apply_status_name(enum apply_status s)
+{
+	switch (s) {
+	case APPLY_PENDING: return "pending";
+	case APPLY_OK: return "ok";
+	case APPLY_FAILED: return "failed";
+	case APPLY_STALE: return "stale";
+	case APPLY_NOT_ATTEMPTED: return "not-attempted";
+	case APPLY_SKIPPED: return "skipped";
+	}
+	return "?";
+}
+
+static int
+is_change(const struct plan_action *a)
+{
+	return a->kind == ACTION_CREATE || a->kind == ACTION_UPDATE ||
+	       a->kind == ACTION_DELETE;
+}
+
+/* One server and the indexes of its changes, in plan order. */
+struct aserver {
+	const char *name;
+	int is_cluster;
+	const char *fingerprint;
+	const char **endpoints;		/* the server's, then its members' */
+	size_t nendpoints;
+	size_t *idx;
+	size_t n, alloc;
+};
+
+struct work {
+	const struct fleet *f;
+	const struct plan *plan;
+	const struct apply_opts *o;
+	const struct apply_journal *j;
+	struct apply_result *r;
+	struct aserver *v;
+	size_t n;
+	size_t next;		/* next server to take */
+	size_t started;		/* changes started, for progress */
+	size_t total;
+	int stop;		/* the journal refused an intent */
+	pthread_mutex_t lock;
+};
+
+static void
+add_endpoint(struct aserver *s, const char *ep)
+{
+	size_t i;
+
+	if (!ep || !*ep)
+		return;
+	for (i = 0; i < s->nendpoints; i++)
+		if (!strcmp(s->endpoints[i], ep))
+			return;
+	s->endpoints = xreallocarray(s->endpoints, s->nendpoints + 1, sizeof(*s->endpoints));
+	s->endpoints[s->nendpoints++] = ep;
+}
+
+/* The server an action is for ("host/NAME/..." or "cluster/NAME/..."). */
+static struct aserver *
+server_for(struct work *w, const struct plan_action *a)
+{
+	int is_cluster = !strncmp(a->address, "cluster/", 8);
+	struct aserver *s;
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->v[i].is_cluster == is_cluster && !strcmp(w->v[i].name, a->server))
+			return &w->v[i];
+	w->v = xreallocarray(w->v, w->n + 1, sizeof(*w->v));
+	s = &w->v[w->n++];
+	memset(s, 0, sizeof(*s));
+	s->name = a->server;
+	s->is_cluster = is_cluster;
+	if (is_cluster) {
+		const struct m_cluster *c = fleet_cluster(w->f, a->server);
+
+		if (c) {
+			s->fingerprint = c->fingerprint;
+			add_endpoint(s, c->endpoint);
+			for (i = 0; i < w->f->nhosts; i++)
+				if (w->f->hosts[i].cluster_name &&
+				    !strcmp(w->f->hosts[i].cluster_name, c->meta.name))
+					add_endpoint(s, w->f->hosts[i].endpoint);
+		}
+	} else {
+		const struct m_host *h = fleet_host(w->f, a->server);
+
+		if (h) {
+			s->fingerprint = h->fingerprint;
+			add_endpoint(s, h->endpoint);
+		}
+	}
+	return s;
+}
+
+/*
+ * A connection to s that answers GET /1.0, trying its endpoints in turn
+ * while they are unreachable. NULL with err.
+ */
+static struct incus_conn *
+connect_server(const struct work *w, const struct aserver *s, struct berr *err)
+{
+	struct buf errs = BUF_INIT;
+	size_t i;
+
+	if (!s->nendpoints) {
+		berr_set(err, "%s \"%s\": not in the manifests, or without an endpoint",
+			 s->is_cluster ? "cluster" : "host", s->name);
+		return NULL;
+	}
+	for (i = 0; i < s->nendpoints; i++) {
+		struct incus_conn *c = incus_conn_new(s->name, s->endpoints[i], s->fingerprint,
+						      w->o->identity, w->o->incus, err);
+		json_t *info;
+
+		if (!c)
+			break;
+		if (s->is_cluster)
+			incus_conn_set_kind(c, "cluster");
+		info = incus_get(c, "/1.0", err);
+		if (info) {
+			json_decref(info);
+			buf_release(&errs);
+			return c;
+		}
+		if (errs.len)
+			buf_addstr(&errs, "; ");
+		buf_addstr(&errs, err->msg);
+		if (!incus_conn_unreachable(c)) {
+			incus_conn_free(c);
+			break;
+		}
+		incus_conn_free(c);
+	}
+	if (s->is_cluster && i > 1)
+		berr_set(err, "cluster \"%s\": no member answered: %s", s->name, errs.buf);
+	buf_release(&errs);
+	return NULL;
+}
+
+static void
+finish(struct work *w, size_t i, enum apply_status st, const char *msg, const json_t *applied)
+{
+	const struct plan_action *a = &w->plan->actions[i];
+
+	w->r->status[i] = st;
+	w->r->errors[i] = msg ? xstrdup(msg) : NULL;
+	if (w->j && w->j->result)
+		w->j->result(w->j->ctx, a, st, msg, applied);
+}
+
+static void
+apply_server(struct work *w, struct aserver *s)
+{
+	struct incus_conn *c = NULL;
+	struct berr cerr, err;
+	const char *failed = NULL;	/* address of the first failure */
+	int connected = 0;
+	size_t k;
+
+	cerr.msg[0] = '\0';
+	for (k = 0; k < s->n; k++) {
+		size_t i = s->idx[k], n;
+		const struct plan_action *a = &w->plan->actions[i];
+		enum apply_status st;
+		json_t *applied = NULL;
+		int stop;
+
+		pthread_mutex_lock(&w->lock);
+		stop = w->stop;
+		n = ++w->started;
+		pthread_mutex_unlock(&w->lock);
+		if (stop) {
+			finish(w, i, APPLY_NOT_ATTEMPTED, "not attempted: recording an"
+			       " earlier intent failed", NULL);
+			continue;
+		}
+		if (failed) {
+			char *msg = xasprintf("not attempted: an earlier change on %s \"%s\""
+					      " failed (%s)", s->is_cluster ? "cluster" : "host",
+					      s->name, failed);
+
+			finish(w, i, APPLY_NOT_ATTEMPTED, msg, NULL);
+			free(msg);
+			continue;
+		}
+		if (w->j && w->j->progress)
+			w->j->progress(w->j->ctx, n, w->total, a);
+		if (w->j && w->j->intent && w->j->intent(w->j->ctx, a) != 0) {
+			pthread_mutex_lock(&w->lock);
+			w->stop = 1;
+			pthread_mutex_unlock(&w->lock);
+			finish(w, i, APPLY_NOT_ATTEMPTED, "not attempted: recording its"
+			       " intent failed", NULL);
+			continue;
+		}
+		if (!connected) {
+			connected = 1;
+			c = connect_server(w, s, &cerr);
+		}
+		if (!c) {
+			finish(w, i, APPLY_FAILED, cerr.msg, NULL);
+			failed = a->address;
+			continue;
+		}
+		err.msg[0] = '\0';
+		st = apply_action(c, w->f, a, w->o, &applied, &err);
+		finish(w, i, st, st == APPLY_OK ? NULL : err.msg[0] ? err.msg : "failed",
+		       applied);
+		json_decref(applied);
+		if (st == APPLY_FAILED)
+			failed = a->address;
+	}
+	incus_conn_free(c);
+}
+
+static void *
+worker(void *arg)
+{
+	struct work *w = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&w->lock);
+		i = w->next++;
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->n)
+			break;
+		apply_server(w, &w->v[i]);
+	}
+	return NULL;
+}
+
+int
+apply_plan(const struct fleet *f, const struct plan *plan,
+	   const struct apply_opts *opts, const struct apply_journal *j,
+	   struct apply_result *result, struct berr *err)
+{
+	static const struct apply_opts no_opts;
+	struct work w;
+	pthread_t *threads = NULL;
+	unsigned parallel;
+	size_t i, nthreads, started = 0;
+	int ret = -1;
+
+	memset(result, 0, sizeof(*result));
+	if (!opts)
+		opts = &no_opts;
+	if (plan->refused)
+		return berr_set(err, "the plan was refused: %s", plan->refused);
+	incus_global_init();
+	memset(&w, 0, sizeof(w));
+	w.f = f;
+	w.plan = plan;
+	w.o = opts;
+	w.j = j;
+	w.r = result;
+	result->n = plan->nactions;
+	result->status = xcalloc(plan->nactions + 1, sizeof(*result->status));
+	result->errors = xcalloc(plan->nactions + 1, sizeof(*result->errors));
+	for (i = 0; i < plan->nactions; i++) {
+		const struct plan_action *a = &plan->actions[i];
+		struct aserver *s;
+
+		if (!is_change(a)) {
+			result->status[i] = APPLY_SKIPPED;
+			continue;
+		}
+		result->status[i] = APPLY_PENDING;
+		s = server_for(&w, a);
+		ALLOC_GROW(s->idx, s->n + 1, s->alloc);
+		s->idx[s->n++] = i;
+		w.total++;
+	}
+	pthread_mutex_init(&w.lock, NULL);
+	parallel = opts->parallel ? opts->parallel : DEFAULT_PARALLEL;
+	if (parallel > MAX_PARALLEL)
+		parallel = MAX_PARALLEL;
+	nthreads = w.n < parallel ? w.n : parallel;
+	threads = xcalloc(nthreads + 1, sizeof(*threads));
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&threads[i], NULL, worker, &w) != 0)
+			break;
+		started++;
+	}
+	if (started == 0 && w.n > 0) {
+		berr_set(err, "cannot start a thread to apply the plan");
+		goto out;
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	ret = 0;
+	for (i = 0; i < plan->nactions; i++) {
+		switch (result->status[i]) {
+		case APPLY_OK: result->ok++; break;
+		case APPLY_FAILED: result->failed++; ret = 1; break;
+		case APPLY_STALE: result->stale++; ret = 1; break;
+		case APPLY_NOT_ATTEMPTED: result->not_attempted++; ret = 1; break;
+		default: break;
+		}
+	}
+out:
+	for (i = 0; i < w.n; i++) {
+		free(w.v[i].endpoints);
+		free(w.v[i].idx);
+	}
+	free(w.v);
+	free(threads);
+	pthread_mutex_destroy(&w.lock);
+	if (ret < 0)
+		apply_result_release(result);
+	return ret;
+}
+
+void
+apply_result_release(struct apply_result *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; r->errors && i < r->n; i++)
+		free(r->errors[i]);
+	free(r->errors);
+	free(r->status);
+	memset(r, 0, sizeof(*r));
+}

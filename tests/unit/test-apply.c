@@ -1,0 +1,807 @@
+/*
+ * test-apply.c - the executor against real incusd daemons started with
+ * contrib/lab/lab (2 standalone hosts, a 2-member cluster, an image
+ * server): apply from empty, converge, update, stale plans, a daemon
+ * killed before an apply, prune, and the journal's order.
+ *
+ * Needs root and /usr/libexec/incus/incusd; otherwise skipped (exit 77).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "apply/apply.h"
+#include "incus/client.h"
+#include "incus/observe.h"
+#include "manifest/manifest.h"
+#include "plan/plan.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define INCUSD "/usr/libexec/incus/incusd"
+#define LAB SOURCE_ROOT "/contrib/lab/lab"
+
+struct lab {
+	char root[PATH_MAX];	/* mkdtemp */
+	char dir[PATH_MAX];	/* root/lab */
+	char state[PATH_MAX];	/* root/state: the trusted identity */
+	char fleet_dir[PATH_MAX];
+	json_t *json;		/* lab.json */
+	struct incus_identity id;
+	struct manifest_result fleet;
+	int loaded;
+	int up;
+};
+
+static struct lab lab;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int
+run(const char *fmt, ...)
+{
+	struct buf cmd = BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	buf_vaddf(&cmd, fmt, ap);
+	va_end(ap);
+	rc = system(cmd.buf);
+	buf_release(&cmd);
+	return rc;
+}
+
+static json_t *
+daemon_of(const char *name)
+{
+	json_t *v;
+	size_t i;
+
+	if (strcmp(name, "lab-images") == 0)
+		return json_object_get(lab.json, "image_server");
+	json_array_foreach(json_object_get(lab.json, "hosts"), i, v)
+		if (strcmp(json_string_value(json_object_get(v, "name")), name) == 0)
+			return v;
+	json_array_foreach(json_object_get(json_object_get(lab.json, "cluster"), "members"), i, v)
+		if (strcmp(json_string_value(json_object_get(v, "name")), name) == 0)
+			return v;
+	fail_msg("no daemon %s in lab.json", name);
+	return NULL;
+}
+
+static const char *
+field(const char *name, const char *key)
+{
+	const json_t *v = json_object_get(daemon_of(name), key);
+
+	if (json_is_integer(v)) {
+		static char num[32];
+
+		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+		return num;
+	}
+	assert_non_null(json_string_value(v));
+	return json_string_value(v);
+}
+
+static int
+load_lab_json(void)
+{
+	json_error_t jerr;
+	char *file = xasprintf("%s/lab.json", lab.dir);
+
+	json_decref(lab.json);
+	lab.json = json_load_file(file, 0, &jerr);
+	free(file);
+	return lab.json ? 0 : -1;
+}
+
+static struct incus_conn *
+conn_unix(const char *name)
+{
+	char *ep = xasprintf("unix://%s", field(name, "socket"));
+	struct berr err;
+	struct incus_conn *c = incus_conn_new(name, ep, NULL, NULL, NULL, &err);
+
+	if (!c)
+		fail_msg("%s", err.msg);
+	free(ep);
+	return c;
+}
+
+/* GET path on daemon name over its socket; NULL when absent. */
+static json_t *
+get_on(const char *name, const char *path)
+{
+	struct incus_conn *c = conn_unix(name);
+	struct berr err;
+	json_t *v = incus_get(c, path, &err);
+
+	incus_conn_free(c);
+	return v;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * The fleet: lab-1 and lab-2 (pools incus (dir) and fast (btrfs, 1GiB),
+ * project tenants), the cluster (pool incus (dir)), plans small and extra
+ * on the hosts (extra only when with_extra), csmall on the cluster, all
+ * with cpu CPUs, and the busybox image of the lab's image server on all.
+ */
+static void
+load_fleet(unsigned cpu, int with_extra)
+{
+	struct source_opts so = { 0 };
+	struct diags d = DIAGS_INIT;
+	struct buf y = BUF_INIT;
+	struct berr err;
+	const char *hosts[] = { "lab-1", "lab-2" }, *members[] = { "lab-c1", "lab-c2" };
+	json_t *cl = json_object_get(lab.json, "cluster");
+	json_t *im = json_object_get(lab.json, "image_server");
+	char *file;
+	size_t i;
+
+	if (lab.loaded)
+		manifest_result_release(&lab.fleet);
+	lab.loaded = 0;
+	for (i = 0; i < 2; i++)
+		buf_addf(&y, "apiVersion: berth/v1\nkind: Host\nmetadata: {name: %s, labels: {site: lab}}\n"
+			 "spec:\n  endpoint: %s\n  fingerprint: \"%s\"\n  os: debian-12\n"
+			 "  capacity: {cpu: 16, memory: 4GiB, disk: 10GiB}\n"
+			 "  storage_pools:\n    - {name: incus, driver: dir}\n"
+			 "    - {name: fast, driver: btrfs, size: 1GiB}\n"
+			 "  projects: [{name: tenants}]\n---\n",
+			 hosts[i], field(hosts[i], "endpoint"), field(hosts[i], "fingerprint"));
+	buf_addf(&y, "apiVersion: berth/v1\nkind: Cluster\nmetadata: {name: %s}\n"
+		 "spec:\n  endpoint: %s\n  fingerprint: \"%s\"\n"
+		 "  storage_pools: [{name: incus, driver: dir}]\n---\n",
+		 json_string_value(json_object_get(cl, "name")),
+		 json_string_value(json_object_get(cl, "endpoint")),
+		 json_string_value(json_object_get(cl, "fingerprint")));
+	for (i = 0; i < 2; i++)
+		buf_addf(&y, "apiVersion: berth/v1\nkind: Host\nmetadata: {name: %s, labels: {site: cl}}\n"
+			 "spec:\n  endpoint: %s\n  fingerprint: \"%s\"\n  cluster: %s\n"
+			 "  os: debian-12\n  capacity: {cpu: 16, memory: 4GiB, disk: 10GiB}\n---\n",
+			 members[i], field(members[i], "endpoint"),
+			 field(members[i], "fingerprint"),
+			 json_string_value(json_object_get(cl, "name")));
+	buf_addstr(&y, "apiVersion: berth/v1\nkind: Pool\nmetadata: {name: lab}\n"
+		   "spec: {hosts: {labels: {site: lab}}, storage_pool: incus}\n---\n"
+		   "apiVersion: berth/v1\nkind: Pool\nmetadata: {name: cl}\n"
+		   "spec: {hosts: {labels: {site: cl}}, storage_pool: incus}\n---\n");
+	buf_addf(&y, "apiVersion: berth/v1\nkind: Plan\nmetadata: {name: small}\n"
+		 "spec: {pool: lab, type: container, cpu: %u, memory: 256MiB, disk: 1GiB,"
+		 " price: {amount: \"2.00\", currency: EUR, cycle: monthly}}\n---\n"
+		 "apiVersion: berth/v1\nkind: Plan\nmetadata: {name: csmall}\n"
+		 "spec: {pool: cl, type: container, cpu: %u, memory: 256MiB, disk: 1GiB,"
+		 " price: {amount: \"2.00\", currency: EUR, cycle: monthly}}\n---\n", cpu, cpu);
+	if (with_extra)
+		buf_addf(&y, "apiVersion: berth/v1\nkind: Plan\nmetadata: {name: extra}\n"
+			 "spec: {pool: lab, type: container, cpu: %u, memory: 512MiB, disk: 1GiB,"
+			 " price: {amount: \"4.00\", currency: EUR, cycle: monthly}}\n---\n", cpu);
+	buf_addf(&y, "apiVersion: berth/v1\nkind: Image\nmetadata: {name: busybox}\n"
+		 "spec:\n  source: {server: \"%s\", protocol: incus, alias: busybox,"
+		 " server_fingerprint: \"%s\"}\n  pools: [lab, cl]\n  auto_update: false\n",
+		 json_string_value(json_object_get(im, "endpoint")),
+		 json_string_value(json_object_get(im, "fingerprint")));
+	file = xasprintf("%s/fleet.yaml", lab.fleet_dir);
+	write_file(file, y.buf);
+
+	so.repo = lab.fleet_dir;
+	so.worktree = 1;
+	so.state_dir = lab.state;
+	memset(&lab.fleet, 0, sizeof(lab.fleet));
+	if (manifest_load(&so, MANIFEST_CHECK, &lab.fleet, &d, &err) < 0)
+		fail_msg("%s", err.msg);
+	for (i = 0; i < d.n; i++) {
+		char line[1024];
+
+		diag_format(&d.v[i], line, sizeof(line));
+		if (d.v[i].severity == DIAG_ERROR)
+			fail_msg("%s", line);
+	}
+	assert_non_null(lab.fleet.fleet);
+	lab.loaded = 1;
+	diags_release(&d);
+	buf_release(&y);
+	free(file);
+}
+
+static void
+make_plan(struct plan *p, int prune)
+{
+	struct observe_opts o = { 0 };
+	struct plan_opts po = { 0 };
+	struct berr err;
+	json_t *obs;
+
+	o.identity = &lab.id;
+	o.parallel = 4;
+	obs = observe_fleet(lab.fleet.fleet, &o, &err);
+	if (!obs)
+		fail_msg("%s", err.msg);
+	po.prune = prune;
+	if (plan_compute(lab.fleet.fleet, obs, &po, p) < 0)
+		fail_msg("plan refused: %s", p->refused);
+	json_decref(obs);
+}
+
+/* The journal: one line per call, "I address" and "R address status". */
+struct journal {
+	pthread_mutex_t lock;
+	struct buf log;
+	size_t progress;
+	size_t max_total;
+};
+
+static int
+j_intent(void *ctx, const struct plan_action *a)
+{
+	struct journal *j = ctx;
+
+	pthread_mutex_lock(&j->lock);
+	buf_addf(&j->log, "I %s\n", a->address);
+	pthread_mutex_unlock(&j->lock);
+	return 0;
+}
+
+static void
+j_result(void *ctx, const struct plan_action *a, enum apply_status st,
+	 const char *error, const json_t *applied)
+{
+	struct journal *j = ctx;
+
+	pthread_mutex_lock(&j->lock);
+	buf_addf(&j->log, "R %s %s%s%s\n", a->address, apply_status_name(st),
+		 st == APPLY_OK && !applied && a->kind != ACTION_DELETE ? " no-object" : "",
+		 st != APPLY_OK && !error ? " no-error" : "");
+	pthread_mutex_unlock(&j->lock);
+}
+
+static void
+j_progress(void *ctx, size_t n, size_t total, const struct plan_action *a)
+{
+	struct journal *j = ctx;
+
+	(void)a;
+	pthread_mutex_lock(&j->lock);
+	j->progress++;
+	if (n > total)
+		j->max_total = (size_t)-1;
+	pthread_mutex_unlock(&j->lock);
+}
+
+static void
+journal_init(struct journal *j, struct apply_journal *aj)
+{
+	memset(j, 0, sizeof(*j));
+	pthread_mutex_init(&j->lock, NULL);
+	buf_init(&j->log, 0);
+	aj->intent = j_intent;
+	aj->result = j_result;
+	aj->progress = j_progress;
+	aj->ctx = j;
+}
+
+static void
+journal_release(struct journal *j)
+{
+	buf_release(&j->log);
+	pthread_mutex_destroy(&j->lock);
+}
+
+static int
+apply(const struct plan *p, struct apply_result *r, struct journal *j)
+{
+	struct apply_opts o = { 0 };
+	struct apply_journal aj;
+	struct berr err;
+	int rc;
+
+	o.identity = &lab.id;
+	o.parallel = 4;
+	o.operation_timeout_s = 120;
+	journal_init(j, &aj);
+	rc = apply_plan(lab.fleet.fleet, p, &o, &aj, r, &err);
+	if (rc < 0)
+		fail_msg("%s", err.msg);
+	return rc;
+}
+
+static size_t
+index_of(const struct plan *p, const char *address)
+{
+	size_t i;
+
+	for (i = 0; i < p->nactions; i++)
+		if (!strcmp(p->actions[i].address, address))
+			return i;
+	fail_msg("no action %s in the plan", address);
+	return 0;
+}
+
+static void
+print_failures(const struct plan *p, const struct apply_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->errors[i])
+			fprintf(stderr, "  %s: %s: %s\n", p->actions[i].address,
+				apply_status_name(r->status[i]), r->errors[i]);
+}
+
+static void
+assert_converged(void)
+{
+	struct plan p;
+
+	make_plan(&p, 0);
+	if (plan_has_changes(&p)) {
+		size_t i;
+
+		for (i = 0; i < p.nactions; i++)
+			fprintf(stderr, "  still: %s %s (%s)\n", plan_action_name(p.actions[i].kind),
+				p.actions[i].address, p.actions[i].reason ? p.actions[i].reason : "");
+		fail_msg("the plan after apply still has changes");
+	}
+	assert_int_equal(p.nerrors, 0);
+	plan_release(&p);
+}
+
+static size_t
+count_profiles(const char *daemon, const char *name)
+{
+	json_t *list = get_on(daemon, "/1.0/profiles"), *v;
+	size_t i, n = 0;
+	char *want = xasprintf("/1.0/profiles/%s", name);
+
+	assert_non_null(list);
+	json_array_foreach(list, i, v)
+		n += !strcmp(json_string_value(v), want);
+	json_decref(list);
+	free(want);
+	return n;
+}
+
+static const char *
+profile_key(json_t *profile, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(profile, "config"), key));
+}
+
+/* ---- the lab ------------------------------------------------------------ */
+
+static int
+lab_setup(void **state)
+{
+	char tmpl[] = "/tmp/berth-test-apply.XXXXXX";
+	struct berr err;
+
+	(void)state;
+	if (!mkdtemp(tmpl))
+		return -1;
+	chmod(tmpl, 0711);
+	snprintf(lab.root, sizeof(lab.root), "%s", tmpl);
+	snprintf(lab.dir, sizeof(lab.dir), "%s/lab", tmpl);
+	snprintf(lab.state, sizeof(lab.state), "%s/state", tmpl);
+	snprintf(lab.fleet_dir, sizeof(lab.fleet_dir), "%s/fleet", tmpl);
+	if (mkdir(lab.fleet_dir, 0700) != 0)
+		return -1;
+	if (run("'%s' up --hosts 2 --cluster 2 --dir '%s' >'%s/lab-up.log' 2>&1",
+		LAB, lab.dir, lab.root) != 0) {
+		run("cat '%s/lab-up.log' >&2", lab.root);
+		return -1;
+	}
+	lab.up = 1;
+	if (load_lab_json() < 0)
+		return -1;
+	if (incus_identity_load(lab.state, &lab.id, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	if (run("'%s' trust --cert '%s' --dir '%s' >/dev/null", LAB, lab.id.cert_file, lab.dir) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+lab_teardown(void **state)
+{
+	(void)state;
+	if (lab.up)
+		run("'%s' down --dir '%s' >/dev/null 2>&1", LAB, lab.dir);
+	if (lab.loaded)
+		manifest_result_release(&lab.fleet);
+	json_decref(lab.json);
+	incus_identity_release(&lab.id);
+	if (lab.root[0])
+		run("rm -rf '%s'", lab.root);
+	return 0;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+/* Per server, the journal has I a, R a for each action, in plan order. */
+static void
+check_journal(const struct plan *p, const struct apply_result *r, const char *log)
+{
+	size_t i, k;
+
+	for (i = 0; i < p->nactions; i++) {
+		const struct plan_action *a = &p->actions[i];
+		char *intent, *result;
+		const char *pi, *pr;
+
+		if (r->status[i] == APPLY_SKIPPED)
+			continue;
+		intent = xasprintf("I %s\n", a->address);
+		result = xasprintf("R %s %s\n", a->address, apply_status_name(r->status[i]));
+		pi = strstr(log, intent);
+		pr = strstr(log, result);
+		if (!pr)
+			fail_msg("no result line for %s in:\n%s", a->address, log);
+		if (r->status[i] != APPLY_NOT_ATTEMPTED) {
+			if (!pi || pi > pr)
+				fail_msg("no intent before the result of %s in:\n%s", a->address, log);
+			assert_null(strstr(pi + 1, intent));	/* once */
+		}
+		/* the previous action of the same server ended before this one began */
+		for (k = i; k-- > 0;) {
+			char *prev;
+
+			if (strcmp(p->actions[k].server, a->server) ||
+			    r->status[k] == APPLY_SKIPPED)
+				continue;
+			prev = xasprintf("R %s ", p->actions[k].address);
+			if (!strstr(log, prev) || strstr(log, prev) > (pi ? pi : pr))
+				fail_msg("%s started before %s ended:\n%s", a->address,
+					 p->actions[k].address, log);
+			free(prev);
+			break;
+		}
+		free(intent);
+		free(result);
+	}
+}
+
+static void
+test_apply_from_empty(void **state)
+{
+	struct apply_result r;
+	struct journal j;
+	struct plan p;
+	json_t *v;
+	size_t i, changes;
+
+	(void)state;
+	load_fleet(1, 1);
+	make_plan(&p, 0);
+	assert_int_equal(p.nerrors, 0);
+	/* hosts: 2 pools, a project, 2 profiles, the image; cluster: pool, profile, image */
+	assert_int_equal(p.ncreate, 2 * 6 + 3);
+	changes = p.ncreate;
+	if (apply(&p, &r, &j) != 0) {
+		print_failures(&p, &r);
+		fail_msg("apply from empty failed");
+	}
+	assert_int_equal(r.ok, changes);
+	assert_int_equal(r.failed + r.stale + r.not_attempted, 0);
+	assert_null(strstr(j.log.buf, "no-object"));
+	assert_int_equal(j.progress, changes);
+	assert_int_equal(j.max_total, 0);
+	check_journal(&p, &r, j.log.buf);
+	journal_release(&j);
+
+	/* what the servers now hold */
+	v = get_on("lab-c1", "/1.0/storage-pools/incus");
+	assert_non_null(v);
+	assert_string_equal(json_string_value(json_object_get(v, "status")), "Created");
+	assert_int_equal(json_array_size(json_object_get(v, "locations")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "config"),
+							      "user.berth.managed")), "true");
+	json_decref(v);
+	v = get_on("lab-2", "/1.0/storage-pools/fast");
+	assert_non_null(v);
+	assert_string_equal(json_string_value(json_object_get(v, "driver")), "btrfs");
+	json_decref(v);
+	v = get_on("lab-1", "/1.0/images/aliases/busybox");
+	assert_non_null(v);
+	json_decref(v);
+	v = get_on("lab-c2", "/1.0/images/aliases/busybox");
+	assert_non_null(v);
+	json_decref(v);
+	assert_converged();
+
+	/* the same (old) plan again: every create finds its object as wanted */
+	apply_result_release(&r);
+	if (apply(&p, &r, &j) != 0) {
+		print_failures(&p, &r);
+		fail_msg("applying the plan again did not converge");
+	}
+	assert_int_equal(r.ok, changes);
+	for (i = 0; i < r.n; i++)
+		assert_null(r.errors[i]);
+	journal_release(&j);
+	apply_result_release(&r);
+	assert_int_equal(count_profiles("lab-1", "plan-small"), 1);
+	plan_release(&p);
+}
+
+static void
+test_apply_update(void **state)
+{
+	struct apply_result r;
+	struct journal j;
+	struct plan p;
+	json_t *v;
+
+	(void)state;
+	load_fleet(2, 1);
+	make_plan(&p, 0);
+	/* small and extra on each host, csmall on the cluster */
+	assert_int_equal(p.nupdate, 5);
+	assert_int_equal(p.ncreate + p.ndelete, 0);
+	if (apply(&p, &r, &j) != 0) {
+		print_failures(&p, &r);
+		fail_msg("update failed");
+	}
+	assert_int_equal(r.ok, 5);
+	check_journal(&p, &r, j.log.buf);
+	journal_release(&j);
+	apply_result_release(&r);
+	plan_release(&p);
+	v = get_on("lab-c2", "/1.0/profiles/plan-csmall");
+	assert_string_equal(profile_key(v, "limits.cpu"), "2");
+	json_decref(v);
+	assert_converged();
+}
+
+static void
+test_apply_stale(void **state)
+{
+	struct apply_result r;
+	struct journal j;
+	struct plan p;
+	size_t i;
+	json_t *v;
+
+	(void)state;
+	load_fleet(3, 1);
+	make_plan(&p, 0);
+	assert_int_equal(p.nupdate, 5);
+	/* someone changes a profile by hand after the plan was made */
+	assert_int_equal(run("INCUS_DIR='%s' incus profile set plan-small limits.memory=300MiB",
+			     field("lab-1", "dir")), 0);
+	assert_int_equal(apply(&p, &r, &j), 1);
+	i = index_of(&p, "host/lab-1/profile/plan-small");
+	assert_int_equal(r.status[i], APPLY_STALE);
+	assert_non_null(strstr(r.errors[i], "changed since the plan: host/lab-1/profile/plan-small"));
+	assert_int_equal(r.stale, 1);
+	assert_int_equal(r.ok, 4);	/* a stale object does not stop the others */
+	check_journal(&p, &r, j.log.buf);
+	journal_release(&j);
+	apply_result_release(&r);
+	plan_release(&p);
+	/* nothing was overwritten */
+	v = get_on("lab-1", "/1.0/profiles/plan-small");
+	assert_string_equal(profile_key(v, "limits.memory"), "300MiB");
+	assert_string_equal(profile_key(v, "limits.cpu"), "2");
+	json_decref(v);
+
+	/* a new plan restores it */
+	make_plan(&p, 0);
+	assert_int_equal(p.nupdate, 1);
+	assert_int_equal(apply(&p, &r, &j), 0);
+	journal_release(&j);
+	apply_result_release(&r);
+	plan_release(&p);
+	v = get_on("lab-1", "/1.0/profiles/plan-small");
+	assert_string_equal(profile_key(v, "limits.memory"), "256MiB");
+	assert_string_equal(profile_key(v, "limits.cpu"), "3");
+	json_decref(v);
+	assert_converged();
+}
+
+/* A create whose object appeared in the meantime, differently: stale. */
+static void
+test_apply_create_conflict(void **state)
+{
+	struct plan_action a;
+	struct incus_conn *c = conn_unix("lab-1");
+	struct apply_opts o = { 0 };
+	struct berr err;
+	json_t *applied = NULL;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.server = (char *)"lab-1";
+	a.address = (char *)"host/lab-1/profile/plan-small";
+	a.object = OBJ_PROFILE;
+	a.name = (char *)"plan-small";
+	a.project = (char *)"default";
+	a.kind = ACTION_CREATE;
+	a.after = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{}}", "name", "plan-small",
+			    "description", "berth plan small", "config", "limits.cpu", "9",
+			    "user.berth.managed", "true", "devices");
+	o.identity = &lab.id;
+	assert_int_equal(apply_action(c, lab.fleet.fleet, &a, &o, &applied, &err), APPLY_STALE);
+	assert_non_null(strstr(err.msg, "changed since the plan: host/lab-1/profile/plan-small"));
+	assert_null(applied);
+
+	/* an update whose object is gone: stale too */
+	a.kind = ACTION_UPDATE;
+	a.name = (char *)"plan-nothing";
+	a.address = (char *)"host/lab-1/profile/plan-nothing";
+	memset(a.digest, 'a', 64);
+	assert_int_equal(apply_action(c, lab.fleet.fleet, &a, &o, &applied, &err), APPLY_STALE);
+	assert_non_null(strstr(err.msg, "no longer exists"));
+
+	/* a delete of something already gone: done */
+	a.kind = ACTION_DELETE;
+	assert_int_equal(apply_action(c, lab.fleet.fleet, &a, &o, &applied, &err), APPLY_OK);
+	json_decref(a.after);
+	incus_conn_free(c);
+}
+
+static void
+test_apply_daemon_down(void **state)
+{
+	struct apply_result r;
+	struct journal j;
+	struct plan p;
+	pid_t pid;
+	size_t i, a1, a2;
+
+	(void)state;
+	load_fleet(4, 1);
+	make_plan(&p, 0);
+	assert_int_equal(p.nupdate, 5);
+	pid = (pid_t)strtol(field("lab-2", "pid"), NULL, 10);
+	assert_true(pid > 1);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	usleep(500 * 1000);
+	assert_int_equal(apply(&p, &r, &j), 1);
+	check_journal(&p, &r, j.log.buf);
+	journal_release(&j);
+	a1 = index_of(&p, "host/lab-2/profile/plan-small");
+	a2 = index_of(&p, "host/lab-2/profile/plan-extra");
+	if (a2 < a1) {
+		size_t t = a1;
+
+		a1 = a2;
+		a2 = t;
+	}
+	assert_int_equal(r.status[a1], APPLY_FAILED);
+	assert_non_null(r.errors[a1]);
+	assert_non_null(strstr(r.errors[a1], "lab-2"));
+	assert_int_equal(r.status[a2], APPLY_NOT_ATTEMPTED);
+	assert_non_null(strstr(r.errors[a2], "not attempted"));
+	for (i = 0; i < p.nactions; i++)
+		if (i != a1 && i != a2 && r.status[i] != APPLY_SKIPPED)
+			assert_int_equal(r.status[i], APPLY_OK);
+	assert_int_equal(r.ok, 3);
+	assert_int_equal(r.failed, 1);
+	assert_int_equal(r.not_attempted, 1);
+	apply_result_release(&r);
+	plan_release(&p);
+
+	/* back up: a new plan converges, nothing twice */
+	assert_int_equal(run("'%s' up --hosts 2 --cluster 2 --dir '%s' >'%s/lab-up2.log' 2>&1",
+			     LAB, lab.dir, lab.root), 0);
+	assert_int_equal(load_lab_json(), 0);
+	make_plan(&p, 0);
+	assert_int_equal(p.nupdate, 2);
+	if (apply(&p, &r, &j) != 0) {
+		print_failures(&p, &r);
+		fail_msg("apply after the restart failed");
+	}
+	journal_release(&j);
+	apply_result_release(&r);
+	plan_release(&p);
+	assert_converged();
+	assert_int_equal(count_profiles("lab-2", "plan-small"), 1);
+	assert_int_equal(count_profiles("lab-2", "plan-extra"), 1);
+	{
+		json_t *list = get_on("lab-2", "/1.0/profiles");
+
+		assert_int_equal(json_array_size(list), 3);	/* default + 2 plans */
+		json_decref(list);
+	}
+}
+
+static void
+test_apply_prune(void **state)
+{
+	struct apply_result r;
+	struct journal j;
+	struct plan p;
+	json_t *v;
+
+	(void)state;
+	load_fleet(4, 0);
+	make_plan(&p, 0);
+	assert_int_equal(plan_has_changes(&p), 0);	/* retained without prune */
+	assert_int_equal(p.nretained, 2);
+	plan_release(&p);
+	make_plan(&p, 1);
+	assert_int_equal(p.ndelete, 2);
+	if (apply(&p, &r, &j) != 0) {
+		print_failures(&p, &r);
+		fail_msg("prune failed");
+	}
+	assert_int_equal(r.ok, 2);
+	check_journal(&p, &r, j.log.buf);
+	journal_release(&j);
+	apply_result_release(&r);
+	plan_release(&p);
+	assert_int_equal(count_profiles("lab-1", "plan-extra"), 0);
+	assert_int_equal(count_profiles("lab-2", "plan-extra"), 0);
+	v = get_on("lab-1", "/1.0/profiles/plan-small");
+	assert_non_null(v);
+	json_decref(v);
+	make_plan(&p, 1);
+	assert_int_equal(plan_has_changes(&p), 0);
+	plan_release(&p);
+}
+
+static void
+test_status_names(void **state)
+{
+	(void)state;
+	assert_string_equal(apply_status_name(APPLY_OK), "ok");
+	assert_string_equal(apply_status_name(APPLY_STALE), "stale");
+	assert_string_equal(apply_status_name(APPLY_NOT_ATTEMPTED), "not-attempted");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest offline[] = {
+		cmocka_unit_test(test_status_names),
+	};
+	const struct CMUnitTest lab_tests[] = {
+		cmocka_unit_test(test_apply_from_empty),
+		cmocka_unit_test(test_apply_update),
+		cmocka_unit_test(test_apply_stale),
+		cmocka_unit_test(test_apply_create_conflict),
+		cmocka_unit_test(test_apply_daemon_down),
+		cmocka_unit_test(test_apply_prune),
+	};
+	int rc;
+
+	incus_global_init();
+	source_global_init();
+	rc = cmocka_run_group_tests_name("apply-offline", offline, NULL, NULL);
+	if (geteuid() != 0 || access(INCUSD, X_OK) != 0) {
+		fprintf(stderr, "skipping the lab tests: they need root and %s\n", INCUSD);
+		source_global_shutdown();
+		return rc ? rc : 77;
+	}
+	rc |= cmocka_run_group_tests_name("apply-lab", lab_tests, lab_setup, lab_teardown);
+	source_global_shutdown();
+	return rc;
+}

@@ -21,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "apply/apply.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -55,30 +53,6 @@ add_escaped(struct buf *b, const char *s)
 			buf_addch(b, hex[ch & 15]);
 		}
 	}
-}
-
-/* Canonical JSON digest, exactly as the planner computes it (plan.h). */
-static void
-digest_of(const json_t *v, char out[65])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0, i;
-	char *s;
-
-	out[0] = '\0';
-	if (!v)
-		return;
-	s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!s)
-		s = xstrdup("null");
-	EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL);
-	free(s);
-	for (i = 0; i < 32 && i < mdlen; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
 }
 
 static int
@@ -117,37 +91,6 @@ normalised(const json_t *v)
 	return c;
 }
 
-/*
- * Keys of an object's config that the planner neither diffs nor removes,
- * so an update keeps them as the server has them (src/plan/diff.c:
- * diff_ignored_key() and server_filled_key(); keep the two in step).
- */
-static int
-kept_key(enum plan_object o, const char *key)
-{
-	static const char *const pool_keys[] = {
-		"source", "size", "zfs.pool_name", "lvm.vg_name", "lvm.thinpool_name",
-		"volatile.initial_source",
-	};
-	size_t i;
-
-	if (prefixed(key, "volatile.") || prefixed(key, "image.") ||
-	    prefixed(key, "environment."))
-		return 1;
-	if (prefixed(key, "user.berth.") && strcmp(key, "user.berth.managed") &&
-	    strcmp(key, "user.berth.plan") && strcmp(key, "user.berth.plan-version"))
-		return 1;
-	if (o == OBJ_STORAGE_POOL) {
-		for (i = 0; i < sizeof(pool_keys) / sizeof(pool_keys[0]); i++)
-			if (!strcmp(key, pool_keys[i]))
-				return 1;
-		return !prefixed(key, "user.");
-	}
-	if (o == OBJ_PROJECT)
-		return prefixed(key, "features.");
-	return 0;
-}
-
 /* The config to PUT: what the plan wants, plus the keys it keeps. */
 static json_t *
 merged_config(enum plan_object o, const json_t *want, const json_t *have)
@@ -156,7 +99,7 @@ merged_config(enum plan_object o, const json_t *want, const json_t *have)
 	const char *k;
 
 	json_object_foreach((json_t *)have, k, v)
-		if (kept_key(o, k))
+		if (plan_kept_key(o, k))
 			json_object_set_new(c, k, json_deep_copy(v));
 	json_object_foreach((json_t *)want, k, v)
 		json_object_set_new(c, k, json_deep_copy(v));
@@ -308,7 +251,7 @@ unchanged(const struct plan_action *a, const json_t *have)
 	json_t *n1, *n2;
 	int same;
 
-	digest_of(have, d);
+	plan_digest(have, d);
 	if (a->digest[0] && !strcmp(d, a->digest))
 		return 1;
 	if (!a->before)

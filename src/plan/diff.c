@@ -285,3 +285,15 @@ json_digest(const json_t *v, char out[65])
 	}
 	out[64] = '\0';
 }
+
+void
+plan_digest(const json_t *v, char out[65])
+{
+	json_digest(v, out);
+}
+
+int
+plan_kept_key(enum plan_object o, const char *key)
+{
+	return diff_ignored_key(o, key) || server_filled_key(o, key);
+}

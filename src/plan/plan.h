@@ -139,6 +139,18 @@ json_t *plan_file(const struct plan *plan, const struct plan_opts *opts,
  */
 json_t *plan_file_read(const char *data, size_t len, struct berr *err);
 
+/*
+ * The digest berth pins an observed object by: SHA-256 (lowercase hex) of
+ * its canonical JSON (sorted keys, compact). "" for NULL.
+ */
+void plan_digest(const json_t *v, char out[65]);
+/*
+ * A config key of an object of type o that the plan neither compares nor
+ * removes (volatile.*, server-filled keys, ...): an update must keep it as
+ * the server has it.
+ */
+int plan_kept_key(enum plan_object o, const char *key);
+
 const char *plan_object_name(enum plan_object o);	/* "storage-pool", ... */
 const char *plan_action_name(enum plan_action_kind k);	/* "create", ... */
 const char *plan_safety_name(enum plan_safety s);	/* "safe", ... */

@@ -26,6 +26,42 @@ const struct command commands[] = {
 	  "      --max-deletes N       refuse more than N deletes (default 10)\n"
 	  "      --allow-mass-delete   lift that guard\n"
 	  "      --parallel N          servers observed at once (default 16)\n" },
+	{ "apply", cmd_apply, NEED_MANIFESTS | NEED_STATE | TAKES_LOCK,
+	  "plan, show the plan, ask, and converge the servers; or apply a saved plan FILE exactly",
+	  "      FILE                  a plan saved by `berth plan --out FILE`: applied exactly\n"
+	  "                            (no question: the file is the approval), refused when any\n"
+	  "                            object it was based on changed since\n"
+	  "      --auto-approve        do not ask (needed without a terminal)\n"
+	  "      --prune               delete managed objects that left the manifests\n"
+	  "      --max-deletes N       refuse more than N deletes (default 10)\n"
+	  "      --allow-mass-delete   lift that guard\n"
+	  "      --target KIND/NAME    apply only this object; repeatable\n"
+	  "      --parallel N          servers changed at once (default 16)\n"
+	  "      --lock-timeout D      wait up to D (30s, 5m) for another apply to finish\n" },
+	{ "reconcile", cmd_reconcile, NEED_MANIFESTS | NEED_STATE | TAKES_LOCK,
+	  "plan and apply without a question, for timers; recorded even when nothing changed",
+	  "      --prune               delete managed objects that left the manifests\n"
+	  "      --max-deletes N       refuse more than N deletes (default 10)\n"
+	  "      --allow-mass-delete   lift that guard\n"
+	  "      --parallel N          servers changed at once (default 16)\n"
+	  "      --lock-timeout D      wait up to D for another apply to finish\n" },
+	{ "ledger", cmd_ledger, NEED_STATE,
+	  "the audit ledger: list, show, verify, checkpoint, export",
+	  "  list [--since T] [--kind K] [--object A] [--run ID] [--limit N]\n"
+	  "                        entries in seq order (--limit: the last N); T is a date\n"
+	  "                        or UTC time: 2026-11-22 or 2026-11-22T04:12:00Z\n"
+	  "  show SEQ              one entry with its before and after\n"
+	  "  verify [--checkpoint SEQ:HASH]\n"
+	  "                        walk the hash chain: exit 0 and the head, or exit 1\n"
+	  "                        naming the first entry that does not verify and why;\n"
+	  "                        --checkpoint: also prove the ledger extends it\n"
+	  "  checkpoint            print SEQ:HASH of the head, to keep somewhere else\n"
+	  "  export [--as jsonl|csv]\n"
+	  "                        every entry with its hashes (default jsonl)\n" },
+	{ "unlock", cmd_unlock, NEED_STATE,
+	  "break the apply lock ID (from the lock error); recorded in the ledger",
+	  "  ID                    the lock's id, as in \"lock l-1f2e...\" of the error of\n"
+	  "                        the apply that found it held\n" },
 	{ "host", cmd_host, NEED_MANIFESTS | NEED_STATE,
 	  "host tools: `berth host trust-command NAME` prints what makes a host trust berth",
 	  "  trust-command NAME   print a shell command that, run as root on host (or cluster)\n"

@@ -9,9 +9,14 @@
  * (JSON or NULL), result ("ok", "failed", "stale", "not-attempted", ... or
  * NULL), error (or NULL), prev_hash and hash, where
  *   hash = SHA-256(prev_hash || canonical JSON of the entry without hashes)
- * (prev_hash of entry 1 is 64 zeros; canonical JSON: json_dumps with
+ * (prev_hash of entry 1 is 64 zeros; prev_hash enters the hash as its 64
+ * lowercase hex characters; canonical JSON: json_dumps with
  * JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY of an object holding every
- * field above but the two hashes, NULL fields as JSON null).
+ * field above but the two hashes, NULL fields as JSON null). Its keys, also
+ * those of the entries ledger_query() hands out (which add prev_hash and
+ * hash): action, actor, after, before, error, git_commit, kind, object,
+ * result, run_id, seq (a JSON integer), target, time. before and after are
+ * stored as their canonical JSON text; a JSON null is stored as NULL.
  *
  * Append-only three ways: triggers that abort UPDATE and DELETE on the
  * ledger table, an authorizer on berth's own connection that refuses them
@@ -32,6 +37,7 @@
 
 #include <jansson.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 
 struct ledger;
@@ -54,11 +60,19 @@ struct ledger_entry {
 	char hash[65];		/* set by ledger_append */
 };
 
-/* Open (creating and migrating) <state_dir>/berth.db. */
+/*
+ * Open (creating and migrating) <state_dir>/berth.db: the directory is
+ * created 0700 when missing, the database 0600. Refuses a database whose
+ * schema is newer than this berth knows. Caller frees with ledger_close().
+ */
 int ledger_open(const char *state_dir, struct ledger **out, struct berr *err);
-void ledger_close(struct ledger *l);
+void ledger_close(struct ledger *l);	/* accepts NULL */
 
-/* Append one entry; fills seq, time, prev_hash and hash in *e. */
+/*
+ * Append one entry; fills seq, time, prev_hash and hash in *e. kind is
+ * required; actor NULL means ledger_actor(). Every string must be UTF-8.
+ * Safe to call from several threads at once.
+ */
 int ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err);
 
 struct ledger_filter {
@@ -67,12 +81,15 @@ struct ledger_filter {
 	const char *object;
 	const char *run_id;
 	int64_t seq;		/* > 0: only this entry */
-	size_t limit;		/* 0: no limit */
+	size_t limit;		/* > 0: only the last limit matching entries */
 };
 
 /*
- * Call fn for each entry matching f, in seq order, as a JSON object with
- * every field (before/after parsed). fn returns non-zero to stop.
+ * Call fn for each entry matching f (NULL: all), in seq order, as a JSON
+ * object with every field (before/after parsed; fn does not own it). fn
+ * returns non-zero to stop; it must not call back into the ledger.
+ * -1 with err when since is not a date or UTC time (2026-11-22,
+ * 2026-11-22T04:12Z, 2026-11-22T04:12:00Z, 2026-11-22T04:12:00.123Z).
  */
 int ledger_query(struct ledger *l, const struct ledger_filter *f,
 		 int (*fn)(void *ctx, const json_t *entry), void *ctx,
@@ -83,7 +100,12 @@ struct ledger_verify_result {
 	int64_t head_seq;	/* last entry that verified */
 	char head_hash[65];
 	int64_t bad_seq;	/* first entry that does not verify (0 when ok) */
-	char why[256];		/* "edited", "deleted (seq 7 is missing)", ... */
+	char why[256];		/* "edited (its hash does not match its contents)",
+				   "deleted (seq 7 is missing)", "reordered (...)",
+				   "inserted (...)"; "" when ok */
+	char msg[512];		/* the whole sentence: "entry 8 does not verify:
+				   deleted (seq 7 is missing)", "entries 5 and 6
+				   are reordered (...)"; "" when ok */
 };
 
 /*
@@ -107,9 +129,46 @@ json_t *ledger_last_applied(struct ledger *l, struct berr *err);
  */
 json_t *ledger_dangling_intents(struct ledger *l, struct berr *err);
 
+/*
+ * Run SQL on berth's own connection (the authorizer applies: it refuses
+ * UPDATE and DELETE of the ledger and dropping triggers and tables).
+ */
+int ledger_exec(struct ledger *l, const char *sql, struct berr *err);
+
 /* "user@host" of this process (or "timer" when BERTH_ACTOR=timer). */
 void ledger_actor(char *out, size_t outlen);
 /* A new run id: "r-" + 16 random hex digits. */
 void ledger_new_run_id(char out[32]);
+
+/*
+ * Internals shared by ledger.c and verify.c (the chain).
+ */
+enum {
+	LEDGER_F_TIME, LEDGER_F_ACTOR, LEDGER_F_RUN_ID, LEDGER_F_GIT_COMMIT,
+	LEDGER_F_KIND, LEDGER_F_TARGET, LEDGER_F_OBJECT, LEDGER_F_ACTION,
+	LEDGER_F_BEFORE, LEDGER_F_AFTER, LEDGER_F_RESULT, LEDGER_F_ERROR,
+	LEDGER_NFIELDS
+};
+
+/* One entry as stored: text fields (NULL for SQL NULL), before/after as JSON text. */
+struct ledger_row {
+	int64_t seq;
+	const char *f[LEDGER_NFIELDS];
+	size_t len[LEDGER_NFIELDS];
+	const char *prev_hash;	/* 64 hex digits as stored (may be anything) */
+	size_t prev_hash_len;
+	const char *hash;
+	size_t hash_len;
+};
+
+/* hash of r as if its seq were seq: SHA-256(prev_hash || canonical JSON), hex. */
+void ledger_row_hash(const struct ledger_row *r, int64_t seq, char out[65]);
+/* The canonical JSON of r (appended to out). */
+void ledger_row_canonical(const struct ledger_row *r, int64_t seq, struct buf *out);
+
+struct sqlite3;
+struct sqlite3 *ledger_sqlite(struct ledger *l);
+void ledger_mutex_lock(struct ledger *l);
+void ledger_mutex_unlock(struct ledger *l);
 
 #endif

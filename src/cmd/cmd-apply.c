@@ -1,0 +1,475 @@
+/*
+ * berth apply [FILE] and berth reconcile: converge the servers, one run at a
+ * time per state directory, every change recorded in the ledger.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "apply/apply.h"
+#include "cmd/cmd.h"
+#include "incus/client.h"
+#include "incus/observe.h"
+#include "ledger/ledger.h"
+#include "ledger/lock.h"
+#include "manifest/manifest.h"
+#include "plan/plan.h"
+#include "util/buf.h"
+#include "util/units.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+enum {
+	O_AUTO = 1, O_PRUNE, O_MAX_DELETES, O_MASS, O_PARALLEL, O_TARGET,
+	O_LOCK_TIMEOUT,
+};
+
+static const struct opt apply_opts_list[] = {
+	{ "auto-approve", 0, 0, O_AUTO },
+	{ "prune", 0, 0, O_PRUNE },
+	{ "max-deletes", 0, 1, O_MAX_DELETES },
+	{ "allow-mass-delete", 0, 0, O_MASS },
+	{ "parallel", 0, 1, O_PARALLEL },
+	{ "target", 0, 1, O_TARGET },
+	{ "lock-timeout", 0, 1, O_LOCK_TIMEOUT },
+	{ NULL, 0, 0, 0 },
+};
+
+struct run {
+	struct ctx *ctx;
+	struct ledger *ledger;
+	char run_id[32];
+	char actor[300];
+	const char *commit;
+	pthread_mutex_t mu;
+	size_t done;
+	int tty;
+};
+
+static void
+journal_entry(struct run *r, const char *kind, const struct plan_action *a,
+	      const json_t *before, const json_t *after, const char *result,
+	      const char *errmsg)
+{
+	struct ledger_entry e = { 0 };
+	struct berr err;
+
+	e.actor = r->actor;
+	e.run_id = r->run_id;
+	e.commit = r->commit;
+	e.kind = kind;
+	e.target = a ? a->server : NULL;
+	e.object = a ? a->address : NULL;
+	e.action = a ? plan_action_name(a->kind) : NULL;
+	e.before = before;
+	e.after = after;
+	e.result = result;
+	e.error = errmsg;
+	if (ledger_append(r->ledger, &e, &err) < 0)
+		error(r->ctx, "ledger: %s", err.msg);
+}
+
+static int
+j_intent(void *ctx, const struct plan_action *a)
+{
+	struct run *r = ctx;
+
+	journal_entry(r, "change.intent", a, a->before, a->after, NULL, NULL);
+	return 0;
+}
+
+static void
+j_result(void *ctx, const struct plan_action *a, enum apply_status st,
+	 const char *errmsg, const json_t *applied)
+{
+	struct run *r = ctx;
+
+	journal_entry(r, "change.result", a, NULL,
+		      st == APPLY_OK ? applied : NULL, apply_status_name(st), errmsg);
+	pthread_mutex_lock(&r->mu);
+	if (r->ctx->verbosity >= 0)
+		fprintf(stderr, "%s  %s %s: %s%s%s\n", r->tty ? "\r\033[K" : "",
+			a->address, plan_action_name(a->kind), apply_status_name(st),
+			errmsg ? ": " : "", errmsg ? errmsg : "");
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void
+j_progress(void *ctx, size_t n, size_t total, const struct plan_action *a)
+{
+	struct run *r = ctx;
+
+	if (r->ctx->verbosity < 0 || !r->tty)
+		return;
+	pthread_mutex_lock(&r->mu);
+	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s", n, total, plan_action_name(a->kind),
+		a->address);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* The saved plan's actions, keyed by address + action, against the new plan. */
+static int
+same_as_saved(const struct ctx *ctx, const json_t *saved, const struct plan *now)
+{
+	json_t *want = json_object(), *a;
+	size_t i, bad = 0;
+	const char *k;
+
+	json_array_foreach(json_object_get(saved, "actions"), i, a) {
+		char *key = xasprintf("%s %s", json_string_value(json_object_get(a, "address")),
+				      json_string_value(json_object_get(a, "action")));
+
+		json_object_set(want, key, a);
+		free(key);
+	}
+	for (i = 0; i < now->nactions; i++) {
+		const struct plan_action *x = &now->actions[i];
+		char *key = xasprintf("%s %s", x->address, plan_action_name(x->kind));
+		json_t *s = json_object_get(want, key);
+		const char *sd = s ? json_string_value(json_object_get(s, "digest")) : NULL;
+
+		if (!s) {
+			error(ctx, "%s: the servers now need \"%s\", which the saved plan does not have",
+			      x->address, plan_action_name(x->kind));
+			bad++;
+		} else if (strcmp(sd ? sd : "", x->digest) ||
+			   !json_equal(json_object_get(s, "after"),
+				       x->after ? x->after : json_null())) {
+			error(ctx, "%s: changed since the plan was made (digest %.12s, now %.12s)",
+			      x->address, sd ? sd : "none", x->digest[0] ? x->digest : "none");
+			bad++;
+		}
+		json_object_del(want, key);
+		free(key);
+	}
+	json_object_foreach(want, k, a) {
+		error(ctx, "%s: the saved plan would %s it, but the servers no longer need that",
+		      json_string_value(json_object_get(a, "address")),
+		      json_string_value(json_object_get(a, "action")));
+		bad++;
+	}
+	json_decref(want);
+	return bad ? -1 : 0;
+}
+
+static json_t *
+read_plan_file(const struct ctx *ctx, const char *path)
+{
+	struct buf b = BUF_INIT;
+	struct berr err;
+	char chunk[65536];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	json_t *doc;
+
+	b.max = 64u << 20;
+	if (!f) {
+		error(ctx, "cannot read plan file \"%s\": %s", path, strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_add(&b, chunk, n) < 0) {
+			error(ctx, "plan file \"%s\" is over the limit of 64 MiB", path);
+			fclose(f);
+			buf_release(&b);
+			return NULL;
+		}
+	}
+	fclose(f);
+	if (!(doc = plan_file_read(b.buf, b.len, &err)))
+		error(ctx, "%s: %s", path, err.msg);
+	buf_release(&b);
+	return doc;
+}
+
+static int
+confirm(const struct ctx *ctx)
+{
+	char line[64];
+
+	if (!isatty(STDIN_FILENO)) {
+		error(ctx, "refusing to apply without a terminal to confirm on: pass "
+		      "--auto-approve, or apply a saved plan file");
+		return 0;
+	}
+	fputs("\nDo you want to apply these changes? Only 'yes' is accepted: ", stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		return 0;
+	line[strcspn(line, "\n")] = '\0';
+	return !strcmp(line, "yes");
+}
+
+struct apply_args {
+	const char *file;
+	int auto_approve;
+	int reconcile;
+	long lock_timeout_ms;
+	struct plan_opts po;
+	unsigned parallel;
+};
+
+static int
+run_apply(struct ctx *ctx, struct apply_args *aa)
+{
+	struct source_opts so;
+	struct manifest_result res = { 0 };
+	struct diags d = DIAGS_INIT;
+	struct berr err;
+	struct incus_identity id = { 0 };
+	struct observe_opts oo = { 0 };
+	struct apply_opts ao = { 0 };
+	struct apply_journal j = { 0 };
+	struct apply_result ar = { 0 };
+	struct plan plan = { 0 };
+	struct state_lock *lock = NULL;
+	struct state_lock_info replaced = { 0 };
+	struct run r;
+	json_t *observed = NULL, *saved = NULL, *last = NULL, *dangling = NULL, *x;
+	int ret = EXIT_FAIL, have_plan = 0, started = 0, rc;
+	size_t i;
+	char summary[256];
+
+	memset(&r, 0, sizeof(r));
+	pthread_mutex_init(&r.mu, NULL);
+	r.ctx = ctx;
+	r.tty = isatty(STDERR_FILENO);
+	ledger_actor(r.actor, sizeof(r.actor));
+	ledger_new_run_id(r.run_id);
+
+	if (state_lock_acquire(ctx->state_dir, aa->reconcile ? "reconcile" : "apply",
+			       aa->lock_timeout_ms, &lock, &replaced, &err) < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	if (replaced.id[0])
+		info(ctx, "took over lock %s left by pid %ld on %s since %s (no longer running)",
+		     replaced.id, replaced.pid, replaced.host, replaced.since);
+	if (ledger_open(ctx->state_dir, &r.ledger, &err) < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	if ((dangling = ledger_dangling_intents(r.ledger, &err)) && json_array_size(dangling)) {
+		json_array_foreach(dangling, i, x)
+			info(ctx, "warning: an earlier run (%s) was interrupted: its change of %s "
+			     "(ledger entry %lld) has no result; this run re-checks it",
+			     json_string_value(json_object_get(x, "run_id")),
+			     json_string_value(json_object_get(x, "object")),
+			     (long long)json_integer_value(json_object_get(x, "seq")));
+	}
+
+	if (aa->file) {
+		if (!(saved = read_plan_file(ctx, aa->file)))
+			goto out;
+		ctx->ref = json_string_value(json_object_get(saved, "commit"));
+		x = json_object_get(saved, "opts");
+		aa->po.prune = json_is_true(json_object_get(x, "prune"));
+		aa->po.allow_mass_delete = json_is_true(json_object_get(x, "allow_mass_delete"));
+		aa->po.max_deletes = (unsigned)json_integer_value(json_object_get(x, "max_deletes"));
+	}
+	ctx_source_opts(ctx, &so);
+	if (manifest_load(&so, MANIFEST_CHECK, &res, &d, &err) < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	if (d.nerrors || !res.fleet) {
+		print_diags(ctx, &d);
+		error(ctx, "the manifests are not valid (run `berth validate`): nothing applied");
+		goto out;
+	}
+	if (incus_identity_load(ctx->state_dir, &id, &err) < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	if (saved) {
+		const char *sid = json_string_value(json_object_get(saved, "state_id"));
+
+		if (!sid || strcmp(sid, id.fingerprint)) {
+			error(ctx, "%s was made with another state directory (berth identity %.12s, "
+			      "this one is %.12s): refusing it", aa->file, sid ? sid : "none",
+			      id.fingerprint);
+			goto out;
+		}
+	}
+	r.commit = res.commit;
+	last = ledger_last_applied(r.ledger, &err);
+	aa->po.last_applied = last;
+	incus_global_init();
+	oo.identity = &id;
+	oo.parallel = aa->parallel;
+	if (!(observed = observe_fleet(res.fleet, &oo, &err))) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	if (plan_compute(res.fleet, observed, &aa->po, &plan) < 0) {
+		have_plan = 1;
+		error(ctx, "plan refused: %s", plan.refused);
+		goto out;
+	}
+	have_plan = 1;
+	if (saved) {
+		const char *md = json_string_value(json_object_get(saved, "manifest_digest"));
+
+		if (!md || strcmp(md, plan.manifest_digest)) {
+			error(ctx, "%s was made for other manifests (digest %.12s, commit %s has %.12s): "
+			      "refusing it", aa->file, md ? md : "none", res.commit, plan.manifest_digest);
+			goto out;
+		}
+		if (same_as_saved(ctx, saved, &plan) < 0) {
+			error(ctx, "%s is stale: the servers changed since it was made; run berth plan again",
+			      aa->file);
+			goto out;
+		}
+	} else {
+		plan_render_text(&plan, &aa->po, ctx->color && isatty(STDOUT_FILENO), 0, stdout);
+		fflush(stdout);
+	}
+
+	journal_entry(&r, "run.start", NULL, NULL, NULL, NULL, NULL);
+	started = 1;
+	if (!plan_has_changes(&plan)) {
+		info(ctx, "no changes: the servers match commit %s", res.commit);
+		ret = plan.nerrors ? EXIT_FAIL : EXIT_OK;
+		goto out;
+	}
+	if (!aa->file && !aa->auto_approve && !aa->reconcile && !confirm(ctx)) {
+		error(ctx, "apply cancelled: nothing was changed");
+		goto out;
+	}
+	j.intent = j_intent;
+	j.result = j_result;
+	j.progress = j_progress;
+	j.ctx = &r;
+	ao.identity = &id;
+	ao.parallel = aa->parallel;
+	rc = apply_plan(res.fleet, &plan, &ao, &j, &ar, &err);
+	if (r.tty && ctx->verbosity >= 0)
+		fputs("\r\033[K", stderr);
+	if (rc < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	for (i = 0; i < ar.n; i++)
+		if (ar.status[i] == APPLY_FAILED || ar.status[i] == APPLY_STALE ||
+		    ar.status[i] == APPLY_NOT_ATTEMPTED)
+			fprintf(stderr, "  %s %s: %s%s%s\n", plan.actions[i].address,
+				plan_action_name(plan.actions[i].kind), apply_status_name(ar.status[i]),
+				ar.errors[i] ? ": " : "", ar.errors[i] ? ar.errors[i] : "");
+	snprintf(summary, sizeof(summary),
+		 "Apply: %zu done, %zu failed, %zu stale, %zu not attempted.",
+		 ar.ok, ar.failed, ar.stale, ar.not_attempted);
+	printf("%s\n", summary);
+	ret = rc == 0 && !plan.nerrors ? EXIT_OK : EXIT_FAIL;
+out:
+	if (started) {
+		struct ledger_entry e = { 0 };
+
+		e.actor = r.actor;
+		e.run_id = r.run_id;
+		e.commit = r.commit;
+		e.kind = "run.end";
+		e.result = ret == EXIT_OK ? "ok" : "failed";
+		if (ledger_append(r.ledger, &e, &err) < 0)
+			error(ctx, "ledger: %s", err.msg);
+	}
+	apply_result_release(&ar);
+	if (have_plan)
+		plan_release(&plan);
+	json_decref(observed);
+	json_decref(saved);
+	json_decref(last);
+	json_decref(dangling);
+	incus_identity_release(&id);
+	manifest_result_release(&res);
+	diags_release(&d);
+	if (r.ledger)
+		ledger_close(r.ledger);
+	state_lock_release(lock);
+	pthread_mutex_destroy(&r.mu);
+	return ret;
+}
+
+static int
+parse(struct ctx *ctx, int argc, char **argv, struct apply_args *aa,
+      const char ***targets)
+{
+	struct optparse p;
+	struct berr err;
+	uint64_t ms;
+	char *end;
+	int r;
+
+	aa->po.max_deletes = 10;
+	aa->parallel = 16;
+	optparse_init(&p, ctx, argc, argv, apply_opts_list);
+	while ((r = opt_next(&p)) != OPT_END) {
+		switch (r) {
+		case O_AUTO: aa->auto_approve = 1; break;
+		case O_PRUNE: aa->po.prune = 1; break;
+		case O_MASS: aa->po.allow_mass_delete = 1; break;
+		case O_MAX_DELETES:
+			aa->po.max_deletes = (unsigned)strtoul(p.arg, &end, 10);
+			if (*end || end == p.arg || *p.arg == '-')
+				return usage_error(ctx, "--max-deletes: want a number, have \"%s\"", p.arg);
+			break;
+		case O_PARALLEL:
+			aa->parallel = (unsigned)strtoul(p.arg, &end, 10);
+			if (*end || end == p.arg || *p.arg == '-' || !aa->parallel || aa->parallel > 1024)
+				return usage_error(ctx, "--parallel: want a number from 1 to 1024, have \"%s\"", p.arg);
+			break;
+		case O_TARGET:
+			*targets = xreallocarray(*targets, aa->po.ntargets + 1, sizeof(**targets));
+			(*targets)[aa->po.ntargets++] = p.arg;
+			aa->po.targets = *targets;
+			break;
+		case O_LOCK_TIMEOUT:
+			if (parse_duration(p.arg, &ms, &err) < 0)
+				return usage_error(ctx, "--lock-timeout: %s", err.msg);
+			aa->lock_timeout_ms = (long)ms;
+			break;
+		case OPT_HELP: command_help(ctx); return EXIT_OK;
+		case OPT_OPERAND:
+			if (aa->file || aa->reconcile)
+				return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
+			aa->file = p.arg;
+			break;
+		default: return EXIT_FAIL;
+		}
+	}
+	if (aa->file && (aa->po.prune || aa->po.ntargets || aa->po.allow_mass_delete))
+		return usage_error(ctx, "a saved plan is applied exactly as it was made: "
+				   "--prune, --target and --allow-mass-delete belong to `berth plan`");
+	return -1;
+}
+
+int
+cmd_apply(struct ctx *ctx, int argc, char **argv)
+{
+	struct apply_args aa = { 0 };
+	const char **targets = NULL;
+	int r = parse(ctx, argc, argv, &aa, &targets);
+
+	if (r < 0)
+		r = run_apply(ctx, &aa);
+	free(targets);
+	return r;
+}
+
+int
+cmd_reconcile(struct ctx *ctx, int argc, char **argv)
+{
+	struct apply_args aa = { 0 };
+	const char **targets = NULL;
+	int r;
+
+	aa.reconcile = 1;
+	r = parse(ctx, argc, argv, &aa, &targets);
+	if (r < 0)
+		r = run_apply(ctx, &aa);
+	free(targets);
+	return r;
+}

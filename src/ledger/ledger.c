@@ -1,0 +1,772 @@
+/*
+ * ledger.c - the ledger's database: opening and migrating berth.db,
+ * appending entries, and reading them back (the chain is in verify.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "embedded.h"
+#include "ledger/ledger.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define BUSY_TIMEOUT_MS	30000
+
+struct ledger {
+	sqlite3 *db;
+	pthread_mutex_t mu;
+	sqlite3_stmt *last;	/* the last entry's seq and hash */
+	sqlite3_stmt *insert;
+};
+
+static const char zero_hash[] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+#define ROW_COLUMNS "seq, time, actor, run_id, git_commit, kind, target, object, " \
+	"action, before, after, result, error, prev_hash, hash"
+
+sqlite3 *
+ledger_sqlite(struct ledger *l)
+{
+	return l->db;
+}
+
+void
+ledger_mutex_lock(struct ledger *l)
+{
+	pthread_mutex_lock(&l->mu);
+}
+
+void
+ledger_mutex_unlock(struct ledger *l)
+{
+	pthread_mutex_unlock(&l->mu);
+}
+
+/*
+ * berth's own connection never changes or removes an entry, and never
+ * drops the triggers (or any table) that keep other connections from it.
+ */
+static int
+authorizer(void *ud, int action, const char *a1, const char *a2, const char *db,
+	   const char *trigger)
+{
+	(void)ud; (void)db; (void)trigger;
+	switch (action) {
+	case SQLITE_UPDATE:
+	case SQLITE_DELETE:
+	case SQLITE_ALTER_TABLE:
+		/* ALTER TABLE: a1 is the database, a2 the table. */
+		if (action == SQLITE_ALTER_TABLE ? a2 && !sqlite3_stricmp(a2, "ledger")
+						 : a1 && !sqlite3_stricmp(a1, "ledger"))
+			return SQLITE_DENY;
+		return SQLITE_OK;
+	case SQLITE_DROP_TRIGGER:
+	case SQLITE_DROP_TEMP_TRIGGER:
+	case SQLITE_DROP_TABLE:
+	case SQLITE_DROP_TEMP_TABLE:
+		return SQLITE_DENY;
+	case SQLITE_PRAGMA:
+		if (a1 && a2 && !sqlite3_stricmp(a1, "writable_schema"))
+			return SQLITE_DENY;
+		return SQLITE_OK;
+	default:
+		return SQLITE_OK;
+	}
+}
+
+static int
+db_fail(struct ledger *l, struct berr *err, const char *what)
+{
+	return berr_set(err, "ledger: %s: %s", what, sqlite3_errmsg(l->db));
+}
+
+static int
+mkdir_p(const char *dir, struct berr *err)
+{
+	char *p = xstrdup(dir), *s;
+	int ret = -1;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+				berr_set(err, "cannot create state directory \"%s\": %s", p,
+					 strerror(errno));
+				goto out;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	ret = 0;
+out:
+	free(p);
+	return ret;
+}
+
+static long
+file_version(const char *name)
+{
+	char *end;
+	long v = strtol(name, &end, 10);
+
+	return end == name || *end != '-' ? -1 : v;
+}
+
+/* 1 when table exists, 0 not, -1 error. */
+static int
+have_table(struct ledger *l, const char *name, struct berr *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(l->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+			       "AND name = ?1", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(l, err, "reading the schema");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_fail(l, err, "reading the schema");
+}
+
+static int
+schema_version(struct ledger *l, long *out, struct berr *err)
+{
+	sqlite3_stmt *st = NULL;
+	int h = have_table(l, "schema_version", err);
+
+	*out = 0;
+	if (h <= 0)
+		return h;
+	if (sqlite3_prepare_v2(l->db, "SELECT coalesce(max(version), 0) FROM schema_version",
+			       -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return db_fail(l, err, "reading the schema version");
+	}
+	*out = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static void
+now_utc(char out[32])
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	if (strftime(out, 20, "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
+		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	snprintf(out + 19, 32 - 19, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+/* Apply the files of state/ newer than the database, in one transaction. */
+static int
+migrate(struct ledger *l, const char *path, struct berr *err)
+{
+	long have, known = 0, v;
+	size_t i;
+	char now[32];
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	for (i = 0; i < embedded_state_count; i++)
+		if ((v = file_version(embedded_state[i].name)) > known)
+			known = v;
+	if (schema_version(l, &have, err) < 0)
+		return -1;
+	if (have > known)
+		goto newer;
+	if (have == known)
+		return 0;
+	if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(l, err, "starting the migration");
+	/* Another berth may have migrated meanwhile. */
+	if (schema_version(l, &have, err) < 0)
+		goto out;
+	if (have > known)
+		goto newer;
+	for (i = 0; i < embedded_state_count; i++) {
+		const struct embedded_file *f = &embedded_state[i];
+
+		if ((v = file_version(f->name)) <= have)
+			continue;
+		if (sqlite3_exec(l->db, f->data, NULL, NULL, NULL) != SQLITE_OK) {
+			berr_set(err, "ledger: applying state/%s to \"%s\": %s", f->name, path,
+				 sqlite3_errmsg(l->db));
+			goto out;
+		}
+		if (!st && sqlite3_prepare_v2(l->db, "INSERT INTO schema_version (version, "
+					      "name, applied_at) VALUES (?1, ?2, ?3)", -1, &st,
+					      NULL) != SQLITE_OK) {
+			db_fail(l, err, "recording the schema version");
+			goto out;
+		}
+		now_utc(now);
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, v);
+		sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			db_fail(l, err, "recording the schema version");
+			goto out;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(l, err, "committing the migration");
+		goto out;
+	}
+	return 0;
+newer:
+	berr_set(err, "\"%s\" has schema version %ld, newer than this berth knows (%ld): "
+		 "use a newer berth", path, have, known);
+out:
+	sqlite3_finalize(st);
+	if (!sqlite3_get_autocommit(l->db))
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+static int
+pragma(struct ledger *l, const char *sql, const char *want, struct berr *err)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(l, err, sql);
+	ok = sqlite3_step(st);
+	ok = ok == SQLITE_DONE || (ok == SQLITE_ROW && (!want ||
+		!sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), want)));
+	sqlite3_finalize(st);
+	if (!ok)
+		return berr_set(err, "ledger: %s: want %s, have %s", sql, want ? want : "ok",
+				sqlite3_errmsg(l->db));
+	return 0;
+}
+
+int
+ledger_open(const char *state_dir, struct ledger **out, struct berr *err)
+{
+	struct ledger *l = xcalloc(1, sizeof(*l));
+	char *path = xasprintf("%s/berth.db", state_dir);
+	int fd, on = 1;
+
+	*out = NULL;
+	pthread_mutex_init(&l->mu, NULL);
+	if (mkdir_p(state_dir, err) < 0)
+		goto fail;
+	/* Created 0600 here: SQLite gives the -wal and -shm files the same mode. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		berr_set(err, "cannot open the ledger \"%s\": %s", path, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		berr_set(err, "cannot open the ledger \"%s\": %s", path,
+			 l->db ? sqlite3_errmsg(l->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(l->db, 1);
+	sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
+	sqlite3_db_config(l->db, SQLITE_DBCONFIG_DEFENSIVE, on, NULL);
+	sqlite3_db_config(l->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	if (sqlite3_set_authorizer(l->db, authorizer, NULL) != SQLITE_OK) {
+		db_fail(l, err, "installing the authorizer");
+		goto fail;
+	}
+	if (pragma(l, "PRAGMA journal_mode = WAL", "wal", err) < 0 ||
+	    pragma(l, "PRAGMA synchronous = FULL", NULL, err) < 0 ||
+	    pragma(l, "PRAGMA foreign_keys = ON", NULL, err) < 0 ||
+	    pragma(l, "PRAGMA recursive_triggers = ON", NULL, err) < 0)
+		goto fail;
+	if (migrate(l, path, err) < 0)
+		goto fail;
+	if (sqlite3_prepare_v3(l->db, "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
+			       -1, SQLITE_PREPARE_PERSISTENT, &l->last, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(l->db, "INSERT INTO ledger (" ROW_COLUMNS ") VALUES (?1, ?2, "
+			       "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)", -1,
+			       SQLITE_PREPARE_PERSISTENT, &l->insert, NULL) != SQLITE_OK) {
+		db_fail(l, err, "preparing statements");
+		goto fail;
+	}
+	free(path);
+	*out = l;
+	return 0;
+fail:
+	free(path);
+	ledger_close(l);
+	return -1;
+}
+
+void
+ledger_close(struct ledger *l)
+{
+	if (!l)
+		return;
+	sqlite3_finalize(l->last);
+	sqlite3_finalize(l->insert);
+	sqlite3_close(l->db);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
+
+int
+ledger_exec(struct ledger *l, const char *sql, struct berr *err)
+{
+	char *msg = NULL;
+	int rc;
+
+	pthread_mutex_lock(&l->mu);
+	rc = sqlite3_exec(l->db, sql, NULL, NULL, &msg);
+	pthread_mutex_unlock(&l->mu);
+	if (rc != SQLITE_OK) {
+		berr_set(err, "ledger: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* The canonical JSON text of v (NULL for NULL or a JSON null); caller frees. */
+static char *
+json_text(const json_t *v)
+{
+	if (!v || json_is_null(v))
+		return NULL;
+	return json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static int
+check_utf8(const char *name, const char *s, struct berr *err)
+{
+	json_t *j;
+
+	if (!s)
+		return 0;
+	if (!(j = json_string(s)))
+		return berr_set(err, "ledger entry: %s: want UTF-8 text", name);
+	json_decref(j);
+	return 0;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int
+ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err)
+{
+	struct ledger_row r = { 0 };
+	char actor[320], *before = NULL, *after = NULL;
+	const char *actor_p = e->actor;
+	int rc, i, ret = -1, locked = 0, in_tx = 0;
+	int64_t seq = 1;
+
+	if (!e->kind || !*e->kind)
+		return berr_set(err, "ledger entry: kind: want a kind like change.result, have none");
+	if (!actor_p) {
+		ledger_actor(actor, sizeof(actor));
+		actor_p = actor;
+	}
+	if (check_utf8("actor", actor_p, err) < 0 || check_utf8("run_id", e->run_id, err) < 0 ||
+	    check_utf8("git_commit", e->commit, err) < 0 || check_utf8("kind", e->kind, err) < 0 ||
+	    check_utf8("target", e->target, err) < 0 || check_utf8("object", e->object, err) < 0 ||
+	    check_utf8("action", e->action, err) < 0 || check_utf8("result", e->result, err) < 0 ||
+	    check_utf8("error", e->error, err) < 0)
+		return -1;
+	if ((e->before && !json_is_null(e->before) && !(before = json_text(e->before))) ||
+	    (e->after && !json_is_null(e->after) && !(after = json_text(e->after)))) {
+		berr_set(err, "ledger entry: before/after: cannot be written as JSON");
+		goto out;
+	}
+	pthread_mutex_lock(&l->mu);
+	locked = 1;
+	if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(l, err, "starting an append");
+		goto out;
+	}
+	in_tx = 1;
+	sqlite3_reset(l->last);
+	rc = sqlite3_step(l->last);
+	if (rc == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(l->last, 1);
+
+		seq = sqlite3_column_int64(l->last, 0) + 1;
+		snprintf(e->prev_hash, sizeof(e->prev_hash), "%s", h ? h : "");
+	} else if (rc == SQLITE_DONE) {
+		memcpy(e->prev_hash, zero_hash, sizeof(zero_hash));
+	} else {
+		db_fail(l, err, "reading the last entry");
+		goto out;
+	}
+	sqlite3_reset(l->last);
+	now_utc(e->time);
+	r.seq = seq;
+	r.f[LEDGER_F_TIME] = e->time;
+	r.f[LEDGER_F_ACTOR] = actor_p;
+	r.f[LEDGER_F_RUN_ID] = e->run_id;
+	r.f[LEDGER_F_GIT_COMMIT] = e->commit;
+	r.f[LEDGER_F_KIND] = e->kind;
+	r.f[LEDGER_F_TARGET] = e->target;
+	r.f[LEDGER_F_OBJECT] = e->object;
+	r.f[LEDGER_F_ACTION] = e->action;
+	r.f[LEDGER_F_BEFORE] = before;
+	r.f[LEDGER_F_AFTER] = after;
+	r.f[LEDGER_F_RESULT] = e->result;
+	r.f[LEDGER_F_ERROR] = e->error;
+	for (i = 0; i < LEDGER_NFIELDS; i++)
+		r.len[i] = r.f[i] ? strlen(r.f[i]) : 0;
+	r.prev_hash = e->prev_hash;
+	r.prev_hash_len = strlen(e->prev_hash);
+	ledger_row_hash(&r, seq, e->hash);
+
+	sqlite3_reset(l->insert);
+	sqlite3_clear_bindings(l->insert);
+	sqlite3_bind_int64(l->insert, 1, seq);
+	for (i = 0; i < LEDGER_NFIELDS; i++)
+		bind_text(l->insert, i + 2, r.f[i]);
+	bind_text(l->insert, 14, e->prev_hash);
+	bind_text(l->insert, 15, e->hash);
+	if (sqlite3_step(l->insert) != SQLITE_DONE) {
+		db_fail(l, err, "appending an entry");
+		sqlite3_reset(l->insert);
+		goto out;
+	}
+	sqlite3_reset(l->insert);
+	if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(l, err, "committing an entry");
+		goto out;
+	}
+	in_tx = 0;
+	e->seq = seq;
+	ret = 0;
+out:
+	if (in_tx)
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	if (locked)
+		pthread_mutex_unlock(&l->mu);
+	free(before);
+	free(after);
+	return ret;
+}
+
+static json_t *
+text_or_null(sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+
+	return t ? json_stringn_nocheck(t, (size_t)sqlite3_column_bytes(st, col)) : json_null();
+}
+
+static json_t *
+json_col(sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	json_t *v;
+
+	if (!t)
+		return json_null();
+	v = json_loadb(t, (size_t)sqlite3_column_bytes(st, col), JSON_DECODE_ANY, NULL);
+	/* Not JSON (written behind berth's back): show the text as it is. */
+	return v ? v : text_or_null(st, col);
+}
+
+/* The entry of the current row (columns in ROW_COLUMNS order) as JSON. */
+static json_t *
+row_json(sqlite3_stmt *st)
+{
+	static const char *const names[] = {
+		"seq", "time", "actor", "run_id", "git_commit", "kind", "target", "object",
+		"action", "before", "after", "result", "error", "prev_hash", "hash",
+	};
+	json_t *o = json_object();
+	int i;
+
+	for (i = 0; i < 15; i++) {
+		json_t *v;
+
+		if (i == 0)
+			v = json_integer(sqlite3_column_int64(st, 0));
+		else if (i == 9 || i == 10)
+			v = json_col(st, i);
+		else
+			v = text_or_null(st, i);
+		json_object_set_new(o, names[i], v);
+	}
+	return o;
+}
+
+static int
+digits(const char *s, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* since as a prefix comparable with stored times (see ledger.h). */
+static int
+normalize_since(const char *s, char out[32], struct berr *err)
+{
+	size_t n = strlen(s);
+
+	if (n >= 10 && digits(s, 4) && s[4] == '-' && digits(s + 5, 2) && s[7] == '-' &&
+	    digits(s + 8, 2)) {
+		if (n == 10) {
+			snprintf(out, 32, "%s", s);
+			return 0;
+		}
+		if (s[10] == 'T' && n >= 17 && digits(s + 11, 2) && s[13] == ':' &&
+		    digits(s + 14, 2)) {
+			if (n == 17 && s[16] == 'Z') {
+				snprintf(out, 32, "%.16s:00.000Z", s);
+				return 0;
+			}
+			if (n == 20 && s[16] == ':' && digits(s + 17, 2) && s[19] == 'Z') {
+				snprintf(out, 32, "%.19s.000Z", s);
+				return 0;
+			}
+			if (n == 24 && s[16] == ':' && digits(s + 17, 2) && s[19] == '.' &&
+			    digits(s + 20, 3) && s[23] == 'Z') {
+				snprintf(out, 32, "%s", s);
+				return 0;
+			}
+		}
+	}
+	return berr_set(err, "since: want a date or UTC time like 2026-11-22 or "
+			"2026-11-22T04:12:00Z, have \"%s\"", s);
+}
+
+int
+ledger_query(struct ledger *l, const struct ledger_filter *f,
+	     int (*fn)(void *ctx, const json_t *entry), void *ctx,
+	     struct berr *err)
+{
+	struct ledger_filter none = { 0 };
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *st = NULL;
+	char since[32];
+	int rc, ret = -1;
+
+	if (!f)
+		f = &none;
+	if (f->since && normalize_since(f->since, since, err) < 0)
+		return -1;
+	buf_addstr(&sql, "SELECT " ROW_COLUMNS " FROM ledger WHERE 1");
+	if (f->since)
+		buf_addstr(&sql, " AND time >= ?1");
+	if (f->kind)
+		buf_addstr(&sql, " AND kind = ?2");
+	if (f->object)
+		buf_addstr(&sql, " AND object = ?3");
+	if (f->run_id)
+		buf_addstr(&sql, " AND run_id = ?4");
+	if (f->seq > 0)
+		buf_addstr(&sql, " AND seq = ?5");
+	if (f->limit > 0) {
+		/* The last limit entries, in seq order. */
+		struct buf w = BUF_INIT;
+
+		buf_addf(&w, "SELECT * FROM (%s ORDER BY seq DESC LIMIT ?6) ORDER BY seq", sql.buf);
+		buf_release(&sql);
+		sql = w;
+	} else {
+		buf_addstr(&sql, " ORDER BY seq");
+	}
+	pthread_mutex_lock(&l->mu);
+	if (sqlite3_prepare_v2(l->db, sql.buf, -1, &st, NULL) != SQLITE_OK) {
+		db_fail(l, err, "reading entries");
+		goto out;
+	}
+	if (f->since)
+		sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC);
+	if (f->kind)
+		sqlite3_bind_text(st, 2, f->kind, -1, SQLITE_STATIC);
+	if (f->object)
+		sqlite3_bind_text(st, 3, f->object, -1, SQLITE_STATIC);
+	if (f->run_id)
+		sqlite3_bind_text(st, 4, f->run_id, -1, SQLITE_STATIC);
+	if (f->seq > 0)
+		sqlite3_bind_int64(st, 5, f->seq);
+	if (f->limit > 0)
+		sqlite3_bind_int64(st, 6, f->limit > INT64_MAX ? INT64_MAX : (int64_t)f->limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *e = row_json(st);
+		int stop = fn(ctx, e);
+
+		json_decref(e);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_fail(l, err, "reading entries");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->mu);
+	buf_release(&sql);
+	return ret;
+}
+
+json_t *
+ledger_last_applied(struct ledger *l, struct berr *err)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *out = json_object();
+	int rc;
+
+	pthread_mutex_lock(&l->mu);
+	if (sqlite3_prepare_v2(l->db, "SELECT object, action, after FROM ledger "
+			       "WHERE kind = 'change.result' AND result = 'ok' AND object IS NOT NULL "
+			       "ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
+		db_fail(l, err, "reading applied objects");
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *obj = (const char *)sqlite3_column_text(st, 0);
+		const char *action = (const char *)sqlite3_column_text(st, 1);
+
+		if ((action && !strcmp(action, "delete")) || sqlite3_column_type(st, 2) == SQLITE_NULL)
+			json_object_del(out, obj);
+		else
+			json_object_set_new(out, obj, json_col(st, 2));
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(l, err, "reading applied objects");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->mu);
+	return out;
+fail:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->mu);
+	json_decref(out);
+	return NULL;
+}
+
+json_t *
+ledger_dangling_intents(struct ledger *l, struct berr *err)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *out = json_array();
+	int rc;
+
+	pthread_mutex_lock(&l->mu);
+	if (sqlite3_prepare_v2(l->db, "SELECT " ROW_COLUMNS " FROM ledger i "
+			       "WHERE kind = 'change.intent' AND NOT EXISTS (SELECT 1 FROM ledger r "
+			       "WHERE r.kind = 'change.result' AND r.run_id IS i.run_id "
+			       "AND r.target IS i.target AND r.object IS i.object AND r.seq > i.seq) "
+			       "ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
+		db_fail(l, err, "reading intents");
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(out, row_json(st));
+	if (rc != SQLITE_DONE) {
+		db_fail(l, err, "reading intents");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->mu);
+	return out;
+fail:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->mu);
+	json_decref(out);
+	return NULL;
+}
+
+void
+ledger_actor(char *out, size_t outlen)
+{
+	const char *env = getenv("BERTH_ACTOR");
+	char host[256] = "localhost", pwbuf[4096];
+	struct passwd pw, *res = NULL;
+	char uid[32];
+	const char *user;
+
+	if (env && !strcmp(env, "timer")) {
+		snprintf(out, outlen, "timer");
+		return;
+	}
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res) {
+		user = res->pw_name;
+	} else {
+		snprintf(uid, sizeof(uid), "uid%ld", (long)geteuid());
+		user = uid;
+	}
+	snprintf(out, outlen, "%s@%s", user, host);
+}
+
+void
+ledger_new_run_id(char out[32])
+{
+	unsigned char r[8];
+	size_t got = 0;
+	int i;
+
+	while (got < sizeof(r)) {
+		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* No randomness: time and pid still make a unique id here. */
+			struct timespec ts;
+			uint64_t v;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+			    ((uint64_t)getpid() << 44);
+			memcpy(r, &v, sizeof(r));
+			break;
+		}
+		got += (size_t)n;
+	}
+	memcpy(out, "r-", 2);
+	for (i = 0; i < 8; i++)
+		snprintf(out + 2 + 2 * i, 3, "%02x", r[i]);
+}

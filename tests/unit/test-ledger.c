@@ -1,0 +1,794 @@
+/*
+ * Unit tests for ledger/ledger.c and ledger/verify.c: the hash chain, the
+ * three ways the ledger stays append-only, and verify's diagnosis of each
+ * way of tampering with it behind berth's back.
+ */
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "ledger/ledger.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+static const char zeros[] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+struct fixture {
+	char dir[64];
+	char *db;
+	struct ledger *l;
+};
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct berr err;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/berth-ledger.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	f->db = xasprintf("%s/state/berth.db", f->dir);
+	{
+		char *sdir = xasprintf("%s/state", f->dir);
+		int r = ledger_open(sdir, &f->l, &err);
+
+		free(sdir);
+		if (r < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			return -1;
+		}
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ledger_close(f->l);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f->db);
+	free(f);
+	return 0;
+}
+
+static int64_t
+append(struct ledger *l, const char *kind, const char *run, const char *target,
+       const char *object, const char *action, json_t *before, json_t *after,
+       const char *result)
+{
+	struct ledger_entry e = { 0 };
+	struct berr err;
+
+	e.actor = "alice@nix-01";
+	e.run_id = run;
+	e.commit = "0123abcd";
+	e.kind = kind;
+	e.target = target;
+	e.object = object;
+	e.action = action;
+	e.before = before;
+	e.after = after;
+	e.result = result;
+	if (ledger_append(l, &e, &err) < 0)
+		fail_msg("append: %s", err.msg);
+	json_decref(before);
+	json_decref(after);
+	return e.seq;
+}
+
+/* n simple entries */
+static void
+fill(struct ledger *l, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		char obj[32];
+
+		snprintf(obj, sizeof(obj), "profile/p%d", i + 1);
+		append(l, "change.result", "r-1", "nix-01", obj, "create", NULL,
+		       json_pack("{s:i}", "n", i + 1), "ok");
+	}
+}
+
+/* Run SQL on a plain connection of another "tool" (as the sqlite3 CLI would). */
+static int
+raw_exec(const char *db, const char *sql, char **msg)
+{
+	sqlite3 *h = NULL;
+	int rc;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	rc = sqlite3_exec(h, sql, NULL, NULL, msg);
+	sqlite3_close(h);
+	return rc;
+}
+
+static void
+tamper(const char *db, const char *sql)
+{
+	char *msg = NULL;
+	char *all = xasprintf("DROP TRIGGER ledger_no_update; DROP TRIGGER ledger_no_delete; "
+			      "DROP TRIGGER ledger_append_only; %s", sql);
+
+	if (raw_exec(db, all, &msg) != SQLITE_OK)
+		fail_msg("tamper: %s", msg);
+	free(all);
+}
+
+static void
+expect_bad(struct ledger *l, const char *checkpoint, int64_t bad, const char *msg)
+{
+	struct ledger_verify_result r;
+	struct berr err;
+
+	assert_int_equal(ledger_verify(l, checkpoint, &r, &err), 0);
+	assert_false(r.ok);
+	assert_int_equal(r.bad_seq, bad);
+	assert_string_equal(r.msg, msg);
+}
+
+static void
+expect_ok(struct ledger *l, const char *checkpoint, int64_t head)
+{
+	struct ledger_verify_result r;
+	struct berr err;
+
+	assert_int_equal(ledger_verify(l, checkpoint, &r, &err), 0);
+	if (!r.ok)
+		fail_msg("verify: %s", r.msg);
+	assert_int_equal(r.head_seq, head);
+	assert_int_equal(r.bad_seq, 0);
+}
+
+static int
+count_cb(void *ctx, const json_t *e)
+{
+	(void)e;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void
+round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_result r;
+	struct berr err;
+	struct stat st;
+	char *dir = xasprintf("%s/state", f->dir);
+	int n = 0;
+
+	expect_ok(f->l, NULL, 0);
+	assert_int_equal(append(f->l, "run.start", "r-1", NULL, NULL, NULL, NULL, NULL, NULL), 1);
+	assert_int_equal(append(f->l, "change.intent", "r-1", "nix-01", "profile/web", "update",
+				json_pack("{s:s}", "a", "1"), json_pack("{s:s}", "a", "2"), NULL), 2);
+	assert_int_equal(append(f->l, "change.result", "r-1", "nix-01", "profile/web", "update",
+				json_pack("{s:s}", "a", "1"), json_pack("{s:s}", "a", "2"), "ok"), 3);
+	assert_int_equal(ledger_verify(f->l, NULL, &r, &err), 0);
+	assert_true(r.ok);
+	assert_int_equal(r.head_seq, 3);
+	assert_int_equal(strlen(r.head_hash), 64);
+	assert_int_equal(ledger_query(f->l, NULL, count_cb, &n, &err), 0);
+	assert_int_equal(n, 3);
+	/* Modes: directory 0700, database 0600. */
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(f->db, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* Reopen: the schema is not applied twice and the chain goes on. */
+	ledger_close(f->l);
+	assert_int_equal(ledger_open(dir, &f->l, &err), 0);
+	assert_int_equal(append(f->l, "run.end", "r-1", NULL, NULL, NULL, NULL, NULL, "ok"), 4);
+	expect_ok(f->l, NULL, 4);
+	free(dir);
+}
+
+/* Hash of an entry computed here from the definition, with jansson and EVP. */
+static void
+expected_hash(const char *prev, json_t *obj, char out[65])
+{
+	char *canon = json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+	unsigned char md[32];
+	unsigned int len = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int i;
+
+	assert_non_null(canon);
+	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	EVP_DigestUpdate(c, prev, 64);
+	EVP_DigestUpdate(c, canon, strlen(canon));
+	EVP_DigestFinal_ex(c, md, &len);
+	EVP_MD_CTX_free(c);
+	assert_int_equal(len, 32);
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	free(canon);
+}
+
+static void
+exact_hash(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const odd[] = {
+		"plain", "quote \" backslash \\ slash /", "tab\there\nnewline\r\b\f",
+		"ctl \x01\x1f\x7f", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\xa2", "",
+	};
+	char prev[65], want[65];
+	size_t i;
+
+	memcpy(prev, zeros, 65);
+	for (i = 0; i < sizeof(odd) / sizeof(*odd); i++) {
+		struct ledger_entry e = { 0 };
+		struct berr err;
+		json_t *before = json_pack("{s:s, s:f, s:[i, b, n], s:{s:s}}", "z", odd[i],
+					   "real", 0.1, "arr", 1, 1, "nested", "k\n", odd[i]);
+		json_t *after = json_string(odd[i]);
+		json_t *obj;
+
+		e.actor = odd[i];
+		e.run_id = "r-0011223344556677";
+		e.commit = i % 2 ? NULL : "deadbeef";
+		e.kind = "change.result";
+		e.target = "nix-01";
+		e.object = odd[i];
+		e.action = "update";
+		e.before = before;
+		e.after = after;
+		e.result = "ok";
+		e.error = i % 2 ? odd[i] : NULL;
+		assert_int_equal(ledger_append(f->l, &e, &err), 0);
+		assert_string_equal(e.prev_hash, prev);
+		obj = json_pack("{s:s, s:s, s:O, s:O, s:o, s:o, s:s, s:s, s:s, s:s, s:I, s:s, s:s}",
+				"action", "update", "actor", odd[i], "after", after,
+				"before", before,
+				"error", e.error ? json_string(e.error) : json_null(),
+				"git_commit", e.commit ? json_string(e.commit) : json_null(),
+				"kind", "change.result", "object", odd[i], "result", "ok",
+				"run_id", "r-0011223344556677", "seq", (json_int_t)e.seq,
+				"target", "nix-01", "time", e.time);
+		assert_non_null(obj);
+		expected_hash(prev, obj, want);
+		assert_string_equal(e.hash, want);
+		memcpy(prev, e.hash, 65);
+		json_decref(obj);
+		json_decref(before);
+		json_decref(after);
+	}
+	expect_ok(f->l, NULL, (int64_t)i);
+	/* Time: UTC with milliseconds. */
+	{
+		struct ledger_entry e = { .kind = "run.start" };
+		struct berr err;
+
+		assert_int_equal(ledger_append(f->l, &e, &err), 0);
+		assert_int_equal(strlen(e.time), 24);
+		assert_int_equal(e.time[10], 'T');
+		assert_int_equal(e.time[19], '.');
+		assert_int_equal(e.time[23], 'Z');
+		/* actor defaults to user@host */
+		assert_non_null(strchr(e.time, 'Z'));
+	}
+	/* Not UTF-8: refused. */
+	{
+		struct ledger_entry e = { .kind = "run.start", .error = "bad \xff" };
+		struct berr err;
+
+		assert_int_equal(ledger_append(f->l, &e, &err), -1);
+		assert_non_null(strstr(err.msg, "error: want UTF-8"));
+	}
+}
+
+static void
+triggers(void **state)
+{
+	struct fixture *f = *state;
+	char *msg = NULL;
+
+	fill(f->l, 3);
+	assert_int_not_equal(raw_exec(f->db, "UPDATE ledger SET actor = 'x' WHERE seq = 2", &msg),
+			     SQLITE_OK);
+	assert_non_null(strstr(msg, "append-only: UPDATE refused"));
+	sqlite3_free(msg);
+	msg = NULL;
+	assert_int_not_equal(raw_exec(f->db, "DELETE FROM ledger WHERE seq = 3", &msg), SQLITE_OK);
+	assert_non_null(strstr(msg, "append-only: DELETE refused"));
+	sqlite3_free(msg);
+	msg = NULL;
+	assert_int_not_equal(raw_exec(f->db, "DELETE FROM ledger", &msg), SQLITE_OK);
+	sqlite3_free(msg);
+	msg = NULL;
+	/* REPLACE would delete without firing the DELETE trigger. */
+	assert_int_not_equal(raw_exec(f->db, "INSERT OR REPLACE INTO ledger SELECT * FROM ledger "
+				      "WHERE seq = 3", &msg), SQLITE_OK);
+	assert_non_null(strstr(msg, "append-only"));
+	sqlite3_free(msg);
+	expect_ok(f->l, NULL, 3);
+}
+
+static void
+authorizer(void **state)
+{
+	struct fixture *f = *state;
+	struct berr err;
+
+	fill(f->l, 2);
+	assert_int_equal(ledger_exec(f->l, "DROP TRIGGER ledger_no_update", &err), -1);
+	assert_non_null(strstr(err.msg, "not authorized"));
+	assert_int_equal(ledger_exec(f->l, "DROP TRIGGER ledger_no_delete", &err), -1);
+	assert_int_equal(ledger_exec(f->l, "DROP TABLE ledger", &err), -1);
+	assert_int_equal(ledger_exec(f->l, "UPDATE ledger SET actor = 'x'", &err), -1);
+	assert_non_null(strstr(err.msg, "not authorized"));
+	assert_int_equal(ledger_exec(f->l, "DELETE FROM ledger WHERE seq = 1", &err), -1);
+	assert_int_equal(ledger_exec(f->l, "ALTER TABLE ledger RENAME TO old", &err), -1);
+	assert_int_equal(ledger_exec(f->l, "PRAGMA writable_schema = ON", &err), -1);
+	/* Reading is fine. */
+	assert_int_equal(ledger_exec(f->l, "SELECT count(*) FROM ledger", &err), 0);
+	expect_ok(f->l, NULL, 2);
+}
+
+static void
+tamper_edited(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->l, 8);
+	tamper(f->db, "UPDATE ledger SET after = '{\"n\":99}' WHERE seq = 7");
+	expect_bad(f->l, NULL, 7, "entry 7 does not verify: edited (its hash does not match its contents)");
+}
+
+static void
+tamper_edited_hash(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->l, 4);
+	tamper(f->db, "UPDATE ledger SET hash = replace(hash, substr(hash, 1, 1), 'x') WHERE seq = 2");
+	expect_bad(f->l, NULL, 2, "entry 2 does not verify: edited (its hash does not match its contents)");
+}
+
+static void
+tamper_deleted(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->l, 8);
+	tamper(f->db, "DELETE FROM ledger WHERE seq = 6");
+	expect_bad(f->l, NULL, 7, "entry 7 does not verify: deleted (seq 6 is missing)");
+}
+
+static void
+tamper_deleted_many(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->l, 8);
+	tamper(f->db, "DELETE FROM ledger WHERE seq IN (1, 2, 3)");
+	expect_bad(f->l, NULL, 4, "entry 4 does not verify: deleted (seqs 1 to 3 are missing)");
+}
+
+static void
+tamper_deleted_renumbered(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->l, 8);
+	tamper(f->db, "DELETE FROM ledger WHERE seq = 4; UPDATE ledger SET seq = seq - 1 WHERE seq > 4");
+	expect_bad(f->l, NULL, 4, "entry 4 does not verify: deleted (it was written as seq 5 and "
+		   "the entry before it is missing: the later entries were renumbered)");
+}
+
+static void
+tamper_reordered(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->l, 8);
+	tamper(f->db, "UPDATE ledger SET seq = -1 WHERE seq = 5; UPDATE ledger SET seq = 5 WHERE seq = 6; "
+	       "UPDATE ledger SET seq = 6 WHERE seq = -1");
+	expect_bad(f->l, NULL, 5, "entries 5 and 6 are reordered (seq 5 holds the entry written as seq 6)");
+}
+
+static void
+tamper_reordered_contents(void **state)
+{
+	struct fixture *f = *state;
+	const char *cols[] = { "time", "actor", "run_id", "git_commit", "kind", "target", "object",
+			       "action", "before", "after", "result", "error", "prev_hash", "hash" };
+	struct buf sql = BUF_INIT;
+	size_t i;
+
+	fill(f->l, 8);
+	/* Swap every column but seq between rows 3 and 7. */
+	buf_addstr(&sql, "CREATE TEMP TABLE t AS SELECT * FROM ledger WHERE seq IN (3, 7); UPDATE ledger SET ");
+	for (i = 0; i < sizeof(cols) / sizeof(*cols); i++)
+		buf_addf(&sql, "%s%s = (SELECT %s FROM t WHERE t.seq = 10 - ledger.seq)", i ? ", " : "",
+			 cols[i], cols[i]);
+	buf_addstr(&sql, " WHERE seq IN (3, 7)");
+	tamper(f->db, sql.buf);
+	buf_release(&sql);
+	expect_bad(f->l, NULL, 3, "entries 3 and 7 are reordered (seq 3 holds the entry written as seq 7)");
+}
+
+static void
+tamper_inserted_end(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->l, 8);
+	tamper(f->db, "INSERT INTO ledger (seq, time, actor, kind, prev_hash, hash) VALUES (9, "
+	       "'2026-01-01T00:00:00.000Z', 'mallory@x', 'change.result', "
+	       "'1111111111111111111111111111111111111111111111111111111111111111', "
+	       "'2222222222222222222222222222222222222222222222222222222222222222')");
+	expect_bad(f->l, NULL, 9, "entry 9 does not verify: inserted (its prev_hash matches no entry)");
+}
+
+static void
+tamper_inserted_copy(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->l, 8);
+	tamper(f->db, "INSERT INTO ledger SELECT 9, time, actor, run_id, git_commit, kind, target, "
+	       "object, action, before, after, result, error, prev_hash, hash FROM ledger WHERE seq = 3");
+	expect_bad(f->l, NULL, 9, "entry 9 does not verify: inserted (a copy of entry 3)");
+}
+
+static void
+tamper_inserted_middle(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->l, 8);
+	/* Make room at 5 by renumbering, then forge an entry there. */
+	tamper(f->db, "UPDATE ledger SET seq = seq + 100 WHERE seq >= 5; "
+	       "UPDATE ledger SET seq = seq - 99 WHERE seq >= 105; "
+	       "INSERT INTO ledger (seq, time, actor, kind, object, result, prev_hash, hash) "
+	       "SELECT 5, time, 'mallory@x', kind, 'profile/evil', 'ok', hash, "
+	       "'3333333333333333333333333333333333333333333333333333333333333333' FROM ledger WHERE seq = 4");
+	expect_bad(f->l, NULL, 5, "entry 5 does not verify: inserted (entry 6 was written as seq 5 "
+		   "and follows entry 4)");
+}
+
+/* A forger who knows the hash and chains the forged entry properly. */
+static void
+tamper_inserted_middle_rehashed(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_row r = { 0 };
+	char hash[65], *sql, prev[65] = "", time[32] = "";
+	sqlite3 *h;
+	sqlite3_stmt *st;
+
+	fill(f->l, 8);
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT hash, time FROM ledger WHERE seq = 4", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(prev, sizeof(prev), "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(time, sizeof(time), "%s", (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	r.seq = 5;
+	r.f[LEDGER_F_TIME] = time;
+	r.f[LEDGER_F_ACTOR] = "mallory@x";
+	r.f[LEDGER_F_KIND] = "change.result";
+	{
+		int i;
+
+		for (i = 0; i < LEDGER_NFIELDS; i++)
+			r.len[i] = r.f[i] ? strlen(r.f[i]) : 0;
+	}
+	r.prev_hash = prev;
+	r.prev_hash_len = 64;
+	ledger_row_hash(&r, 5, hash);
+	sql = xasprintf("UPDATE ledger SET seq = seq + 100 WHERE seq >= 5; "
+			"UPDATE ledger SET seq = seq - 99 WHERE seq >= 105; "
+			"INSERT INTO ledger (seq, time, actor, kind, prev_hash, hash) VALUES "
+			"(5, '%s', 'mallory@x', 'change.result', '%s', '%s')", time, prev, hash);
+	tamper(f->db, sql);
+	free(sql);
+	expect_bad(f->l, NULL, 5, "entry 5 does not verify: inserted (entry 6 was written as seq 5 "
+		   "and follows entry 4)");
+}
+
+static void
+checkpoints(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_result r;
+	struct berr err;
+	char cp[96], cp3[96], bad[96];
+
+	expect_ok(f->l, "0:" "0000000000000000000000000000000000000000000000000000000000000000", 0);
+	fill(f->l, 3);
+	assert_int_equal(ledger_verify(f->l, NULL, &r, &err), 0);
+	snprintf(cp3, sizeof(cp3), "%lld:%s", (long long)r.head_seq, r.head_hash);
+	fill(f->l, 3);
+	assert_int_equal(ledger_verify(f->l, NULL, &r, &err), 0);
+	snprintf(cp, sizeof(cp), "%lld:%s", (long long)r.head_seq, r.head_hash);
+	expect_ok(f->l, cp3, 6);	/* an older checkpoint: still extended */
+	expect_ok(f->l, cp, 6);
+	snprintf(bad, sizeof(bad), "3:%s", zeros);
+	assert_int_equal(ledger_verify(f->l, bad, &r, &err), 0);
+	assert_false(r.ok);
+	assert_int_equal(r.bad_seq, 3);
+	assert_non_null(strstr(r.msg, "entry 3 does not match the checkpoint: rewritten (its hash is "));
+}
+
+static void
+checkpoint_broken(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_result r;
+	struct berr err;
+	char cp[96], want[256];
+
+	fill(f->l, 6);
+	assert_int_equal(ledger_verify(f->l, NULL, &r, &err), 0);
+	snprintf(cp, sizeof(cp), "%lld:%s", (long long)r.head_seq, r.head_hash);
+	/* The last entries removed: only a checkpoint can tell. */
+	tamper(f->db, "DELETE FROM ledger WHERE seq >= 5");
+	expect_ok(f->l, NULL, 4);
+	expect_bad(f->l, cp, 6, "entry 6 does not verify: deleted (the ledger ends at seq 4, the "
+		   "checkpoint names seq 6)");
+	/* ... and rewritten after that: same length, another head. */
+	fill(f->l, 2);
+	assert_int_equal(ledger_verify(f->l, cp, &r, &err), 0);
+	assert_false(r.ok);
+	assert_int_equal(r.bad_seq, 6);
+	snprintf(want, sizeof(want), "entry 6 does not match the checkpoint: rewritten (its hash is %s, "
+		 "the checkpoint says %s)", r.head_hash, strchr(cp, ':') + 1);
+	assert_string_equal(r.msg, want);
+	/* Syntax. */
+	assert_int_equal(ledger_verify(f->l, "6:abc", &r, &err), -1);
+	assert_non_null(strstr(err.msg, "checkpoint: want SEQ:HASH"));
+	assert_int_equal(ledger_verify(f->l, "x", &r, &err), -1);
+}
+
+static void
+last_applied(void **state)
+{
+	struct fixture *f = *state;
+	struct berr err;
+	json_t *a, *d;
+
+	append(f->l, "change.intent", "r-1", "nix-01", "profile/web", "create", NULL,
+	       json_pack("{s:i}", "v", 1), NULL);
+	append(f->l, "change.result", "r-1", "nix-01", "profile/web", "create", NULL,
+	       json_pack("{s:i}", "v", 1), "ok");
+	append(f->l, "change.intent", "r-1", "nix-01", "profile/db", "create", NULL,
+	       json_pack("{s:i}", "v", 1), NULL);
+	append(f->l, "change.result", "r-1", "nix-01", "profile/db", "create", NULL,
+	       json_pack("{s:i}", "v", 1), "ok");
+	append(f->l, "change.intent", "r-2", "nix-01", "profile/web", "update", NULL,
+	       json_pack("{s:i}", "v", 2), NULL);
+	append(f->l, "change.result", "r-2", "nix-01", "profile/web", "update", NULL,
+	       json_pack("{s:i}", "v", 2), "failed");
+	append(f->l, "change.intent", "r-2", "nix-01", "profile/db", "delete",
+	       json_pack("{s:i}", "v", 1), NULL, NULL);
+	append(f->l, "change.result", "r-2", "nix-01", "profile/db", "delete",
+	       json_pack("{s:i}", "v", 1), NULL, "ok");
+	/* Killed between intent and result: */
+	append(f->l, "change.intent", "r-3", "nix-01", "profile/cache", "create", NULL,
+	       json_pack("{s:i}", "v", 3), NULL);
+	append(f->l, "change.intent", "r-3", "nix-02", "profile/web", "update", NULL,
+	       json_pack("{s:i}", "v", 3), NULL);
+	append(f->l, "change.result", "r-3", "nix-01", "profile/web", "update", NULL,
+	       json_pack("{s:i}", "v", 3), "ok");
+
+	a = ledger_last_applied(f->l, &err);
+	assert_non_null(a);
+	assert_int_equal(json_object_size(a), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "profile/web"), "v")), 3);
+	assert_null(json_object_get(a, "profile/db"));
+	json_decref(a);
+
+	d = ledger_dangling_intents(f->l, &err);
+	assert_non_null(d);
+	assert_int_equal(json_array_size(d), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(d, 0), "object")),
+			    "profile/cache");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(d, 1), "target")),
+			    "nix-02");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(d, 0), "seq")), 9);
+	json_decref(d);
+}
+
+struct collected {
+	int n;
+	int64_t seqs[16];
+};
+
+static int
+collect_cb(void *ctx, const json_t *e)
+{
+	struct collected *c = ctx;
+
+	if (c->n < 16)
+		c->seqs[c->n] = json_integer_value(json_object_get(e, "seq"));
+	c->n++;
+	return 0;
+}
+
+static void
+query(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_filter flt = { 0 };
+	struct collected c = { 0 };
+	struct berr err;
+
+	fill(f->l, 5);
+	append(f->l, "run.end", "r-2", NULL, NULL, NULL, NULL, NULL, "ok");
+	flt.limit = 2;
+	assert_int_equal(ledger_query(f->l, &flt, collect_cb, &c, &err), 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.seqs[0], 5);
+	assert_int_equal(c.seqs[1], 6);
+	memset(&flt, 0, sizeof(flt));
+	memset(&c, 0, sizeof(c));
+	flt.kind = "run.end";
+	assert_int_equal(ledger_query(f->l, &flt, collect_cb, &c, &err), 0);
+	assert_int_equal(c.n, 1);
+	memset(&flt, 0, sizeof(flt));
+	memset(&c, 0, sizeof(c));
+	flt.object = "profile/p3";
+	assert_int_equal(ledger_query(f->l, &flt, collect_cb, &c, &err), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.seqs[0], 3);
+	memset(&flt, 0, sizeof(flt));
+	memset(&c, 0, sizeof(c));
+	flt.run_id = "r-2";
+	flt.since = "2000-01-01T00:00Z";
+	assert_int_equal(ledger_query(f->l, &flt, collect_cb, &c, &err), 0);
+	assert_int_equal(c.n, 1);
+	memset(&c, 0, sizeof(c));
+	flt.run_id = NULL;
+	flt.since = "2999-01-01";
+	assert_int_equal(ledger_query(f->l, &flt, collect_cb, &c, &err), 0);
+	assert_int_equal(c.n, 0);
+	flt.since = "yesterday";
+	assert_int_equal(ledger_query(f->l, &flt, collect_cb, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "since: want a date or UTC time"));
+	memset(&flt, 0, sizeof(flt));
+	memset(&c, 0, sizeof(c));
+	flt.seq = 4;
+	assert_int_equal(ledger_query(f->l, &flt, collect_cb, &c, &err), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.seqs[0], 4);
+}
+
+static void
+newer_schema(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = NULL;
+	struct berr err;
+	char *msg = NULL, *dir = xasprintf("%s/state", f->dir);
+
+	assert_int_equal(raw_exec(f->db, "INSERT INTO schema_version VALUES (999, '999-x.sql', 'now')",
+				  &msg), SQLITE_OK);
+	assert_int_equal(ledger_open(dir, &l, &err), -1);
+	assert_null(l);
+	assert_non_null(strstr(err.msg, "has schema version 999, newer than this berth knows"));
+	free(dir);
+}
+
+#define THREADS 8
+#define PER_THREAD 40
+
+static void *
+appender(void *arg)
+{
+	struct ledger *l = arg;
+	int i;
+
+	for (i = 0; i < PER_THREAD; i++) {
+		struct ledger_entry e = { 0 };
+		struct berr err;
+
+		e.kind = "change.result";
+		e.object = "profile/x";
+		e.result = "ok";
+		if (ledger_append(l, &e, &err) < 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void
+concurrent(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t t[THREADS];
+	int i;
+
+	for (i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, appender, f->l), 0);
+	for (i = 0; i < THREADS; i++) {
+		void *r;
+
+		pthread_join(t[i], &r);
+		assert_null(r);
+	}
+	expect_ok(f->l, NULL, THREADS * PER_THREAD);
+}
+
+static void
+ids(void **state)
+{
+	char a[32], b[32], actor[320];
+
+	(void)state;
+	ledger_new_run_id(a);
+	ledger_new_run_id(b);
+	assert_int_equal(strlen(a), 18);
+	assert_memory_equal(a, "r-", 2);
+	assert_string_not_equal(a, b);
+	setenv("BERTH_ACTOR", "timer", 1);
+	ledger_actor(actor, sizeof(actor));
+	assert_string_equal(actor, "timer");
+	unsetenv("BERTH_ACTOR");
+	ledger_actor(actor, sizeof(actor));
+	assert_non_null(strchr(actor, '@'));
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(round_trip),
+		T(exact_hash),
+		T(triggers),
+		T(authorizer),
+		T(tamper_edited),
+		T(tamper_edited_hash),
+		T(tamper_deleted),
+		T(tamper_deleted_many),
+		T(tamper_deleted_renumbered),
+		T(tamper_reordered),
+		T(tamper_reordered_contents),
+		T(tamper_inserted_end),
+		T(tamper_inserted_copy),
+		T(tamper_inserted_middle),
+		T(tamper_inserted_middle_rehashed),
+		T(checkpoints),
+		T(checkpoint_broken),
+		T(last_applied),
+		T(query),
+		T(newer_schema),
+		T(concurrent),
+		cmocka_unit_test(ids),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -192,11 +192,7 @@ confirm(const struct ctx *ctx)
 {
 	char line[64];
 
-	if (!isatty(STDIN_FILENO)) {
-		error(ctx, "refusing to apply without a terminal to confirm on: pass "
-		      "--auto-approve, or apply a saved plan file");
-		return 0;
-	}
+	(void)ctx;
 	fputs("\nDo you want to apply these changes? Only 'yes' is accepted: ", stderr);
 	if (!fgets(line, sizeof(line), stdin))
 		return 0;
@@ -336,9 +332,16 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 		ret = plan.nerrors ? EXIT_FAIL : EXIT_OK;
 		goto out;
 	}
-	if (!aa->file && !aa->auto_approve && !aa->reconcile && !confirm(ctx)) {
-		error(ctx, "apply cancelled: nothing was changed");
-		goto out;
+	if (!aa->file && !aa->auto_approve && !aa->reconcile) {
+		if (!isatty(STDIN_FILENO)) {
+			error(ctx, "refusing to apply without a terminal to confirm on: pass "
+			      "--auto-approve, or apply a saved plan file");
+			goto out;
+		}
+		if (!confirm(ctx)) {
+			error(ctx, "apply cancelled: nothing was changed");
+			goto out;
+		}
 	}
 	j.intent = j_intent;
 	j.result = j_result;

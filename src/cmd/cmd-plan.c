@@ -13,6 +13,7 @@
 #include "cmd/cmd.h"
 #include "incus/client.h"
 #include "incus/observe.h"
+#include "ledger/ledger.h"
 #include "manifest/manifest.h"
 #include "plan/plan.h"
 #include "util/xalloc.h"
@@ -101,7 +102,9 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 	const char **targets = NULL;
 	const char *out = NULL;
 	unsigned long v;
-	json_t *observed = NULL;
+	json_t *observed = NULL, *last = NULL;
+	struct ledger *ledger = NULL;
+	char *db;
 	int r, detailed = 0, ret = EXIT_FAIL, have_plan = 0;
 
 	po.max_deletes = 10;
@@ -161,6 +164,18 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 		error(ctx, "%s", err.msg);
 		goto out;
 	}
+	/* What berth last applied tells drift from changes in git. */
+	db = xasprintf("%s/berth.db", ctx->state_dir);
+	if (access(db, F_OK) == 0) {
+		if (ledger_open(ctx->state_dir, &ledger, &err) < 0 ||
+		    !(last = ledger_last_applied(ledger, &err))) {
+			error(ctx, "%s", err.msg);
+			free(db);
+			goto out;
+		}
+		po.last_applied = last;
+	}
+	free(db);
 	incus_global_init();
 	oo.identity = &id;
 	if (!(observed = observe_fleet(res.fleet, &oo, &err))) {
@@ -202,6 +217,9 @@ out:
 	if (have_plan)
 		plan_release(&plan);
 	json_decref(observed);
+	json_decref(last);
+	if (ledger)
+		ledger_close(ledger);
 	incus_identity_release(&id);
 	manifest_result_release(&res);
 	diags_release(&d);

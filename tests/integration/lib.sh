@@ -36,14 +36,14 @@ expect() {
 		pass "$name"
 	else
 		fail "$name (exit $rc, want $want)"
-		sed 's/^/    | /' "$T/err" | head -20
+		sed -n 's/^/    | /;1,20p' "$T/err"
 	fi
 }
 
 # has FILE NAME FIXED-STRING: FILE contains the string.
 has() {
 	if grep -qF -- "$3" "$2"; then pass "$1"; else
-		fail "$1: want \"$3\" in output"; sed 's/^/    | /' "$2" | head -20; fi
+		fail "$1: want \"$3\" in output"; sed -n 's/^/    | /;1,20p' "$2"; fi
 }
 
 finish() {

@@ -19,7 +19,7 @@ run_fixture() {	# NAME DIR EXPECTED-FILE [ARGS...]
 	fi
 	if [ "$rc" != 1 ]; then
 		fail "$name: exit $rc, want 1"
-		sed 's/^/    | /' "$T/err" | head -20
+		sed -n 's/^/    | /;1,20p' "$T/err"
 		return
 	fi
 	if [ -z "$want" ] || [ ! -f "$want" ]; then
@@ -31,7 +31,7 @@ run_fixture() {	# NAME DIR EXPECTED-FILE [ARGS...]
 		pass "$name"
 	else
 		fail "$name: messages differ"
-		sed 's/^/    | /' "$T/diff" | head -30
+		sed -n 's/^/    | /;1,30p' "$T/diff"
 	fi
 }
 

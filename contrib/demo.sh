@@ -2,7 +2,7 @@
 # The demo: install what is missing (Debian 12, root), build berth, start a
 # local Incus lab (two hosts, a two-member cluster, an image server), bind
 # examples/lab to it in a git repository of its own, and run berth on that
-# commit: validate, then plan over HTTPS.
+# commit: validate -> plan -> apply -> plan (no changes) -> ledger verify.
 #
 #   contrib/demo.sh [--keep]     --keep leaves the lab running afterwards
 #
@@ -80,10 +80,19 @@ contrib/lab/lab trust --cert "$BERTH_STATE/client.crt" --dir "$lab"
 
 step "berth plan: what berth would change on every server, and why"
 "$berth" --repo "$fleet" plan -v
+
+step "berth apply: converge the servers (every change goes to the ledger)"
+"$berth" --repo "$fleet" apply --auto-approve
+
+step "berth plan again: nothing left to do"
 rc=0
-"$berth" --repo "$fleet" plan --detailed-exitcode --out "$demo/plan.json" >/dev/null || rc=$?
-echo "berth plan --detailed-exitcode: exit $rc (2: there are changes); the plan is saved in $demo/plan.json"
+"$berth" --repo "$fleet" plan --detailed-exitcode || rc=$?
+echo "berth plan --detailed-exitcode: exit $rc (0: no changes)"
+[ $rc = 0 ]
+
+step "berth ledger verify: the hash chain holds"
+"$berth" ledger list --limit 5
+"$berth" ledger verify
 
 step "done"
 echo "The lab is $( [ $keep = 1 ] && echo "still running: stop it with contrib/lab/lab down --dir $lab" || echo "being stopped (run with --keep to keep it)")."
-echo "Coming next on this lab: berth apply -> plan (no changes) -> ledger verify."

@@ -14,7 +14,9 @@ if [ $rc = 0 ]; then pass "demo exits 0"; else fail "demo exits 0 (exit $rc)"; t
 has "demo validates the lab fleet from a commit" "$T/demo.log" "11 documents in 5 files valid at commit"
 has "demo shows a precise error" "$T/demo.log" 'plans.yaml:12:19: spec.price.amount: want at most 2 decimals for EUR, have "2.005"'
 has "demo plans every server over https" "$T/demo.log" "Plan: 14 to create, 0 to update, 0 to delete, 0 blocked, 0 errors."
-has "demo shows the detailed exit code" "$T/demo.log" "exit 2 (2: there are changes)"
+has "demo applies every change" "$T/demo.log" "Apply: 14 done, 0 failed, 0 stale, 0 not attempted."
+has "demo re-plans to no changes" "$T/demo.log" "berth plan --detailed-exitcode: exit 0 (0: no changes)"
+has "demo verifies the ledger" "$T/demo.log" "entries verify; head"
 has "demo stops the lab" "$T/demo.log" "is down"
 if grep -rq '0000000000000000000000000000000000000000000000000000000000000000' "$T/demo/fleet"/*.yaml; then
 	fail "every lab fingerprint was bound"

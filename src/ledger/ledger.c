@@ -30,6 +30,7 @@ struct ledger {
 	pthread_mutex_t mu;
 	sqlite3_stmt *last;	/* the last entry's seq and hash */
 	sqlite3_stmt *insert;
+	int batch;		/* a batch's transaction is open (under mu) */
 };
 
 static const char zero_hash[] =
@@ -305,6 +306,7 @@ ledger_open(const char *state_dir, struct ledger **out, struct berr *err)
 	}
 	if (pragma(l, "PRAGMA journal_mode = WAL", "wal", err) < 0 ||
 	    pragma(l, "PRAGMA synchronous = FULL", NULL, err) < 0 ||
+	    pragma(l, "PRAGMA cache_size = -32768", NULL, err) < 0 ||
 	    pragma(l, "PRAGMA foreign_keys = ON", NULL, err) < 0 ||
 	    pragma(l, "PRAGMA recursive_triggers = ON", NULL, err) < 0)
 		goto fail;
@@ -332,6 +334,7 @@ ledger_close(struct ledger *l)
 {
 	if (!l)
 		return;
+	ledger_batch_rollback(l);
 	sqlite3_finalize(l->last);
 	sqlite3_finalize(l->insert);
 	sqlite3_close(l->db);
@@ -415,11 +418,19 @@ ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err)
 	}
 	pthread_mutex_lock(&l->mu);
 	locked = 1;
-	if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+	if (l->batch) {
+		/* Join the batch's transaction, unless an error already ended it. */
+		if (sqlite3_get_autocommit(l->db)) {
+			berr_set(err, "ledger: appending to a batch: the batch was rolled back by "
+				 "an earlier error; its entries are lost");
+			goto out;
+		}
+	} else if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		db_fail(l, err, "starting an append");
 		goto out;
+	} else {
+		in_tx = 1;
 	}
-	in_tx = 1;
 	sqlite3_reset(l->last);
 	rc = sqlite3_step(l->last);
 	if (rc == SQLITE_ROW) {
@@ -467,7 +478,7 @@ ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err)
 		goto out;
 	}
 	sqlite3_reset(l->insert);
-	if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (in_tx && sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		db_fail(l, err, "committing an entry");
 		goto out;
 	}
@@ -482,6 +493,71 @@ out:
 	free(before);
 	free(after);
 	return ret;
+}
+
+int
+ledger_batch_begin(struct ledger *l, struct berr *err)
+{
+	int ret = -1;
+
+	pthread_mutex_lock(&l->mu);
+	if (l->batch) {
+		berr_set(err, "ledger: starting a batch: a batch is already open");
+		goto out;
+	}
+	if (!sqlite3_get_autocommit(l->db)) {
+		berr_set(err, "ledger: starting a batch: a transaction is already open");
+		goto out;
+	}
+	if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(l, err, "starting a batch");
+		goto out;
+	}
+	l->batch = 1;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&l->mu);
+	return ret;
+}
+
+int
+ledger_batch_commit(struct ledger *l, struct berr *err)
+{
+	int ret = -1;
+
+	pthread_mutex_lock(&l->mu);
+	if (!l->batch) {
+		berr_set(err, "ledger: committing a batch: no batch is open");
+		goto out;
+	}
+	l->batch = 0;
+	if (sqlite3_get_autocommit(l->db)) {
+		berr_set(err, "ledger: committing a batch: the batch was rolled back by an "
+			 "earlier error; its entries are lost");
+		goto out;
+	}
+	if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(l, err, "committing a batch");
+		if (!sqlite3_get_autocommit(l->db))
+			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	ret = 0;
+out:
+	pthread_mutex_unlock(&l->mu);
+	return ret;
+}
+
+void
+ledger_batch_rollback(struct ledger *l)
+{
+	pthread_mutex_lock(&l->mu);
+	if (l->batch) {
+		l->batch = 0;
+		if (!sqlite3_get_autocommit(l->db))
+			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_unlock(&l->mu);
 }
 
 static json_t *

@@ -27,7 +27,7 @@
  * The schema and its migrations are the SQL files of state/ (embedded at
  * build time as embedded_state[], applied in name order, recorded in a
  * schema_version table). A struct ledger may be used from several threads:
- * appends are serialised.
+ * appends are serialised; see ledger_batch_begin() for one transaction per run.
  */
 #ifndef BERTH_LEDGER_LEDGER_H
 #define BERTH_LEDGER_LEDGER_H
@@ -71,9 +71,40 @@ void ledger_close(struct ledger *l);	/* accepts NULL */
 /*
  * Append one entry; fills seq, time, prev_hash and hash in *e. kind is
  * required; actor NULL means ledger_actor(). Every string must be UTF-8.
- * Safe to call from several threads at once.
+ * Safe to call from several threads at once. Outside a batch each append
+ * is its own transaction, on disk (synchronous=FULL) when it returns.
  */
 int ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err);
+
+/*
+ * Batches: the appends between ledger_batch_begin() and
+ * ledger_batch_commit() share one write transaction (and one fsync at
+ * commit) instead of one each, from whichever thread makes them (a batch
+ * belongs to the struct ledger, not to a thread; one at a time). The seqs
+ * and hashes ledger_append fills in are final only once the batch commits.
+ * A crash, a failed commit, ledger_batch_rollback() or ledger_close() with
+ * a batch open loses the batch's entries and nothing else: the chain ends
+ * at the last committed entry and verifies. So an entry in an open batch
+ * is not yet a record: a change.intent that must be on disk before its
+ * change is made needs its batch committed first.
+ *
+ * While a batch is open it holds the database's write lock: other
+ * processes' appends wait for it (up to 30 s, then fail); readers do not.
+ * ledger_verify, ledger_query and the other readers on this struct ledger
+ * see the batch's uncommitted entries.
+ *
+ * ledger_batch_begin: -1 with err when a batch is already open or the
+ * write lock cannot be had. ledger_batch_commit: -1 with err when no batch
+ * is open or the commit failed (the batch is then rolled back and gone).
+ * An append that fails inside a batch leaves the batch's earlier entries
+ * in it, unless SQLite had to roll back the whole transaction (disk full,
+ * I/O error): then that append and every later one until the commit fail,
+ * and so does the commit. ledger_batch_rollback abandons an open batch
+ * (no-op when none is open).
+ */
+int ledger_batch_begin(struct ledger *l, struct berr *err);
+int ledger_batch_commit(struct ledger *l, struct berr *err);
+void ledger_batch_rollback(struct ledger *l);
 
 struct ledger_filter {
 	const char *since;	/* ISO time or date, inclusive; NULL: all */
@@ -112,7 +143,9 @@ struct ledger_verify_result {
  * Walk the chain. checkpoint ("SEQ:HASH" or NULL): also prove the ledger
  * still extends it (the entry SEQ exists and has that hash). Returns 0 with
  * r filled (r->ok says whether it verified); -1 with err when the database
- * cannot be read at all.
+ * cannot be read at all. Hashes on a second thread while this one reads
+ * (about 1.5 s for 1,000,000 entries); a ledger that does not verify is
+ * walked a second time, one entry at a time, to say why.
  */
 int ledger_verify(struct ledger *l, const char *checkpoint,
 		  struct ledger_verify_result *r, struct berr *err);

@@ -9,12 +9,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "ledger/ledger.h"
@@ -25,83 +26,167 @@
 static const char zero_hash[] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
 
-/* A JSON string as jansson's json_dumps writes it (no JSON_ENSURE_ASCII). */
-static void
-add_json_string(struct buf *out, const char *s, size_t len)
+/*
+ * The canonical JSON is written through a pointer into a buffer that
+ * canonical_bound() has made big enough: verify writes a million of them,
+ * so no per-piece capacity checks and no printf.
+ */
+
+/* Room for the canonical JSON of r (with any seq), prev_hash not included. */
+static size_t
+canonical_bound(const struct ledger_row *r)
 {
+	size_t n = 256;		/* keys, punctuation, nulls, seq */
+	int i;
+
+	for (i = 0; i < LEDGER_NFIELDS; i++)
+		if (r->f[i])
+			n += i == LEDGER_F_BEFORE || i == LEDGER_F_AFTER ? r->len[i]
+									  : 6 * r->len[i] + 2;
+	return n;
+}
+
+/* A JSON string as jansson's json_dumps writes it (no JSON_ENSURE_ASCII). */
+static char *
+put_json_string(char *p, const char *s, size_t len)
+{
+	static const char xd[] = "0123456789ABCDEF";
 	size_t i, run = 0;
 
-	buf_addch(out, '"');
+	*p++ = '"';
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		const char *esc = NULL;
-		char u[8];
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		buf_add(out, s + run, i - run);
+		memcpy(p, s + run, i - run);
+		p += i - run;
 		run = i + 1;
+		*p++ = '\\';
 		switch (c) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
+		case '"': *p++ = '"'; break;
+		case '\\': *p++ = '\\'; break;
+		case '\b': *p++ = 'b'; break;
+		case '\f': *p++ = 'f'; break;
+		case '\n': *p++ = 'n'; break;
+		case '\r': *p++ = 'r'; break;
+		case '\t': *p++ = 't'; break;
 		default:
-			snprintf(u, sizeof(u), "\\u%04X", (unsigned)c);
-			esc = u;
+			memcpy(p, "u00", 3);
+			p[3] = xd[c >> 4];
+			p[4] = xd[c & 15];
+			p += 5;
 		}
-		buf_addstr(out, esc);
 	}
-	buf_add(out, s + run, len - run);
-	buf_addch(out, '"');
+	memcpy(p, s + run, len - run);
+	p += len - run;
+	*p++ = '"';
+	return p;
 }
 
-static void
-add_field(struct buf *out, const char *key, const struct ledger_row *r, int f, int raw)
+static char *
+put_field(char *p, const char *key, size_t keylen, const struct ledger_row *r, int f,
+	  int raw)
 {
-	buf_addstr(out, key);
-	if (!r->f[f])
-		buf_addstr(out, "null");
-	else if (raw)
-		buf_add(out, r->f[f], r->len[f]);
-	else
-		add_json_string(out, r->f[f], r->len[f]);
+	memcpy(p, key, keylen);
+	p += keylen;
+	if (!r->f[f]) {
+		memcpy(p, "null", 4);
+		return p + 4;
+	}
+	if (!raw)
+		return put_json_string(p, r->f[f], r->len[f]);
+	memcpy(p, r->f[f], r->len[f]);
+	return p + r->len[f];
 }
+
+#define PUT(p, key, r, f, raw) put_field(p, key, sizeof(key) - 1, r, f, raw)
 
 /* The canonical JSON up to and including "seq": (keys in strcmp order). */
-static void
-canonical_head(const struct ledger_row *r, struct buf *out)
+static char *
+put_head(char *p, const struct ledger_row *r)
 {
-	add_field(out, "{\"action\":", r, LEDGER_F_ACTION, 0);
-	add_field(out, ",\"actor\":", r, LEDGER_F_ACTOR, 0);
-	add_field(out, ",\"after\":", r, LEDGER_F_AFTER, 1);
-	add_field(out, ",\"before\":", r, LEDGER_F_BEFORE, 1);
-	add_field(out, ",\"error\":", r, LEDGER_F_ERROR, 0);
-	add_field(out, ",\"git_commit\":", r, LEDGER_F_GIT_COMMIT, 0);
-	add_field(out, ",\"kind\":", r, LEDGER_F_KIND, 0);
-	add_field(out, ",\"object\":", r, LEDGER_F_OBJECT, 0);
-	add_field(out, ",\"result\":", r, LEDGER_F_RESULT, 0);
-	add_field(out, ",\"run_id\":", r, LEDGER_F_RUN_ID, 0);
-	buf_addstr(out, ",\"seq\":");
+	p = PUT(p, "{\"action\":", r, LEDGER_F_ACTION, 0);
+	p = PUT(p, ",\"actor\":", r, LEDGER_F_ACTOR, 0);
+	p = PUT(p, ",\"after\":", r, LEDGER_F_AFTER, 1);
+	p = PUT(p, ",\"before\":", r, LEDGER_F_BEFORE, 1);
+	p = PUT(p, ",\"error\":", r, LEDGER_F_ERROR, 0);
+	p = PUT(p, ",\"git_commit\":", r, LEDGER_F_GIT_COMMIT, 0);
+	p = PUT(p, ",\"kind\":", r, LEDGER_F_KIND, 0);
+	p = PUT(p, ",\"object\":", r, LEDGER_F_OBJECT, 0);
+	p = PUT(p, ",\"result\":", r, LEDGER_F_RESULT, 0);
+	p = PUT(p, ",\"run_id\":", r, LEDGER_F_RUN_ID, 0);
+	memcpy(p, ",\"seq\":", 7);
+	return p + 7;
 }
 
-static void
-canonical_tail(const struct ledger_row *r, int64_t seq, struct buf *out)
+/* seq in decimal, as jansson writes a JSON integer. */
+static char *
+put_int(char *p, int64_t v)
 {
-	buf_addf(out, "%" PRId64, seq);
-	add_field(out, ",\"target\":", r, LEDGER_F_TARGET, 0);
-	add_field(out, ",\"time\":", r, LEDGER_F_TIME, 0);
-	buf_addch(out, '}');
+	char d[24];
+	size_t i = sizeof(d);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		d[--i] = '-';
+	memcpy(p, d + i, sizeof(d) - i);
+	return p + (sizeof(d) - i);
+}
+
+static char *
+put_tail(char *p, const struct ledger_row *r, int64_t seq)
+{
+	p = put_int(p, seq);
+	p = PUT(p, ",\"target\":", r, LEDGER_F_TARGET, 0);
+	p = PUT(p, ",\"time\":", r, LEDGER_F_TIME, 0);
+	*p++ = '}';
+	return p;
+}
+
+/* A scratch buffer for prev_hash || canonical JSON, reused row after row. */
+struct scratch {
+	char *p;
+	size_t cap;
+};
+
+/* Room for r's hashed bytes; returns the start. */
+static char *
+scratch_fit(struct scratch *sc, const struct ledger_row *r)
+{
+	size_t need = canonical_bound(r) + (r->prev_hash ? r->prev_hash_len : 0);
+
+	if (need > sc->cap) {
+		free(sc->p);
+		sc->cap = need > 2 * sc->cap ? need : 2 * sc->cap;
+		sc->p = xmalloc(sc->cap);
+	}
+	return sc->p;
+}
+
+/* prev_hash || canonical head, the part of the hashed bytes before seq. */
+static char *
+put_hashed_head(char *p, const struct ledger_row *r)
+{
+	if (r->prev_hash) {
+		memcpy(p, r->prev_hash, r->prev_hash_len);
+		p += r->prev_hash_len;
+	}
+	return put_head(p, r);
 }
 
 void
 ledger_row_canonical(const struct ledger_row *r, int64_t seq, struct buf *out)
 {
-	canonical_head(r, out);
-	canonical_tail(r, seq, out);
+	char *t = xmalloc(canonical_bound(r)), *e;
+
+	e = put_tail(put_head(t, r), r, seq);
+	buf_add(out, t, (size_t)(e - t));
+	free(t);
 }
 
 static void
@@ -117,33 +202,63 @@ hex(const unsigned char *md, char out[65])
 	out[64] = '\0';
 }
 
-static void
-hash_buf(const struct buf *b, char out[65])
-{
-	unsigned char md[SHA256_DIGEST_LENGTH];
+/*
+ * One SHA-256 context for a whole walk: SHA256() fetches the algorithm
+ * by name and sets up a context on every call, which costs about as much
+ * as hashing a whole entry.
+ */
+struct hasher {
+	EVP_MD *md;		/* NULL: fall back to EVP_sha256() per call */
+	EVP_MD_CTX *ctx;
+};
 
-	SHA256((const unsigned char *)b->buf, b->len, md);
-	hex(md, out);
+static void
+hasher_init(struct hasher *hs)
+{
+	hs->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	hs->ctx = hs->md ? EVP_MD_CTX_new() : NULL;
 }
 
-/* prev_hash || canonical head, the part of the hashed bytes before seq. */
 static void
-hashed_head(const struct ledger_row *r, struct buf *out)
+hasher_release(struct hasher *hs)
 {
-	if (r->prev_hash)
-		buf_add(out, r->prev_hash, r->prev_hash_len);
-	canonical_head(r, out);
+	EVP_MD_CTX_free(hs->ctx);
+	EVP_MD_free(hs->md);
+	hs->ctx = NULL;
+	hs->md = NULL;
+}
+
+/* hs NULL (or unusable): a one-off digest. A failing digest gives no match. */
+static void
+hash_bytes(struct hasher *hs, const void *p, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	int ok;
+
+	if (hs && hs->ctx)
+		ok = EVP_DigestInit_ex(hs->ctx, hs->md, NULL) &&
+		     EVP_DigestUpdate(hs->ctx, p, len) &&
+		     EVP_DigestFinal_ex(hs->ctx, md, &n);
+	else
+		ok = EVP_Digest(p, len, md, &n, EVP_sha256(), NULL);
+	if (!ok || n != 32) {
+		memset(out, 'x', 64);
+		out[64] = '\0';
+		return;
+	}
+	hex(md, out);
 }
 
 void
 ledger_row_hash(const struct ledger_row *r, int64_t seq, char out[65])
 {
-	struct buf b = BUF_INIT;
+	struct scratch sc = { NULL, 0 };
+	char *t = scratch_fit(&sc, r), *e;
 
-	hashed_head(r, &b);
-	canonical_tail(r, seq, &b);
-	hash_buf(&b, out);
-	buf_release(&b);
+	e = put_tail(put_hashed_head(t, r), r, seq);
+	hash_bytes(NULL, t, (size_t)(e - t), out);
+	free(sc.p);
 }
 
 /* A row read from the database, owning its text. */
@@ -307,15 +422,16 @@ out:
 static int64_t
 written_as(const struct ledger_row *r, int64_t limit)
 {
-	struct buf b = BUF_INIT;
-	char h[65];
-	size_t head;
+	struct scratch sc = { NULL, 0 };
+	struct hasher hs;
+	char h[65], *t, *head;
 	int64_t d, k, found = 0;
 
 	if (!r->hash || r->hash_len != 64)
 		return 0;
-	hashed_head(r, &b);
-	head = b.len;
+	hasher_init(&hs);
+	t = scratch_fit(&sc, r);
+	head = put_hashed_head(t, r);
 	for (d = 1; !found && (r->seq - d >= 1 || r->seq + d <= limit); d++) {
 		int64_t cand[2] = { r->seq - d, r->seq + d };
 		int i;
@@ -324,14 +440,13 @@ written_as(const struct ledger_row *r, int64_t limit)
 			k = cand[i];
 			if (k < 1 || k > limit)
 				continue;
-			buf_setlen(&b, head);
-			canonical_tail(r, k, &b);
-			hash_buf(&b, h);
+			hash_bytes(&hs, t, (size_t)(put_tail(head, r, k) - t), h);
 			if (!memcmp(h, r->hash, 64))
 				found = k;
 		}
 	}
-	buf_release(&b);
+	hasher_release(&hs);
+	free(sc.p);
 	return found;
 }
 
@@ -556,6 +671,192 @@ out:
 	return ret;
 }
 
+/*
+ * The fast pass: the walk for a ledger that verifies. Each entry's hash
+ * is computed from its own stored bytes (its stored prev_hash included),
+ * so the digests are independent of each other once the links (seq
+ * follows seq, prev_hash is the stored hash before it) are checked in
+ * order: this thread steps SQLite, checks the links and writes the hashed
+ * bytes into chunks; a second thread hashes the chunks and compares.
+ * Anything that does not verify sends verify_locked to the slow walk,
+ * which finds the same first bad entry and says why.
+ */
+#define CHUNK_ROWS 1024
+#define NCHUNKS 4
+
+struct chunk {
+	char *bytes;
+	size_t cap;
+	size_t end[CHUNK_ROWS];		/* end[i]: just past entry i's bytes */
+	char hash[CHUNK_ROWS][64];	/* entry i's stored hash */
+	int n;
+};
+
+struct pipeline {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct chunk c[NCHUNKS];
+	uint64_t queued, hashed;	/* chunk k lives in c[k % NCHUNKS] */
+	int done;			/* no more chunks */
+	int bad;			/* a hash did not match */
+	struct hasher hs;		/* the hashing thread's */
+};
+
+/* 0 when every entry of c hashes to its stored hash. */
+static int
+chunk_check(const struct chunk *c, struct hasher *hs)
+{
+	char h[65];
+	size_t start = 0;
+	int i;
+
+	for (i = 0; i < c->n; i++) {
+		hash_bytes(hs, c->bytes + start, c->end[i] - start, h);
+		if (memcmp(h, c->hash[i], 64))
+			return -1;
+		start = c->end[i];
+	}
+	return 0;
+}
+
+static void *
+hash_thread(void *arg)
+{
+	struct pipeline *pl = arg;
+
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		struct chunk *c;
+		int bad;
+
+		while (pl->hashed == pl->queued && !pl->done)
+			pthread_cond_wait(&pl->cv, &pl->mu);
+		if (pl->hashed == pl->queued)
+			break;
+		c = &pl->c[pl->hashed % NCHUNKS];
+		pthread_mutex_unlock(&pl->mu);
+		bad = pl->bad ? 0 : chunk_check(c, &pl->hs);
+		pthread_mutex_lock(&pl->mu);
+		if (bad)
+			pl->bad = 1;
+		pl->hashed++;
+		pthread_cond_broadcast(&pl->cv);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+/*
+ * Hand the filled chunk over (threaded) or hash it here; the next one to
+ * fill. *bad: a hash did not match (so far).
+ */
+static struct chunk *
+chunk_submit(struct pipeline *pl, int threaded, int *bad)
+{
+	struct chunk *c;
+
+	if (!threaded) {
+		c = &pl->c[0];
+		if (!pl->bad && chunk_check(c, &pl->hs))
+			pl->bad = 1;
+		*bad = pl->bad;
+		c->n = 0;
+		return c;
+	}
+	pthread_mutex_lock(&pl->mu);
+	pl->queued++;
+	pthread_cond_broadcast(&pl->cv);
+	while (pl->queued - pl->hashed == NCHUNKS)
+		pthread_cond_wait(&pl->cv, &pl->mu);
+	c = &pl->c[pl->queued % NCHUNKS];
+	*bad = pl->bad;
+	pthread_mutex_unlock(&pl->mu);
+	c->n = 0;
+	return c;
+}
+
+/*
+ * 1 when every entry verifies (*head_seq, head_hash: the last one; 0 and
+ * zeros when empty), 0 when one does not, -1 with err when the ledger
+ * cannot be read.
+ */
+static int
+fast_walk(sqlite3 *db, int64_t *head_seq, char head_hash[65], struct berr *err)
+{
+	struct pipeline pl;
+	struct chunk *c;
+	struct ledger_row r;
+	sqlite3_stmt *st = NULL;
+	pthread_t tid;
+	char last[64];
+	int64_t exp = 1;
+	int rc, i, threaded, ret = -1, broken = 0;
+
+	memset(&pl, 0, sizeof(pl));
+	memcpy(last, zero_hash, 64);
+	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM ledger ORDER BY seq", -1,
+			       &st, NULL) != SQLITE_OK)
+		return db_error(db, err, "entries");
+	pthread_mutex_init(&pl.mu, NULL);
+	pthread_cond_init(&pl.cv, NULL);
+	hasher_init(&pl.hs);
+	threaded = pthread_create(&tid, NULL, hash_thread, &pl) == 0;
+	c = &pl.c[0];
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t need, start;
+
+		row_view(st, &r);
+		if (r.seq != exp || !r.prev_hash || r.prev_hash_len != 64 ||
+		    memcmp(r.prev_hash, last, 64) || !r.hash || r.hash_len != 64) {
+			broken = 1;
+			break;
+		}
+		start = c->n ? c->end[c->n - 1] : 0;
+		need = start + 64 + canonical_bound(&r);
+		if (need > c->cap) {
+			c->cap = need > 2 * c->cap ? need : 2 * c->cap;
+			c->bytes = xrealloc(c->bytes, c->cap);
+		}
+		c->end[c->n] = (size_t)(put_tail(put_hashed_head(c->bytes + start, &r), &r, r.seq) -
+					c->bytes);
+		memcpy(c->hash[c->n], r.hash, 64);
+		memcpy(last, r.hash, 64);
+		exp++;
+		if (++c->n == CHUNK_ROWS) {
+			c = chunk_submit(&pl, threaded, &broken);
+			if (broken)
+				break;
+		}
+	}
+	if (!broken && rc != SQLITE_DONE)
+		db_error(db, err, "entries");
+	else
+		ret = 0;
+	if (c->n && !broken)
+		chunk_submit(&pl, threaded, &broken);
+	if (threaded) {
+		pthread_mutex_lock(&pl.mu);
+		pl.done = 1;
+		pthread_cond_broadcast(&pl.cv);
+		pthread_mutex_unlock(&pl.mu);
+		pthread_join(tid, NULL);
+	}
+	/* Joined: pl.bad is final. */
+	if (ret == 0 && !broken && !pl.bad) {
+		ret = 1;
+		*head_seq = exp - 1;
+		memcpy(head_hash, last, 64);
+		head_hash[64] = '\0';
+	}
+	sqlite3_finalize(st);
+	hasher_release(&pl.hs);
+	for (i = 0; i < NCHUNKS; i++)
+		free(pl.c[i].bytes);
+	pthread_cond_destroy(&pl.cv);
+	pthread_mutex_destroy(&pl.mu);
+	return ret;
+}
+
 static int
 verify_locked(sqlite3 *db, const char *checkpoint, struct ledger_verify_result *res,
 	      struct berr *err)
@@ -564,7 +865,8 @@ verify_locked(sqlite3 *db, const char *checkpoint, struct ledger_verify_result *
 	struct ledger_row r;
 	struct owned_row bad = { 0 };
 	struct walk w;
-	struct buf b = BUF_INIT;
+	struct scratch sc = { NULL, 0 };
+	struct hasher hs = { 0 };
 	char h[65], cp_hash[65];
 	int64_t cp_seq = 0;
 	int rc, ret = -1, failed = 0;
@@ -576,19 +878,28 @@ verify_locked(sqlite3 *db, const char *checkpoint, struct ledger_verify_result *
 	memcpy(w.prev_prev, zero_hash, 65);
 	if (checkpoint && parse_checkpoint(checkpoint, &cp_seq, cp_hash, err) < 0)
 		return -1;
+	if ((rc = fast_walk(db, &r.seq, h, err)) < 0)
+		return -1;
+	if (rc == 1) {
+		w.exp = r.seq + 1;
+		memcpy(w.prev, h, 65);
+		goto walked;
+	}
+	/* Something does not verify: walk again, one entry at a time, to say what. */
 	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM ledger ORDER BY seq", -1,
 			       &st, NULL) != SQLITE_OK) {
 		db_error(db, err, "entries");
 		goto out;
 	}
+	hasher_init(&hs);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		row_view(st, &r);
 		if (r.seq == w.exp && same_hash(r.prev_hash, r.prev_hash_len, w.prev) &&
 		    r.hash && r.hash_len == 64) {
-			buf_reset(&b);
-			buf_add(&b, r.prev_hash, 64);
-			ledger_row_canonical(&r, r.seq, &b);
-			hash_buf(&b, h);
+			char *t = scratch_fit(&sc, &r);
+
+			hash_bytes(&hs, t, (size_t)(put_tail(put_hashed_head(t, &r), &r, r.seq) - t),
+				   h);
 			if (!memcmp(h, r.hash, 64)) {
 				memcpy(w.prev_prev, w.prev, 65);
 				memcpy(w.prev, h, 65);
@@ -606,6 +917,7 @@ verify_locked(sqlite3 *db, const char *checkpoint, struct ledger_verify_result *
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+walked:
 	res->ok = 1;
 	res->head_seq = w.exp - 1;
 	memcpy(res->head_hash, w.prev, 65);
@@ -620,7 +932,8 @@ verify_locked(sqlite3 *db, const char *checkpoint, struct ledger_verify_result *
 out:
 	sqlite3_finalize(st);
 	row_release(&bad);
-	buf_release(&b);
+	free(sc.p);
+	hasher_release(&hs);
 	return ret;
 }
 
@@ -628,15 +941,21 @@ int
 ledger_verify(struct ledger *l, const char *checkpoint,
 	      struct ledger_verify_result *r, struct berr *err)
 {
+	sqlite3 *db = ledger_sqlite(l);
 	int ret;
 
-	/* One read transaction: the walk and its diagnosis see the same ledger. */
+	/*
+	 * One read transaction: the walk and its diagnosis see the same ledger.
+	 * Inside an open batch, the batch's transaction is that transaction.
+	 */
 	ledger_mutex_lock(l);
-	if (sqlite3_exec(ledger_sqlite(l), "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		ret = db_error(ledger_sqlite(l), err, "begin");
+	if (!sqlite3_get_autocommit(db)) {
+		ret = verify_locked(db, checkpoint, r, err);
+	} else if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		ret = db_error(db, err, "begin");
 	} else {
-		ret = verify_locked(ledger_sqlite(l), checkpoint, r, err);
-		sqlite3_exec(ledger_sqlite(l), "ROLLBACK", NULL, NULL, NULL);
+		ret = verify_locked(db, checkpoint, r, err);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	ledger_mutex_unlock(l);
 	return ret;

@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -741,6 +743,215 @@ concurrent(void **state)
 	expect_ok(f->l, NULL, THREADS * PER_THREAD);
 }
 
+static int64_t
+raw_count(const char *db)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM ledger", -1, &st, NULL),
+			 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+static void
+integrity_ok(const char *db)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+/* Batches chain on from single appends and from each other. */
+static void
+batch_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct berr err;
+	char *dir = xasprintf("%s/state", f->dir);
+
+	fill(f->l, 2);
+	assert_int_equal(ledger_batch_begin(f->l, &err), 0);
+	fill(f->l, 5);
+	/* Not yet committed: other connections do not see it, this one does. */
+	assert_int_equal(raw_count(f->db), 2);
+	expect_ok(f->l, NULL, 7);
+	assert_int_equal(ledger_batch_commit(f->l, &err), 0);
+	assert_int_equal(raw_count(f->db), 7);
+	assert_int_equal(append(f->l, "run.end", "r-1", NULL, NULL, NULL, NULL, NULL, "ok"), 8);
+	assert_int_equal(ledger_batch_begin(f->l, &err), 0);
+	assert_int_equal(append(f->l, "run.start", "r-2", NULL, NULL, NULL, NULL, NULL, NULL), 9);
+	fill(f->l, 3);
+	assert_int_equal(ledger_batch_commit(f->l, &err), 0);
+	expect_ok(f->l, NULL, 12);
+	/* An empty batch is fine. */
+	assert_int_equal(ledger_batch_begin(f->l, &err), 0);
+	assert_int_equal(ledger_batch_commit(f->l, &err), 0);
+	ledger_close(f->l);
+	assert_int_equal(ledger_open(dir, &f->l, &err), 0);
+	expect_ok(f->l, NULL, 12);
+	/* The tamper diagnosis is the same for entries written in a batch. */
+	tamper(f->db, "UPDATE ledger SET object = 'profile/evil' WHERE seq = 10");
+	expect_bad(f->l, NULL, 10, "entry 10 does not verify: edited (its hash does not "
+		   "match its contents)");
+	free(dir);
+}
+
+static void
+batch_misuse(void **state)
+{
+	struct fixture *f = *state;
+	struct berr err;
+
+	assert_int_equal(ledger_batch_commit(f->l, &err), -1);
+	assert_non_null(strstr(err.msg, "no batch is open"));
+	assert_int_equal(ledger_batch_begin(f->l, &err), 0);
+	assert_int_equal(ledger_batch_begin(f->l, &err), -1);
+	assert_non_null(strstr(err.msg, "a batch is already open"));
+	fill(f->l, 1);
+	assert_int_equal(ledger_batch_commit(f->l, &err), 0);
+	assert_int_equal(ledger_batch_commit(f->l, &err), -1);
+	ledger_batch_rollback(f->l);	/* none open: nothing happens */
+	expect_ok(f->l, NULL, 1);
+}
+
+/* An abandoned batch loses its entries and nothing else. */
+static void
+batch_rollback(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_result r1, r2;
+	struct berr err;
+	char *dir = xasprintf("%s/state", f->dir);
+
+	fill(f->l, 3);
+	assert_int_equal(ledger_verify(f->l, NULL, &r1, &err), 0);
+	assert_int_equal(ledger_batch_begin(f->l, &err), 0);
+	assert_int_equal(append(f->l, "run.start", "r-2", NULL, NULL, NULL, NULL, NULL, NULL), 4);
+	fill(f->l, 3);
+	ledger_batch_rollback(f->l);
+	assert_int_equal(ledger_verify(f->l, NULL, &r2, &err), 0);
+	assert_true(r2.ok);
+	assert_int_equal(r2.head_seq, 3);
+	assert_string_equal(r2.head_hash, r1.head_hash);
+	/* The seqs of the lost entries are given out again, and chain on. */
+	assert_int_equal(append(f->l, "run.start", "r-3", NULL, NULL, NULL, NULL, NULL, NULL), 4);
+	expect_ok(f->l, NULL, 4);
+	/* Closed with a batch open: rolled back too. */
+	assert_int_equal(ledger_batch_begin(f->l, &err), 0);
+	fill(f->l, 2);
+	ledger_close(f->l);
+	assert_int_equal(ledger_open(dir, &f->l, &err), 0);
+	expect_ok(f->l, NULL, 4);
+	integrity_ok(f->db);
+	free(dir);
+}
+
+/* A process killed in the middle of a batch: the chain ends before it. */
+static void
+batch_crash(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_result r;
+	struct berr err;
+	char *dir = xasprintf("%s/state", f->dir);
+	pid_t pid;
+	int status;
+
+	fill(f->l, 3);
+	assert_int_equal(ledger_verify(f->l, NULL, &r, &err), 0);
+	ledger_close(f->l);
+	f->l = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ledger *l;
+		int i;
+
+		if (ledger_open(dir, &l, &err) < 0 || ledger_batch_begin(l, &err) < 0)
+			_exit(1);
+		for (i = 0; i < 500; i++) {
+			struct ledger_entry e = { 0 };
+
+			e.kind = "change.intent";
+			e.object = "profile/crash";
+			if (ledger_append(l, &e, &err) < 0)
+				_exit(1);
+		}
+		kill(getpid(), SIGKILL);
+		_exit(1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_int_equal(ledger_open(dir, &f->l, &err), 0);
+	expect_ok(f->l, NULL, 3);
+	integrity_ok(f->db);
+	fill(f->l, 1);
+	expect_ok(f->l, NULL, 4);
+	free(dir);
+}
+
+/* Several threads append into one open batch. */
+static void
+batch_threads(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t t[THREADS];
+	struct berr err;
+	int i;
+
+	fill(f->l, 1);
+	assert_int_equal(ledger_batch_begin(f->l, &err), 0);
+	for (i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, appender, f->l), 0);
+	for (i = 0; i < THREADS; i++) {
+		void *r;
+
+		pthread_join(t[i], &r);
+		assert_null(r);
+	}
+	assert_int_equal(raw_count(f->db), 1);
+	assert_int_equal(ledger_batch_commit(f->l, &err), 0);
+	assert_int_equal(raw_count(f->db), 1 + THREADS * PER_THREAD);
+	expect_ok(f->l, NULL, 1 + THREADS * PER_THREAD);
+}
+
+/*
+ * A ledger longer than verify's chunks (1,024 entries): an edit deep in
+ * it, and a deletion, are still named exactly.
+ */
+static void
+batch_long(void **state)
+{
+	struct fixture *f = *state;
+	struct berr err;
+	char *msg = NULL;
+
+	assert_int_equal(ledger_batch_begin(f->l, &err), 0);
+	fill(f->l, 3000);
+	assert_int_equal(ledger_batch_commit(f->l, &err), 0);
+	expect_ok(f->l, NULL, 3000);
+	tamper(f->db, "UPDATE ledger SET result = 'failed' WHERE seq = 2500");
+	expect_bad(f->l, NULL, 2500, "entry 2500 does not verify: edited (its hash does not "
+		   "match its contents)");
+	assert_int_equal(raw_exec(f->db, "DELETE FROM ledger WHERE seq = 1025", &msg), SQLITE_OK);
+	expect_bad(f->l, NULL, 1026, "entry 1026 does not verify: deleted (seq 1025 is missing)");
+}
+
 static void
 ids(void **state)
 {
@@ -787,6 +998,12 @@ main(void)
 		T(query),
 		T(newer_schema),
 		T(concurrent),
+		T(batch_chain),
+		T(batch_misuse),
+		T(batch_rollback),
+		T(batch_crash),
+		T(batch_threads),
+		T(batch_long),
 		cmocka_unit_test(ids),
 	};
 

@@ -178,6 +178,7 @@ struct actx {
 	struct buf path;	/* the object's own path */
 	struct buf query;	/* "?project=P" or "" */
 	char etag[128];
+	long status;		/* HTTP status of the last write, 0 when none arrived */
 };
 
 static long
@@ -225,8 +226,11 @@ write_req(struct actx *x, const char *method, const char *path, const json_t *bo
 	struct incus_response r;
 	int ret = 0;
 
+	memset(&r, 0, sizeof(r));
+	x->status = 0;
 	if (incus_request(x->c, method, path, body, if_match && *if_match ? if_match : NULL,
 			  &r, x->err) < 0) {
+		x->status = r.http_status;
 		if (r.http_status == 412) {
 			berr_set(x->err, "changed since the plan: %s (the server refused"
 				 " the ETag: 412)", x->a->address);
@@ -535,6 +539,24 @@ read_back(struct actx *x)
 	return v;
 }
 
+/*
+ * A create found the object already there: it was created earlier (it
+ * matches the plan: converged) or it changed since the plan. Takes have.
+ */
+static enum apply_status
+existing(struct actx *x, json_t *have, json_t **applied)
+{
+	add_project(x->a, have);
+	if (matches_after(x->a, have)) {
+		*applied = have;
+		return APPLY_OK;
+	}
+	json_decref(have);
+	berr_set(x->err, "changed since the plan: %s (it exists now and"
+		 " differs from the manifests)", x->a->address);
+	return APPLY_STALE;
+}
+
 static enum apply_status
 do_create(struct actx *x, json_t **applied)
 {
@@ -542,6 +564,39 @@ do_create(struct actx *x, json_t **applied)
 	json_t *have = NULL, *body;
 	int r, pending = 0;
 
+	/*
+	 * Profiles and projects: POST first. A POST never overwrites, so only
+	 * when the server refuses it (Incus says 409 or 500 for a name that is
+	 * taken) does berth read what is there and decide between "created
+	 * earlier" and "changed since the plan". Saves a request per object in
+	 * the common case.
+	 */
+	if (a->object == OBJ_PROFILE || a->object == OBJ_PROJECT) {
+		struct buf p = BUF_INIT;
+		struct berr post_err;
+
+		body = json_deep_copy(a->after);
+		buf_addf(&p, "%s%s", list_path(a->object), x->query.buf);
+		r = write_req(x, "POST", p.buf, body, NULL);
+		buf_release(&p);
+		json_decref(body);
+		if (r == 0) {
+			*applied = read_back(x);
+			return APPLY_OK;
+		}
+		if (!x->status)
+			return write_status(r);		/* no answer: nothing to read */
+		memcpy(&post_err, x->err, sizeof(post_err));
+		r = get_obj(x, x->path.buf, &have, NULL);
+		if (r < 0)
+			return APPLY_FAILED;
+		if (r == 0) {
+			/* Not there: the POST failed for another reason. */
+			memcpy(x->err, &post_err, sizeof(post_err));
+			return APPLY_FAILED;
+		}
+		return existing(x, have, applied);
+	}
 	r = a->object == OBJ_IMAGE ? image_path(x, 1) : 1;
 	if (r > 0)
 		r = get_obj(x, x->path.buf, &have, NULL);
@@ -550,18 +605,10 @@ do_create(struct actx *x, json_t **applied)
 	if (r > 0) {
 		const char *st = json_string_value(json_object_get(have, "status"));
 
-		add_project(a, have);
 		pending = a->object == OBJ_STORAGE_POOL && st && !strcmp(st, "Pending");
-		if (!pending) {
-			if (matches_after(a, have)) {
-				*applied = have;	/* converged: created earlier */
-				return APPLY_OK;
-			}
-			json_decref(have);
-			berr_set(x->err, "changed since the plan: %s (it exists now and"
-				 " differs from the manifests)", a->address);
-			return APPLY_STALE;
-		}
+		if (!pending)
+			return existing(x, have, applied);
+		add_project(a, have);
 	}
 	if (a->object == OBJ_STORAGE_POOL && (pending || json_object_get(a->after, "members") ||
 					      prefixed(a->address, "cluster/"))) {

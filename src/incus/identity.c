@@ -28,6 +28,7 @@
 #include <openssl/x509v3.h>
 
 #include "incus/client.h"
+#include "util/fs.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -35,37 +36,6 @@
 #define CERT_DAYS (365 * 10 + 3)	/* ten years, leap days included */
 #define MAX_CERT_FILE (64 * 1024)
 
-/* mkdir -p; the last component 0700. */
-static int
-make_dir(const char *dir, struct berr *err)
-{
-	char *p = xstrdup(dir), *s;
-	struct stat st;
-	int ret = -1;
-
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			berr_set(err, "cannot create directory \"%s\": %s", p, strerror(errno));
-			goto out;
-		}
-		*s = '/';
-	}
-	if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-		berr_set(err, "cannot create directory \"%s\": %s", p, strerror(errno));
-		goto out;
-	}
-	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		berr_set(err, "state directory \"%s\" is not a directory", p);
-		goto out;
-	}
-	ret = 0;
-out:
-	free(p);
-	return ret;
-}
 
 static int
 check_key_mode(const char *path, const struct stat *st, struct berr *err)
@@ -314,7 +284,7 @@ incus_identity_load(const char *state_dir, struct incus_identity *id,
 	memset(id, 0, sizeof(*id));
 	if (!state_dir || !*state_dir)
 		return berr_set(err, "no state directory for berth's client certificate");
-	if (make_dir(state_dir, err) < 0)
+	if (mkdir_p(state_dir, err) < 0)
 		return -1;
 	id->cert_file = xasprintf("%s/client.crt", state_dir);
 	id->key_file = xasprintf("%s/client.key", state_dir);

@@ -19,6 +19,7 @@
 
 #include "embedded.h"
 #include "ledger/ledger.h"
+#include "util/fs.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -95,32 +96,6 @@ db_fail(struct ledger *l, struct berr *err, const char *what)
 	return berr_set(err, "ledger: %s: %s", what, sqlite3_errmsg(l->db));
 }
 
-static int
-mkdir_p(const char *dir, struct berr *err)
-{
-	char *p = xstrdup(dir), *s;
-	int ret = -1;
-
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-				berr_set(err, "cannot create state directory \"%s\": %s", p,
-					 strerror(errno));
-				goto out;
-			}
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	ret = 0;
-out:
-	free(p);
-	return ret;
-}
 
 static long
 file_version(const char *name)

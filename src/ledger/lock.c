@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "ledger/lock.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -39,32 +40,6 @@ lock_path(const char *state_dir)
 	return xasprintf("%s/apply.lock", state_dir);
 }
 
-static int
-mkdir_p(const char *dir, struct berr *err)
-{
-	char *p = xstrdup(dir), *s;
-	int ret = -1;
-
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-				berr_set(err, "cannot create state directory \"%s\": %s", p,
-					 strerror(errno));
-				goto out;
-			}
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	ret = 0;
-out:
-	free(p);
-	return ret;
-}
 
 static void
 copy_str(char *dst, size_t n, const char *src)

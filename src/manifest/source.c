@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "manifest/source.h"
+#include "util/fs.h"
 #include "manifest/yaml.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -922,30 +923,6 @@ is_url(const char *s)
 	return s[colon] == ':' && colon > 0 && colon < slash && s[0] != '.';
 }
 
-/* mkdir -p with mode 0700 for the directories it creates. */
-static int
-mkdirs(const char *path, struct berr *err)
-{
-	char *p = xstrdup(path), *s, c;
-	int rc = 0;
-
-	for (s = p + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			rc = berr_set(err, "cannot create directory \"%s\": %s",
-				      p, strerror(errno));
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return rc;
-}
 
 static char *
 cache_dir(const char *state_dir, const char *url)
@@ -1007,7 +984,7 @@ open_cache(struct loader *l, const char *dir, const char *url,
 	/* a cache left half-made is made again: init keeps what is there */
 	if (git_repository_open_bare(&l->repo, dir) < 0) {
 		l->repo = NULL;
-		if (mkdirs(dir, l->err) < 0)
+		if (mkdir_p(dir, l->err) < 0)
 			return -1;
 		if (git_repository_init(&l->repo, dir, 1) < 0)
 			return berr_set(l->err, "cannot create the cache of "

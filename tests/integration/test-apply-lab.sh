@@ -125,6 +125,7 @@ pkill -9 -f "$BERTH\" --repo \"$R\" apply" 2>/dev/null || true
 pkill -9 -P "$first" 2>/dev/null || true
 kill -9 "$first" 2>/dev/null || true
 pkill -9 -f "$BERTH --repo $R apply" 2>/dev/null || true
+{ wait "$first"; } 2>/dev/null || true
 sleep 0.5
 expect "a killed holder's lock is taken over" 0 "$BERTH" --repo "$R" reconcile
 has "takeover reported" "$T/err" "took over lock"
@@ -134,7 +135,7 @@ sed -i 's/memory: \([0-9]*\)MiB, disk: 1GiB, price: {amount: "1.00"/memory: \1Mi
 commit "$R" "bigger disks"
 "$BERTH" --repo "$R" apply --auto-approve --parallel 1 >"$T/out" 2>"$T/err" &
 apid=$!
-for _ in $(seq 100); do grep -q "host/lab-1/profile/plan-p3 update: ok" "$T/err" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q "host/lab-1/profile/plan-p3 update: ok" "$T/err" 2>/dev/null && break; sleep 0.05; done
 kill -9 "$(var lab-2 PID)"
 rc=0; wait "$apid" || rc=$?
 if [ "$rc" = 1 ]; then pass "apply with a daemon killed exits 1"; else fail "apply with a daemon killed exits 1 (exit $rc)"; fi
@@ -152,7 +153,7 @@ sed -i 's/disk: 2GiB, price: {amount: "1.00"/disk: 3GiB, price: {amount: "1.00"/
 commit "$R" "bigger disks again"
 "$BERTH" --repo "$R" apply --auto-approve --parallel 1 >"$T/out" 2>"$T/err" &
 apid=$!
-for _ in $(seq 100); do grep -q "plan-p5 update: ok" "$T/err" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q "plan-p5 update: ok" "$T/err" 2>/dev/null && break; sleep 0.05; done
 kill -9 "$apid"; wait "$apid" 2>/dev/null || true
 if [ "$(sqlite3 "$BERTH_STATE/berth.db" 'PRAGMA integrity_check')" = ok ]; then pass "integrity_check ok after berth was killed"; else fail "integrity_check"; fi
 expect "ledger verifies after berth was killed" 0 "$BERTH" ledger verify

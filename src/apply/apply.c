@@ -7,12 +7,11 @@
 #include <string.h>
 
 #include "apply/apply.h"
+#include "util/parallel.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define DEFAULT_PARALLEL 16
-#define MAX_PARALLEL 256
 
 const char *
 apply_status_name(enum apply_status s)
@@ -54,7 +53,6 @@ struct work {
 	struct apply_result *r;
 	struct aserver *v;
 	size_t n;
-	size_t next;		/* next server to take */
 	size_t started;		/* changes started, for progress */
 	size_t total;
 	int stop;		/* the journal refused an intent */
@@ -234,22 +232,12 @@ apply_server(struct work *w, struct aserver *s)
 	incus_conn_free(c);
 }
 
-static void *
-worker(void *arg)
+static void
+apply_one_server(void *ctx, size_t i)
 {
-	struct work *w = arg;
+	struct work *w = ctx;
 
-	for (;;) {
-		size_t i;
-
-		pthread_mutex_lock(&w->lock);
-		i = w->next++;
-		pthread_mutex_unlock(&w->lock);
-		if (i >= w->n)
-			break;
-		apply_server(w, &w->v[i]);
-	}
-	return NULL;
+	apply_server(w, &w->v[i]);
 }
 
 int
@@ -259,9 +247,7 @@ apply_plan(const struct fleet *f, const struct plan *plan,
 {
 	static const struct apply_opts no_opts;
 	struct work w;
-	pthread_t *threads = NULL;
-	unsigned parallel;
-	size_t i, nthreads, started = 0;
+	size_t i;
 	int ret = -1;
 
 	memset(result, 0, sizeof(*result));
@@ -294,22 +280,10 @@ apply_plan(const struct fleet *f, const struct plan *plan,
 		w.total++;
 	}
 	pthread_mutex_init(&w.lock, NULL);
-	parallel = opts->parallel ? opts->parallel : DEFAULT_PARALLEL;
-	if (parallel > MAX_PARALLEL)
-		parallel = MAX_PARALLEL;
-	nthreads = w.n < parallel ? w.n : parallel;
-	threads = xcalloc(nthreads + 1, sizeof(*threads));
-	for (i = 0; i < nthreads; i++) {
-		if (pthread_create(&threads[i], NULL, worker, &w) != 0)
-			break;
-		started++;
-	}
-	if (started == 0 && w.n > 0) {
+	if (parallel_run(w.n, opts->parallel, apply_one_server, &w) < 0) {
 		berr_set(err, "cannot start a thread to apply the plan");
 		goto out;
 	}
-	for (i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
 	ret = 0;
 	for (i = 0; i < plan->nactions; i++) {
 		switch (result->status[i]) {
@@ -326,7 +300,6 @@ out:
 		free(w.v[i].idx);
 	}
 	free(w.v);
-	free(threads);
 	pthread_mutex_destroy(&w.lock);
 	if (ret < 0)
 		apply_result_release(result);

@@ -3,19 +3,17 @@
  * once, a fixed number of requests each (see observe.h for the format and
  * the request list).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "incus/observe.h"
+#include "util/parallel.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define DEFAULT_PARALLEL 16
-#define MAX_PARALLEL 256
 #define MAX_PROJECTS 10000	/* per-project fallback listings */
 #define MAX_MEMBERS 1000
 #define MAX_POOLS 1000
@@ -32,8 +30,6 @@ struct server {
 struct work {
 	struct server *v;
 	size_t n;
-	size_t next;
-	pthread_mutex_t lock;
 	const struct observe_opts *o;
 };
 
@@ -355,22 +351,12 @@ observe_server(const struct server *s, const struct observe_opts *o)
 	return out;
 }
 
-static void *
-worker(void *arg)
+static void
+observe_one_server(void *ctx, size_t i)
 {
-	struct work *w = arg;
+	struct work *w = ctx;
 
-	for (;;) {
-		size_t i;
-
-		pthread_mutex_lock(&w->lock);
-		i = w->next++;
-		pthread_mutex_unlock(&w->lock);
-		if (i >= w->n)
-			break;
-		w->v[i].result = observe_server(&w->v[i], w->o);
-	}
-	return NULL;
+	w->v[i].result = observe_server(&w->v[i], w->o);
 }
 
 static int
@@ -450,10 +436,8 @@ observe_fleet(const struct fleet *f, const struct observe_opts *o,
 	      struct berr *err)
 {
 	struct work w;
-	pthread_t *threads;
 	json_t *obs, *servers;
-	size_t i, nthreads, started = 0;
-	unsigned parallel;
+	size_t i;
 
 	incus_global_init();
 	/* jansson seeds its hash function on first use: not in a thread */
@@ -465,32 +449,17 @@ observe_fleet(const struct fleet *f, const struct observe_opts *o,
 	memset(&w, 0, sizeof(w));
 	w.v = collect(f, o, &w.n);
 	w.o = o;
-	pthread_mutex_init(&w.lock, NULL);
-	parallel = o->parallel ? o->parallel : DEFAULT_PARALLEL;
-	if (parallel > MAX_PARALLEL)
-		parallel = MAX_PARALLEL;
-	nthreads = w.n < parallel ? w.n : parallel;
-	threads = xcalloc(nthreads + 1, sizeof(*threads));
-	for (i = 0; i < nthreads; i++) {
-		if (pthread_create(&threads[i], NULL, worker, &w) != 0)
-			break;
-		started++;
-	}
-	if (started == 0 && w.n > 0) {
+	if (parallel_run(w.n, o->parallel, observe_one_server, &w) < 0) {
 		berr_set(err, "cannot start a thread to observe the fleet");
 		json_decref(obs);
 		obs = NULL;
 		goto out;
 	}
-	for (i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
 	for (i = 0; i < w.n; i++)
 		json_object_set_new(servers, w.v[i].name, w.v[i].result);
 out:
 	for (i = 0; i < w.n; i++)
 		free(w.v[i].endpoints);
 	free(w.v);
-	free(threads);
-	pthread_mutex_destroy(&w.lock);
 	return obs;
 }

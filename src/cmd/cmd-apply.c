@@ -74,6 +74,34 @@ journal_entry(struct run *r, const char *kind, const struct plan_action *a,
 		error(r->ctx, "ledger: %s", err.msg);
 }
 
+/*
+ * Close an intent a killed run left without a result: a change.result in
+ * that run's name saying it was interrupted, so the ledger pairs every
+ * intent and later runs do not report it again. This run re-checks the
+ * object like any other.
+ */
+static void
+settle_intent(struct run *r, const json_t *intent)
+{
+	struct ledger_entry e = { 0 };
+	struct berr err;
+	char *why = xasprintf("interrupted before its result was recorded; re-checked by run %s",
+			      r->run_id);
+
+	e.actor = r->actor;
+	e.run_id = json_string_value(json_object_get(intent, "run_id"));
+	e.commit = json_string_value(json_object_get(intent, "git_commit"));
+	e.kind = "change.result";
+	e.target = json_string_value(json_object_get(intent, "target"));
+	e.object = json_string_value(json_object_get(intent, "object"));
+	e.action = json_string_value(json_object_get(intent, "action"));
+	e.result = "interrupted";
+	e.error = why;
+	if (ledger_append(r->ledger, &e, &err) < 0)
+		error(r->ctx, "ledger: %s", err.msg);
+	free(why);
+}
+
 static int
 j_intent(void *ctx, const struct plan_action *a)
 {
@@ -250,12 +278,14 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 		goto out;
 	}
 	if ((dangling = ledger_dangling_intents(r.ledger, &err)) && json_array_size(dangling)) {
-		json_array_foreach(dangling, i, x)
+		json_array_foreach(dangling, i, x) {
 			info(ctx, "warning: an earlier run (%s) was interrupted: its change of %s "
 			     "(ledger entry %lld) has no result; this run re-checks it",
 			     json_string_value(json_object_get(x, "run_id")),
 			     json_string_value(json_object_get(x, "object")),
 			     (long long)json_integer_value(json_object_get(x, "seq")));
+			settle_intent(&r, x);
+		}
 	}
 
 	if (aa->file) {

@@ -161,6 +161,9 @@ expect "the next run converges" 0 "$BERTH" --repo "$R" reconcile
 has "the next run reports the interrupted change" "$T/err" "was interrupted"
 expect "clean at last" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
 expect "reconcile with nothing to do" 0 "$BERTH" --repo "$R" reconcile
+if grep -q "was interrupted" "$T/err"; then fail "an interrupted change is reported once, not by every later run"; else pass "an interrupted change is reported once, not by every later run"; fi
+expect "the interrupted change is settled in the ledger" 0 "$BERTH" ledger list --kind change.result
+has "settled as interrupted" "$T/out" "-> interrupted"
 expect "ledger records runs that changed nothing" 0 "$BERTH" ledger list --kind run.end --limit 1
 has "a run.end entry" "$T/out" "run.end"
 expect "final verify" 0 "$BERTH" ledger verify

@@ -433,7 +433,7 @@ parse(struct ctx *ctx, int argc, char **argv, struct apply_args *aa,
 	struct optparse p;
 	struct berr err;
 	uint64_t ms;
-	char *end;
+	unsigned long v;
 	int r;
 
 	aa->po.max_deletes = 10;
@@ -445,16 +445,19 @@ parse(struct ctx *ctx, int argc, char **argv, struct apply_args *aa,
 		case O_PRUNE: aa->po.prune = 1; break;
 		case O_MASS: aa->po.allow_mass_delete = 1; break;
 		case O_MAX_DELETES:
-			aa->po.max_deletes = (unsigned)strtoul(p.arg, &end, 10);
-			if (*end || end == p.arg || *p.arg == '-')
+			if (!opt_parse_uint(p.arg, 100000, &v))
 				return usage_error(ctx, "--max-deletes: want a number, have \"%s\"", p.arg);
+			aa->po.max_deletes = (unsigned)v;
 			break;
 		case O_PARALLEL:
-			aa->parallel = (unsigned)strtoul(p.arg, &end, 10);
-			if (*end || end == p.arg || *p.arg == '-' || !aa->parallel || aa->parallel > 1024)
+			if (!opt_parse_uint(p.arg, 1024, &v) || v == 0)
 				return usage_error(ctx, "--parallel: want a number from 1 to 1024, have \"%s\"", p.arg);
+			aa->parallel = (unsigned)v;
 			break;
 		case O_TARGET:
+			if (!opt_valid_target(p.arg))
+				return usage_error(ctx, "--target: want KIND/NAME with KIND one of "
+						   "Host, Cluster, Pool, Plan, Image; have \"%s\"", p.arg);
 			*targets = xreallocarray(*targets, aa->po.ntargets + 1, sizeof(**targets));
 			(*targets)[aa->po.ntargets++] = p.arg;
 			aa->po.targets = *targets;

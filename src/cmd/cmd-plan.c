@@ -34,28 +34,6 @@ static const struct opt opts[] = {
 	{ NULL, 0, 0, 0 },
 };
 
-static int
-valid_target(const char *t)
-{
-	static const char *const kinds[] = { "Host/", "Cluster/", "Pool/", "Plan/", "Image/" };
-	size_t i;
-
-	for (i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
-		if (!strncmp(t, kinds[i], strlen(kinds[i])) && t[strlen(kinds[i])])
-			return 1;
-	return 0;
-}
-
-static int
-parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return !(errno || end == s || *end || *s == '-' || *out > max);
-}
-
 /* Write the plan file atomically (mode 0600: it holds the fleet's objects). */
 static int
 write_plan_file(const struct ctx *ctx, const char *path, json_t *doc)
@@ -115,7 +93,7 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 		case O_OUT: out = p.arg; break;
 		case O_DETAILED: detailed = 1; break;
 		case O_TARGET:
-			if (!valid_target(p.arg)) {
+			if (!opt_valid_target(p.arg)) {
 				free(targets);
 				return usage_error(ctx, "--target: want KIND/NAME with KIND one of "
 						   "Host, Cluster, Pool, Plan, Image; have \"%s\"", p.arg);
@@ -125,7 +103,7 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 			break;
 		case O_PRUNE: po.prune = 1; break;
 		case O_MAX_DELETES:
-			if (!parse_uint(p.arg, 100000, &v)) {
+			if (!opt_parse_uint(p.arg, 100000, &v)) {
 				free(targets);
 				return usage_error(ctx, "--max-deletes: want a number, have \"%s\"", p.arg);
 			}
@@ -133,7 +111,7 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 			break;
 		case O_MASS: po.allow_mass_delete = 1; break;
 		case O_PARALLEL:
-			if (!parse_uint(p.arg, 1024, &v) || v == 0) {
+			if (!opt_parse_uint(p.arg, 1024, &v) || v == 0) {
 				free(targets);
 				return usage_error(ctx, "--parallel: want a number from 1 to 1024, have \"%s\"", p.arg);
 			}

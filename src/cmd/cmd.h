@@ -77,6 +77,10 @@ int opt_next(struct optparse *p);
 void optparse_init(struct optparse *p, struct ctx *ctx, int argc, char **argv,
 		   const struct opt *opts);
 
+/* --target KIND/NAME with KIND one of Host, Cluster, Pool, Plan, Image. */
+int opt_valid_target(const char *t);
+/* A decimal number from 0 to max, nothing else: 1, or 0 when it is not. */
+int opt_parse_uint(const char *s, unsigned long max, unsigned long *out);
 /* For commands without options of their own: -1 to go on, else the exit code
  * (help printed, or a usage error). */
 int parse_no_options(struct ctx *ctx, int argc, char **argv);

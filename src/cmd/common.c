@@ -1,6 +1,7 @@
 /*
  * common.c - option parsing, help, and printing shared by the commands.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,28 @@ opt_next(struct optparse *p)
 				return r;
 		}
 	}
+}
+
+int
+opt_valid_target(const char *t)
+{
+	static const char *const kinds[] = { "Host/", "Cluster/", "Pool/", "Plan/", "Image/" };
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
+		if (!strncmp(t, kinds[i], strlen(kinds[i])) && t[strlen(kinds[i])])
+			return 1;
+	return 0;
+}
+
+int
+opt_parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return !(errno || end == s || *end || *s == '-' || *out > max);
 }
 
 int

@@ -24,6 +24,13 @@ expect "missing option value" 1 "$BERTH" validate --ref
 has "missing value message" "$T/err" 'option "--ref" needs a value'
 expect "unexpected operand" 1 "$BERTH" validate extra
 has "operand message" "$T/err" 'unexpected argument "extra"'
+for cmd in plan apply; do
+	expect "$cmd: bad --target" 1 "$BERTH" $cmd --target Profile/x
+	has "$cmd: --target names the kinds" "$T/err" '--target: want KIND/NAME with KIND one of Host, Cluster, Pool, Plan, Image; have "Profile/x"'
+	expect "$cmd: --max-deletes overflow" 1 "$BERTH" $cmd --max-deletes 99999999999999999999
+	has "$cmd: --max-deletes wants a number" "$T/err" '--max-deletes: want a number, have "99999999999999999999"'
+	expect "$cmd: --parallel 0" 1 "$BERTH" $cmd --parallel 0
+done
 expect "version" 0 "$BERTH" version
 for lib in libyaml libcurl jansson openssl libgit2 sqlite libmicrohttpd; do
 	has "version names $lib" "$T/out" "$lib"

@@ -398,17 +398,9 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	printf("%s\n", summary);
 	ret = rc == 0 && !plan.nerrors ? EXIT_OK : EXIT_FAIL;
 out:
-	if (started) {
-		struct ledger_entry e = { 0 };
-
-		e.actor = r.actor;
-		e.run_id = r.run_id;
-		e.commit = r.commit;
-		e.kind = "run.end";
-		e.result = ret == EXIT_OK ? "ok" : "failed";
-		if (ledger_append(r.ledger, &e, &err) < 0)
-			error(ctx, "ledger: %s", err.msg);
-	}
+	if (started)
+		journal_entry(&r, "run.end", NULL, NULL, NULL,
+			      ret == EXIT_OK ? "ok" : "failed", NULL);
 	apply_result_release(&ar);
 	if (have_plan)
 		plan_release(&plan);

@@ -62,11 +62,35 @@ const struct command commands[] = {
 	  "break the apply lock ID (from the lock error); recorded in the ledger",
 	  "  ID                    the lock's id, as in \"lock l-1f2e...\" of the error of\n"
 	  "                        the apply that found it held\n" },
+	{ "status", cmd_status, NEED_MANIFESTS | NEED_STATE,
+	  "hosts, agent freshness and capacity per pool",
+	  "" },
 	{ "host", cmd_host, NEED_MANIFESTS | NEED_STATE,
 	  "host tools: `berth host trust-command NAME` prints what makes a host trust berth",
 	  "  trust-command NAME   print a shell command that, run as root on host (or cluster)\n"
 	  "                       NAME, makes its Incus trust berth's certificate and prints\n"
 	  "                       the server fingerprint for the manifest\n" },
+	{ "serve", cmd_serve, NEED_MANIFESTS | NEED_STATE,
+	  "the agent report intake, /metrics and /v1/status over HTTP",
+	  "      --listen ADDR:PORT    where to listen (default 127.0.0.1:8080; [::1]:8080)\n"
+	  "      --tls-cert FILE       serve HTTPS with this PEM certificate (and --tls-key)\n"
+	  "      --tls-key FILE        its PEM private key\n"
+	  "      --history D           keep accepted reports this long (default 7d)\n"
+	  "      --max-connections N   connections at once (default 1024; a quarter per client)\n"
+	  "      --timeout D           close connections idle this long (default 30s)\n" },
+	{ "agent", cmd_agent, 0,
+	  "the agent on each host: keygen, run (every interval) or once",
+	  "  keygen --out FILE          a new Ed25519 key (mode 0600); prints the public key\n"
+	  "                             for the Host manifest's spec.agent.key\n"
+	  "  run|once --host NAME --key FILE --server URL\n"
+	  "      --incus unix:///PATH   the local Incus socket (default /var/lib/incus/unix.socket)\n"
+	  "      --interval D           between reports (default 30s; as the manifest says)\n"
+	  "      --spool DIR            undelivered reports (default <state>/agent/NAME)\n"
+	  "      --spool-max N          reports the spool keeps (default 10000; oldest dropped)\n"
+	  "      --interface IF         a billable host interface; repeatable (default: the\n"
+	  "                             physical ones)\n"
+	  "      --server-ca FILE       CA certificates for an https intake\n"
+	  "      --proc DIR, --sys DIR  read these instead of /proc and /sys (tests)\n" },
 	{ "render", cmd_render, NEED_MANIFESTS,
 	  "print every manifest document as JSON Lines, with file and line",
 	  "" },

@@ -16,6 +16,9 @@
 #include "ledger/ledger.h"
 #include "manifest/manifest.h"
 #include "plan/plan.h"
+#include "sched/status.h"
+#include "serve/store.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -77,6 +80,8 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 	struct observe_opts oo = { 0 };
 	struct plan_opts po = { 0 };
 	struct plan plan = { 0 };
+	struct report_set reports = { 0 };
+	struct status *status = NULL;
 	const char **targets = NULL;
 	const char *out = NULL;
 	unsigned long v;
@@ -154,6 +159,13 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 		po.last_applied = last;
 	}
 	free(db);
+	/* Agent reports mark offline hosts in the plan; without them the plan
+	 * is the same, only unmarked. */
+	if (report_set_load(ctx->state_dir, &reports, &err) < 0)
+		info(ctx, "warning: no host health in this plan: %s", err.msg);
+	else
+		po.status = status = status_build(res.fleet, reports.items, reports.n,
+						  clock_now_ms());
 	incus_global_init();
 	oo.identity = &id;
 	if (!(observed = observe_fleet(res.fleet, &oo, &err))) {
@@ -194,6 +206,8 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 out:
 	if (have_plan)
 		plan_release(&plan);
+	status_free(status);
+	report_set_release(&reports);
 	json_decref(observed);
 	json_decref(last);
 	if (ledger)

@@ -26,6 +26,8 @@
 #include "manifest/model.h"
 #include "util/err.h"
 
+struct status;			/* sched/status.h */
+
 enum plan_object {
 	OBJ_STORAGE_POOL,
 	OBJ_PROJECT,
@@ -92,6 +94,12 @@ struct plan_opts {
 	const char *const *targets;	/* "KIND/NAME" (e.g. "Plan/vps-s", "Host/nix-01"), or NULL */
 	size_t ntargets;
 	const json_t *last_applied;	/* address -> object as last applied, or NULL */
+	/*
+	 * Health of the hosts (sched/status.h), or NULL. Only the renderings
+	 * use it, to mark hosts that are offline or have no agent where a
+	 * pool requires one; it never changes actions, digests or plan files.
+	 */
+	const struct status *status;
 };
 
 struct plan {
@@ -118,7 +126,12 @@ void plan_release(struct plan *plan);
 int plan_has_changes(const struct plan *plan);
 
 /* Render: text like a careful terraform plan (color: ANSI colours), or the
- * versioned JSON document. Both take the plan's targets into account. */
+ * versioned JSON document. Both take the plan's targets into account, and
+ * with opts->status mark the hosts no new instance is placed on: text
+ *   host lab-2: offline (last report 14m ago): no new instances are placed on it
+ * before the summary; JSON a "hosts" list of every host with name,
+ * health, report_age_seconds, schedulable, reason and warning (that line's
+ * text after "host NAME: ", or null). */
 void plan_render_text(const struct plan *plan, const struct plan_opts *opts,
 		      int color, int verbose, FILE *out);
 json_t *plan_to_json(const struct plan *plan, const struct plan_opts *opts);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "plan/plan-int.h"
+#include "sched/status.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -110,6 +111,55 @@ render_action(const struct plan_action *a, int color, FILE *out)
 		fprintf(out, "      blocked by: %s\n", a->blocked_by);
 }
 
+/*
+ * Why no new instance goes on host h (after "host NAME: "), into out; 0
+ * when h is not marked: it is online, or has no agent and no pool of it
+ * requires one.
+ */
+static int
+host_mark(const struct status *st, const struct status_host *h, char *out, size_t outlen)
+{
+	char age[32];
+	size_t i, j, other = 0;
+
+	if (h->health == HEALTH_OFFLINE) {
+		status_format_age(h->report_age_ms, age, sizeof(age));
+		snprintf(out, outlen, "offline (last report %s ago): no new instances are "
+			 "placed on it", age);
+		return 1;
+	}
+	if (h->health != HEALTH_NO_AGENT || !h->agent_required_by)
+		return 0;
+	/* pools of h that take it without an agent */
+	for (i = 0; i < st->npools; i++)
+		for (j = 0; j < st->pools[i].nmembers; j++)
+			if (st->pools[i].members[j].host == h && !st->pools[i].pool->require_agent)
+				other++;
+	snprintf(out, outlen, "no agent (no report accepted yet; pool %s requires one): "
+		 "no new instances %s%s%sare placed on it", h->agent_required_by->meta.name,
+		 other ? "of pool " : "", other ? h->agent_required_by->meta.name : "",
+		 other ? " " : "");
+	return 1;
+}
+
+static void
+render_marks(const struct plan_opts *opts, int color, FILE *out)
+{
+	const struct status *st = opts ? opts->status : NULL;
+	char why[512];
+	size_t i, n = 0;
+
+	for (i = 0; st && i < st->nhosts; i++) {
+		if (!host_mark(st, &st->hosts[i], why, sizeof(why)))
+			continue;
+		fprintf(out, "%shost %s: %s%s\n", color ? C_YELLOW : "",
+			st->hosts[i].host->meta.name, why, color ? C_RESET : "");
+		n++;
+	}
+	if (n)
+		fputc('\n', out);
+}
+
 void
 plan_render_text(const struct plan *plan, const struct plan_opts *opts,
 		 int color, int verbose, FILE *out)
@@ -143,6 +193,7 @@ plan_render_text(const struct plan *plan, const struct plan_opts *opts,
 			      "  no objects until the host is approved\n" : "  no changes\n", out);
 		fputc('\n', out);
 	}
+	render_marks(opts, color, out);
 	fprintf(out, "Plan: %zu to create, %zu to update, %zu to delete, %zu blocked, %zu errors.\n",
 		plan->ncreate, plan->nupdate, plan->ndelete, plan->nblocked, plan->nerrors);
 }
@@ -168,6 +219,33 @@ plan_targets_json(const struct plan_opts *opts)
 	for (i = 0; opts && i < opts->ntargets; i++)
 		json_array_append_new(t, json_string(opts->targets[i]));
 	return t;
+}
+
+/* Every host of the status with its health and whether it takes new instances. */
+static json_t *
+hosts_json(const struct status *st)
+{
+	json_t *hosts = json_array();
+	char why[512];
+	size_t i;
+
+	for (i = 0; i < st->nhosts; i++) {
+		const struct status_host *h = &st->hosts[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(h->host->meta.name));
+		json_object_set_new(o, "health", json_string(host_health_name(h->health)));
+		json_object_set_new(o, "report_age_seconds", h->report_age_ms < 0 ? json_null()
+				    : json_integer((json_int_t)(h->report_age_ms / 1000)));
+		json_object_set_new(o, "schedulable", json_boolean(h->schedulable));
+		json_object_set_new(o, "reason", h->schedulable ? json_null()
+				    : json_string(h->npools ? sched_reason_name(h->reason)
+							    : "in no pool"));
+		json_object_set_new(o, "warning", host_mark(st, h, why, sizeof(why))
+				    ? json_string(why) : json_null());
+		json_array_append_new(hosts, o);
+	}
+	return hosts;
 }
 
 json_t *
@@ -203,6 +281,8 @@ plan_to_json(const struct plan *plan, const struct plan_opts *opts)
 		json_array_append_new(servers, s);
 	}
 	json_object_set_new(doc, "servers", servers);
+	if (opts && opts->status)
+		json_object_set_new(doc, "hosts", hosts_json(opts->status));
 	for (i = 0; i < plan->nactions; i++) {
 		const struct plan_action *a = &plan->actions[i];
 		json_t *o = json_object(), *diff = json_array();

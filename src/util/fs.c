@@ -1,7 +1,11 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/fs.h"
 #include "util/xalloc.h"
@@ -35,4 +39,113 @@ mkdir_p(const char *path, struct berr *err)
 out:
 	free(p);
 	return ret;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+		struct berr *err)
+{
+	char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
+	char *dircopy = xstrdup(path);
+	int fd, dfd, ret = -1;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+	if (fd < 0) {
+		berr_set(err, "cannot create \"%s\": %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		berr_set(err, "cannot write \"%s\": %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		berr_set(err, "cannot write \"%s\": %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	ret = 0;
+out:
+	free(dircopy);
+	free(tmp);
+	return ret;
+}
+
+int
+fs_read_file(const char *path, size_t max, char **out, size_t *len, struct berr *err)
+{
+	size_t cap = 4096, n = 0;
+	char *b;
+	int fd, e;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		berr_set(err, "cannot read \"%s\": %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	b = xmalloc(cap + 1);
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			if (cap > max) {
+				close(fd);
+				free(b);
+				errno = EFBIG;
+				return berr_set(err, "\"%s\" is over %zu bytes", path, max);
+			}
+			cap *= 2;
+			b = xrealloc(b, cap + 1);
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			e = errno;
+			close(fd);
+			free(b);
+			berr_set(err, "cannot read \"%s\": %s", path, strerror(e));
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (n > max) {
+		free(b);
+		errno = EFBIG;
+		return berr_set(err, "\"%s\" is over %zu bytes", path, max);
+	}
+	b[n] = '\0';
+	*out = b;
+	if (len)
+		*len = n;
+	return 0;
 }

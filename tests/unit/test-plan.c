@@ -16,6 +16,7 @@
 
 #include "manifest/manifest.h"
 #include "plan/plan.h"
+#include "sched/status.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -663,6 +664,106 @@ test_color(void **state)
 	done(&x);
 }
 
+/* Hosts offline, or without an agent where their pool requires one, are
+ * marked in the text and the JSON; the plan itself does not change. */
+static void
+test_status_marks(void **state)
+{
+	const int64_t now = INT64_C(1795323600000);
+	struct plan_opts o = { .prune = 1 }, os = { .prune = 1 };
+	struct report r1, r2;
+	struct host_report hr[2];
+	struct status *st;
+	struct fx x, y;
+	json_t *j, *js, *h, *pf, *pfs;
+	char *text, *texts, *marks;
+	const char *want =
+		"host lab-c1: no agent (no report accepted yet; pool lab-cluster requires one): "
+		"no new instances are placed on it\n"
+		"host lab-c2: no agent (no report accepted yet; pool lab-cluster requires one): "
+		"no new instances are placed on it\n"
+		"host lab-2: offline (last report 14m ago): no new instances are placed on it\n"
+		"\n";
+
+	(void)state;
+	run(&x, "lab", "drift", &o);
+	load(&y, "lab", "drift");
+	/* lab requires no agent; lab-cluster does here */
+	fleet_pool(y.res.fleet, "lab-cluster")->require_agent = 1;
+	memset(&r1, 0, sizeof(r1));
+	memset(&r2, 0, sizeof(r2));
+	r1.host = "lab-1";
+	r2.host = "lab-2";
+	hr[0] = (struct host_report){ "lab-1", now - 1000, &r1 };
+	hr[1] = (struct host_report){ "lab-2", now - 14 * 60000 - 30000, &r2 };
+	st = status_build(y.res.fleet, hr, 2, now);
+	os.status = st;
+	y.rc = plan_compute(y.res.fleet, y.obs, &os, &y.plan);
+	assert_int_equal(y.rc, 0);
+
+	/* same actions, digests and plan file */
+	assert_string_equal(x.plan.manifest_digest, y.plan.manifest_digest);
+	j = plan_to_json(&x.plan, &o);
+	js = plan_to_json(&y.plan, &os);
+	assert_true(json_equal(json_object_get(j, "actions"), json_object_get(js, "actions")));
+	assert_true(json_equal(json_object_get(j, "summary"), json_object_get(js, "summary")));
+	pf = plan_file(&x.plan, &o, "s");
+	pfs = plan_file(&y.plan, &os, "s");
+	assert_true(json_equal(pf, pfs));
+	json_decref(pf);
+	json_decref(pfs);
+
+	/* text: the marks just before the summary, nothing else changes */
+	text = render(&x.plan, &o, 0, 0);
+	texts = render(&y.plan, &os, 0, 0);
+	marks = strstr(texts, want);
+	if (!marks)
+		fail_msg("%s", texts);
+	assert_non_null(marks);
+	assert_non_null(strstr(marks, "Plan: "));
+	assert_int_equal(strncmp(marks + strlen(want), "Plan: ", 6), 0);
+	assert_null(strstr(texts, "host lab-1:"));
+	memmove(marks, marks + strlen(want), strlen(marks + strlen(want)) + 1);
+	assert_string_equal(text, texts);
+	free(text);
+	free(texts);
+	texts = render(&y.plan, &os, 1, 0);
+	assert_non_null(strstr(texts, "\033[33mhost lab-2: offline (last report 14m ago): "
+			       "no new instances are placed on it\033[0m\n"));
+	free(texts);
+
+	/* JSON: "hosts" only with a status */
+	assert_null(json_object_get(j, "hosts"));
+	h = json_object_get(js, "hosts");
+	assert_int_equal(json_array_size(h), 4);
+	h = json_array_get(json_object_get(js, "hosts"), 2);	/* fleet order */
+	assert_string_equal(json_string_value(json_object_get(h, "name")), "lab-1");
+	assert_string_equal(json_string_value(json_object_get(h, "health")), "online");
+	assert_int_equal(json_integer_value(json_object_get(h, "report_age_seconds")), 1);
+	assert_true(json_is_true(json_object_get(h, "schedulable")));
+	assert_true(json_is_null(json_object_get(h, "reason")));
+	assert_true(json_is_null(json_object_get(h, "warning")));
+	h = json_array_get(json_object_get(js, "hosts"), 3);
+	assert_string_equal(json_string_value(json_object_get(h, "name")), "lab-2");
+	assert_string_equal(json_string_value(json_object_get(h, "health")), "offline");
+	assert_int_equal(json_integer_value(json_object_get(h, "report_age_seconds")), 870);
+	assert_true(json_is_false(json_object_get(h, "schedulable")));
+	assert_string_equal(json_string_value(json_object_get(h, "reason")), "offline");
+	assert_string_equal(json_string_value(json_object_get(h, "warning")),
+			    "offline (last report 14m ago): no new instances are placed on it");
+	h = json_array_get(json_object_get(js, "hosts"), 0);
+	assert_string_equal(json_string_value(json_object_get(h, "name")), "lab-c1");
+	assert_string_equal(json_string_value(json_object_get(h, "health")), "no agent");
+	assert_true(json_is_null(json_object_get(h, "report_age_seconds")));
+	assert_string_equal(json_string_value(json_object_get(h, "reason")), "no agent");
+	assert_non_null(json_string_value(json_object_get(h, "warning")));
+	json_decref(j);
+	json_decref(js);
+	status_free(st);
+	done(&x);
+	done(&y);
+}
+
 int
 main(void)
 {
@@ -684,6 +785,7 @@ main(void)
 		cmocka_unit_test(test_json_shape_and_determinism),
 		cmocka_unit_test(test_plan_file),
 		cmocka_unit_test(test_color),
+		cmocka_unit_test(test_status_marks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,169 @@
+/*
+ * berth serve - the agent report intake, /metrics, /v1/status, /healthz.
+ *
+ * Keys come from the Host manifests of the configured commit; SIGHUP
+ * reads the manifests again (a moved branch, a new host's key). SIGTERM
+ * and SIGINT stop it, after the reports in flight are committed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "ledger/ledger.h"
+#include "manifest/manifest.h"
+#include "serve/http.h"
+#include "serve/intake.h"
+#include "util/units.h"
+#include "util/banned.h"
+
+enum { O_LISTEN, O_CERT, O_KEY, O_HISTORY, O_CONNS, O_TIMEOUT };
+
+static const struct opt serve_opts[] = {
+	{ "listen", 0, 1, O_LISTEN },
+	{ "tls-cert", 0, 1, O_CERT },
+	{ "tls-key", 0, 1, O_KEY },
+	{ "history", 0, 1, O_HISTORY },
+	{ "max-connections", 0, 1, O_CONNS },
+	{ "timeout", 0, 1, O_TIMEOUT },
+	{ NULL, 0, 0, 0 },
+};
+
+static volatile sig_atomic_t stop_requested, reload_requested;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+/* Load and check the manifests; the fleet in *res on success. */
+static int
+load(struct ctx *ctx, struct manifest_result *res)
+{
+	struct source_opts so;
+	struct diags d = DIAGS_INIT;
+	struct berr err;
+	int ret = -1;
+
+	ctx_source_opts(ctx, &so);
+	if (manifest_load(&so, MANIFEST_CHECK, res, &d, &err) < 0) {
+		error(ctx, "%s", err.msg);
+	} else if (d.nerrors || !res->fleet) {
+		print_diags(ctx, &d);
+		error(ctx, "the manifests are not valid (run `berth validate`)");
+	} else {
+		ret = 0;
+	}
+	diags_release(&d);
+	if (ret < 0)
+		manifest_result_release(res);
+	return ret;
+}
+
+int
+cmd_serve(struct ctx *ctx, int argc, char **argv)
+{
+	struct optparse p;
+	struct http_opts ho = { 0 };
+	struct intake_opts io = { 0 };
+	struct manifest_result res = { 0 }, next;
+	struct intake *in = NULL;
+	struct http_server *hs = NULL;
+	struct ledger *l = NULL;
+	struct berr err;
+	uint64_t ms;
+	unsigned long n;
+	int r, ret = EXIT_FAIL;
+
+	optparse_init(&p, ctx, argc, argv, serve_opts);
+	while ((r = opt_next(&p)) != OPT_END) {
+		switch (r) {
+		case OPT_HELP: return command_help(ctx);
+		case OPT_OPERAND: return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
+		case O_LISTEN: ho.listen = p.arg; break;
+		case O_CERT: ho.tls_cert = p.arg; break;
+		case O_KEY: ho.tls_key = p.arg; break;
+		case O_HISTORY:
+			if (parse_duration(p.arg, &ms, &err) < 0 || ms < 60000)
+				return usage_error(ctx, "--history: want a duration of at least 1m "
+						   "like 7d, have \"%s\"", p.arg);
+			io.history_ms = (int64_t)ms;
+			break;
+		case O_CONNS:
+			if (!opt_parse_uint(p.arg, 100000, &n) || n < 4)
+				return usage_error(ctx, "--max-connections: want a number from 4 "
+						   "to 100000, have \"%s\"", p.arg);
+			ho.conn_limit = (unsigned)n;
+			break;
+		case O_TIMEOUT:
+			if (parse_duration(p.arg, &ms, &err) < 0 || ms < 1000 || ms > 3600000)
+				return usage_error(ctx, "--timeout: want a duration from 1s to 1h, "
+						   "have \"%s\"", p.arg);
+			ho.timeout_s = (unsigned)(ms / 1000);
+			break;
+		default: return EXIT_FAIL;
+		}
+	}
+	if (load(ctx, &res) < 0)
+		return EXIT_FAIL;
+	/* Creates and migrates the state database. */
+	if (ledger_open(ctx->state_dir, &l, &err) < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	ledger_close(l);
+	io.state_dir = ctx->state_dir;
+	if (intake_open(&io, res.fleet, &in, &err) < 0 || http_start(&ho, in, &hs, &err) < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	signal(SIGTERM, on_stop);
+	signal(SIGINT, on_stop);
+	signal(SIGHUP, on_hup);
+	signal(SIGPIPE, SIG_IGN);
+	info(ctx, "serving on %s%s port %u: POST /v1/reports, GET /metrics /v1/status /healthz "
+	     "(manifests at commit %.12s)", ho.tls_cert ? "https " : "",
+	     ho.listen ? ho.listen : "127.0.0.1:8080", http_port(hs), res.commit);
+	fflush(stderr);
+	while (!stop_requested) {
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		if (!reload_requested)
+			continue;
+		reload_requested = 0;
+		memset(&next, 0, sizeof(next));
+		if (load(ctx, &next) < 0) {
+			error(ctx, "reload: keeping the manifests of commit %.12s", res.commit);
+			continue;
+		}
+		if (intake_set_fleet(in, next.fleet, &err) < 0) {
+			error(ctx, "reload: %s; keeping commit %.12s", err.msg, res.commit);
+			manifest_result_release(&next);
+			continue;
+		}
+		manifest_result_release(&res);
+		res = next;
+		info(ctx, "reloaded the manifests: commit %.12s", res.commit);
+	}
+	info(ctx, "stopping");
+	ret = EXIT_OK;
+out:
+	http_stop(hs);
+	intake_free(in);
+	manifest_result_release(&res);
+	return ret;
+}

@@ -1,0 +1,327 @@
+/*
+ * berth status - every host's review, state and agent freshness, and the
+ * capacity of every pool: allocated, capacity and free per host, and
+ * whether each host takes new instances (and why not).
+ *
+ * The rules are sched/status.h's; this file loads the manifests and the
+ * latest reports, builds the status at the current time and prints it:
+ * one table per pool, then the hosts in no pool (text), or
+ * status_to_json() (--format json).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cmd/cmd.h"
+#include "manifest/manifest.h"
+#include "sched/status.h"
+#include "serve/store.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define NCOLS 7
+
+/* A table printed with aligned columns; cells are owned. */
+struct table {
+	char *(*rows)[NCOLS];
+	size_t n, alloc;
+	size_t ncols;
+};
+
+static void
+table_add(struct table *t, const char *const cells[NCOLS])
+{
+	size_t i;
+
+	ALLOC_GROW(t->rows, t->n + 1, t->alloc);
+	for (i = 0; i < NCOLS; i++)
+		t->rows[t->n][i] = i < t->ncols && cells[i] ? xstrdup(cells[i]) : NULL;
+	t->n++;
+}
+
+static void
+table_print(struct table *t, FILE *out)
+{
+	size_t w[NCOLS] = { 0 }, r, c, last;
+
+	for (r = 0; r < t->n; r++)
+		for (c = 0; c < t->ncols; c++)
+			if (t->rows[r][c] && strlen(t->rows[r][c]) > w[c])
+				w[c] = strlen(t->rows[r][c]);
+	for (r = 0; r < t->n; r++) {
+		for (last = t->ncols; last > 0 && !t->rows[r][last - 1]; last--)
+			;
+		fputs("  ", out);
+		for (c = 0; c < last; c++) {
+			const char *s = t->rows[r][c] ? t->rows[r][c] : "";
+
+			if (c + 1 < last)
+				fprintf(out, "%-*s  ", (int)w[c], s);
+			else
+				fputs(s, out);
+		}
+		fputc('\n', out);
+	}
+}
+
+static void
+table_release(struct table *t)
+{
+	size_t r, c;
+
+	for (r = 0; r < t->n; r++)
+		for (c = 0; c < NCOLS; c++)
+			free(t->rows[r][c]);
+	free(t->rows);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Bytes for people, one decimal at most: "512B", "7.5GiB", "64GiB". */
+static void
+human_size(uint64_t v, char *out, size_t outlen)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double d = (double)v;
+	size_t u = 0;
+	char *dot;
+
+	while (d >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0) {
+		snprintf(out, outlen, "%" PRIu64 "B", v);
+		return;
+	}
+	snprintf(out, outlen, "%.1f", d);
+	if (!strcmp(out, "1024.0") && u + 1 < sizeof(units) / sizeof(units[0])) {
+		snprintf(out, outlen, "1");	/* rounded up to the next unit */
+		u++;
+	}
+	if ((dot = strstr(out, ".0")) && dot[2] == '\0')
+		*dot = '\0';
+	snprintf(out + strlen(out), outlen - strlen(out), "%s", units[u]);
+}
+
+static void
+quantity(enum resource r, uint64_t v, char *out, size_t outlen)
+{
+	if (r == RES_CPU)
+		snprintf(out, outlen, "%" PRIu64, v);
+	else
+		human_size(v, out, outlen);
+}
+
+/* "18/46 (28 free)", "34GiB/85.2GiB (51.2GiB free)", "12/10 (2 over)". */
+static void
+resource_cell(enum resource r, const struct status_resource *x, char *out, size_t outlen)
+{
+	char a[32], c[32], f[32];
+
+	quantity(r, x->allocated, a, sizeof(a));
+	quantity(r, x->capacity, c, sizeof(c));
+	if (x->free >= 0)
+		quantity(r, (uint64_t)x->free, f, sizeof(f));
+	else
+		quantity(r, x->free == INT64_MIN ? (uint64_t)INT64_MAX + 1 : (uint64_t)-x->free,
+			 f, sizeof(f));
+	snprintf(out, outlen, "%s/%s (%s %s)", a, c, f, x->free >= 0 ? "free" : "over");
+}
+
+static const char *
+review_word(enum review r)
+{
+	return r == REVIEW_PENDING ? "pending" : r == REVIEW_REJECTED ? "rejected" : "approved";
+}
+
+static const char *
+state_word(enum host_state s)
+{
+	return s == HOST_CORDONED ? "cordoned" : s == HOST_DRAINING ? "draining" : "active";
+}
+
+static void
+health_cell(const struct status_host *h, char *out, size_t outlen)
+{
+	char age[32];
+
+	if (h->health == HEALTH_NO_AGENT) {
+		snprintf(out, outlen, "no agent");
+		return;
+	}
+	status_format_age(h->report_age_ms, age, sizeof(age));
+	snprintf(out, outlen, "%s %s", host_health_name(h->health), age);
+}
+
+static void
+host_cells(const struct status_host *h, char rs[64], char health[64])
+{
+	snprintf(rs, 64, "%s/%s", review_word(h->host->review), state_word(h->host->state));
+	health_cell(h, health, 64);
+}
+
+static void
+print_pool(const struct status_pool *sp, FILE *out)
+{
+	const struct m_pool *p = sp->pool;
+	struct table t = { .ncols = NCOLS };
+	const char *head[NCOLS] = { "HOST", "REVIEW/STATE", "HEALTH", "CPU", "MEMORY",
+				    "DISK", "SCHEDULABLE" };
+	char rs[64], health[64], res[RES__COUNT][128], sched[64];
+	size_t i;
+	int k;
+
+	fprintf(out, "pool %s: storage pool %s, supply %s, placement %s, %s; "
+		"%zu of %zu host%s schedulable\n", p->meta.name,
+		p->storage_pool ? p->storage_pool : "(none)",
+		p->supply == SUPPLY_CLOSED ? "closed" : "open",
+		p->placement == PLACEMENT_PACK ? "pack" : "spread",
+		p->require_agent ? "agent required" : "agent not required",
+		sp->nschedulable, sp->nmembers, sp->nmembers == 1 ? "" : "s");
+	if (!sp->nmembers) {
+		fputs("  no hosts\n\n", out);
+		return;
+	}
+	table_add(&t, head);
+	for (i = 0; i < sp->nmembers; i++) {
+		const struct status_member *m = &sp->members[i];
+		const char *row[NCOLS];
+
+		host_cells(m->host, rs, health);
+		for (k = 0; k < RES__COUNT; k++)
+			resource_cell((enum resource)k, &m->res[k], res[k], sizeof(res[k]));
+		if (m->reason == SCHED_OK)
+			snprintf(sched, sizeof(sched), "yes");
+		else
+			snprintf(sched, sizeof(sched), "no: %s", sched_reason_name(m->reason));
+		row[0] = m->host->host->meta.name;
+		row[1] = rs;
+		row[2] = health;
+		row[3] = res[RES_CPU];
+		row[4] = res[RES_MEMORY];
+		row[5] = res[RES_DISK];
+		row[6] = sched;
+		table_add(&t, row);
+	}
+	{
+		const char *row[NCOLS] = { "total", "", "" };
+
+		for (k = 0; k < RES__COUNT; k++)
+			resource_cell((enum resource)k, &sp->total[k], res[k], sizeof(res[k]));
+		snprintf(sched, sizeof(sched), "%zu of %zu", sp->nschedulable, sp->nmembers);
+		row[3] = res[RES_CPU];
+		row[4] = res[RES_MEMORY];
+		row[5] = res[RES_DISK];
+		row[6] = sched;
+		table_add(&t, row);
+	}
+	table_print(&t, out);
+	table_release(&t);
+	fputc('\n', out);
+}
+
+/* Hosts in no pool: their health and what their instances' plans hold. */
+static void
+print_unpooled(const struct status *s, FILE *out)
+{
+	struct table t = { .ncols = 6 };
+	const char *head[NCOLS] = { "HOST", "REVIEW/STATE", "HEALTH", "CPU", "MEMORY", "DISK" };
+	char rs[64], health[64], q[RES__COUNT][32];
+	size_t i, n = 0;
+	int k;
+
+	for (i = 0; i < s->nhosts; i++)
+		if (!s->hosts[i].npools)
+			n++;
+	if (!n)
+		return;
+	fprintf(out, "hosts in no pool (allocated by their instances' plans)\n");
+	table_add(&t, head);
+	for (i = 0; i < s->nhosts; i++) {
+		const struct status_host *h = &s->hosts[i];
+		const char *row[NCOLS] = { 0 };
+
+		if (h->npools)
+			continue;
+		host_cells(h, rs, health);
+		for (k = 0; k < RES__COUNT; k++)
+			quantity((enum resource)k, h->allocated[k], q[k], sizeof(q[k]));
+		row[0] = h->host->meta.name;
+		row[1] = rs;
+		row[2] = health;
+		row[3] = q[RES_CPU];
+		row[4] = q[RES_MEMORY];
+		row[5] = q[RES_DISK];
+		table_add(&t, row);
+	}
+	table_print(&t, out);
+	table_release(&t);
+	fputc('\n', out);
+}
+
+static void
+print_text(const struct status *s, FILE *out)
+{
+	size_t i, n[3] = { 0 };
+
+	for (i = 0; i < s->npools; i++)
+		print_pool(&s->pools[i], out);
+	print_unpooled(s, out);
+	for (i = 0; i < s->nhosts; i++)
+		n[s->hosts[i].health]++;
+	fprintf(out, "%zu host%s: %zu online, %zu offline, %zu without an agent report\n",
+		s->nhosts, s->nhosts == 1 ? "" : "s", n[HEALTH_ONLINE], n[HEALTH_OFFLINE],
+		n[HEALTH_NO_AGENT]);
+}
+
+int
+cmd_status(struct ctx *ctx, int argc, char **argv)
+{
+	struct source_opts so;
+	struct manifest_result res = { 0 };
+	struct diags d = DIAGS_INIT;
+	struct report_set set = { 0 };
+	struct status *s = NULL;
+	struct berr err;
+	int r, ret = EXIT_FAIL;
+
+	if ((r = parse_no_options(ctx, argc, argv)) >= 0)
+		return r;
+	ctx_source_opts(ctx, &so);
+	if (manifest_load(&so, MANIFEST_CHECK, &res, &d, &err) < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	if (res.fetched)
+		info(ctx, "fetched %s at commit %s", so.repo, res.commit);
+	if (d.nerrors || !res.fleet) {
+		print_diags(ctx, &d);
+		error(ctx, "the manifests are not valid (run `berth validate`): no status");
+		goto out;
+	}
+	if (report_set_load(ctx->state_dir, &set, &err) < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	s = status_build(res.fleet, set.items, set.n, clock_now_ms());
+	if (ctx->format == FORMAT_JSON) {
+		json_t *j = status_to_json(s);
+
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(j);
+	} else {
+		print_text(s, stdout);
+	}
+	ret = EXIT_OK;
+out:
+	status_free(s);
+	report_set_release(&set);
+	manifest_result_release(&res);
+	diags_release(&d);
+	return ret;
+}

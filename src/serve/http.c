@@ -1,0 +1,369 @@
+/*
+ * http.c - `berth serve`'s HTTP server (http.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "serve/http.h"
+#include "serve/metrics.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define MAX_PEM (64 * 1024)
+
+struct http_server {
+	struct MHD_Daemon *d;
+	struct intake *in;
+	char *cert, *key;
+	unsigned port;
+};
+
+/* What one request carries between the access handler's calls. */
+struct req {
+	int is_report;
+	int too_large;
+	int answered;
+	struct buf body;
+	char remote[64];
+};
+
+static void
+remote_addr(struct MHD_Connection *c, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, n, "?");
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)n);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)n);
+}
+
+static enum MHD_Result
+send_buf(struct MHD_Connection *c, unsigned status, const char *type, const char *data, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	enum MHD_Result ret;
+
+	json_decref(j);
+	if (!s)
+		return MHD_NO;
+	ret = send_buf(c, status, "application/json", s, strlen(s));
+	free(s);
+	return ret;
+}
+
+static enum MHD_Result
+send_verdict(struct MHD_Connection *c, const struct intake_result *res)
+{
+	if (res->reason == INTAKE_OK)
+		return send_json(c, 200, json_pack("{s:b, s:I}", "accepted", 1, "seq",
+						   (json_int_t)res->seq));
+	return send_json(c, (unsigned)intake_reason_http(res->reason),
+			 json_pack("{s:b, s:s, s:s}", "accepted", 0, "reason",
+				   intake_reason_name(res->reason), "detail", res->detail));
+}
+
+static enum MHD_Result
+refuse_large(struct http_server *s, struct MHD_Connection *c, struct req *q, const char *why)
+{
+	struct intake_result res = { .reason = INTAKE_TOO_LARGE };
+
+	snprintf(res.detail, sizeof(res.detail), "%s: want at most %d bytes", why, REPORT_MAX_BODY);
+	intake_refuse(s->in, INTAKE_TOO_LARGE,
+		      MHD_lookup_connection_value(c, MHD_HEADER_KIND, REPORT_H_HOST),
+		      res.detail, q->remote);
+	q->answered = 1;
+	return send_verdict(c, &res);
+}
+
+static enum MHD_Result
+handle_report(struct http_server *s, struct MHD_Connection *c, struct req *q)
+{
+	const char *h[6];
+	struct intake_result res;
+
+	for (int i = 0; i < 6; i++)
+		h[i] = MHD_lookup_connection_value(c, MHD_HEADER_KIND, report_header_names[i]);
+	intake_submit(s->in, h, q->body.buf, q->body.len, q->remote, &res);
+	q->answered = 1;
+	return send_verdict(c, &res);
+}
+
+static enum MHD_Result
+handle_get(struct http_server *s, struct MHD_Connection *c, const char *url)
+{
+	int64_t now = clock_now_ms();
+
+	if (!strcmp(url, "/healthz"))
+		return send_buf(c, 200, "text/plain", "ok\n", 3);
+	if (!strcmp(url, "/metrics")) {
+		struct buf b = BUF_INIT;
+		enum MHD_Result ret;
+
+		buf_init(&b, 0);
+		metrics_render(s->in, now, &b);
+		ret = send_buf(c, 200, "text/plain; version=0.0.4", b.buf, b.len);
+		buf_release(&b);
+		return ret;
+	}
+	if (!strcmp(url, "/v1/status")) {
+		struct status *st = intake_status(s->in, now);
+		json_t *j = status_to_json(st);
+
+		intake_status_release(s->in, st);
+		return send_json(c, 200, j);
+	}
+	return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+	  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct req *q = *con_cls;
+
+	(void)version;
+	if (!q) {
+		const char *cl;
+
+		q = xcalloc(1, sizeof(*q));
+		*con_cls = q;
+		buf_init(&q->body, REPORT_MAX_BODY);
+		remote_addr(c, q->remote, sizeof(q->remote));
+		q->is_report = !strcmp(url, "/v1/reports");
+		if (q->is_report && strcmp(method, "POST"))
+			return send_json(c, 405, json_pack("{s:s}", "error", "want POST"));
+		if (!q->is_report && strcmp(method, "GET") && strcmp(method, "HEAD"))
+			return send_json(c, 405, json_pack("{s:s}", "error", "want GET"));
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (q->is_report && cl && strtoull(cl, NULL, 10) > REPORT_MAX_BODY)
+			return refuse_large(s, c, q, "Content-Length is over the limit");
+		return MHD_YES;
+	}
+	if (!q->is_report)
+		return handle_get(s, c, url);
+	if (q->answered) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!q->too_large && buf_add(&q->body, upload, *upload_size) < 0)
+			q->too_large = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (q->too_large)
+		return refuse_large(s, c, q, "the body is over the limit");
+	return handle_report(s, c, q);
+}
+
+static void
+completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	struct req *q = *con_cls;
+
+	if (!q)
+		return;
+	if (q->is_report && !q->answered && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		char detail[160];
+
+		snprintf(detail, sizeof(detail), "the connection ended after %zu bytes of the body (%s)",
+			 q->body.len, toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timed out" :
+			 "closed by the client");
+		intake_refuse(s->in, INTAKE_TRUNCATED,
+			      MHD_lookup_connection_value(c, MHD_HEADER_KIND, REPORT_H_HOST),
+			      detail, q->remote);
+	}
+	buf_release(&q->body);
+	free(q);
+	*con_cls = NULL;
+}
+
+static void
+quiet_logger(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls; (void)fmt; (void)ap;
+}
+
+static int
+parse_listen(const char *spec, struct sockaddr_storage *ss, struct berr *err)
+{
+	char host[128];
+	const char *colon;
+	unsigned long port;
+	char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+
+		if (!rb || rb[1] != ':' || (size_t)(rb - spec - 1) >= sizeof(host))
+			goto bad;
+		memcpy(host, spec + 1, (size_t)(rb - spec - 1));
+		host[rb - spec - 1] = '\0';
+		colon = rb + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (!colon || (size_t)(colon - spec) >= sizeof(host))
+			goto bad;
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = '\0';
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port > 65535)
+		goto bad;
+	if (!host[0])
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (strchr(host, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			goto bad;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			goto bad;
+	}
+	return 0;
+bad:
+	return berr_set(err, "--listen: want ADDRESS:PORT like 127.0.0.1:8080 or [::1]:8080 "
+			"(an IP address, not a name), have \"%s\"", spec);
+}
+
+static char *
+read_pem(const char *path, struct berr *err)
+{
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	FILE *f;
+
+	buf_init(&b, MAX_PEM);
+	if (!(f = fopen(path, "re"))) {
+		berr_set(err, "cannot read \"%s\": %s", path, strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_add(&b, chunk, n) < 0) {
+			fclose(f);
+			buf_release(&b);
+			berr_set(err, "\"%s\" is over %d bytes: not a PEM file", path, MAX_PEM);
+			return NULL;
+		}
+	fclose(f);
+	return buf_detach(&b, NULL);
+}
+
+int
+http_start(const struct http_opts *o, struct intake *in, struct http_server **out,
+	   struct berr *err)
+{
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	struct sockaddr_storage ss;
+	unsigned limit = o->conn_limit ? o->conn_limit : 1024;
+	unsigned timeout = o->timeout_s ? o->timeout_s : 30;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *di;
+
+	*out = NULL;
+	s->in = in;
+	if (parse_listen(o->listen ? o->listen : "127.0.0.1:8080", &ss, err) < 0)
+		goto fail;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (!o->tls_cert != !o->tls_key) {
+		berr_set(err, "--tls-cert and --tls-key go together: give both or neither");
+		goto fail;
+	}
+	if (o->tls_cert) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			berr_set(err, "this libmicrohttpd was built without TLS: cannot serve HTTPS");
+			goto fail;
+		}
+		if (!(s->cert = read_pem(o->tls_cert, err)) || !(s->key = read_pem(o->tls_key, err)))
+			goto fail;
+		flags |= MHD_USE_TLS;
+	}
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_OPTION_CONNECTION_LIMIT, limit,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, limit / 4 ? limit / 4 : 1,
+				MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+				MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
+				s->cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
+				MHD_OPTION_HTTPS_MEM_KEY, s->key,
+				MHD_OPTION_END);
+	if (!s->d) {
+		berr_set(err, "cannot listen on %s: %s (another process on that port?)",
+			 o->listen ? o->listen : "127.0.0.1:8080",
+			 errno ? strerror(errno) : "libmicrohttpd refused the settings");
+		goto fail;
+	}
+	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : 0;
+	*out = s;
+	return 0;
+fail:
+	free(s->cert);
+	free(s->key);
+	free(s);
+	return -1;
+}
+
+unsigned
+http_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+void
+http_stop(struct http_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->d);
+	free(s->cert);
+	free(s->key);
+	free(s);
+}

@@ -1,0 +1,41 @@
+/*
+ * http.h - `berth serve`'s HTTP server (libmicrohttpd): the report intake
+ * and what monitoring reads.
+ *
+ *   POST /v1/reports   an agent report (intake.h): 200 {"accepted": true,
+ *                      "seq": N}, or the reason's status with
+ *                      {"accepted": false, "reason": "...", "detail": "..."}
+ *   GET /metrics       Prometheus text format (metrics.h)
+ *   GET /v1/status     the fleet's status as JSON (status.h)
+ *   GET /healthz       200 "ok"
+ *
+ * One thread per connection, at most conn_limit connections (and
+ * conn_limit / 4 per client address); a connection idle for timeout_s is
+ * closed, which also ends slow clients; bodies over 1 MiB are refused
+ * from Content-Length before they are read.
+ */
+#ifndef BERTH_SERVE_HTTP_H
+#define BERTH_SERVE_HTTP_H
+
+#include "serve/intake.h"
+#include "util/err.h"
+
+struct http_opts {
+	const char *listen;	/* "127.0.0.1:8080" (default), "[::1]:8080", ":0" */
+	const char *tls_cert;	/* PEM files: both or neither */
+	const char *tls_key;
+	unsigned conn_limit;	/* default 1024 */
+	unsigned timeout_s;	/* default 30 */
+};
+
+struct http_server;
+
+/* Start serving in background threads. -1 with err (address in use, ...). */
+int http_start(const struct http_opts *o, struct intake *in,
+	       struct http_server **out, struct berr *err);
+/* The port it listens on (useful with port 0). */
+unsigned http_port(const struct http_server *s);
+/* Stop: close the listening socket, end connections, join the threads. */
+void http_stop(struct http_server *s);	/* accepts NULL */
+
+#endif

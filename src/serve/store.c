@@ -1,0 +1,494 @@
+/*
+ * store.c - the intake's tables in berth.db (store.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "serve/store.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define BUSY_TIMEOUT_MS 30000
+
+enum {
+	Q_PUT_LATEST, Q_PUT_HISTORY, Q_PUT_SEQ, Q_PUT_NONCE, Q_GET_BASE, Q_PUT_BASE,
+	Q_ADD_USAGE, Q__COUNT
+};
+
+static const char *const queries[Q__COUNT] = {
+	[Q_PUT_LATEST] = "INSERT INTO report_latest (host, boot_id, seq, time_ms, received_ms, body) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (host) DO UPDATE SET "
+			 "boot_id = ?2, seq = ?3, time_ms = ?4, received_ms = ?5, body = ?6",
+	[Q_PUT_HISTORY] = "INSERT INTO report_history (host, boot_id, seq, time_ms, received_ms, body) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[Q_PUT_SEQ] = "INSERT INTO report_seq (host, boot_id, seq, received_ms) VALUES (?1, ?2, ?3, ?4) "
+		      "ON CONFLICT (host, boot_id) DO UPDATE SET seq = ?3, received_ms = ?4",
+	[Q_PUT_NONCE] = "INSERT OR IGNORE INTO report_nonce (nonce, host, seen_ms) VALUES (?1, ?2, ?3)",
+	[Q_GET_BASE] = "SELECT boot_id, started_ms, time_ms, running, cpu_ns, rx_bytes, tx_bytes "
+		       "FROM usage_baseline WHERE host = ?1 AND project = ?2 AND instance = ?3 AND nic = ?4",
+	[Q_PUT_BASE] = "INSERT INTO usage_baseline (host, project, instance, nic, boot_id, started_ms, "
+		       "time_ms, running, cpu_ns, rx_bytes, tx_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		       "?8, ?9, ?10, ?11) ON CONFLICT (host, project, instance, nic) DO UPDATE SET "
+		       "boot_id = ?5, started_ms = ?6, time_ms = ?7, running = ?8, cpu_ns = ?9, "
+		       "rx_bytes = ?10, tx_bytes = ?11",
+	[Q_ADD_USAGE] = "INSERT INTO usage (host, project, instance, hour, plan, running_ms, cpu_ns, "
+			"rx_bytes, tx_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+			"ON CONFLICT (host, project, instance, hour) DO UPDATE SET "
+			"plan = coalesce(?5, plan), running_ms = running_ms + ?6, "
+			"cpu_ns = cpu_ns + ?7, rx_bytes = rx_bytes + ?8, tx_bytes = tx_bytes + ?9",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *q[Q__COUNT];
+	int in_txn;
+};
+
+static int
+db_fail(sqlite3 *db, struct berr *err, const char *what)
+{
+	return berr_set(err, "state database: %s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static int
+db_open(const char *state_dir, int readonly, sqlite3 **out, struct berr *err)
+{
+	char *path = xasprintf("%s/berth.db", state_dir);
+	int ret;
+
+	*out = NULL;
+	ret = sqlite3_open_v2(path, out, (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+			      SQLITE_OPEN_NOMUTEX, NULL);
+	if (ret != SQLITE_OK) {
+		berr_set(err, "cannot open the state database \"%s\": %s", path,
+			 *out ? sqlite3_errmsg(*out) : "out of memory");
+		sqlite3_close(*out);
+		*out = NULL;
+		free(path);
+		return -1;
+	}
+	free(path);
+	sqlite3_busy_timeout(*out, BUSY_TIMEOUT_MS);
+	sqlite3_db_config(*out, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	return 0;
+}
+
+static int
+exec(sqlite3 *db, const char *sql, struct berr *err)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(db, err, sql);
+	return 0;
+}
+
+int
+store_open(const char *state_dir, struct store **out, struct berr *err)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (db_open(state_dir, 0, &s->db, err) < 0)
+		goto fail;
+	if (exec(s->db, "PRAGMA journal_mode = WAL", err) < 0 ||
+	    exec(s->db, "PRAGMA synchronous = NORMAL", err) < 0)
+		goto fail;
+	for (int i = 0; i < Q__COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &s->q[i], NULL) != SQLITE_OK) {
+			db_fail(s->db, err, "preparing statements (is the database migrated?)");
+			goto fail;
+		}
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return -1;
+}
+
+void
+store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->in_txn)
+		store_rollback(s);
+	for (int i = 0; i < Q__COUNT; i++)
+		sqlite3_finalize(s->q[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+int
+store_begin(struct store *s, struct berr *err)
+{
+	if (exec(s->db, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	s->in_txn = 1;
+	return 0;
+}
+
+int
+store_commit(struct store *s, struct berr *err)
+{
+	if (exec(s->db, "COMMIT", err) < 0) {
+		store_rollback(s);
+		return -1;
+	}
+	s->in_txn = 0;
+	return 0;
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (sqlite3_get_autocommit(s->db) == 0)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->in_txn = 0;
+}
+
+/* Step a write statement to its end and reset it. */
+static int
+run(struct store *s, int q, struct berr *err)
+{
+	int rc = sqlite3_step(s->q[q]);
+
+	sqlite3_reset(s->q[q]);
+	sqlite3_clear_bindings(s->q[q]);
+	if (rc != SQLITE_DONE)
+		return db_fail(s->db, err, "writing");
+	return 0;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int
+store_each_seq(struct store *s, void (*fn)(void *, const char *, const char *, uint64_t),
+	       void *ctx, struct berr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT host, boot_id, seq FROM report_seq", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s->db, err, "reading seqs");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(st, 0),
+		   (const char *)sqlite3_column_text(st, 1), (uint64_t)sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(s->db, err, "reading seqs");
+}
+
+int
+store_each_nonce(struct store *s, int64_t since_ms, void (*fn)(void *, const char *, int64_t),
+		 void *ctx, struct berr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT nonce, seen_ms FROM report_nonce WHERE seen_ms >= ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s->db, err, "reading nonces");
+	sqlite3_bind_int64(st, 1, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(s->db, err, "reading nonces");
+}
+
+static int
+each_latest(sqlite3 *db, void (*fn)(void *, const char *, int64_t, const char *, size_t),
+	    void *ctx, struct berr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT host, received_ms, body FROM report_latest ORDER BY host",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "reading the latest reports");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+		   (const char *)sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, err, "reading the latest reports");
+}
+
+int
+store_each_latest(struct store *s, void (*fn)(void *, const char *, int64_t, const char *, size_t),
+		  void *ctx, struct berr *err)
+{
+	return each_latest(s->db, fn, ctx, err);
+}
+
+int
+store_put_report(struct store *s, const struct report *r, const char *body, size_t len,
+		 const char *nonce, int64_t received_ms, struct berr *err)
+{
+	for (int q = Q_PUT_LATEST; q <= Q_PUT_HISTORY; q++) {
+		sqlite3_stmt *st = s->q[q];
+
+		bind_text(st, 1, r->host);
+		bind_text(st, 2, r->boot_id);
+		sqlite3_bind_int64(st, 3, (int64_t)r->seq);
+		sqlite3_bind_int64(st, 4, r->time_ms);
+		sqlite3_bind_int64(st, 5, received_ms);
+		sqlite3_bind_text(st, 6, body, (int)len, SQLITE_STATIC);
+		if (run(s, q, err) < 0)
+			return -1;
+	}
+	bind_text(s->q[Q_PUT_SEQ], 1, r->host);
+	bind_text(s->q[Q_PUT_SEQ], 2, r->boot_id);
+	sqlite3_bind_int64(s->q[Q_PUT_SEQ], 3, (int64_t)r->seq);
+	sqlite3_bind_int64(s->q[Q_PUT_SEQ], 4, received_ms);
+	if (run(s, Q_PUT_SEQ, err) < 0)
+		return -1;
+	bind_text(s->q[Q_PUT_NONCE], 1, nonce);
+	bind_text(s->q[Q_PUT_NONCE], 2, r->host);
+	sqlite3_bind_int64(s->q[Q_PUT_NONCE], 3, received_ms);
+	return run(s, Q_PUT_NONCE, err);
+}
+
+int
+store_get_base(struct store *s, const char *host, const char *project, const char *instance,
+	       const char *nic, struct usage_row *out, struct berr *err)
+{
+	sqlite3_stmt *st = s->q[Q_GET_BASE];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(st, 1, host);
+	bind_text(st, 2, project);
+	bind_text(st, 3, instance);
+	bind_text(st, 4, nic);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *b = (const char *)sqlite3_column_text(st, 0);
+
+		out->known = 1;
+		snprintf(out->boot_id, sizeof(out->boot_id), "%s", b ? b : "");
+		out->started_ms = sqlite3_column_int64(st, 1);
+		out->time_ms = sqlite3_column_int64(st, 2);
+		out->running = sqlite3_column_int(st, 3);
+		out->cpu_ns = (uint64_t)sqlite3_column_int64(st, 4);
+		out->rx_bytes = (uint64_t)sqlite3_column_int64(st, 5);
+		out->tx_bytes = (uint64_t)sqlite3_column_int64(st, 6);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s->db, err, "reading a usage baseline");
+	return 0;
+}
+
+int
+store_put_base(struct store *s, const char *host, const char *project, const char *instance,
+	       const char *nic, const struct usage_row *row, struct berr *err)
+{
+	sqlite3_stmt *st = s->q[Q_PUT_BASE];
+
+	bind_text(st, 1, host);
+	bind_text(st, 2, project);
+	bind_text(st, 3, instance);
+	bind_text(st, 4, nic);
+	bind_text(st, 5, row->boot_id);
+	sqlite3_bind_int64(st, 6, row->started_ms);
+	sqlite3_bind_int64(st, 7, row->time_ms);
+	sqlite3_bind_int(st, 8, row->running);
+	sqlite3_bind_int64(st, 9, (int64_t)row->cpu_ns);
+	sqlite3_bind_int64(st, 10, (int64_t)row->rx_bytes);
+	sqlite3_bind_int64(st, 11, (int64_t)row->tx_bytes);
+	return run(s, Q_PUT_BASE, err);
+}
+
+int
+store_add_usage(struct store *s, const char *host, const char *project, const char *instance,
+		int64_t hour_ms, const char *plan, int64_t running_ms, uint64_t cpu_ns,
+		uint64_t rx_bytes, uint64_t tx_bytes, struct berr *err)
+{
+	sqlite3_stmt *st = s->q[Q_ADD_USAGE];
+	time_t t = (time_t)(hour_ms / 1000);
+	struct tm tm;
+	char hour[32];
+
+	gmtime_r(&t, &tm);
+	snprintf(hour, sizeof(hour), "%04d-%02d-%02dT%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour);
+	bind_text(st, 1, host);
+	bind_text(st, 2, project);
+	bind_text(st, 3, instance);
+	sqlite3_bind_text(st, 4, hour, -1, SQLITE_TRANSIENT);
+	bind_text(st, 5, plan);
+	sqlite3_bind_int64(st, 6, running_ms);
+	sqlite3_bind_int64(st, 7, (int64_t)cpu_ns);
+	sqlite3_bind_int64(st, 8, (int64_t)rx_bytes);
+	sqlite3_bind_int64(st, 9, (int64_t)tx_bytes);
+	return run(s, Q_ADD_USAGE, err);
+}
+
+int
+store_prune(struct store *s, int64_t nonce_before_ms, int64_t history_before_ms, struct berr *err)
+{
+	sqlite3_stmt *st;
+	const char *sql[2] = { "DELETE FROM report_nonce WHERE seen_ms < ?1",
+			       "DELETE FROM report_history WHERE received_ms < ?1" };
+	int64_t v[2] = { nonce_before_ms, history_before_ms };
+
+	for (int i = 0; i < 2; i++) {
+		int rc;
+
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+			return db_fail(s->db, err, "pruning");
+		sqlite3_bind_int64(st, 1, v[i]);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return db_fail(s->db, err, "pruning");
+	}
+	return 0;
+}
+
+/* Read side for commands: open read-only, treat a missing database as empty. */
+static int
+open_ro(const char *state_dir, sqlite3 **db, struct berr *err)
+{
+	char *path = xasprintf("%s/berth.db", state_dir);
+	int missing = access(path, F_OK) != 0 && errno == ENOENT;
+
+	free(path);
+	*db = NULL;
+	if (missing)
+		return 0;
+	return db_open(state_dir, 1, db, err);
+}
+
+static int
+has_table(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+struct set_ctx {
+	struct report_set *set;
+	int64_t *received;
+	size_t cap;
+};
+
+static void
+add_latest(void *ctx, const char *host, int64_t received_ms, const char *body, size_t len)
+{
+	struct set_ctx *c = ctx;
+	struct report_set *s = c->set;
+	struct berr perr;
+
+	(void)host;
+	if (s->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 16;
+		s->reports = xreallocarray(s->reports, c->cap, sizeof(*s->reports));
+		c->received = xreallocarray(c->received, c->cap, sizeof(*c->received));
+	}
+	/* Stored bodies were checked when accepted; one that no longer parses
+	 * (written by a newer berth) is skipped, not fatal. */
+	if (report_parse(body, len, &s->reports[s->n], &perr) < 0)
+		return;
+	c->received[s->n++] = received_ms;
+}
+
+int
+report_set_load(const char *state_dir, struct report_set *out, struct berr *err)
+{
+	struct set_ctx c = { .set = out };
+	sqlite3 *db;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (open_ro(state_dir, &db, err) < 0)
+		return -1;
+	if (!db || !has_table(db, "report_latest")) {
+		sqlite3_close(db);
+		return 0;
+	}
+	if (each_latest(db, add_latest, &c, err) < 0)
+		goto out;
+	out->items = xcalloc(out->n ? out->n : 1, sizeof(*out->items));
+	for (size_t i = 0; i < out->n; i++) {
+		out->items[i].host = out->reports[i].host;
+		out->items[i].report = &out->reports[i];
+		out->items[i].received_ms = c.received[i];
+	}
+	ret = 0;
+out:
+	free(c.received);
+	if (ret < 0)
+		report_set_release(out);
+	sqlite3_close(db);
+	return ret;
+}
+
+void
+report_set_release(struct report_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		report_release(&s->reports[i]);
+	free(s->reports);
+	free(s->items);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+store_usage_total(const char *state_dir, const char *host, const char *project,
+		  const char *instance, struct usage_total *out, struct berr *err)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (open_ro(state_dir, &db, err) < 0)
+		return -1;
+	if (!db || !has_table(db, "usage")) {
+		sqlite3_close(db);
+		return 0;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(sum(running_ms), 0), coalesce(sum(cpu_ns), 0), "
+			       "coalesce(sum(rx_bytes), 0), coalesce(sum(tx_bytes), 0) FROM usage "
+			       "WHERE host = ?1 AND project = ?2 AND instance = ?3", -1, &st, NULL) != SQLITE_OK) {
+		db_fail(db, err, "reading usage");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, instance, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->running_ms = sqlite3_column_int64(st, 0);
+		out->cpu_ns = (uint64_t)sqlite3_column_int64(st, 1);
+		out->rx_bytes = (uint64_t)sqlite3_column_int64(st, 2);
+		out->tx_bytes = (uint64_t)sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	if (rc != SQLITE_ROW)
+		return berr_set(err, "state database: reading usage failed");
+	return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * store.h - what the intake keeps in the state database (berth.db, tables
+ * of state/002-reports.sql): the latest accepted report of each host, a
+ * history of accepted reports bounded by age, the last accepted seq of
+ * each (host, boot id), the nonces of the last 10 minutes, and usage:
+ * per instance and per hour, running seconds and traffic, computed from
+ * the raw counters of consecutive reports.
+ *
+ * The database must have been created and migrated (ledger_open() does
+ * that). A struct report_store is one SQLite connection, for one thread.
+ */
+#ifndef BERTH_SERVE_STORE_H
+#define BERTH_SERVE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/report.h"
+#include "sched/status.h"
+#include "util/err.h"
+
+/*
+ * The latest accepted report of every host, parsed. Loaded read-only from
+ * <state_dir>/berth.db; a missing database or table gives an empty set.
+ */
+struct report_set {
+	struct host_report *items;
+	struct report *reports;		/* items[i].report == &reports[i] */
+	size_t n;
+};
+
+int report_set_load(const char *state_dir, struct report_set *out,
+		    struct berr *err);
+void report_set_release(struct report_set *s);
+
+/*
+ * The intake's side: one read-write connection (synchronous=NORMAL: a
+ * commit survives berth crashing, and after a power cut the raw counters
+ * of the next report cover whatever the last commits held, so usage
+ * totals stay right). Caller frees with store_close().
+ */
+struct store;
+
+int store_open(const char *state_dir, struct store **out, struct berr *err);
+void store_close(struct store *s);	/* accepts NULL */
+
+int store_begin(struct store *s, struct berr *err);
+int store_commit(struct store *s, struct berr *err);
+void store_rollback(struct store *s);
+
+/* Every (host, boot id) -> last accepted seq, through fn. */
+int store_each_seq(struct store *s,
+		   void (*fn)(void *ctx, const char *host, const char *boot_id,
+			      uint64_t seq),
+		   void *ctx, struct berr *err);
+/* Every nonce seen at or after since_ms, through fn. */
+int store_each_nonce(struct store *s, int64_t since_ms,
+		     void (*fn)(void *ctx, const char *nonce, int64_t seen_ms),
+		     void *ctx, struct berr *err);
+/* The latest report of each host: fn gets the raw body. */
+int store_each_latest(struct store *s,
+		      void (*fn)(void *ctx, const char *host, int64_t received_ms,
+				 const char *body, size_t len),
+		      void *ctx, struct berr *err);
+
+/* Record an accepted report: latest, history, seq and nonce. */
+int store_put_report(struct store *s, const struct report *r,
+		     const char *body, size_t len, const char *nonce,
+		     int64_t received_ms, struct berr *err);
+
+/* The baseline of (host, project, instance, nic); nic "" is the instance's own. */
+struct usage_row {
+	int known;
+	char boot_id[37];
+	int64_t started_ms, time_ms;
+	int running;
+	uint64_t cpu_ns, rx_bytes, tx_bytes;
+};
+int store_get_base(struct store *s, const char *host, const char *project,
+		   const char *instance, const char *nic, struct usage_row *out,
+		   struct berr *err);
+int store_put_base(struct store *s, const char *host, const char *project,
+		   const char *instance, const char *nic,
+		   const struct usage_row *row, struct berr *err);
+/* Add to the usage of (host, project, instance) in the hour starting at hour_ms. */
+int store_add_usage(struct store *s, const char *host, const char *project,
+		    const char *instance, int64_t hour_ms, const char *plan,
+		    int64_t running_ms, uint64_t cpu_ns, uint64_t rx_bytes,
+		    uint64_t tx_bytes, struct berr *err);
+
+/* Forget nonces seen before nonce_before_ms and history before history_before_ms. */
+int store_prune(struct store *s, int64_t nonce_before_ms,
+		int64_t history_before_ms, struct berr *err);
+
+/* Usage totals of one instance over all hours (tests, reports). */
+struct usage_total {
+	int64_t running_ms;
+	uint64_t cpu_ns, rx_bytes, tx_bytes;
+};
+int store_usage_total(const char *state_dir, const char *host,
+		      const char *project, const char *instance,
+		      struct usage_total *out, struct berr *err);
+
+#endif

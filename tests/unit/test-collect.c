@@ -1,0 +1,837 @@
+/*
+ * test-collect.c - what the agent measures: the /proc parsers on real and
+ * hostile text, the interface rule and cpu_use on the fake trees under
+ * tests/data/proc/, the conversion of Incus answers recorded from a real
+ * incusd (tests/data/proc/incus/), and, when BERTH_TEST_INCUS_SOCKET names
+ * the unix socket of a running incusd, collection against it (skipped
+ * otherwise; this test starts no daemon).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/collect.h"
+#include "agent/report.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define HOST TEST_DATA "/proc/host"
+#define INCUS TEST_DATA "/proc/incus"
+
+static const struct collect_opts fixture = {
+	.proc_root = HOST "/proc",
+	.sys_root = HOST "/sys",
+	.incus_endpoint = "unix:///nonexistent/berth-test/unix.socket",
+	.cpu_sample_ms = 1,
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char *
+slurp(const char *path)
+{
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	return buf_detach(&b, NULL);
+}
+
+static json_t *
+load_json(const char *path)
+{
+	json_error_t je;
+	json_t *v = json_load_file(path, 0, &je);
+
+	if (!v)
+		fail_msg("%s: %s", path, je.text);
+	return v;
+}
+
+static uint64_t
+jint(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	assert_true(json_is_integer(v));
+	assert_true(json_integer_value(v) >= 0);
+	return (uint64_t)json_integer_value(v);
+}
+
+/* A temporary proc root holding sys/kernel/random/boot_id = content. */
+static char *
+boot_id_tree(const char *content, size_t len)
+{
+	char *root = xstrdup("/tmp/berth-collect-XXXXXX"), *p;
+	FILE *f;
+
+	assert_non_null(mkdtemp(root));
+	p = xasprintf("%s/sys", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	p = xasprintf("%s/sys/kernel", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	p = xasprintf("%s/sys/kernel/random", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	p = xasprintf("%s/sys/kernel/random/boot_id", root);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(content, 1, len, f), len);
+	fclose(f);
+	free(p);
+	return root;
+}
+
+static void
+rm_tree(char *root)
+{
+	char *cmd = xasprintf("rm -rf '%s'", root);
+
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(root);
+}
+
+/* ---- /proc/stat --------------------------------------------------------- */
+
+static void
+stat_parse(void **state)
+{
+	struct collect_cpu c;
+	struct berr err;
+	uint64_t n;
+	char *text = slurp(HOST "/proc/stat");
+
+	(void)state;
+	assert_int_equal(collect_parse_stat(text, &c, &n, &err), 0);
+	assert_true(c.valid);
+	assert_int_equal(n, 4);
+	/* user..steal; guest and guest_nice are inside user and nice */
+	assert_true(c.total == 4705 + 356 + 584 + 3699176 + 23060 + 0 + 277 + 0);
+	assert_true(c.idle == 3699176 + 23060);
+	free(text);
+
+	/* Linux 2.4: four fields */
+	assert_int_equal(collect_parse_stat("cpu 1 2 3 4\ncpu0 1 2 3 4\n", &c, &n, &err), 0);
+	assert_true(c.total == 10 && c.idle == 4 && n == 1);
+	/* later kernels may add fields: ignored */
+	assert_int_equal(collect_parse_stat("cpu 1 1 1 1 1 1 1 1 1 1 7 7\ncpu0 x\ncpu1\n", &c, &n, &err), 0);
+	assert_true(c.total == 8 && c.idle == 2 && n == 2);
+	/* one field at the top of uint64 */
+	assert_int_equal(collect_parse_stat("cpu 18446744073709551615 0 0 0\ncpu0 0\n", &c, &n, &err), 0);
+	assert_true(c.total == UINT64_MAX);
+	/* no final newline, tabs */
+	assert_int_equal(collect_parse_stat("cpu\t5 0 0 5\ncpu0 5 0 0 5", &c, &n, &err), 0);
+	assert_true(c.total == 10 && n == 1);
+}
+
+static void
+stat_malformed(void **state)
+{
+	struct collect_cpu c = { 0, 0, 0 };
+	struct berr err;
+	uint64_t n;
+
+	(void)state;
+	assert_int_equal(collect_parse_stat("cpu 1 2 x 4\ncpu0 1\n", &c, &n, &err), -1);
+	assert_string_equal(err.msg, "line 1: system: want an integer of decimal digits, have \"x\"");
+	assert_int_equal(collect_parse_stat("cpu 1 2 3\ncpu0 1\n", &c, &n, &err), -1);
+	assert_string_equal(err.msg, "line 1: idle: want an integer, have the end of the line");
+	assert_int_equal(collect_parse_stat("cpu 1 -2 3 4\n", &c, &n, &err), -1);
+	assert_string_equal(err.msg, "line 1: nice: want an integer of decimal digits, have \"-2\"");
+	assert_int_equal(collect_parse_stat("cpu 1 2 3 4x\n", &c, &n, &err), -1);
+	assert_string_equal(err.msg, "line 1: idle: want an integer of decimal digits, have \"4x\"");
+	assert_int_equal(collect_parse_stat("cpu 18446744073709551616 0 0 0\ncpu0\n", &c, &n, &err), -1);
+	assert_string_equal(err.msg, "line 1: user: want an integer that fits in 64 bits, have \"18446744073709551616\"");
+	assert_int_equal(collect_parse_stat("cpu 18446744073709551615 1 0 0\ncpu0\n", &c, &n, &err), -1);
+	assert_string_equal(err.msg, "line 1: cpu: want a sum of fields that fits in 64 bits, have more");
+	assert_int_equal(collect_parse_stat("intr 1 2\nctxt 5\n", &c, &n, &err), -1);
+	assert_string_equal(err.msg, "want a \"cpu\" line (user nice system idle ...), have none");
+	assert_int_equal(collect_parse_stat("cpu 1 2 3 4\n", &c, &n, &err), -1);
+	assert_string_equal(err.msg, "want \"cpuN\" lines (one per CPU thread), have none");
+	assert_int_equal(collect_parse_stat("cpu 1 2 3 4\ncpu 1 2 3 4\ncpu0\n", &c, &n, &err), -1);
+	assert_string_equal(err.msg, "line 2: want one \"cpu\" line, have a second");
+	assert_int_equal(collect_parse_stat("", &c, &n, &err), -1);
+	assert_int_equal(collect_parse_stat("cpu \x01\x02\n", &c, &n, &err), -1);
+	assert_string_equal(err.msg, "line 1: user: want an integer of decimal digits, have \"??\"");
+	assert_false(c.valid);	/* untouched on failure */
+}
+
+static void
+cpu_use(void **state)
+{
+	struct collect_cpu a = { 1000, 500, 1 }, b = { 1100, 525, 1 };
+	struct collect_cpu none = { 0, 0, 0 };
+
+	(void)state;
+	assert_true(collect_cpu_use(&a, &b) == 0.75);
+	b.idle = 600;		/* all idle */
+	assert_true(collect_cpu_use(&a, &b) == 0.0);
+	b.idle = 500;		/* all busy */
+	assert_true(collect_cpu_use(&a, &b) == 1.0);
+	b.idle = 400;		/* iowait went backwards */
+	assert_true(collect_cpu_use(&a, &b) == 1.0);
+	b.idle = 700;		/* more idle than time: clamped */
+	assert_true(collect_cpu_use(&a, &b) == 0.0);
+	assert_true(collect_cpu_use(&a, &a) == 0.0);	/* no time passed */
+	assert_true(collect_cpu_use(&b, &a) == 0.0);	/* backwards */
+	assert_true(collect_cpu_use(&none, &b) == 0.0);
+	assert_true(collect_cpu_use(NULL, &b) == 0.0);
+	a.total = UINT64_MAX - 10;
+	a.idle = 0;
+	b.total = UINT64_MAX;
+	b.idle = 5;
+	assert_true(collect_cpu_use(&a, &b) == 0.5);
+}
+
+/* ---- /proc/loadavg, /proc/meminfo ---------------------------------------- */
+
+static void
+loadavg(void **state)
+{
+	double l[3];
+	struct berr err;
+	char *text = slurp(HOST "/proc/loadavg");
+
+	(void)state;
+	assert_int_equal(collect_parse_loadavg(text, l, &err), 0);
+	assert_true(l[0] == 0.52 && l[1] == 0.58 && l[2] == 0.59);
+	free(text);
+	assert_int_equal(collect_parse_loadavg("0.00 12345.67 3\n", l, &err), 0);
+	assert_true(l[0] == 0.0 && l[1] == 12345.67 && l[2] == 3.0);
+	assert_int_equal(collect_parse_loadavg("1.5 2.5\n", l, &err), -1);
+	assert_string_equal(err.msg, "line 1: load average over 15 minutes: want a decimal like 0.52, have the end of the line");
+	assert_int_equal(collect_parse_loadavg("abc 1 1", l, &err), -1);
+	assert_string_equal(err.msg, "line 1: load average over 1 minute: want a decimal like 0.52, have \"abc\"");
+	assert_int_equal(collect_parse_loadavg("-1.0 1 1", l, &err), -1);
+	assert_int_equal(collect_parse_loadavg("1e3 1 1", l, &err), -1);
+	assert_int_equal(collect_parse_loadavg("1. 1 1", l, &err), -1);
+	assert_int_equal(collect_parse_loadavg("1,5 1 1", l, &err), -1);
+	assert_int_equal(collect_parse_loadavg("1 1 1234567890123456.5", l, &err), -1);
+	assert_string_equal(err.msg, "line 1: load average over 15 minutes: want a decimal like 0.52, have \"1234567890123456.5\"");
+	assert_int_equal(collect_parse_loadavg("", l, &err), -1);
+	assert_int_equal(collect_parse_loadavg("\n0.1 0.1 0.1\n", l, &err), -1);
+}
+
+static void
+meminfo(void **state)
+{
+	uint64_t t, a;
+	struct berr err;
+	char *text = slurp(HOST "/proc/meminfo");
+
+	(void)state;
+	assert_int_equal(collect_parse_meminfo(text, &t, &a, &err), 0);
+	assert_true(t == 16318004ULL * 1024);
+	assert_true(a == 12895484ULL * 1024);
+	free(text);
+
+	assert_int_equal(collect_parse_meminfo("MemTotal: 18014398509481983 kB\nMemAvailable: 0 kB\n",
+					       &t, &a, &err), 0);
+	assert_true(t == 18014398509481983ULL * 1024 && a == 0);
+	assert_int_equal(collect_parse_meminfo("MemTotal: 18014398509481984 kB\nMemAvailable: 0 kB\n",
+					       &t, &a, &err), -1);
+	assert_string_equal(err.msg, "line 1: MemTotal: want bytes that fit in 64 bits, have 18014398509481984 kB");
+	/* Linux 3.10 (RHEL 7.0): no MemAvailable */
+	assert_int_equal(collect_parse_meminfo("MemTotal:  1024 kB\nMemFree:  512 kB\n", &t, &a, &err), -1);
+	assert_string_equal(err.msg, "want a MemAvailable line (Linux 3.14 or later), have none");
+	assert_int_equal(collect_parse_meminfo("MemAvailable:  1024 kB\n", &t, &a, &err), -1);
+	assert_string_equal(err.msg, "want a MemTotal line (Linux 3.14 or later), have none");
+	assert_int_equal(collect_parse_meminfo("MemTotal: 1024 MB\nMemAvailable: 1 kB\n", &t, &a, &err), -1);
+	assert_string_equal(err.msg, "line 1: MemTotal: want the unit kB, have \"MB\"");
+	assert_int_equal(collect_parse_meminfo("MemTotal: 1024\nMemAvailable: 1 kB\n", &t, &a, &err), -1);
+	assert_string_equal(err.msg, "line 1: MemTotal: want the unit kB, have \"\"");
+	assert_int_equal(collect_parse_meminfo("MemTotal: 1024 kB kB\nMemAvailable: 1 kB\n", &t, &a, &err), -1);
+	assert_int_equal(collect_parse_meminfo("MemTotal: lots kB\nMemAvailable: 1 kB\n", &t, &a, &err), -1);
+	assert_string_equal(err.msg, "line 1: MemTotal: want an integer of decimal digits, have \"lots\"");
+	assert_int_equal(collect_parse_meminfo("MemTotal: 1 kB\nMemAvailable: 1 kB\nMemTotal: 2 kB\n", &t, &a, &err), -1);
+	assert_string_equal(err.msg, "line 3: want one MemTotal line, have a second");
+	/* similar names are other lines */
+	assert_int_equal(collect_parse_meminfo("MemTotalX: x\nMemTotal: 2 kB\nMemAvailable: 1 kB\n",
+					       &t, &a, &err), 0);
+	assert_true(t == 2048 && a == 1024);
+	assert_int_equal(collect_parse_meminfo("", &t, &a, &err), -1);
+}
+
+/* ---- /proc/net/dev and the interface rule ---------------------------------- */
+
+static void
+net_dev(void **state)
+{
+	struct collect_nic *v;
+	struct berr err;
+	size_t n;
+	char *text = slurp(HOST "/proc/net/dev");
+
+	(void)state;
+	assert_int_equal(collect_parse_net_dev(text, &v, &n, &err), 0);
+	free(text);
+	assert_int_equal(n, 5);
+	assert_string_equal(v[0].name, "lo");
+	assert_string_equal(v[1].name, "eth0");
+	assert_true(v[1].rx_bytes == 393329281 && v[1].rx_packets == 16067);
+	assert_true(v[1].tx_bytes == 876475 && v[1].tx_packets == 11048);
+	assert_string_equal(v[2].name, "enp3s0f1");
+	assert_true(v[2].rx_bytes == UINT64_MAX);
+	assert_true(v[2].rx_packets == 9223372036854775808ULL);
+	assert_string_equal(v[4].name, "veth1a2b3c4d");
+	free(v);
+}
+
+#define HDR "Inter-|   Receive |  Transmit\n face |bytes    packets|bytes\n"
+
+static void
+net_dev_malformed(void **state)
+{
+	struct collect_nic *v;
+	struct berr err;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(collect_parse_net_dev(HDR, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_int_equal(collect_parse_net_dev(HDR "  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15\n",
+					       &v, &n, &err), -1);
+	assert_string_equal(err.msg, "line 3: tx compressed: want an integer, have the end of the line");
+	free(v);
+	assert_int_equal(collect_parse_net_dev(HDR "  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n"
+					       "  eth1 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+					       &v, &n, &err), -1);
+	assert_string_equal(err.msg, "line 4: want \"<interface>: <16 counters>\", have \"eth1 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\"");
+	free(v);
+	assert_int_equal(collect_parse_net_dev(HDR "  eth0: 18446744073709551616 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+					       &v, &n, &err), -1);
+	assert_string_equal(err.msg, "line 3: rx bytes: want an integer that fits in 64 bits, have \"18446744073709551616\"");
+	free(v);
+	assert_int_equal(collect_parse_net_dev(HDR "  a-name-of-16-byt: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+					       &v, &n, &err), -1);
+	assert_string_equal(err.msg, "line 3: want an interface name of 1 to 15 bytes, have \"a-name-of-16-byt\"");
+	free(v);
+	assert_int_equal(collect_parse_net_dev(HDR "  ..: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", &v, &n, &err), -1);
+	free(v);
+	assert_int_equal(collect_parse_net_dev(HDR "  a/b: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", &v, &n, &err), -1);
+	free(v);
+	assert_int_equal(collect_parse_net_dev(HDR "  : 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", &v, &n, &err), -1);
+	free(v);
+	assert_int_equal(collect_parse_net_dev("eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", &v, &n, &err), -1);
+	assert_string_equal(err.msg, "line 1: want the header \"Inter-|   Receive ...\", have \"eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\"");
+	free(v);
+	assert_int_equal(collect_parse_net_dev("", &v, &n, &err), -1);
+	assert_string_equal(err.msg, "want the two header lines of /proc/net/dev, have 0");
+	free(v);
+	/* old kernels: no blank after the colon; blank lines are skipped */
+	assert_int_equal(collect_parse_net_dev(HDR "eth0:1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n\n",
+					       &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].rx_bytes == 1 && v[0].tx_bytes == 9 && v[0].tx_packets == 10);
+	free(v);
+}
+
+static void
+net_dev_many(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct collect_nic *v;
+	struct berr err;
+	size_t n, i;
+
+	(void)state;
+	buf_addstr(&b, HDR);
+	for (i = 0; i < COLLECT_MAX_NET_DEV; i++)
+		buf_addf(&b, "v%zu: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", i);
+	assert_int_equal(collect_parse_net_dev(b.buf, &v, &n, &err), 0);
+	assert_int_equal(n, COLLECT_MAX_NET_DEV);
+	free(v);
+	buf_addstr(&b, "one-more: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+	assert_int_equal(collect_parse_net_dev(b.buf, &v, &n, &err), -1);
+	assert_string_equal(err.msg, "line 100003: want at most 100000 interfaces, have more");
+	free(v);
+	buf_release(&b);
+}
+
+static void
+interface_rule(void **state)
+{
+	static const char *const some[] = { "eth0", "incusbr0", "lo", "missing0" };
+	struct collect_opts o = fixture;
+	json_t *net;
+	struct berr err;
+
+	(void)state;
+	/* default: physical NICs (class/net/<if>/device), never lo */
+	assert_true(collect_billable(&o, "eth0"));
+	assert_true(collect_billable(&o, "enp3s0f1"));
+	assert_false(collect_billable(&o, "incusbr0"));
+	assert_false(collect_billable(&o, "veth1a2b3c4d"));
+	assert_false(collect_billable(&o, "lo"));
+	assert_false(collect_billable(&o, "missing0"));
+	assert_false(collect_billable(&o, ".."));
+	assert_false(collect_billable(&o, "../net/eth0"));
+	assert_false(collect_billable(&o, ""));
+
+	net = collect_host_network(&o, &err);
+	assert_non_null(net);
+	assert_int_equal(json_array_size(net), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(net, 0), "name")), "eth0");
+	assert_true(jint(json_array_get(net, 0), "rx_bytes") == 393329281);
+	assert_true(jint(json_array_get(net, 0), "tx_packets") == 11048);
+	/* counters above INT64_MAX are written as INT64_MAX */
+	assert_true(jint(json_array_get(net, 1), "rx_bytes") == INT64_MAX);
+	assert_true(jint(json_array_get(net, 1), "rx_packets") == INT64_MAX);
+	assert_true(jint(json_array_get(net, 1), "tx_bytes") == INT64_MAX);
+	assert_true(jint(json_array_get(net, 1), "tx_packets") == 1);
+	json_decref(net);
+
+	/* given: exactly those, missing ones absent, in /proc/net/dev order */
+	o.interfaces = some;
+	o.ninterfaces = 4;
+	assert_true(collect_billable(&o, "lo"));
+	assert_true(collect_billable(&o, "incusbr0"));
+	assert_false(collect_billable(&o, "enp3s0f1"));
+	net = collect_host_network(&o, &err);
+	assert_non_null(net);
+	assert_int_equal(json_array_size(net), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(net, 0), "name")), "lo");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(net, 1), "name")), "eth0");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(net, 2), "name")), "incusbr0");
+	json_decref(net);
+
+	o.proc_root = "/nonexistent/berth-test";
+	assert_null(collect_host_network(&o, &err));
+	assert_string_equal(err.msg, "/nonexistent/berth-test/net/dev: cannot open: No such file or directory");
+}
+
+/* ---- boot id, and failures before Incus ---------------------------------- */
+
+static void
+boot_id(void **state)
+{
+	static const struct { const char *text; const char *msg; } bad[] = {
+		{ "8C0D2B4E-3F5A-4C1D-9E2F-0123456789AB\n", "\"8C0D2B4E-3F5A-4C1D-9E2F-0123456789AB\"" },
+		{ "8c0d2b4e-3f5a-4c1d-9e2f-0123456789a\n", "\"8c0d2b4e-3f5a-4c1d-9e2f-0123456789a\"" },
+		{ "8c0d2b4e3f5a-4c1d-9e2f-0123456789abc\n", "\"8c0d2b4e3f5a-4c1d-9e2f-0123456789abc\"" },
+		{ "8c0d2b4e-3f5a-4c1d-9e2f-0123456789ab\n\n", "\"8c0d2b4e-3f5a-4c1d-9e2f-0123456789ab?\"" },
+		{ "8c0d2b4e-3f5a-4c1d-9e2f-0123456789ab0\n", "\"8c0d2b4e-3f5a-4c1d-9e2f-0123456789ab0\"" },
+		{ "", "\"\"" },
+	};
+	struct collect_opts o = fixture;
+	struct berr err;
+	char id[37], *root, *want;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(collect_boot_id(&o, id, &err), 0);
+	assert_string_equal(id, "8c0d2b4e-3f5a-4c1d-9e2f-0123456789ab");
+
+	root = boot_id_tree("8c0d2b4e-3f5a-4c1d-9e2f-0123456789ab", 36);	/* no newline */
+	o.proc_root = root;
+	assert_int_equal(collect_boot_id(&o, id, &err), 0);
+	rm_tree(root);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		root = boot_id_tree(bad[i].text, strlen(bad[i].text));
+		o.proc_root = root;
+		assert_int_equal(collect_boot_id(&o, id, &err), -1);
+		want = xasprintf("%s/sys/kernel/random/boot_id: want a boot id (8-4-4-4-12 lowercase hex digits), have %s",
+				 root, bad[i].msg);
+		assert_string_equal(err.msg, want);
+		free(want);
+		rm_tree(root);
+	}
+
+	root = boot_id_tree("8c0d2b4e-3f5a\0-4c1d-9e2f-0123456789ab\n", 38);
+	o.proc_root = root;
+	assert_int_equal(collect_boot_id(&o, id, &err), -1);
+	assert_non_null(strstr(err.msg, "boot_id: want text, have a NUL byte"));
+	rm_tree(root);
+
+	root = boot_id_tree("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", 65);
+	o.proc_root = root;
+	assert_int_equal(collect_boot_id(&o, id, &err), -1);
+	assert_non_null(strstr(err.msg, "boot_id: want at most 64 bytes, have more"));
+	rm_tree(root);
+
+	o.proc_root = "/nonexistent/berth-test";
+	assert_int_equal(collect_boot_id(&o, id, &err), -1);
+	assert_string_equal(err.msg, "/nonexistent/berth-test/sys/kernel/random/boot_id: cannot open: No such file or directory");
+}
+
+static void
+host_stats_failures(void **state)
+{
+	struct collect_opts o = fixture;
+	struct collect_cpu prev = { 1, 1, 1 };
+	struct berr err;
+
+	(void)state;
+	/* everything from /proc is read, then Incus is unreachable */
+	assert_null(collect_host_stats(&o, NULL, &prev, &err));
+	assert_non_null(strstr(err.msg, "local"));
+	assert_true(prev.total == 1 && prev.idle == 1 && prev.valid);	/* unchanged */
+
+	o.proc_root = TEST_DATA "/proc/incus";	/* no stat there */
+	assert_null(collect_host_stats(&o, NULL, &prev, &err));
+	assert_string_equal(err.msg, TEST_DATA "/proc/incus/stat: cannot open: No such file or directory");
+
+	o = fixture;
+	o.incus_endpoint = "tcp://localhost";
+	assert_null(collect_instances(&o, NULL, &err));
+	assert_string_equal(err.msg, "host \"local\": endpoint \"tcp://localhost\": want https://host:port or unix:///path/to/unix.socket");
+}
+
+/* ---- Incus answers recorded from incusd 6.0 ------------------------------ */
+
+static void
+instances_recorded(void **state)
+{
+	json_t *list = load_json(INCUS "/instances.json"), *out, *c1, *c2, *web, *nic;
+	struct berr err;
+
+	(void)state;
+	out = collect_instances_from(list, &err);
+	if (!out)
+		fail_msg("%s", err.msg);
+	assert_int_equal(json_array_size(out), 3);
+	c1 = json_array_get(out, 0);
+	c2 = json_array_get(out, 1);
+	web = json_array_get(out, 2);
+
+	assert_int_equal(json_object_size(c1), 10);
+	assert_string_equal(json_string_value(json_object_get(c1, "name")), "c1");
+	assert_string_equal(json_string_value(json_object_get(c1, "project")), "default");
+	assert_string_equal(json_string_value(json_object_get(c1, "type")), "container");
+	assert_string_equal(json_string_value(json_object_get(c1, "status")), "Running");
+	assert_string_equal(json_string_value(json_object_get(c1, "started_at")), "2026-11-22T05:33:04.158345819Z");
+	assert_string_equal(json_string_value(json_object_get(c1, "plan")), "vps-s");
+	assert_true(jint(c1, "cpu_ns") > 0);
+	assert_true(jint(c1, "memory") > 0);
+	assert_true(jint(c1, "disk") == 0);	/* dir pool: no state.disk.root */
+	assert_int_equal(json_array_size(json_object_get(c1, "network")), 1);	/* lo left out */
+	nic = json_array_get(json_object_get(c1, "network"), 0);
+	assert_string_equal(json_string_value(json_object_get(nic, "name")), "eth0");
+	assert_int_equal(json_object_size(nic), 5);
+	assert_true(jint(nic, "tx_packets") > 0);
+	assert_true(jint(nic, "tx_bytes") > jint(nic, "tx_packets"));
+
+	/* stopped: zero time, network null */
+	assert_string_equal(json_string_value(json_object_get(c2, "status")), "Stopped");
+	assert_true(json_is_null(json_object_get(c2, "started_at")));
+	assert_true(json_is_null(json_object_get(c2, "plan")));
+	assert_true(jint(c2, "cpu_ns") == 0 && jint(c2, "memory") == 0);
+	assert_int_equal(json_array_size(json_object_get(c2, "network")), 0);
+
+	assert_string_equal(json_string_value(json_object_get(web, "project")), "tenants");
+	assert_string_equal(json_string_value(json_object_get(web, "plan")), "vps-m");
+	json_decref(out);
+	json_decref(list);
+}
+
+/* Convert list after setting key of instance i's state to v (stolen). */
+static json_t *
+with_state(json_t *list, size_t i, const char *key, json_t *v, struct berr *err)
+{
+	json_t *copy = json_deep_copy(list), *out;
+	json_t *st = json_object_get(json_array_get(copy, i), "state");
+
+	if (key)
+		json_object_set_new(st, key, v);
+	else
+		json_object_set_new(json_array_get(copy, i), "state", v);
+	out = collect_instances_from(copy, err);
+	json_decref(copy);
+	return out;
+}
+
+static void
+instances_edges(void **state)
+{
+	json_t *list = load_json(INCUS "/instances.json"), *out, *copy, *net;
+	struct berr err;
+	size_t i;
+
+	(void)state;
+	/* no state at all: counters 0, started_at null */
+	out = with_state(list, 0, NULL, json_null(), &err);
+	assert_non_null(out);
+	assert_true(json_is_null(json_object_get(json_array_get(out, 0), "started_at")));
+	assert_true(jint(json_array_get(out, 0), "cpu_ns") == 0);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(out, 0), "network")), 0);
+	json_decref(out);
+	/* running but the zero time; or a started_at from a stopped one */
+	out = with_state(list, 0, "started_at", json_string("0001-01-01T00:00:00Z"), &err);
+	assert_true(json_is_null(json_object_get(json_array_get(out, 0), "started_at")));
+	json_decref(out);
+	out = with_state(list, 1, "started_at", json_string("2026-11-22T05:33:04Z"), &err);
+	assert_true(json_is_null(json_object_get(json_array_get(out, 1), "started_at")));
+	json_decref(out);
+	/* disk usage, negative (unknown) usage */
+	out = with_state(list, 0, "disk", json_pack("{s:{s:I}}", "root", "usage", (json_int_t)123456789), &err);
+	assert_true(jint(json_array_get(out, 0), "disk") == 123456789);
+	json_decref(out);
+	out = with_state(list, 0, "memory", json_pack("{s:i}", "usage", -1), &err);
+	assert_true(jint(json_array_get(out, 0), "memory") == 0);
+	json_decref(out);
+	out = with_state(list, 0, "cpu", json_pack("{s:I}", "usage", (json_int_t)INT64_MAX), &err);
+	assert_true(jint(json_array_get(out, 0), "cpu_ns") == INT64_MAX);
+	json_decref(out);
+
+	/* wrong types name the instance and the key */
+	assert_null(with_state(list, 0, "cpu", json_pack("{s:s}", "usage", "7"), &err));
+	assert_string_equal(err.msg, "instance \"c1\" in project \"default\": state.cpu.usage: want an integer, have a string");
+	assert_null(with_state(list, 0, "memory", json_pack("{s:f}", "usage", 1.5), &err));
+	assert_string_equal(err.msg, "instance \"c1\" in project \"default\": state.memory.usage: want an integer, have a number with a fraction");
+	assert_null(with_state(list, 0, "disk", json_pack("[]"), &err));
+	assert_string_equal(err.msg, "instance \"c1\" in project \"default\": state.disk: want an object, have a list");
+	assert_null(with_state(list, 2, "network", json_pack("{s:{s:{s:b}}}", "eth0", "counters", "bytes_sent", 1), &err));
+	assert_string_equal(err.msg, "instance \"web\" in project \"tenants\": state.network.eth0.counters.bytes_sent: want an integer, have a boolean");
+	assert_null(with_state(list, 0, "started_at", json_integer(5), &err));
+	assert_string_equal(err.msg, "instance \"c1\" in project \"default\": state.started_at: want a string, have an integer");
+	assert_null(with_state(list, 0, NULL, json_string("Running"), &err));
+	assert_string_equal(err.msg, "instance \"c1\" in project \"default\": state: want an object, have a string");
+
+	copy = json_deep_copy(list);
+	json_object_del(json_array_get(copy, 1), "project");
+	assert_null(collect_instances_from(copy, &err));
+	assert_string_equal(err.msg, "instances[1]: project: want a string, have nothing");
+	json_object_set_new(json_array_get(copy, 1), "project", json_string("default"));
+	json_object_set_new(json_object_get(json_array_get(copy, 1), "config"), "user.berth.plan", json_integer(1));
+	assert_null(collect_instances_from(copy, &err));
+	assert_string_equal(err.msg, "instance \"c2\" in project \"default\": user.berth.plan: want a string, have an integer");
+	json_array_append_new(copy, json_string("c4"));
+	json_object_del(json_object_get(json_array_get(copy, 1), "config"), "user.berth.plan");
+	assert_null(collect_instances_from(copy, &err));
+	assert_string_equal(err.msg, "instances[3]: want an object, have a string");
+	json_decref(copy);
+
+	/* limits: names, NICs, instances */
+	copy = json_deep_copy(list);
+	{
+		char longname[REPORT_MAX_NAME + 2];
+
+		memset(longname, 'a', sizeof(longname) - 1);
+		longname[sizeof(longname) - 1] = '\0';
+		json_object_set_new(json_array_get(copy, 0), "name", json_string(longname));
+		assert_null(collect_instances_from(copy, &err));
+		assert_string_equal(err.msg, "instances[0]: name: want at most 255 bytes, have 256");
+		longname[REPORT_MAX_NAME] = '\0';
+		json_object_set_new(json_array_get(copy, 0), "name", json_string(longname));
+		out = collect_instances_from(copy, &err);
+		assert_non_null(out);
+		json_decref(out);
+	}
+	json_decref(copy);
+
+	net = json_object();
+	for (i = 0; i < REPORT_MAX_NICS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "eth%zu", i);
+		json_object_set_new(net, name, json_pack("{s:{s:i}}", "counters", "bytes_received", 1));
+	}
+	json_object_set_new(net, "lo", json_object());	/* left out: not counted */
+	out = with_state(list, 0, "network", json_incref(net), &err);
+	assert_non_null(out);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(out, 0), "network")), REPORT_MAX_NICS);
+	json_decref(out);
+	json_object_set_new(net, "one-more", json_object());
+	assert_null(with_state(list, 0, "network", net, &err));
+	assert_string_equal(err.msg, "instance \"c1\" in project \"default\": state.network: want at most 256 NICs, have more");
+
+	copy = json_array();
+	for (i = 0; i <= REPORT_MAX_INSTANCES; i++)
+		json_array_append(copy, json_array_get(list, 1));
+	assert_null(collect_instances_from(copy, &err));
+	assert_string_equal(err.msg, "want at most 10000 instances, have 10001");
+	json_array_remove(copy, 0);
+	out = collect_instances_from(copy, &err);
+	assert_non_null(out);
+	assert_int_equal(json_array_size(out), REPORT_MAX_INSTANCES);
+	json_decref(out);
+	json_decref(copy);
+
+	out = collect_instances_from(json_null(), &err);	/* Incus: no instances */
+	assert_int_equal(json_array_size(out), 0);
+	json_decref(out);
+	copy = json_object();
+	assert_null(collect_instances_from(copy, &err));
+	assert_string_equal(err.msg, "want a list of instances, have an object");
+	json_decref(copy);
+	json_decref(list);
+}
+
+static void
+pools_recorded(void **state)
+{
+	json_t *pools = load_json(INCUS "/storage-pools.json");
+	json_t *res = load_json(INCUS "/pool-default-resources.json");
+	json_t *out, *bad;
+	struct berr err;
+
+	(void)state;
+	out = collect_pool_from(json_array_get(pools, 0), res, &err);
+	assert_non_null(out);
+	assert_int_equal(json_object_size(out), 5);
+	assert_string_equal(json_string_value(json_object_get(out, "name")), "default");
+	assert_string_equal(json_string_value(json_object_get(out, "driver")), "dir");
+	assert_true(jint(out, "total") == 270553174016ULL);
+	assert_true(jint(out, "used") == 18296090624ULL);
+	assert_true(jint(out, "free") == 270553174016ULL - 18296090624ULL);
+	json_decref(out);
+
+	bad = json_pack("{s:{s:I,s:I}}", "space", "total", (json_int_t)100, "used", (json_int_t)150);
+	out = collect_pool_from(json_array_get(pools, 0), bad, &err);
+	assert_true(jint(out, "free") == 0);	/* never below 0 */
+	json_decref(out);
+	json_decref(bad);
+	bad = json_pack("{s:{s:I}}", "space", "used", (json_int_t)150);
+	assert_null(collect_pool_from(json_array_get(pools, 0), bad, &err));
+	assert_string_equal(err.msg, "storage pool \"default\": resources.space.total: want an integer, have nothing");
+	json_decref(bad);
+	bad = json_pack("{s:s}", "name", "p");
+	assert_null(collect_pool_from(bad, res, &err));
+	assert_string_equal(err.msg, "storage pool \"p\": driver: want a string, have nothing");
+	json_decref(bad);
+	json_decref(res);
+	json_decref(pools);
+}
+
+/* ---- a real incusd, when there is one ---------------------------------- */
+
+static char *
+incus_endpoint(void)
+{
+	const char *s = getenv("BERTH_TEST_INCUS_SOCKET");
+
+	if (!s || !*s)
+		return NULL;
+	return xasprintf("unix://%s", s);
+}
+
+static void
+real_incus(void **state)
+{
+	struct collect_opts o = fixture;
+	struct collect_cpu prev = { 0, 0, 0 }, first;
+	struct incus_conn *c;
+	unsigned long req0, req1;
+	unsigned long long bytes;
+	json_t *hs, *inst, *urls, *pools, *p, *v;
+	struct berr err;
+	char *ep = incus_endpoint();
+	size_t i;
+
+	(void)state;
+	if (!ep) {
+		skip();
+		return;
+	}
+	o.incus_endpoint = ep;
+	c = collect_connect(&o, &err);
+	if (!c)
+		fail_msg("%s", err.msg);
+
+	/* instances: one request */
+	incus_conn_stats(c, &req0, &bytes);
+	inst = collect_instances(&o, c, &err);
+	if (!inst)
+		fail_msg("%s", err.msg);
+	incus_conn_stats(c, &req1, &bytes);
+	assert_int_equal(req1 - req0, 1);
+	urls = incus_get(c, "/1.0/instances?all-projects=true", &err);
+	assert_non_null(urls);
+	assert_int_equal(json_array_size(inst), json_array_size(urls));
+	json_decref(urls);
+	json_array_foreach(inst, i, v) {
+		assert_int_equal(json_object_size(v), 10);
+		assert_true(json_is_string(json_object_get(v, "name")));
+		assert_true(json_is_string(json_object_get(v, "project")));
+		assert_true(json_is_string(json_object_get(v, "status")));
+		assert_true(json_is_string(json_object_get(v, "started_at")) ||
+			    json_is_null(json_object_get(v, "started_at")));
+		jint(v, "cpu_ns");
+		jint(v, "memory");
+		jint(v, "disk");
+		assert_true(json_is_array(json_object_get(v, "network")));
+	}
+	json_decref(inst);
+
+	/* host stats: fixture /proc and /sys, real storage pools */
+	pools = incus_get(c, "/1.0/storage-pools", &err);
+	assert_non_null(pools);
+	incus_conn_stats(c, &req0, &bytes);
+	hs = collect_host_stats(&o, c, &prev, &err);
+	if (!hs)
+		fail_msg("%s", err.msg);
+	incus_conn_stats(c, &req1, &bytes);
+	assert_int_equal(req1 - req0, 1 + json_array_size(pools));
+	assert_int_equal(json_object_size(hs), 6);
+	assert_true(jint(hs, "cpu_threads") == 4);
+	assert_true(json_real_value(json_object_get(hs, "cpu_use")) == 0.0);	/* same file twice */
+	assert_int_equal(json_array_size(json_object_get(hs, "load")), 3);
+	assert_true(jint(json_object_get(hs, "memory"), "total") == 16318004ULL * 1024);
+	assert_int_equal(json_array_size(json_object_get(hs, "network")), 2);
+	assert_int_equal(json_array_size(json_object_get(hs, "storage_pools")), json_array_size(pools));
+	json_array_foreach(json_object_get(hs, "storage_pools"), i, p) {
+		assert_true(json_is_string(json_object_get(p, "driver")));
+		assert_true(jint(p, "free") == jint(p, "total") - jint(p, "used"));
+	}
+	assert_true(prev.valid && prev.total == 3728158);
+	json_decref(hs);
+	json_decref(pools);
+
+	/* with a previous sample: no second sample, cpu_use since then */
+	first = prev;
+	prev.total -= 1000;
+	prev.idle -= 250;
+	hs = collect_host_stats(&o, NULL, &prev, &err);	/* its own connection */
+	if (!hs)
+		fail_msg("%s", err.msg);
+	assert_true(json_real_value(json_object_get(hs, "cpu_use")) == 0.75);
+	assert_true(prev.total == first.total && prev.idle == first.idle);
+	json_decref(hs);
+
+	incus_conn_free(c);
+	free(ep);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(stat_parse),
+		cmocka_unit_test(stat_malformed),
+		cmocka_unit_test(cpu_use),
+		cmocka_unit_test(loadavg),
+		cmocka_unit_test(meminfo),
+		cmocka_unit_test(net_dev),
+		cmocka_unit_test(net_dev_malformed),
+		cmocka_unit_test(net_dev_many),
+		cmocka_unit_test(interface_rule),
+		cmocka_unit_test(boot_id),
+		cmocka_unit_test(host_stats_failures),
+		cmocka_unit_test(instances_recorded),
+		cmocka_unit_test(instances_edges),
+		cmocka_unit_test(pools_recorded),
+		cmocka_unit_test(real_incus),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

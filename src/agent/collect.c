@@ -416,7 +416,11 @@ collect_parse_meminfo(const char *text, uint64_t *total, uint64_t *available,
 	return 0;
 }
 
-/* 1 when s[0..n) can be a Linux interface name. */
+/*
+ * 1 when s[0..n) is an interface name berth reports: what Linux allows
+ * (no '/', ':' or blank; not "." or ".."), and printable ASCII only, so it
+ * is a JSON string and a safe path segment under /sys/class/net.
+ */
 static int
 valid_ifname(const char *s, size_t n)
 {
@@ -427,8 +431,7 @@ valid_ifname(const char *s, size_t n)
 	if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
 		return 0;
 	for (i = 0; i < n; i++)
-		if (s[i] == '/' || s[i] == ':' || (unsigned char)s[i] <= ' ' ||
-		    s[i] == 0x7f)
+		if (s[i] == '/' || s[i] == ':' || s[i] <= ' ' || s[i] >= 0x7f)
 			return 0;
 	return 1;
 }
@@ -471,7 +474,7 @@ collect_parse_net_dev(const char *text, struct collect_nic **nics, size_t *n,
 			return berr_set(err, "line %zu: want \"<interface>: <16 counters>\", have %s",
 					l.no, show(q, s, (size_t)(end - s)));
 		if (!valid_ifname(s, (size_t)(colon - s)))
-			return berr_set(err, "line %zu: want an interface name of 1 to %d bytes, have %s",
+			return berr_set(err, "line %zu: want an interface name of 1 to %d printable ASCII bytes, have %s",
 					l.no, COLLECT_IFNAME_MAX,
 					show(q, s, (size_t)(colon - s)));
 		if (*n == COLLECT_MAX_NET_DEV)
@@ -830,7 +833,7 @@ static json_t *
 storage_pools(struct incus_conn *c, struct berr *err)
 {
 	struct buf path = BUF_INIT;
-	json_t *list, *pool, *res = NULL, *one, *out = NULL;
+	json_t *list, *pool, *res, *one, *all = NULL, *out = NULL;
 	const char *name;
 	size_t i;
 
@@ -845,36 +848,36 @@ storage_pools(struct incus_conn *c, struct berr *err)
 			 POOLS_PATH, REPORT_MAX_POOLS, json_array_size(list));
 		goto out;
 	}
-	out = json_array();
+	all = json_array();
 	json_array_foreach(list, i, pool) {
 		if (get_name(pool, "name", 1, &name, "storage pool", err) < 0) {
 			berr_prefix(err, "GET %s", POOLS_PATH);
-			goto fail;
+			goto out;
 		}
 		buf_reset(&path);
 		buf_addstr(&path, "/1.0/storage-pools/");
 		add_escaped(&path, name);
 		buf_addstr(&path, "/resources");
 		if (!(res = incus_get(c, path.buf, err)))
-			goto fail;
+			goto out;
 		one = collect_pool_from(pool, res, err);
 		json_decref(res);
 		if (!one) {
 			berr_prefix(err, "GET %s", path.buf);
-			goto fail;
+			goto out;
 		}
-		json_array_append_new(out, one);
+		json_array_append_new(all, one);
 	}
-	goto out;
-fail:
-	json_decref(out);
-	out = NULL;
+	out = all;
+	all = NULL;
 out:
+	json_decref(all);
 	json_decref(list);
 	buf_release(&path);
 	return out;
 }
 
+/* Billable host NICs from <proc_root>/net/dev. */
 json_t *
 collect_host_network(const struct collect_opts *o, struct berr *err)
 {

@@ -46,6 +46,7 @@ struct run {
 	char run_id[32];
 	char actor[300];
 	const char *commit;
+	const char *mode;	/* "apply" or "reconcile": the action of run.start and run.end */
 	pthread_mutex_t mu;
 	size_t done;
 	int tty;
@@ -65,7 +66,7 @@ journal_entry(struct run *r, const char *kind, const struct plan_action *a,
 	e.kind = kind;
 	e.target = a ? a->server : NULL;
 	e.object = a ? a->address : NULL;
-	e.action = a ? plan_action_name(a->kind) : NULL;
+	e.action = a ? plan_action_name(a->kind) : r->mode;
 	e.before = before;
 	e.after = after;
 	e.result = result;
@@ -261,6 +262,7 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	memset(&r, 0, sizeof(r));
 	pthread_mutex_init(&r.mu, NULL);
 	r.ctx = ctx;
+	r.mode = aa->reconcile ? "reconcile" : "apply";
 	r.tty = isatty(STDERR_FILENO);
 	ledger_actor(r.actor, sizeof(r.actor));
 	ledger_new_run_id(r.run_id);
@@ -398,9 +400,16 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	printf("%s\n", summary);
 	ret = rc == 0 && !plan.nerrors ? EXIT_OK : EXIT_FAIL;
 out:
-	if (started)
-		journal_entry(&r, "run.end", NULL, NULL, NULL,
+	if (started) {
+		json_t *counts = json_pack("{s:I, s:I, s:I, s:I}", "changes", (json_int_t)ar.ok,
+					   "failed", (json_int_t)ar.failed, "stale",
+					   (json_int_t)ar.stale, "not_attempted",
+					   (json_int_t)ar.not_attempted);
+
+		journal_entry(&r, "run.end", NULL, NULL, counts,
 			      ret == EXIT_OK ? "ok" : "failed", NULL);
+		json_decref(counts);
+	}
 	apply_result_release(&ar);
 	if (have_plan)
 		plan_release(&plan);

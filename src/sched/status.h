@@ -17,7 +17,8 @@
  * - Allocated: the sum of the plans (cpu, memory, disk) of the instances
  *   on the host: those the agent reports (by their user.berth.plan), plus
  *   Instance manifests pinned to the host that the report does not list.
- *   An instance whose plan is not in the manifests counts nothing.
+ *   Every status counts (a stopped instance keeps its disk and may
+ *   start); an instance whose plan is not in the manifests counts nothing.
  * - capacity = base x overcommit - reserve, reserve being the pool's
  *   percentage of base, computed exactly and rounded down once:
  *   floor(base x (overcommit_milli x 10 - reserve_bp) / 10000).
@@ -157,9 +158,30 @@ const struct status_host *status_host(const struct status *s,
 				      const char *name);
 
 /*
- * The status as JSON ({"format_version": "1.0", "time": ..., "hosts":
- * [...], "pools": [...]}), for `berth status --format json` and GET
- * /v1/status. Caller json_decref()s.
+ * The status as JSON, for `berth status --format json` and GET /v1/status.
+ * Caller json_decref()s.
+ *
+ *   {"format_version": "1.0", "time": "2026-11-22T05:00:00Z",
+ *    "hosts": [{"name", "provider", "cluster" (or null), "review", "state",
+ *               "health": "online" | "offline" | "no agent",
+ *               "last_report" (RFC 3339 or null), "report_age_seconds"
+ *               (or null), "window_seconds", "agent": {"version", "build",
+ *               "interval_seconds"} or null, "pools": [names],
+ *               "schedulable" (in some pool), "reason" (null, a reason of
+ *               its first pool, or "in no pool"),
+ *               "allocated": {"cpu", "memory", "disk"},
+ *               "instances": [{"name", "project", "status", "plan",
+ *                              "counted"}]}],
+ *    "pools": [{"name", "storage_pool", "supply", "placement",
+ *               "require_agent", "overcommit": {"cpu": 4, "memory": 1.5,
+ *               "disk": 1}, "reserve": {"cpu": "10%", ...}, "hosts": N,
+ *               "schedulable": N, "total": RES,
+ *               "members": [{"host", "health", "schedulable", "reason",
+ *                            "resources": RES}]}]}
+ *
+ * with RES = {"cpu": R, "memory": R, "disk": R} and R = {"declared",
+ * "reported", "base", "capacity", "allocated", "free"} (integers: threads
+ * or bytes; free may be negative).
  */
 json_t *status_to_json(const struct status *s);
 

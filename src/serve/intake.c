@@ -520,18 +520,15 @@ read_ledger_facts(struct intake *in)
 	in->facts_ms = now;
 	ledger_mutex_lock(in->ledger);
 	atomic_store(&in->ledger_seq, query_int(db, "SELECT max(seq) FROM ledger", NULL, 0, 0));
-	if (sqlite3_prepare_v2(db, "SELECT time, run_id FROM ledger WHERE kind = 'run.end' "
-			       "AND action = 'reconcile' ORDER BY seq DESC LIMIT 1", -1, &st,
-			       NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT time, coalesce(json_extract(after, '$.changes'), 0) "
+			       "FROM ledger WHERE kind = 'run.end' AND action = 'reconcile' "
+			       "ORDER BY seq DESC LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			int64_t t;
 
 			if (clock_parse_rfc3339((const char *)sqlite3_column_text(st, 0), &t) == 0)
 				atomic_store(&in->reconcile_ms, t);
-			atomic_store(&in->reconcile_changes,
-				     query_int(db, "SELECT count(*) FROM ledger WHERE run_id = ?1 "
-					       "AND kind = 'change.result' AND result = 'ok'",
-					       (const char *)sqlite3_column_text(st, 1), 0, 0));
+			atomic_store(&in->reconcile_changes, sqlite3_column_int64(st, 1));
 		}
 		sqlite3_finalize(st);
 	}

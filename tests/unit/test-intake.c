@@ -1,0 +1,674 @@
+/*
+ * test-intake.c - the report intake over real HTTP: berth serve's server
+ * (http.c + intake.c) on a loopback port, a fleet of manifests in a temp
+ * directory with real Ed25519 keys, a real berth.db. One test per reason
+ * a report is refused, and the usage arithmetic across restarts, reboots
+ * and late deliveries.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <sqlite3.h>
+
+#include "agent/keys.h"
+#include "agent/report.h"
+#include "ledger/ledger.h"
+#include "manifest/manifest.h"
+#include "serve/http.h"
+#include "serve/metrics.h"
+#include "serve/intake.h"
+#include "serve/store.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+
+#define BOOT_A "11111111-2222-4333-8444-555555555555"
+#define BOOT_B "99999999-2222-4333-8444-555555555555"
+
+static int64_t fake_now;	/* 0: the real clock */
+
+static int64_t
+now_ms(void)
+{
+	return fake_now ? fake_now : clock_now_ms();
+}
+
+struct fx {
+	char dir[256];
+	char state[300];
+	struct evp_pkey_st *k1, *k2;
+	struct manifest_result res;
+	struct intake *in;
+	struct http_server *hs;
+	char url[128];
+	CURL *curl;
+};
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+start(struct fx *f)
+{
+	struct intake_opts io = { .state_dir = f->state, .now_ms = now_ms };
+	struct http_opts ho = { .listen = "127.0.0.1:0", .timeout_s = 2 };
+	struct ledger *l;
+	struct berr err;
+
+	assert_int_equal(ledger_open(f->state, &l, &err), 0);
+	ledger_close(l);
+	if (intake_open(&io, f->res.fleet, &f->in, &err) < 0)
+		fail_msg("%s", err.msg);
+	if (http_start(&ho, f->in, &f->hs, &err) < 0)
+		fail_msg("%s", err.msg);
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u", http_port(f->hs));
+}
+
+static void
+stop(struct fx *f)
+{
+	http_stop(f->hs);
+	intake_free(f->in);
+	f->hs = NULL;
+	f->in = NULL;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	char pub1[AGENT_PUBKEY_MAX], pub2[AGENT_PUBKEY_MAX], path[400], *yaml;
+	struct source_opts so = { 0 };
+	struct diags d = DIAGS_INIT;
+	struct berr err;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/berth-test-intake-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
+	snprintf(path, sizeof(path), "%s/k1", f->dir);
+	assert_int_equal(agent_keygen(path, pub1, &err), 0);
+	f->k1 = agent_key_load(path, NULL, &err);
+	snprintf(path, sizeof(path), "%s/k2", f->dir);
+	assert_int_equal(agent_keygen(path, pub2, &err), 0);
+	f->k2 = agent_key_load(path, NULL, &err);
+	assert_non_null(f->k1);
+	assert_non_null(f->k2);
+	snprintf(path, sizeof(path), "%s/fleet", f->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	yaml = xasprintf(
+		"apiVersion: berth/v1\nkind: Host\nmetadata: {name: h1, labels: {site: t}}\n"
+		"spec: {endpoint: \"unix:///run/h1.socket\", os: debian-12, storage_pools: [{name: default, driver: dir}],"
+		" capacity: {cpu: 4, memory: 8GiB, disk: 100GiB},"
+		" agent: {key: \"%s\", interval: 30s}}\n---\n"
+		"apiVersion: berth/v1\nkind: Host\nmetadata: {name: h2, labels: {site: t}}\n"
+		"spec: {endpoint: \"unix:///run/h2.socket\", os: debian-12, storage_pools: [{name: default, driver: dir}],"
+		" capacity: {cpu: 4, memory: 8GiB, disk: 100GiB}, agent: {key: \"%s\"}}\n---\n"
+		"apiVersion: berth/v1\nkind: Host\nmetadata: {name: h3, labels: {site: t}}\n"
+		"spec: {endpoint: \"unix:///run/h3.socket\", os: debian-12, storage_pools: [{name: default, driver: dir}], capacity: {cpu: 4, memory: 8GiB, disk: 100GiB}}\n---\n"
+		"apiVersion: berth/v1\nkind: Pool\nmetadata: {name: p}\n"
+		"spec: {hosts: {labels: {site: t}}, storage_pool: default}\n",
+		pub1, pub2);
+	snprintf(path, sizeof(path), "%s/fleet/fleet.yaml", f->dir);
+	write_file(path, yaml);
+	free(yaml);
+	snprintf(path, sizeof(path), "%s/fleet", f->dir);
+	so.repo = path;
+	so.worktree = 1;
+	assert_int_equal(manifest_load(&so, MANIFEST_CHECK, &f->res, &d, &err), 0);
+	if (d.nerrors) {
+		char line[1024];
+
+		diag_format(&d.v[0], line, sizeof(line));
+		fail_msg("%s", line);
+	}
+	diags_release(&d);
+	fake_now = 0;
+	start(f);
+	f->curl = curl_easy_init();
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[400];
+
+	stop(f);
+	curl_easy_cleanup(f->curl);
+	agent_key_free(f->k1);
+	agent_key_free(f->k2);
+	manifest_result_release(&f->res);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* A report body: one instance c1 with one NIC. */
+static char *
+body_of(const char *host, const char *boot, uint64_t seq, int64_t time_ms,
+	const char *started, uint64_t cpu, uint64_t rx, uint64_t tx, const char *status)
+{
+	char t[40];
+
+	clock_format(time_ms, 0, t, sizeof(t));
+	return xasprintf(
+		"{\"schema\":1,\"host\":\"%s\",\"boot_id\":\"%s\",\"seq\":%llu,\"time\":\"%s\","
+		"\"agent\":{\"version\":\"t\",\"build\":\"t\"},\"interval\":30,\"dropped\":0,"
+		"\"host_stats\":{\"cpu_threads\":4,\"cpu_use\":0.5,\"load\":[1,1,1],"
+		"\"memory\":{\"total\":8589934592,\"available\":4294967296},"
+		"\"storage_pools\":[{\"name\":\"default\",\"driver\":\"dir\",\"total\":107374182400,"
+		"\"used\":1,\"free\":107374182399}],\"network\":[]},"
+		"\"instances\":[{\"name\":\"c1\",\"project\":\"default\",\"type\":\"container\","
+		"\"status\":\"%s\",\"started_at\":\"%s\",\"plan\":null,\"cpu_ns\":%llu,\"memory\":1,"
+		"\"disk\":1,\"network\":[{\"name\":\"eth0\",\"rx_bytes\":%llu,\"tx_bytes\":%llu,"
+		"\"rx_packets\":1,\"tx_packets\":1}]}]}",
+		host, boot, (unsigned long long)seq, t, status, started, (unsigned long long)cpu,
+		(unsigned long long)rx, (unsigned long long)tx);
+}
+
+struct sent {
+	long status;
+	char reason[64];
+};
+
+/* Sign body with key as host/boot/seq at time_s and POST it; nonce NULL: fresh. */
+static struct sent
+post_as(struct fx *f, struct evp_pkey_st *key, const char *host, const char *boot,
+	uint64_t seq, int64_t time_s, const char *nonce, const char *body, size_t len,
+	const char *signed_body, size_t signed_len)
+{
+	struct report_envelope e = { 0 };
+	unsigned char dig[32], rnd[16];
+	struct buf s = BUF_INIT, ans = BUF_INIT;
+	struct curl_slist *h = NULL;
+	struct sent out = { 0 };
+	json_t *j;
+	char url[200];
+
+	snprintf(e.host, sizeof(e.host), "%s", host);
+	snprintf(e.boot_id, sizeof(e.boot_id), "%s", boot);
+	e.seq = seq;
+	e.time = time_s;
+	if (nonce) {
+		snprintf(e.nonce, sizeof(e.nonce), "%s", nonce);
+	} else {
+		RAND_bytes(rnd, sizeof(rnd));
+		for (int i = 0; i < 16; i++)
+			snprintf(e.nonce + 2 * i, 3, "%02x", rnd[i]);
+	}
+	SHA256((const unsigned char *)signed_body, signed_len, dig);
+	buf_init(&s, 0);
+	report_signed_string(&e, dig, &s);
+	assert_int_equal(agent_sign(key, s.buf, s.len, e.sig), 0);
+	buf_release(&s);
+	for (int i = 0; i < 6; i++) {
+		char v[200], line[300];
+
+		report_envelope_header(&e, i, v, sizeof(v));
+		snprintf(line, sizeof(line), "%s: %s", report_header_names[i], v);
+		h = curl_slist_append(h, line);
+	}
+	h = curl_slist_append(h, "Expect:");
+	buf_init(&ans, 0);
+	snprintf(url, sizeof(url), "%s/v1/reports", f->url);
+	curl_easy_reset(f->curl);
+	curl_easy_setopt(f->curl, CURLOPT_URL, url);
+	curl_easy_setopt(f->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(f->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(f->curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(f->curl, CURLOPT_WRITEFUNCTION, NULL);
+	{
+		FILE *mem = fmemopen(NULL, 65536, "w+");
+
+		curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, mem);
+		assert_int_equal(curl_easy_perform(f->curl), CURLE_OK);
+		curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &out.status);
+		rewind(mem);
+		j = json_loadf(mem, 0, NULL);
+		fclose(mem);
+	}
+	curl_slist_free_all(h);
+	buf_release(&ans);
+	if (json_is_string(json_object_get(j, "reason")))
+		snprintf(out.reason, sizeof(out.reason), "%s",
+			 json_string_value(json_object_get(j, "reason")));
+	else if (out.status == 200)
+		snprintf(out.reason, sizeof(out.reason), "ok");
+	json_decref(j);
+	return out;
+}
+
+/* The common case: a good report of h1 signed with its key, sent now. */
+static struct sent
+post(struct fx *f, const char *host, const char *boot, uint64_t seq, const char *body)
+{
+	return post_as(f, f->k1, host, boot, seq, now_ms() / 1000, NULL, body, strlen(body),
+		       body, strlen(body));
+}
+
+static char *
+good(uint64_t seq)
+{
+	return body_of("h1", BOOT_A, seq, now_ms(), "2026-11-22T00:00:00Z", 100, 1000, 2000,
+		       "Running");
+}
+
+static uint64_t
+rejected(struct fx *f, enum intake_reason r)
+{
+	struct intake_stats st;
+
+	intake_stats(f->in, &st);
+	return st.rejected[r];
+}
+
+#define EXPECT(s, code, why) do { \
+		struct sent s_ = (s); \
+		assert_int_equal(s_.status, code); \
+		assert_string_equal(s_.reason, why); \
+	} while (0)
+
+static void
+test_accepts(void **state)
+{
+	struct fx *f = *state;
+	char *b = good(1);
+	struct intake_stats st;
+
+	EXPECT(post(f, "h1", BOOT_A, 1, b), 200, "ok");
+	intake_stats(f->in, &st);
+	assert_int_equal(st.accepted, 1);
+	free(b);
+}
+
+static void
+test_forged_signature(void **state)
+{
+	struct fx *f = *state;
+	char *b = good(1), *forged = xstrdup(b);
+
+	/* Signed as one body, another sent: a changed byte. */
+	forged[strlen(forged) - 3] = '2';
+	EXPECT(post_as(f, f->k1, "h1", BOOT_A, 1, now_ms() / 1000, NULL, forged, strlen(forged),
+		       b, strlen(b)), 401, "bad_signature");
+	assert_int_equal(rejected(f, INTAKE_BAD_SIGNATURE), 1);
+	free(b);
+	free(forged);
+}
+
+static void
+test_other_hosts_key(void **state)
+{
+	struct fx *f = *state;
+	char *b = good(1);
+
+	EXPECT(post_as(f, f->k2, "h1", BOOT_A, 1, now_ms() / 1000, NULL, b, strlen(b), b,
+		       strlen(b)), 401, "bad_signature");
+	free(b);
+}
+
+static void
+test_unknown_host_and_no_key(void **state)
+{
+	struct fx *f = *state;
+	char *b = body_of("h9", BOOT_A, 1, now_ms(), "2026-11-22T00:00:00Z", 1, 1, 1, "Running");
+	char *b3 = body_of("h3", BOOT_A, 1, now_ms(), "2026-11-22T00:00:00Z", 1, 1, 1, "Running");
+
+	EXPECT(post(f, "h9", BOOT_A, 1, b), 403, "unknown_host");
+	EXPECT(post(f, "h3", BOOT_A, 1, b3), 403, "no_key");
+	assert_int_equal(rejected(f, INTAKE_UNKNOWN_HOST), 1);
+	assert_int_equal(rejected(f, INTAKE_NO_KEY), 1);
+	free(b);
+	free(b3);
+}
+
+static void
+test_replayed(void **state)
+{
+	struct fx *f = *state;
+	char *b = good(1);
+	const char *nonce = "0123456789abcdef0123456789abcdef";
+
+	EXPECT(post_as(f, f->k1, "h1", BOOT_A, 1, now_ms() / 1000, nonce, b, strlen(b), b,
+		       strlen(b)), 200, "ok");
+	/* The same request again: its nonce was seen. */
+	EXPECT(post_as(f, f->k1, "h1", BOOT_A, 1, now_ms() / 1000, nonce, b, strlen(b), b,
+		       strlen(b)), 409, "replayed");
+	/* Re-signed with a fresh nonce: the seq gives it away. */
+	EXPECT(post(f, "h1", BOOT_A, 1, b), 409, "stale_seq");
+	free(b);
+}
+
+static void
+test_time_window(void **state)
+{
+	struct fx *f = *state;
+	char *b = good(1);
+	int64_t now = now_ms() / 1000;
+
+	EXPECT(post_as(f, f->k1, "h1", BOOT_A, 1, now - 301, NULL, b, strlen(b), b, strlen(b)),
+	       400, "time_skew");
+	EXPECT(post_as(f, f->k1, "h1", BOOT_A, 1, now + 301, NULL, b, strlen(b), b, strlen(b)),
+	       400, "time_skew");
+	assert_int_equal(rejected(f, INTAKE_TIME_SKEW), 2);
+	/* Inside the window either way: fine. */
+	EXPECT(post_as(f, f->k1, "h1", BOOT_A, 1, now - 290, NULL, b, strlen(b), b, strlen(b)),
+	       200, "ok");
+	free(b);
+}
+
+static void
+test_seq_backwards(void **state)
+{
+	struct fx *f = *state;
+	char *b5 = good(5), *b4 = good(4), *b6 = good(6);
+
+	EXPECT(post(f, "h1", BOOT_A, 5, b5), 200, "ok");
+	EXPECT(post(f, "h1", BOOT_A, 4, b4), 409, "stale_seq");
+	EXPECT(post(f, "h1", BOOT_A, 5, b5), 409, "stale_seq");
+	EXPECT(post(f, "h1", BOOT_A, 6, b6), 200, "ok");
+	free(b4);
+	free(b5);
+	free(b6);
+}
+
+static void
+test_malformed(void **state)
+{
+	struct fx *f = *state;
+	char *b = good(1);
+	const char *notjson = "this is not json";
+	char *trunc = xstrndup(b, strlen(b) / 2);
+	char *other = good(2);
+
+	/* Signed as it is, but not JSON, or JSON cut short. */
+	EXPECT(post(f, "h1", BOOT_A, 1, notjson), 400, "malformed");
+	EXPECT(post(f, "h1", BOOT_A, 1, trunc), 400, "malformed");
+	/* A body whose seq is not the signed envelope's. */
+	EXPECT(post(f, "h1", BOOT_A, 1, other), 400, "malformed");
+	assert_int_equal(rejected(f, INTAKE_MALFORMED), 3);
+	/* A body truncated in flight: the signature covers the whole body. */
+	EXPECT(post_as(f, f->k1, "h1", BOOT_A, 1, now_ms() / 1000, NULL, b, strlen(b) - 10, b,
+		       strlen(b)), 401, "bad_signature");
+	free(b);
+	free(trunc);
+	free(other);
+}
+
+static void
+test_too_large(void **state)
+{
+	struct fx *f = *state;
+	size_t n = REPORT_MAX_BODY + 1;
+	char *big = xmalloc(n + 1);
+
+	memset(big, ' ', n);
+	big[0] = '{';
+	big[n - 1] = '}';
+	big[n] = '\0';
+	EXPECT(post(f, "h1", BOOT_A, 1, big), 413, "too_large");
+	assert_int_equal(rejected(f, INTAKE_TOO_LARGE), 1);
+	free(big);
+}
+
+/* The connection ends before the body does: counted as truncated. */
+static void
+test_truncated_connection(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)http_port(f->hs)) };
+	const char *req = "POST /v1/reports HTTP/1.1\r\nHost: x\r\nBerth-Host: h1\r\n"
+			  "Content-Length: 5000\r\n\r\n{\"schema\":1,";
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	usleep(100 * 1000);
+	close(fd);
+	for (int i = 0; i < 50 && rejected(f, INTAKE_TRUNCATED) == 0; i++)
+		usleep(20 * 1000);
+	assert_int_equal(rejected(f, INTAKE_TRUNCATED), 1);
+}
+
+/* Rejections reach the ledger: at most one entry per host and reason per minute, with a count. */
+static void
+test_rejections_in_ledger(void **state)
+{
+	struct fx *f = *state;
+	char *b = good(1);
+	struct ledger *l;
+	struct berr err;
+	sqlite3_stmt *st;
+	int64_t entries = 0, count = 0;
+
+	for (int i = 0; i < 5; i++)
+		EXPECT(post_as(f, f->k2, "h1", BOOT_A, 1, now_ms() / 1000, NULL, b, strlen(b), b,
+			       strlen(b)), 401, "bad_signature");
+	stop(f);	/* flushes what is pending */
+	assert_int_equal(ledger_open(f->state, &l, &err), 0);
+	assert_int_equal(sqlite3_prepare_v2(ledger_sqlite(l),
+		"SELECT count(*), sum(json_extract(after, '$.count')) FROM ledger WHERE "
+		"kind = 'report.rejected' AND target = 'h1' AND action = 'bad_signature'",
+		-1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	entries = sqlite3_column_int64(st, 0);
+	count = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	/* The first written at once, the other four together. */
+	assert_int_equal(entries, 2);
+	assert_int_equal(count, 5);
+	{
+		struct ledger_verify_result vr;
+
+		assert_int_equal(ledger_verify(l, NULL, &vr, &err), 0);
+		assert_true(vr.ok);
+	}
+	ledger_close(l);
+	start(f);
+	free(b);
+}
+
+static void
+usage_of(struct fx *f, struct usage_total *u)
+{
+	struct berr err;
+
+	assert_int_equal(store_usage_total(f->state, "h1", "default", "c1", u, &err), 0);
+}
+
+/*
+ * Usage across a restart of the intake (seq and baselines persisted), a
+ * reboot of the host (new boot id: counters reset) and a restart of the
+ * instance (new started_at): no negative or doubled traffic.
+ */
+static void
+test_usage_resets(void **state)
+{
+	struct fx *f = *state;
+	struct usage_total u;
+	int64_t t0 = (clock_now_ms() / 1000) * 1000;
+	char *b;
+
+	fake_now = t0;
+	b = body_of("h1", BOOT_A, 1, t0, "2026-11-22T00:00:00Z", 100, 1000, 2000, "Running");
+	EXPECT(post(f, "h1", BOOT_A, 1, b), 200, "ok");
+	free(b);
+	usage_of(f, &u);
+	/* First sight: the raw counters are the usage so far. */
+	assert_int_equal(u.rx_bytes, 1000);
+	assert_int_equal(u.tx_bytes, 2000);
+	assert_int_equal(u.cpu_ns, 100);
+
+	/* The intake restarts: seq memory and baselines come back from the database. */
+	stop(f);
+	start(f);
+	fake_now = t0 + 30000;
+	b = body_of("h1", BOOT_A, 1, t0 + 30000, "2026-11-22T00:00:00Z", 150, 1500, 2600, "Running");
+	EXPECT(post(f, "h1", BOOT_A, 1, b), 409, "stale_seq");
+	free(b);
+	b = body_of("h1", BOOT_A, 2, t0 + 30000, "2026-11-22T00:00:00Z", 150, 1500, 2600, "Running");
+	EXPECT(post(f, "h1", BOOT_A, 2, b), 200, "ok");
+	free(b);
+	usage_of(f, &u);
+	assert_int_equal(u.rx_bytes, 1500);
+	assert_int_equal(u.tx_bytes, 2600);
+	assert_int_equal(u.cpu_ns, 150);
+	/* Running between the two reports: 30 s. Before the first: since start, 0 here
+	 * because the start is before the first report of the host... counted from started_at. */
+	{
+		int64_t started;
+
+		assert_int_equal(clock_parse_rfc3339("2026-11-22T00:00:00Z", &started), 0);
+		assert_int_equal(u.running_ms, (t0 - started) + 30000);
+	}
+
+	/* The host reboots: new boot id, seq may start anywhere above nothing. */
+	fake_now = t0 + 60000;
+	b = body_of("h1", BOOT_B, 3, t0 + 60000, "2026-11-22T00:00:00Z", 40, 300, 400, "Running");
+	EXPECT(post(f, "h1", BOOT_B, 3, b), 200, "ok");
+	free(b);
+	usage_of(f, &u);
+	assert_int_equal(u.rx_bytes, 1800);	/* +300: reset, the new value is the delta */
+	assert_int_equal(u.tx_bytes, 3000);
+	assert_int_equal(u.cpu_ns, 190);
+
+	/* The instance restarts on the same boot: new started_at, counters from 0. */
+	fake_now = t0 + 90000;
+	{
+		char started[40];
+
+		clock_format(t0 + 80000, 0, started, sizeof(started));
+		b = body_of("h1", BOOT_B, 4, t0 + 90000, started, 5, 50, 60, "Running");
+	}
+	EXPECT(post(f, "h1", BOOT_B, 4, b), 200, "ok");
+	free(b);
+	usage_of(f, &u);
+	assert_int_equal(u.rx_bytes, 1850);
+	assert_int_equal(u.tx_bytes, 3060);
+	fake_now = 0;
+}
+
+/*
+ * Reports delivered late, in order (a spool draining after an outage):
+ * the same usage as when each arrived on time.
+ */
+static void
+test_late_delivery_same_usage(void **state)
+{
+	struct fx *f = *state;
+	struct usage_total on_time, late;
+	int64_t t0 = (clock_now_ms() / 1000) * 1000 - 600000;
+	char *bodies[6];
+
+	for (int i = 0; i < 6; i++)
+		bodies[i] = body_of("h1", BOOT_A, (uint64_t)i + 1, t0 + i * 30000,
+				    "2026-11-22T00:00:00Z", 100 + 10 * (uint64_t)i,
+				    1000 + 100 * (uint64_t)i, 2000 + 7 * (uint64_t)i, "Running");
+	/* On time: each sent at its own time. */
+	for (int i = 0; i < 6; i++) {
+		fake_now = t0 + i * 30000 + 500;
+		EXPECT(post(f, "h1", BOOT_A, (uint64_t)i + 1, bodies[i]), 200, "ok");
+	}
+	usage_of(f, &on_time);
+	fake_now = 0;
+	/* Late: a second intake with its own state gets them all 10 minutes later. */
+	stop(f);
+	{
+		char cmd[700];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->state);
+		assert_int_equal(system(cmd), 0);
+	}
+	start(f);
+	for (int i = 0; i < 6; i++)
+		EXPECT(post(f, "h1", BOOT_A, (uint64_t)i + 1, bodies[i]), 200, "ok");
+	/* And a duplicate of the last, re-signed: not counted again. */
+	EXPECT(post(f, "h1", BOOT_A, 6, bodies[5]), 409, "stale_seq");
+	usage_of(f, &late);
+	assert_int_equal(late.rx_bytes, on_time.rx_bytes);
+	assert_int_equal(late.tx_bytes, on_time.tx_bytes);
+	assert_int_equal(late.cpu_ns, on_time.cpu_ns);
+	assert_int_equal(late.running_ms, on_time.running_ms);
+	assert_int_equal(late.rx_bytes, 1500);
+	for (int i = 0; i < 6; i++)
+		free(bodies[i]);
+}
+
+static void
+test_metrics_and_status(void **state)
+{
+	struct fx *f = *state;
+	char *b = good(1);
+	struct buf m = BUF_INIT;
+	struct status *s;
+	const struct status_host *h;
+
+	EXPECT(post(f, "h1", BOOT_A, 1, b), 200, "ok");
+	buf_init(&m, 0);
+	metrics_render(f->in, clock_now_ms(), &m);
+	assert_non_null(strstr(m.buf, "berth_host_up{host=\"h1\"} 1\n"));
+	assert_non_null(strstr(m.buf, "berth_host_up{host=\"h2\"} 0\n"));
+	assert_non_null(strstr(m.buf, "berth_reports_accepted_total 1\n"));
+	assert_non_null(strstr(m.buf, "berth_reports_rejected_total{reason=\"replayed\"} 0\n"));
+	buf_release(&m);
+	/* Silent past the window (max(3 x 30 s, 120 s)): offline. */
+	s = intake_status(f->in, clock_now_ms() + 121000);
+	h = status_host(s, "h1");
+	assert_non_null(h);
+	assert_int_equal(h->health, HEALTH_OFFLINE);
+	intake_status_release(f->in, s);
+	buf_init(&m, 0);
+	metrics_render(f->in, clock_now_ms() + 121000, &m);
+	assert_non_null(strstr(m.buf, "berth_host_up{host=\"h1\"} 0\n"));
+	buf_release(&m);
+	free(b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_accepts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_signature, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_hosts_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_host_and_no_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replayed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seq_backwards, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejections_in_ledger, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage_resets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_delivery_same_usage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_and_status, setup, teardown),
+	};
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -9,7 +9,7 @@ berth_apt_packages=(
 	ca-certificates git python3 meson ninja-build pkg-config gcc
 	libyaml-dev libcurl4-openssl-dev libjansson-dev libssl-dev libgit2-dev
 	libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev
-	curl openssl jq valgrind procps bc
+	curl openssl jq valgrind procps bc faketime
 	busybox-static lvm2 btrfs-progs
 )
 

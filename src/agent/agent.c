@@ -33,6 +33,7 @@ struct agent {
 	struct collect_cpu cpu;
 	CURL *curl;
 	char *url;
+	char *member;		/* cluster member name of the local daemon, or NULL */
 };
 
 struct agent *
@@ -83,6 +84,7 @@ agent_free(struct agent *a)
 	if (a->curl)
 		curl_easy_cleanup(a->curl);
 	free(a->url);
+	free(a->member);
 	free(a);
 }
 
@@ -94,8 +96,26 @@ make_body(struct agent *a, uint64_t seq, const char *boot_id, char **body, size_
 	json_t *hs = NULL, *insts = NULL, *doc;
 	char now[40];
 
-	if (!a->incus && !(a->incus = collect_connect(&a->o.collect, err)))
-		return -1;
+	if (!a->incus) {
+		json_t *server, *env;
+
+		if (!(a->incus = collect_connect(&a->o.collect, err)))
+			return -1;
+		/* Once per connection: is this daemon a cluster member, and which? */
+		if (!(server = incus_get(a->incus, "/1.0", err))) {
+			incus_conn_free(a->incus);
+			a->incus = NULL;
+			return -1;
+		}
+		env = json_object_get(server, "environment");
+		free(a->member);
+		a->member = NULL;
+		if (json_is_true(json_object_get(env, "server_clustered")) &&
+		    json_is_string(json_object_get(env, "server_name")))
+			a->member = xstrdup(json_string_value(json_object_get(env, "server_name")));
+		a->o.collect.member = a->member;
+		json_decref(server);
+	}
 	if (!(insts = collect_instances(&a->o.collect, a->incus, err)) ||
 	    !(hs = collect_host_stats(&a->o.collect, a->incus, &a->cpu, err))) {
 		json_decref(insts);
@@ -115,7 +135,7 @@ make_body(struct agent *a, uint64_t seq, const char *boot_id, char **body, size_
 			"host_stats", hs, "instances", insts);
 	if (!doc)
 		return berr_set(err, "cannot build the report");
-	*body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	*body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(doc);
 	if (!*body)
 		return berr_set(err, "cannot serialise the report");

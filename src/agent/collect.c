@@ -1027,6 +1027,16 @@ collect_instances(const struct collect_opts *o, struct incus_conn *c,
 		goto out;
 	if (!(list = incus_get(c, INSTANCES_PATH, err)))
 		goto out;
+	/* A cluster answers with every member's instances: keep this member's. */
+	if (o->member && *o->member && json_is_array(list)) {
+		for (size_t i = json_array_size(list); i-- > 0;) {
+			const char *loc = json_string_value(json_object_get(json_array_get(list, i),
+									    "location"));
+
+			if (loc && *loc && strcmp(loc, o->member) != 0)
+				json_array_remove(list, i);
+		}
+	}
 	if (!(out = collect_instances_from(list, err)))
 		berr_prefix(err, "GET %s", INSTANCES_PATH);
 out:

@@ -42,6 +42,9 @@ struct collect_opts {
 	const char *const *interfaces;	/* billable host NICs, exactly these;
 					   ninterfaces 0: the default rule */
 	size_t ninterfaces;
+	const char *member;		/* on a cluster member: its name; the
+					   instances of other members (listed
+					   too) are left out. NULL: keep all */
 	long cpu_sample_ms;		/* gap between two /proc/stat samples
 					   when there is no previous one;
 					   <= 0: 250, at most 10000 */

@@ -67,7 +67,7 @@
 #define REPORT_SCHEMA		1
 #define REPORT_MAX_BODY		(1024 * 1024)	/* bytes */
 #define REPORT_MAX_NAME		255		/* bytes of any string */
-#define REPORT_MAX_INSTANCES	10000
+#define REPORT_MAX_INSTANCES	4000		/* ~225 bytes each: fits 1 MiB */
 #define REPORT_MAX_NICS		256		/* per host and per instance */
 #define REPORT_MAX_POOLS	256
 

@@ -85,6 +85,9 @@ clock_parse_rfc3339(const char *s, int64_t *ms)
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
 	    mi > 59 || sec > 60)
 		return -1;
+	/* February 29 only in leap years. */
+	if (mo == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0)))
+		return -1;
 	if (*p == '.') {
 		int n = 0;
 

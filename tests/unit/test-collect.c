@@ -73,6 +73,32 @@ jint(const json_t *o, const char *key)
 	return (uint64_t)json_integer_value(v);
 }
 
+/*
+ * Wrap host_stats and instances (borrowed) in a schema-1 body and check it
+ * with the intake's parser (src/agent/report.c): the format is report.h's.
+ */
+static void
+assert_report(json_t *hs, json_t *inst)
+{
+	json_t *body = json_pack("{s:i, s:s, s:s, s:i, s:s, s:{s:s, s:s}, s:i, s:i, s:O, s:O}",
+		"schema", 1, "host", "lab-1", "boot_id", "8c0d2b4e-3f5a-4c1d-9e2f-0123456789ab",
+		"seq", 1, "time", "2026-11-22T05:00:00Z", "agent", "version", "0.5.0",
+		"build", "abc1234", "interval", 30, "dropped", 0, "host_stats", hs,
+		"instances", inst);
+	char *text = json_dumps(body, JSON_COMPACT);
+	struct report r;
+	struct berr err;
+
+	assert_non_null(text);
+	if (report_parse(text, strlen(text), &r, &err) < 0)
+		fail_msg("report_parse: %s", err.msg);
+	assert_int_equal(r.ninstances, json_array_size(inst));
+	assert_int_equal(r.nnics, json_array_size(json_object_get(hs, "network")));
+	report_release(&r);
+	free(text);
+	json_decref(body);
+}
+
 /* A temporary proc root holding sys/kernel/random/boot_id = content. */
 static char *
 boot_id_tree(const char *content, size_t len)
@@ -507,6 +533,7 @@ static void
 instances_recorded(void **state)
 {
 	json_t *list = load_json(INCUS "/instances.json"), *out, *c1, *c2, *web, *nic;
+	json_t *pools, *res, *hs;
 	struct berr err;
 
 	(void)state;
@@ -544,6 +571,20 @@ instances_recorded(void **state)
 
 	assert_string_equal(json_string_value(json_object_get(web, "project")), "tenants");
 	assert_string_equal(json_string_value(json_object_get(web, "plan")), "vps-m");
+
+	/* with a host_stats made of the fixture's parts, a valid report */
+	pools = load_json(INCUS "/storage-pools.json");
+	res = load_json(INCUS "/pool-default-resources.json");
+	hs = json_pack("{s:i, s:f, s:[f,f,f], s:{s:I, s:I}, s:[o], s:o}",
+		"cpu_threads", 4, "cpu_use", 0.125, "load", 0.52, 0.58, 0.59,
+		"memory", "total", (json_int_t)1 << 34, "available", (json_int_t)1 << 33,
+		"storage_pools", collect_pool_from(json_array_get(pools, 0), res, &err),
+		"network", collect_host_network(&fixture, &err));
+	assert_non_null(hs);
+	assert_report(hs, out);
+	json_decref(hs);
+	json_decref(res);
+	json_decref(pools);
 	json_decref(out);
 	json_decref(list);
 }
@@ -663,7 +704,7 @@ instances_edges(void **state)
 	for (i = 0; i <= REPORT_MAX_INSTANCES; i++)
 		json_array_append(copy, json_array_get(list, 1));
 	assert_null(collect_instances_from(copy, &err));
-	assert_string_equal(err.msg, "want at most 10000 instances, have 10001");
+	assert_string_equal(err.msg, "want at most 4000 instances, have 4001");
 	json_array_remove(copy, 0);
 	out = collect_instances_from(copy, &err);
 	assert_non_null(out);
@@ -798,6 +839,10 @@ real_incus(void **state)
 		assert_true(jint(p, "free") == jint(p, "total") - jint(p, "used"));
 	}
 	assert_true(prev.valid && prev.total == 3728158);
+	inst = collect_instances(&o, c, &err);
+	assert_non_null(inst);
+	assert_report(hs, inst);
+	json_decref(inst);
 	json_decref(hs);
 	json_decref(pools);
 

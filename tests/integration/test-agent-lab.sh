@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# The agent, the intake and status on real Incus: two lab daemons with
+# real containers that have a NIC and send traffic; `berth agent once`
+# against each; `berth serve` takes the reports; `berth status`, /metrics,
+# /v1/status and `berth plan` show them; the intake goes down and the spool
+# delivers later in order with the same usage; a silent agent goes offline
+# (time moved with faketime, not waited for).
+. "$(dirname "$0")/lib.sh"
+
+if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
+	echo "needs root and incusd"; exit 77
+fi
+command -v faketime >/dev/null || { echo "needs faketime (contrib/deps.sh installs it)"; exit 77; }
+LAB="$SOURCE_ROOT/contrib/lab/lab"
+chmod 0711 "$T"
+SERVE_PID=
+stop_serve() { if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; SERVE_PID=; fi; }
+trap 'stop_serve; "$LAB" down --dir "$T/lab" >/dev/null 2>&1; rm -rf "$T"' EXIT
+"$LAB" up --hosts 2 --cluster 2 --dir "$T/lab" --net 127.44.0 >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
+. "$T/lab/lab.env"
+var() { local v="LAB_$(echo "$1" | tr 'a-z-' 'A-Z_')_$2"; printf '%s' "${!v}"; }
+li() { local h=$1; shift; INCUS_DIR=$(var "$h" DIR) INCUS_CONF="$T/incus-client" incus "$@"; }
+PORT=$((20000 + RANDOM % 20000))
+URL=http://127.0.0.1:$PORT
+
+# Keys, and a fleet whose hosts carry them.
+for h in lab-1 lab-2; do
+	expect "keygen $h" 0 "$BERTH" agent keygen --out "$T/$h.key"
+	cp "$T/out" "$T/$h.pub"
+done
+mode=$(stat -c %a "$T/lab-1.key")
+[ "$mode" = 600 ] && pass "key written 0600" || fail "key mode $mode, want 600"
+has "keygen prints the public key" "$T/lab-1.pub" "ed25519:"
+expect "keygen refuses to overwrite" 1 "$BERTH" agent keygen --out "$T/lab-1.key"
+has "overwrite refusal says why" "$T/err" "refusing to overwrite"
+
+R=$T/fleet
+new_repo "$R"
+for h in lab-1 lab-2; do
+	cat >> "$R/hosts.yaml" <<X
+---
+apiVersion: berth/v1
+kind: Host
+metadata: {name: $h, labels: {site: lab}}
+spec:
+  endpoint: $(var $h ENDPOINT)
+  fingerprint: "$(var $h FINGERPRINT)"
+  os: debian-12
+  capacity: {cpu: 64, memory: 64GiB, disk: 100GiB}
+  agent: {key: "$(cat "$T/$h.pub")", interval: 30s}
+  storage_pools: [{name: incus, driver: dir}]
+X
+done
+cat > "$R/sold.yaml" <<X
+apiVersion: berth/v1
+kind: Pool
+metadata: {name: lab}
+spec: {hosts: {labels: {site: lab}}, storage_pool: incus, require_agent: true, overcommit: {cpu: 4}}
+---
+apiVersion: berth/v1
+kind: Plan
+metadata: {name: small}
+spec: {pool: lab, type: container, cpu: 1, memory: 256MiB, disk: 1GiB, price: {amount: "5.00", currency: EUR, cycle: monthly}}
+---
+apiVersion: berth/v1
+kind: Plan
+metadata: {name: large}
+spec: {pool: lab, type: container, cpu: 2, memory: 1GiB, disk: 4GiB, price: {amount: "9.00", currency: EUR, cycle: monthly}}
+X
+cat >> "$R/hosts.yaml" <<X
+---
+apiVersion: berth/v1
+kind: Cluster
+metadata: {name: lab-cluster}
+spec:
+  endpoint: $LAB_CLUSTER_ENDPOINT
+  fingerprint: "$LAB_CLUSTER_FINGERPRINT"
+  storage_pools: [{name: incus, driver: dir}]
+X
+for h in lab-c1 lab-c2; do
+	"$BERTH" agent keygen --out "$T/$h.key" > "$T/$h.pub" 2>/dev/null
+	cat >> "$R/hosts.yaml" <<X
+---
+apiVersion: berth/v1
+kind: Host
+metadata: {name: $h, labels: {site: cl}}
+spec: {endpoint: $(var $h ENDPOINT), fingerprint: "$LAB_CLUSTER_FINGERPRINT", cluster: lab-cluster, os: debian-12, capacity: {cpu: 64, memory: 64GiB, disk: 100GiB}, agent: {key: "$(cat "$T/$h.pub")"}}
+X
+done
+commit "$R" fleet
+"$BERTH" --repo "$R" host trust-command lab-1 >/dev/null
+"$LAB" trust --cert "$BERTH_STATE/client.crt" --dir "$T/lab" >/dev/null
+expect "apply the fleet (storage pools, plan profiles)" 0 "$BERTH" --repo "$R" apply --auto-approve
+
+# Real containers with a NIC on a bridge of their own, sending traffic.
+for h in lab-1 lab-2; do
+	n=${h#lab-}
+	li "$h" remote add imgs "$LAB_IMAGE_SERVER" --protocol incus --public --accept-certificate >/dev/null 2>&1 || true
+	li "$h" image copy imgs:busybox local: --alias busybox >/dev/null
+	li "$h" network create "bta$n" ipv4.address=none ipv6.address=none >/dev/null
+	li "$h" profile device add default root disk path=/ pool=incus >/dev/null
+	li "$h" launch busybox c1 -c user.berth.plan=small >/dev/null 2>&1
+	li "$h" launch busybox c2 -c user.berth.plan=large >/dev/null 2>&1
+	li "$h" network attach "bta$n" c1 eth0 >/dev/null
+	li "$h" exec c1 -- ip link set eth0 up
+	li "$h" exec c1 -- ip addr add 192.0.2.$((10 + n))/24 dev eth0
+done
+# Cluster members list every member's instances: each agent reports its own.
+li lab-c1 remote add imgs "$LAB_IMAGE_SERVER" --protocol incus --public --accept-certificate >/dev/null 2>&1 || true
+li lab-c1 image copy imgs:busybox local: --alias busybox >/dev/null
+li lab-c1 profile device add default root disk path=/ pool=incus >/dev/null
+li lab-c1 launch busybox m1 --target lab-c1 -c user.berth.plan=small >/dev/null 2>&1
+li lab-c1 launch busybox m2 --target lab-c2 -c user.berth.plan=small >/dev/null 2>&1
+traffic() { li "$1" exec c1 -- ping -c 3 -W 1 -i 0.2 192.0.2.99 >/dev/null 2>&1 || true; }
+traffic lab-1
+
+start_serve() {
+	"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" >>"$T/serve.log" 2>&1 &
+	SERVE_PID=$!
+	for _ in $(seq 1 50); do curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	cat "$T/serve.log"; return 1
+}
+agent() { local h=$1; shift; "$BERTH" agent once --host "$h" --key "$T/$h.key" --server "$URL" \
+	--incus "unix://$(var "$h" SOCKET)" --spool "$T/spool-$h" "$@"; }
+
+start_serve && pass "berth serve listens" || fail "berth serve did not start"
+curl -s "$URL/healthz" > "$T/h"
+has "/healthz says ok" "$T/h" "ok"
+
+# Before any report: no agent, not schedulable.
+expect "status before any report" 0 "$BERTH" --repo "$R" status
+has "status says no agent" "$T/out" "no agent"
+
+for h in lab-1 lab-2; do
+	expect "agent once on $h" 0 agent "$h"
+	has "$h: report 1 made with both containers" "$T/err" "report 1 made (2 instances); 1 delivered"
+done
+
+for h in lab-c1 lab-c2; do
+	expect "agent once on cluster member $h" 0 agent "$h"
+	has "$h reports its own instance only" "$T/err" "report 1 made (1 instances)"
+done
+
+expect "status --format json" 0 "$BERTH" --repo "$R" --format json status
+jq -e '[.hosts[] | select(.name == "lab-c1" or .name == "lab-c2") | .instances | map(.name)] == [["m1"], ["m2"]]' "$T/out" >/dev/null &&
+	pass "each member's instances on that member" || fail "each member's instances on that member"
+jq -e '.hosts | map(select(.health == "online")) | length == 4' "$T/out" >/dev/null &&
+	pass "all four hosts online" || fail "all four hosts online"
+jq -e '.hosts[] | select(.name == "lab-1") | .instances | map(.name) | sort == ["c1", "c2"]' "$T/out" >/dev/null &&
+	pass "status lists the real containers" || fail "status lists the real containers"
+# Allocated is the sum of the plans of the containers: 1 + 2 cpu, 256MiB + 1GiB, 1GiB + 4GiB.
+jq -e '.hosts[] | select(.name == "lab-1") | .allocated == {"cpu": 3, "memory": 1342177280, "disk": 5368709120}' "$T/out" >/dev/null &&
+	pass "allocated is the sum of the plans" || { fail "allocated is the sum of the plans"; jq '.hosts[0].allocated' "$T/out"; }
+threads=$(nproc)
+jq -e --argjson t "$threads" '.pools[0].members[] | select(.host == "lab-1") | .resources.cpu.reported == $t' "$T/out" >/dev/null &&
+	pass "reported cpu threads are the machine's ($threads)" || fail "reported cpu threads"
+memtotal=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) * 1024))
+jq -e --argjson m "$memtotal" '.pools[0].members[] | select(.host == "lab-1") | .resources.memory.reported == $m' "$T/out" >/dev/null &&
+	pass "reported memory is MemTotal" || { fail "reported memory is MemTotal ($memtotal)"; jq ".pools[0].members[0].resources.memory" "$T/out"; }
+jq -e '.pools[0].schedulable == 2' "$T/out" >/dev/null && pass "both hosts schedulable" ||
+	{ fail "both hosts schedulable"; jq '.hosts[] | {name, reason}' "$T/out"; }
+# Capacity: cpu base is min(declared 64, reported threads) x overcommit 4.
+jq -e --argjson t "$threads" '.pools[0].members[] | select(.host == "lab-1") | .resources.cpu.capacity == 4 * $t and .resources.cpu.free == 4 * $t - 3' "$T/out" >/dev/null &&
+	pass "cpu capacity and free from the reported threads" || fail "cpu capacity and free"
+curl -s "$URL/v1/status" > "$T/vs"
+jq -e '.hosts | map(select(.health == "online")) | length == 4' "$T/vs" >/dev/null &&
+	pass "/v1/status agrees" || fail "/v1/status agrees"
+curl -s "$URL/metrics" > "$T/m"
+has "/metrics: lab-1 up" "$T/m" 'berth_host_up{host="lab-1"} 1'
+has "/metrics: accepted" "$T/m" 'berth_reports_accepted_total 4'
+has "/metrics: pool allocated cpu" "$T/m" 'berth_pool_allocated{pool="lab",resource="cpu"} 6'
+
+# The agent restarts (a new process): its seq comes from the spool.
+traffic lab-1
+expect "agent restarted: accepted" 0 agent lab-1
+has "seq persisted across restarts" "$T/err" "report 2 made"
+
+# The intake goes down: reports wait in the spool.
+stop_serve
+for i in 1 2 3; do
+	traffic lab-1
+	expect "intake down: agent once $i exits 1" 1 agent lab-1
+done
+has "the agent says reports wait" "$T/err" "3 reports wait in the spool"
+n=$(ls "$T/spool-lab-1" | grep -c '^r-.*\.json$')
+[ "$n" = 3 ] && pass "3 reports spooled" || fail "spooled: $n, want 3"
+# What usage must be, from the spooled bodies: the traffic counters are raw,
+# so the total of eth0 of c1 is its value in the last report.
+last=$(ls "$T/spool-lab-1"/r-*.json | sort | tail -1)
+want_tx=$(jq '.instances[] | select(.name == "c1") | .network[] | select(.name == "eth0") | .tx_bytes' "$last")
+start_serve || fail "berth serve restarts"
+traffic lab-1
+expect "intake back: the spool drains" 0 agent lab-1
+has "all four delivered" "$T/err" "4 delivered"
+n=$(ls "$T/spool-lab-1" | grep -c '^r-.*\.json$' || true)
+[ "$n" = 0 ] && pass "spool empty" || fail "spool still holds $n"
+stop_serve
+seqs=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT group_concat(seq, ' ') FROM (SELECT seq FROM report_history WHERE host = 'lab-1' ORDER BY id)")
+[ "$seqs" = "1 2 3 4 5 6" ] && pass "delivered in order: $seqs" || fail "history order: $seqs"
+# Usage up to the last spooled report (seq 5) equals its raw counter; then seq 6 adds its delta.
+got_tx=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT sum(tx_bytes) FROM usage WHERE host = 'lab-1' AND instance = 'c1'")
+final_tx=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT json_extract(value, '\$.network[0].tx_bytes') FROM report_latest, json_each(report_latest.body, '\$.instances') WHERE host = 'lab-1' AND json_extract(value, '\$.name') = 'c1'")
+[ "$got_tx" = "$final_tx" ] && [ "$want_tx" -le "$final_tx" ] && [ "$final_tx" -gt 0 ] &&
+	pass "usage is exactly the raw counter: $got_tx bytes sent, nothing lost or doubled" ||
+	fail "usage tx $got_tx, last raw $final_tx (last spooled $want_tx)"
+run_ms=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT sum(running_ms) FROM usage WHERE host = 'lab-1' AND instance = 'c1'")
+[ "${run_ms:-0}" -gt 0 ] && pass "running time counted ($run_ms ms)" || fail "running time: $run_ms"
+
+# Hostile deliveries through the real agent: another host's key is refused.
+start_serve
+expect "wrong key: agent exits 1" 1 "$BERTH" agent once --host lab-1 --key "$T/lab-2.key" --server "$URL" \
+	--incus "unix://$(var lab-1 SOCKET)" --spool "$T/spool-wrong"
+has "the agent reports bad_signature" "$T/err" "bad_signature"
+curl -s "$URL/metrics" > "$T/m"
+has "/metrics counts it" "$T/m" 'berth_reports_rejected_total{reason="bad_signature"} 1'
+stop_serve
+sleep 0.2
+expect "ledger has the rejection" 0 "$BERTH" ledger list --kind report.rejected
+has "rejection entry names host and reason" "$T/out" "bad_signature"
+expect "ledger verifies" 0 "$BERTH" ledger verify
+
+# Silent agents: five minutes later both hosts are offline, in status,
+# in /metrics and in the plan.
+expect "status 5 minutes on" 0 faketime -f '+5m' "$BERTH" --repo "$R" status
+has "status: offline" "$T/out" "offline"
+has "status: not schedulable because offline" "$T/out" "no: offline"
+FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+5m' "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" >>"$T/serve.log" 2>&1 &
+SERVE_PID=$!
+for _ in $(seq 1 50); do curl -sf "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -s "$URL/metrics" > "$T/m"
+has "/metrics: lab-1 down" "$T/m" 'berth_host_up{host="lab-1"} 0'
+stop_serve
+expect "plan 5 minutes on" 0 faketime -f '+5m' "$BERTH" --repo "$R" plan
+has "plan marks the offline host" "$T/out" "host lab-1: offline"
+finish

@@ -28,6 +28,7 @@ b64_decode_exact(const char *s, unsigned char *out, size_t n)
 {
 	size_t len = strlen(s), want = 4 * ((n + 2) / 3);
 	unsigned char tmp[256];
+	char again[257];
 	int got;
 
 	if (len != want || len > sizeof(tmp) || n > sizeof(tmp))
@@ -44,7 +45,12 @@ b64_decode_exact(const char *s, unsigned char *out, size_t n)
 	/* EVP_DecodeBlock counts the padding as zero bytes. */
 	if (got < 0 || (size_t)got != want / 4 * 3)
 		return -1;
-	if (want / 4 * 3 - n != (size_t)((s[len - 1] == '=') + (s[len - 2] == '=')))
+	/*
+	 * Only the one text b64_encode() gives for these n bytes: padding
+	 * where it belongs ("AA=A" is not), unused bits zero ("AB==" is not).
+	 */
+	b64_encode(tmp, n, again);
+	if (strcmp(again, s) != 0)
 		return -1;
 	memcpy(out, tmp, n);
 	return 0;

@@ -225,9 +225,11 @@ get_u64(struct pctx *p, const json_t *o, const char *key, uint64_t *out)
 
 	if (!v)
 		ret = fail(p, "missing");
-	else if (!json_is_integer(v) || json_integer_value(v) < 0)
-		ret = fail(p, "want an integer from 0 to 9223372036854775807, have %s",
-			   json_is_integer(v) ? "a negative number" : type_word(v));
+	else if (!json_is_integer(v))
+		ret = fail(p, "want an integer from 0 to 9223372036854775807, have %s", type_word(v));
+	else if (json_integer_value(v) < 0)
+		ret = fail(p, "want an integer from 0 to 9223372036854775807, have %" JSON_INTEGER_FORMAT,
+			   json_integer_value(v));
 	else
 		*out = (uint64_t)json_integer_value(v);
 	leave(p, n);

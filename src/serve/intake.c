@@ -741,9 +741,10 @@ check(struct intake *in, struct item *it, const char *const headers[6], struct i
 	pthread_rwlock_rdlock(&in->keys_lock);
 	k = keyring_find(&in->ring, it->env.host);
 	if (k < 0) {
+		reject(res, INTAKE_UNKNOWN_HOST, "no Host \"%s\" in the manifests at commit %s",
+		       it->env.host, in->ring.fleet->commit);
 		pthread_rwlock_unlock(&in->keys_lock);
-		return reject(res, INTAKE_UNKNOWN_HOST, "no Host \"%s\" in the manifests at commit %s",
-			      it->env.host, in->ring.fleet->commit);
+		return -1;
 	}
 	if (!in->ring.keys[k].pub) {
 		pthread_rwlock_unlock(&in->keys_lock);

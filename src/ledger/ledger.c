@@ -32,6 +32,11 @@ struct ledger {
 	sqlite3_stmt *last;	/* the last entry's seq and hash */
 	sqlite3_stmt *insert;
 	int batch;		/* a batch's transaction is open (under mu) */
+	/* Group commit of appends (under gmu). */
+	pthread_mutex_t gmu;
+	pthread_cond_t gcond;
+	struct pending *q_head, **q_tail;
+	int writing;		/* a thread is writing a group */
 };
 
 static const char zero_hash[] =
@@ -256,6 +261,9 @@ ledger_open(const char *state_dir, struct ledger **out, struct berr *err)
 
 	*out = NULL;
 	pthread_mutex_init(&l->mu, NULL);
+	pthread_mutex_init(&l->gmu, NULL);
+	pthread_cond_init(&l->gcond, NULL);
+	l->q_tail = &l->q_head;
 	if (mkdir_p(state_dir, err) < 0)
 		goto fail;
 	/* Created 0600 here: SQLite gives the -wal and -shm files the same mode. */
@@ -314,6 +322,8 @@ ledger_close(struct ledger *l)
 	sqlite3_finalize(l->insert);
 	sqlite3_close(l->db);
 	pthread_mutex_destroy(&l->mu);
+	pthread_mutex_destroy(&l->gmu);
+	pthread_cond_destroy(&l->gcond);
 	free(l);
 }
 
@@ -365,47 +375,26 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-int
-ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err)
-{
-	struct ledger_row r = { 0 };
-	char actor[320], *before = NULL, *after = NULL;
-	const char *actor_p = e->actor;
-	int rc, i, ret = -1, locked = 0, in_tx = 0;
-	int64_t seq = 1;
+/* One append waiting for a group commit (on its caller's stack). */
+struct pending {
+	struct ledger_entry *e;
+	const char *actor;
+	char *before, *after;	/* canonical JSON text or NULL */
+	struct berr *err;
+	int ret;
+	int done;
+	struct pending *next;
+};
 
-	if (!e->kind || !*e->kind)
-		return berr_set(err, "ledger entry: kind: want a kind like change.result, have none");
-	if (!actor_p) {
-		ledger_actor(actor, sizeof(actor));
-		actor_p = actor;
-	}
-	if (check_utf8("actor", actor_p, err) < 0 || check_utf8("run_id", e->run_id, err) < 0 ||
-	    check_utf8("git_commit", e->commit, err) < 0 || check_utf8("kind", e->kind, err) < 0 ||
-	    check_utf8("target", e->target, err) < 0 || check_utf8("object", e->object, err) < 0 ||
-	    check_utf8("action", e->action, err) < 0 || check_utf8("result", e->result, err) < 0 ||
-	    check_utf8("error", e->error, err) < 0)
-		return -1;
-	if ((e->before && !json_is_null(e->before) && !(before = json_text(e->before))) ||
-	    (e->after && !json_is_null(e->after) && !(after = json_text(e->after)))) {
-		berr_set(err, "ledger entry: before/after: cannot be written as JSON");
-		goto out;
-	}
-	pthread_mutex_lock(&l->mu);
-	locked = 1;
-	if (l->batch) {
-		/* Join the batch's transaction, unless an error already ended it. */
-		if (sqlite3_get_autocommit(l->db)) {
-			berr_set(err, "ledger: appending to a batch: the batch was rolled back by "
-				 "an earlier error; its entries are lost");
-			goto out;
-		}
-	} else if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		db_fail(l, err, "starting an append");
-		goto out;
-	} else {
-		in_tx = 1;
-	}
+/* Insert p after the last entry: seq, prev_hash, hash. Under mu, in a transaction. */
+static int
+insert_entry(struct ledger *l, struct pending *p)
+{
+	struct ledger_entry *e = p->e;
+	struct ledger_row r = { 0 };
+	int64_t seq = 1;
+	int rc, i;
+
 	sqlite3_reset(l->last);
 	rc = sqlite3_step(l->last);
 	if (rc == SQLITE_ROW) {
@@ -416,22 +405,22 @@ ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err)
 	} else if (rc == SQLITE_DONE) {
 		memcpy(e->prev_hash, zero_hash, sizeof(zero_hash));
 	} else {
-		db_fail(l, err, "reading the last entry");
-		goto out;
+		sqlite3_reset(l->last);
+		return db_fail(l, p->err, "reading the last entry");
 	}
 	sqlite3_reset(l->last);
 	now_utc(e->time);
 	r.seq = seq;
 	r.f[LEDGER_F_TIME] = e->time;
-	r.f[LEDGER_F_ACTOR] = actor_p;
+	r.f[LEDGER_F_ACTOR] = p->actor;
 	r.f[LEDGER_F_RUN_ID] = e->run_id;
 	r.f[LEDGER_F_GIT_COMMIT] = e->commit;
 	r.f[LEDGER_F_KIND] = e->kind;
 	r.f[LEDGER_F_TARGET] = e->target;
 	r.f[LEDGER_F_OBJECT] = e->object;
 	r.f[LEDGER_F_ACTION] = e->action;
-	r.f[LEDGER_F_BEFORE] = before;
-	r.f[LEDGER_F_AFTER] = after;
+	r.f[LEDGER_F_BEFORE] = p->before;
+	r.f[LEDGER_F_AFTER] = p->after;
 	r.f[LEDGER_F_RESULT] = e->result;
 	r.f[LEDGER_F_ERROR] = e->error;
 	for (i = 0; i < LEDGER_NFIELDS; i++)
@@ -448,26 +437,112 @@ ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err)
 	bind_text(l->insert, 14, e->prev_hash);
 	bind_text(l->insert, 15, e->hash);
 	if (sqlite3_step(l->insert) != SQLITE_DONE) {
-		db_fail(l, err, "appending an entry");
+		db_fail(l, p->err, "appending an entry");
 		sqlite3_reset(l->insert);
-		goto out;
+		return -1;
 	}
 	sqlite3_reset(l->insert);
-	if (in_tx && sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		db_fail(l, err, "committing an entry");
+	e->seq = seq;
+	return 0;
+}
+
+/*
+ * Write a group of appends: inside an open batch, each joins it; else all
+ * in one transaction and one commit (one fsync), all or none.
+ */
+static void
+write_group(struct ledger *l, struct pending *group)
+{
+	struct pending *p, *bad = NULL;
+
+	pthread_mutex_lock(&l->mu);
+	if (l->batch) {
+		for (p = group; p; p = p->next) {
+			/* Join the batch's transaction, unless an error already ended it. */
+			if (sqlite3_get_autocommit(l->db))
+				p->ret = berr_set(p->err, "ledger: appending to a batch: the batch was "
+						  "rolled back by an earlier error; its entries are lost");
+			else
+				p->ret = insert_entry(l, p);
+		}
+		pthread_mutex_unlock(&l->mu);
+		return;
+	}
+	if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(l, group->err, "starting an append");
+		bad = group;
+	}
+	for (p = group; p && !bad; p = p->next)
+		if (insert_entry(l, p) < 0)
+			bad = p;
+	if (!bad && sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(l, group->err, "committing an entry");
+		bad = group;
+	}
+	if (bad && !sqlite3_get_autocommit(l->db))
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&l->mu);
+	for (p = group; p; p = p->next) {
+		p->ret = bad ? -1 : 0;
+		if (bad && p != bad)
+			berr_set(p->err, "%s (an entry committed with this one failed)", bad->err->msg);
+	}
+}
+
+int
+ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err)
+{
+	struct pending p = { .e = e, .actor = e->actor, .err = err, .ret = -1 };
+	char actor[320];
+
+	if (!e->kind || !*e->kind)
+		return berr_set(err, "ledger entry: kind: want a kind like change.result, have none");
+	if (!p.actor) {
+		ledger_actor(actor, sizeof(actor));
+		p.actor = actor;
+	}
+	if (check_utf8("actor", p.actor, err) < 0 || check_utf8("run_id", e->run_id, err) < 0 ||
+	    check_utf8("git_commit", e->commit, err) < 0 || check_utf8("kind", e->kind, err) < 0 ||
+	    check_utf8("target", e->target, err) < 0 || check_utf8("object", e->object, err) < 0 ||
+	    check_utf8("action", e->action, err) < 0 || check_utf8("result", e->result, err) < 0 ||
+	    check_utf8("error", e->error, err) < 0)
+		return -1;
+	if ((e->before && !json_is_null(e->before) && !(p.before = json_text(e->before))) ||
+	    (e->after && !json_is_null(e->after) && !(p.after = json_text(e->after)))) {
+		berr_set(err, "ledger entry: before/after: cannot be written as JSON");
 		goto out;
 	}
-	in_tx = 0;
-	e->seq = seq;
-	ret = 0;
+	/*
+	 * Group commit: the first waiting thread writes everything queued
+	 * meanwhile in one transaction; the others wait for it. Alone, an
+	 * append is its own transaction, as before.
+	 */
+	pthread_mutex_lock(&l->gmu);
+	*l->q_tail = &p;
+	l->q_tail = &p.next;
+	while (!p.done) {
+		if (!l->writing) {
+			struct pending *group = l->q_head, *q;
+
+			l->writing = 1;
+			l->q_head = NULL;
+			l->q_tail = &l->q_head;
+			pthread_mutex_unlock(&l->gmu);
+			write_group(l, group);
+			pthread_mutex_lock(&l->gmu);
+			for (q = group; q; q = q->next)
+				q->done = 1;
+			l->writing = 0;
+			pthread_cond_broadcast(&l->gcond);
+		} else {
+			pthread_cond_wait(&l->gcond, &l->gmu);
+		}
+	}
+	pthread_mutex_unlock(&l->gmu);
 out:
-	if (in_tx)
-		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-	if (locked)
-		pthread_mutex_unlock(&l->mu);
-	free(before);
-	free(after);
-	return ret;
+	free(p.before);
+	free(p.after);
+	return p.ret;
 }
 
 int

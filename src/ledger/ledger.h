@@ -71,8 +71,11 @@ void ledger_close(struct ledger *l);	/* accepts NULL */
 /*
  * Append one entry; fills seq, time, prev_hash and hash in *e. kind is
  * required; actor NULL means ledger_actor(). Every string must be UTF-8.
- * Safe to call from several threads at once. Outside a batch each append
- * is its own transaction, on disk (synchronous=FULL) when it returns.
+ * Safe to call from several threads at once. Outside a batch an append is
+ * on disk (synchronous=FULL) when it returns; appends made meanwhile by
+ * other threads share its transaction and fsync (group commit: the first
+ * waiting thread writes the group, all or none; each caller still returns
+ * only once its own entry is committed).
  */
 int ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err);
 

@@ -15,12 +15,16 @@ LAB="$SOURCE_ROOT/contrib/lab/lab"
 chmod 0711 "$T"
 SERVE_PID=
 stop_serve() { if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; SERVE_PID=; fi; }
-trap 'stop_serve; "$LAB" down --dir "$T/lab" >/dev/null 2>&1; rm -rf "$T"' EXIT
+# The containers' bridges live in this network namespace: named per run, removed at the end.
+BR=b$$
+trap 'stop_serve; "$LAB" down --dir "$T/lab" >/dev/null 2>&1; ip link del "${BR}1" 2>/dev/null || true; ip link del "${BR}2" 2>/dev/null || true; rm -rf "$T"' EXIT
 "$LAB" up --hosts 2 --cluster 2 --dir "$T/lab" --net 127.44.0 >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
 . "$T/lab/lab.env"
 var() { local v="LAB_$(echo "$1" | tr 'a-z-' 'A-Z_')_$2"; printf '%s' "${!v}"; }
 li() { local h=$1; shift; INCUS_DIR=$(var "$h" DIR) INCUS_CONF="$T/incus-client" incus "$@"; }
 PORT=$((20000 + RANDOM % 20000))
+# faketime preloads itself: under an ASan build, tell ASan that is fine.
+ft() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" faketime "$@"; }
 URL=http://127.0.0.1:$PORT
 
 # Keys, and a fleet whose hosts carry them.
@@ -97,11 +101,11 @@ for h in lab-1 lab-2; do
 	n=${h#lab-}
 	li "$h" remote add imgs "$LAB_IMAGE_SERVER" --protocol incus --public --accept-certificate >/dev/null 2>&1 || true
 	li "$h" image copy imgs:busybox local: --alias busybox >/dev/null
-	li "$h" network create "bta$n" ipv4.address=none ipv6.address=none >/dev/null
+	li "$h" network create "$BR$n" ipv4.address=none ipv6.address=none >/dev/null
 	li "$h" profile device add default root disk path=/ pool=incus >/dev/null
 	li "$h" launch busybox c1 -c user.berth.plan=small >/dev/null 2>&1
 	li "$h" launch busybox c2 -c user.berth.plan=large >/dev/null 2>&1
-	li "$h" network attach "bta$n" c1 eth0 >/dev/null
+	li "$h" network attach "$BR$n" c1 eth0 >/dev/null
 	li "$h" exec c1 -- ip link set eth0 up
 	li "$h" exec c1 -- ip addr add 192.0.2.$((10 + n))/24 dev eth0
 done
@@ -221,15 +225,15 @@ expect "ledger verifies" 0 "$BERTH" ledger verify
 
 # Silent agents: five minutes later both hosts are offline, in status,
 # in /metrics and in the plan.
-expect "status 5 minutes on" 0 faketime -f '+5m' "$BERTH" --repo "$R" status
+expect "status 5 minutes on" 0 ft -f '+5m' "$BERTH" --repo "$R" status
 has "status: offline" "$T/out" "offline"
 has "status: not schedulable because offline" "$T/out" "no: offline"
-FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+5m' "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" >>"$T/serve.log" 2>&1 &
+FAKETIME_DONT_FAKE_MONOTONIC=1 ft -f '+5m' "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" >>"$T/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 1 50); do curl -sf "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -s "$URL/metrics" > "$T/m"
 has "/metrics: lab-1 down" "$T/m" 'berth_host_up{host="lab-1"} 0'
 stop_serve
-expect "plan 5 minutes on" 0 faketime -f '+5m' "$BERTH" --repo "$R" plan
+expect "plan 5 minutes on" 0 ft -f '+5m' "$BERTH" --repo "$R" plan
 has "plan marks the offline host" "$T/out" "host lab-1: offline"
 finish

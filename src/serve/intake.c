@@ -626,6 +626,7 @@ intake_open(const struct intake_opts *o, const struct fleet *f, struct intake **
 		}
 		report_set_release(&set);
 	}
+	read_ledger_facts(in);
 	if (pthread_create(&in->writer, NULL, writer_main, in) != 0) {
 		berr_set(err, "cannot start the intake's writer thread: %s", strerror(errno));
 		goto fail;

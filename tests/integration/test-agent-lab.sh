@@ -223,6 +223,34 @@ expect "ledger has the rejection" 0 "$BERTH" ledger list --kind report.rejected
 has "rejection entry names host and reason" "$T/out" "bad_signature"
 expect "ledger verifies" 0 "$BERTH" ledger verify
 
+# HTTPS: the intake with a certificate, the agent trusting it by --server-ca.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.crt" >/dev/null 2>&1
+"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" >>"$T/serve.log" 2>&1 &
+SERVE_PID=$!
+for _ in $(seq 1 50); do curl -sf --cacert "$T/tls.crt" "https://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+expect "agent over https" 0 "$BERTH" agent once --host lab-2 --key "$T/lab-2.key" --server "https://127.0.0.1:$PORT" \
+	--server-ca "$T/tls.crt" --incus "unix://$(var lab-2 SOCKET)" --spool "$T/spool-lab-2"
+has "accepted over https" "$T/err" "1 delivered"
+expect "an agent that does not trust the certificate keeps its report" 1 "$BERTH" agent once --host lab-2 \
+	--key "$T/lab-2.key" --server "https://127.0.0.1:$PORT" --incus "unix://$(var lab-2 SOCKET)" --spool "$T/spool-lab-2"
+has "it says the intake is unreachable" "$T/err" "is unreachable"
+curl -s --cacert "$T/tls.crt" "https://127.0.0.1:$PORT/metrics" > "$T/m"
+has "/metrics over https" "$T/m" 'berth_host_up{host="lab-2"} 1'
+stop_serve
+
+# The last reconcile run, as /metrics reports it from the ledger.
+expect "reconcile (nothing to change)" 0 "$BERTH" --repo "$R" reconcile
+start_serve
+sleep 0.3
+curl -s "$URL/metrics" > "$T/m"
+if grep -Eq '^berth_last_reconcile_timestamp_seconds [1-9][0-9]{9}' "$T/m"; then
+	pass "/metrics: the last reconcile's time"; else fail "/metrics: the last reconcile's time"; grep reconcile "$T/m"; fi
+has "/metrics: the last reconcile changed nothing" "$T/m" 'berth_last_reconcile_changes 0'
+entries=$(sqlite3 "$BERTH_STATE/berth.db" 'SELECT max(seq) FROM ledger')
+has "/metrics: ledger entries" "$T/m" "berth_ledger_entries $entries"
+stop_serve
+
 # Silent agents: five minutes later both hosts are offline, in status,
 # in /metrics and in the plan.
 expect "status 5 minutes on" 0 ft -f '+5m' "$BERTH" --repo "$R" status

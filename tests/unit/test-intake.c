@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -40,6 +41,7 @@
 #define BOOT_B "99999999-2222-4333-8444-555555555555"
 
 static int64_t fake_now;	/* 0: the real clock */
+static unsigned conn_limit;	/* 0: the default */
 
 static int64_t
 now_ms(void)
@@ -72,7 +74,7 @@ static void
 start(struct fx *f)
 {
 	struct intake_opts io = { .state_dir = f->state, .now_ms = now_ms };
-	struct http_opts ho = { .listen = "127.0.0.1:0", .timeout_s = 2 };
+	struct http_opts ho = { .listen = "127.0.0.1:0", .timeout_s = 2, .conn_limit = conn_limit };
 	struct ledger *l;
 	struct berr err;
 
@@ -619,6 +621,64 @@ test_late_delivery_same_usage(void **state)
 		free(bodies[i]);
 }
 
+static int
+connect_to(struct fx *f)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)http_port(f->hs)) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* 1 when the server closed fd within ms milliseconds. */
+static int
+closed_within(int fd, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	char c;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return read(fd, &c, 1) == 0;
+}
+
+/* A client that sends half a request and waits: closed after the timeout (2 s here). */
+static void
+test_slow_client(void **state)
+{
+	struct fx *f = *state;
+	int fd = connect_to(f);
+	const char *half = "POST /v1/reports HTTP/1.1\r\nHost: x\r\n";
+
+	assert_int_equal(write(fd, half, strlen(half)), (ssize_t)strlen(half));
+	assert_false(closed_within(fd, 500));	/* not at once */
+	assert_true(closed_within(fd, 4000));	/* but within the timeout and a margin */
+	close(fd);
+}
+
+/* At most a quarter of the connection limit per client address. */
+static void
+test_connection_limit(void **state)
+{
+	struct fx *f = *state;
+	int fds[3];
+
+	stop(f);
+	conn_limit = 8;		/* 2 per client */
+	start(f);
+	for (int i = 0; i < 3; i++)
+		fds[i] = connect_to(f);
+	assert_false(closed_within(fds[0], 300));
+	assert_false(closed_within(fds[1], 300));
+	assert_true(closed_within(fds[2], 2000));
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	stop(f);
+	conn_limit = 0;
+	start(f);
+}
+
 static void
 test_metrics_and_status(void **state)
 {
@@ -667,6 +727,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_usage_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_delivery_same_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_and_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

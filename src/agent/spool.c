@@ -40,7 +40,7 @@ report_path(const struct spool *s, uint64_t seq)
 	return xasprintf("%s/r-%020" PRIu64 ".json", s->dir, seq);
 }
 
-/* A small decimal file; 0 when missing. */
+/* A small decimal file (0 to INT64_MAX, digits only); 0 when missing. */
 static int
 read_number(const struct spool *s, const char *name, uint64_t *out, struct berr *err)
 {
@@ -56,7 +56,9 @@ read_number(const struct spool *s, const char *name, uint64_t *out, struct berr 
 	}
 	errno = 0;
 	*out = strtoull(text, &end, 10);
-	if (errno || end == text || (*end && *end != '\n'))
+	/* strtoull() takes "-1" (as 2^64 - 1), "+1" and " 1": not a seq. */
+	if (text[0] < '0' || text[0] > '9' || errno || (*end && *end != '\n') ||
+	    *out > INT64_MAX)
 		berr_set(err, "\"%s\": want a number, have \"%.40s\" (the spool is damaged)", p, text);
 	else
 		ret = 0;
@@ -176,13 +178,13 @@ spool_list(struct spool *s, uint64_t **seqs, size_t *n, struct berr *err)
 		return berr_set(err, "cannot read the spool \"%s\": %s", s->dir, strerror(errno));
 	while ((e = readdir(d))) {
 		uint64_t v;
-		char *end;
 
+		/* Only the names report_path() makes: 20 digits, at most INT64_MAX. */
 		if (strncmp(e->d_name, "r-", 2) || strlen(e->d_name) != 27 ||
-		    strcmp(e->d_name + 22, ".json"))
+		    strspn(e->d_name + 2, "0123456789") != 20 || strcmp(e->d_name + 22, ".json"))
 			continue;
-		v = strtoull(e->d_name + 2, &end, 10);
-		if (end != e->d_name + 22)
+		v = strtoull(e->d_name + 2, NULL, 10);
+		if (v > INT64_MAX)
 			continue;
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 64;
@@ -191,7 +193,8 @@ spool_list(struct spool *s, uint64_t **seqs, size_t *n, struct berr *err)
 		(*seqs)[(*n)++] = v;
 	}
 	closedir(d);
-	qsort(*seqs, *n, sizeof(**seqs), cmp_u64);
+	if (*n)		/* qsort(NULL, 0, ...) is undefined */
+		qsort(*seqs, *n, sizeof(**seqs), cmp_u64);
 	return 0;
 }
 

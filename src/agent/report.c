@@ -403,6 +403,9 @@ parse_host_stats(struct pctx *p, const json_t *hs, struct report *r)
 		    get_u64(p, v, "total", &pl->total) < 0 || get_u64(p, v, "used", &pl->used) < 0 ||
 		    get_u64(p, v, "free", &pl->free) < 0)
 			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(r->pools[j].name, pl->name))
+				return fail(p, "name \"%s\" is listed twice", pl->name);
 		leave(p, m);
 	}
 	leave(p, n);

@@ -166,8 +166,8 @@ struct report {
  * Parse and check a body of len bytes (it need not be NUL-terminated).
  * -1 with err for anything that is not a schema-1 report: "not JSON:
  * line 1 column 7: ...", "instances[3].network[0].rx_bytes: want an
- * integer from 0 to 9223372036854775807, have -1", "unknown key
- * \"cpu\" at host_stats". On failure r is left released.
+ * integer from 0 to 9223372036854775807, have -1", "host_stats:
+ * unknown key \"cpu\"". On failure r is left released.
  */
 int report_parse(const char *body, size_t len, struct report *r,
 		 struct berr *err);

@@ -3,6 +3,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
 
 #include "serve/nonces.h"
 #include "util/xalloc.h"
@@ -14,6 +17,7 @@ struct slot {
 };
 
 struct nonce_set {
+	uint64_t seed[2];	/* random: an agent cannot pick colliding nonces */
 	struct slot *slots;
 	size_t cap;		/* a power of two */
 	size_t n;
@@ -39,13 +43,20 @@ unhex(const char *s, unsigned char out[16])
 	return s[32] == '\0' ? 0 : -1;
 }
 
-/* Nonces are random: their first bytes are a good hash already. */
+/*
+ * Nonces come from agents, who could choose them: mix all 16 bytes with a
+ * secret seed so that they cannot aim at one chain of slots.
+ */
 static size_t
 slot_of(const struct nonce_set *s, const unsigned char n[16])
 {
-	uint64_t h;
+	uint64_t a, b, h;
 
-	memcpy(&h, n, sizeof(h));
+	memcpy(&a, n, sizeof(a));
+	memcpy(&b, n + 8, sizeof(b));
+	h = (a ^ s->seed[0]) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ (h >> 31) ^ b ^ s->seed[1]) * 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 29;
 	return (size_t)(h & (s->cap - 1));
 }
 
@@ -54,6 +65,10 @@ nonce_set_new(void)
 {
 	struct nonce_set *s = xcalloc(1, sizeof(*s));
 
+	if (RAND_bytes((unsigned char *)s->seed, sizeof(s->seed)) != 1) {
+		s->seed[0] = (uint64_t)(uintptr_t)s ^ 0x2545f4914f6cdd1dULL;
+		s->seed[1] = (uint64_t)time(NULL);
+	}
 	s->cap = 1024;
 	s->slots = xcalloc(s->cap, sizeof(*s->slots));
 	return s;

@@ -1265,6 +1265,11 @@ body_lists(void **state)
 		 "instances[2]: instance \"c1\" of project \"shop\" is listed twice");
 	bad_body("instances[0].network[1].name", json_string("eth0"),
 		 "instances[0].network[1]: name \"eth0\" is listed twice");
+	bad_body("host_stats.storage_pools", json_pack("[{s:s,s:s,s:i,s:i,s:i},{s:s,s:s,s:i,s:i,s:i}]",
+						       "name", "p", "driver", "dir", "total", 1, "used", 0,
+						       "free", 1, "name", "p", "driver", "zfs", "total", 2,
+						       "used", 0, "free", 2),
+		 "host_stats.storage_pools[1]: name \"p\" is listed twice");
 	bad_body("host_stats.network", json_pack("[{s:s,s:i,s:i,s:i,s:i},{s:s,s:i,s:i,s:i,s:i}]",
 						 "name", "br0", "rx_bytes", 1, "tx_bytes", 1,
 						 "rx_packets", 1, "tx_packets", 1,

@@ -145,8 +145,26 @@ report_signed_string(const struct report_envelope *e,
  */
 struct pctx {
 	struct berr *err;
-	char path[256];
+	/* The path, built into text only when there is an error to report. */
+	const char *key[16];	/* NULL: an index */
+	long index[16];
+	size_t depth;
 };
+
+static void
+path_text(const struct pctx *p, char *out, size_t n)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < p->depth && i < 16 && len < n; i++) {
+		if (p->key[i])
+			snprintf(out + len, n - len, "%s%s", len ? "." : "", p->key[i]);
+		else
+			snprintf(out + len, n - len, "[%ld]", p->index[i]);
+		len = strlen(out);
+	}
+}
 
 static int
 fail(struct pctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -154,14 +172,15 @@ fail(struct pctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 static int
 fail(struct pctx *p, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], path[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->path[0])
-		return berr_set(p->err, "%s: %s", p->path, msg);
+	path_text(p, path, sizeof(path));
+	if (path[0])
+		return berr_set(p->err, "%s: %s", path, msg);
 	return berr_set(p->err, "%s", msg);
 }
 
@@ -179,23 +198,24 @@ type_word(const json_t *v)
 	}
 }
 
-/* Enter key of the current path; returns the old length to leave it. */
+/* Enter key (or index when key is NULL) of the current path; returns the old depth to leave it. */
 static size_t
 enter(struct pctx *p, const char *key, long index)
 {
-	size_t n = strlen(p->path);
+	size_t n = p->depth;
 
-	if (key)
-		snprintf(p->path + n, sizeof(p->path) - n, "%s%s", n ? "." : "", key);
-	else
-		snprintf(p->path + n, sizeof(p->path) - n, "[%ld]", index);
+	if (n < 16) {
+		p->key[n] = key;
+		p->index[n] = index;
+	}
+	p->depth = n + 1;
 	return n;
 }
 
 static void
 leave(struct pctx *p, size_t n)
 {
-	p->path[n] = '\0';
+	p->depth = n;
 }
 
 static int

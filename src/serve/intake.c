@@ -83,6 +83,7 @@ struct item {
 	const char *remote;
 	struct intake_result *res;
 	int done;
+	pthread_cond_t done_cond;	/* signalled once this item is decided */
 	struct item *next;
 };
 
@@ -113,10 +114,13 @@ struct intake {
 
 	pthread_mutex_t q_mu;
 	pthread_cond_t q_cond;		/* writer: work or stop */
-	pthread_cond_t done_cond;	/* submitters: their item is done */
+	pthread_cond_t ckpt_cond;	/* checkpointer: stop */
 	struct item *q_head, **q_tail;
 	int stop;
 	pthread_t writer;
+	pthread_t checkpointer;		/* own connection: WAL checkpoints off the writer */
+	struct store *ckpt;
+	int have_checkpointer;
 
 	/* writer thread only */
 	json_t *seqs;			/* "host\x1fboot" -> last seq */
@@ -314,17 +318,23 @@ struct hour_ctx {
 	const struct report *r;
 	const struct report_instance *inst;
 	uint64_t cpu_ns, rx, tx;
-	int first;
+	int64_t hour;		/* start of the report's hour */
+	int counted;		/* the counters went in with the running time */
 	struct berr *err;
 };
 
+/* Running time of one hour; the counters go with the report's own hour. */
 static int
 add_hour(void *ctx, int64_t hour_ms, int64_t ms)
 {
 	struct hour_ctx *h = ctx;
+	int mine = hour_ms == h->hour;
 
+	if (mine)
+		h->counted = 1;
 	return store_add_usage(h->in->store, h->r->host, h->inst->project, h->inst->name,
-			       hour_ms, h->inst->plan, ms, 0, 0, 0, h->err) < 0;
+			       hour_ms, h->inst->plan, ms, mine ? h->cpu_ns : 0, mine ? h->rx : 0,
+			       mine ? h->tx : 0, h->err) < 0;
 }
 
 /* The usage one accepted report adds, and its new baselines. */
@@ -371,10 +381,14 @@ account(struct intake *in, const struct report *r, struct berr *err)
 					   &nrow, err) < 0)
 				return -1;
 		}
+		hc.cpu_ns = d.cpu_ns;
+		hc.rx = rx;
+		hc.tx = tx;
+		hc.hour = hour;
 		if (usage_split_hours(d.run_from_ms, d.run_to_ms, add_hour, &hc))
 			return -1;
-		if (store_add_usage(in->store, r->host, inst->project, inst->name, hour, inst->plan,
-				    0, d.cpu_ns, rx, tx, err) < 0)
+		if (!hc.counted && store_add_usage(in->store, r->host, inst->project, inst->name,
+						   hour, inst->plan, 0, d.cpu_ns, rx, tx, err) < 0)
 			return -1;
 		row.known = 1;
 		snprintf(row.boot_id, sizeof(row.boot_id), "%s", r->boot_id);
@@ -428,17 +442,19 @@ keep_latest(struct intake *in, struct item *it, int64_t now)
 {
 	long i;
 
+	struct report old;
+
 	pthread_rwlock_wrlock(&in->latest_lock);
 	i = keyring_find(&in->ring, it->report.host);
 	if (i >= 0) {
 		struct latest *l = &in->latest[i];
 
-		if (l->have)
-			report_release(&l->report);
+		/* Swap: the old one goes back to the submitter, who frees it. */
+		old = l->have ? l->report : (struct report){ 0 };
 		l->report = it->report;
 		l->received_ms = now;
 		l->have = 1;
-		memset(&it->report, 0, sizeof(it->report));
+		it->report = old;
 	}
 	pthread_rwlock_unlock(&in->latest_lock);
 }
@@ -559,9 +575,12 @@ writer_main(void *arg)
 		if (batch) {
 			write_batch(in, batch);
 			pthread_mutex_lock(&in->q_mu);
-			for (struct item *it = batch; it; it = it->next)
+			/* Wake only this batch's submitters, not the next batch's. */
+			for (struct item *it = batch, *next; it; it = next) {
+				next = it->next;
 				it->done = 1;
-			pthread_cond_broadcast(&in->done_cond);
+				pthread_cond_signal(&it->done_cond);
+			}
 			pthread_mutex_unlock(&in->q_mu);
 		}
 		flush_rejects(in, stop);
@@ -570,6 +589,30 @@ writer_main(void *arg)
 		if (stop && !batch)
 			break;
 	}
+	return NULL;
+}
+
+static void *
+checkpointer_main(void *arg)
+{
+	struct intake *in = arg;
+	struct berr err;
+
+	pthread_mutex_lock(&in->q_mu);
+	while (!in->stop) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&in->ckpt_cond, &in->q_mu, &ts);
+		if (in->stop)
+			break;
+		pthread_mutex_unlock(&in->q_mu);
+		store_checkpoint(in->ckpt, &err);
+		pthread_mutex_lock(&in->q_mu);
+	}
+	pthread_mutex_unlock(&in->q_mu);
+	store_checkpoint(in->ckpt, &err);
 	return NULL;
 }
 
@@ -599,7 +642,7 @@ intake_open(const struct intake_opts *o, const struct fleet *f, struct intake **
 	pthread_rwlock_init(&in->latest_lock, NULL);
 	pthread_mutex_init(&in->q_mu, NULL);
 	pthread_cond_init(&in->q_cond, NULL);
-	pthread_cond_init(&in->done_cond, NULL);
+	pthread_cond_init(&in->ckpt_cond, NULL);
 	pthread_mutex_init(&in->rej_mu, NULL);
 	in->q_tail = &in->q_head;
 	atomic_store(&in->ledger_seq, -1);
@@ -607,7 +650,8 @@ intake_open(const struct intake_opts *o, const struct fleet *f, struct intake **
 		goto fail;
 	in->latest = xcalloc(in->ring.n ? in->ring.n : 1, sizeof(*in->latest));
 	if (ledger_open(o->state_dir, &in->ledger, err) < 0 ||
-	    store_open(o->state_dir, &in->store, err) < 0 || load_memory(in, err) < 0)
+	    store_open(o->state_dir, &in->store, err) < 0 ||
+	    store_open(o->state_dir, &in->ckpt, err) < 0 || load_memory(in, err) < 0)
 		goto fail;
 	{
 		struct report_set set;
@@ -627,6 +671,11 @@ intake_open(const struct intake_opts *o, const struct fleet *f, struct intake **
 		report_set_release(&set);
 	}
 	read_ledger_facts(in);
+	if (pthread_create(&in->checkpointer, NULL, checkpointer_main, in) != 0) {
+		berr_set(err, "cannot start the intake's checkpoint thread: %s", strerror(errno));
+		goto fail;
+	}
+	in->have_checkpointer = 1;
 	if (pthread_create(&in->writer, NULL, writer_main, in) != 0) {
 		berr_set(err, "cannot start the intake's writer thread: %s", strerror(errno));
 		goto fail;
@@ -634,6 +683,14 @@ intake_open(const struct intake_opts *o, const struct fleet *f, struct intake **
 	*out = in;
 	return 0;
 fail:
+	if (in->have_checkpointer) {
+		pthread_mutex_lock(&in->q_mu);
+		in->stop = 1;
+		pthread_cond_signal(&in->ckpt_cond);
+		pthread_mutex_unlock(&in->q_mu);
+		pthread_join(in->checkpointer, NULL);
+	}
+	store_close(in->ckpt);
 	store_close(in->store);
 	in->store = NULL;
 	ledger_close(in->ledger);
@@ -654,8 +711,11 @@ intake_free(struct intake *in)
 	pthread_mutex_lock(&in->q_mu);
 	in->stop = 1;
 	pthread_cond_signal(&in->q_cond);
+	pthread_cond_signal(&in->ckpt_cond);
 	pthread_mutex_unlock(&in->q_mu);
 	pthread_join(in->writer, NULL);
+	pthread_join(in->checkpointer, NULL);
+	store_close(in->ckpt);
 	for (size_t i = 0; i < in->ring.n; i++)
 		if (in->latest[i].have)
 			report_release(&in->latest[i].report);
@@ -670,7 +730,7 @@ intake_free(struct intake *in)
 	pthread_rwlock_destroy(&in->latest_lock);
 	pthread_mutex_destroy(&in->q_mu);
 	pthread_cond_destroy(&in->q_cond);
-	pthread_cond_destroy(&in->done_cond);
+	pthread_cond_destroy(&in->ckpt_cond);
 	pthread_mutex_destroy(&in->rej_mu);
 	free(in);
 }
@@ -792,13 +852,15 @@ intake_submit(struct intake *in, const char *const headers[6], const char *body,
 		report_release(&it.report);
 		return;
 	}
+	pthread_cond_init(&it.done_cond, NULL);
 	pthread_mutex_lock(&in->q_mu);
 	*in->q_tail = &it;
 	in->q_tail = &it.next;
 	pthread_cond_signal(&in->q_cond);
 	while (!it.done)
-		pthread_cond_wait(&in->done_cond, &in->q_mu);
+		pthread_cond_wait(&it.done_cond, &in->q_mu);
 	pthread_mutex_unlock(&in->q_mu);
+	pthread_cond_destroy(&it.done_cond);
 	report_release(&it.report);
 }
 

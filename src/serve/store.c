@@ -95,8 +95,15 @@ store_open(const char *state_dir, struct store **out, struct berr *err)
 	*out = NULL;
 	if (db_open(state_dir, 0, &s->db, err) < 0)
 		goto fail;
+	/*
+	 * The working set of a busy intake (latest, seqs, baselines, usage)
+	 * stays in a 64 MiB cache; checkpoints are store_checkpoint()'s, on
+	 * another connection, so the writer never waits for their fsync.
+	 */
 	if (exec(s->db, "PRAGMA journal_mode = WAL", err) < 0 ||
-	    exec(s->db, "PRAGMA synchronous = NORMAL", err) < 0)
+	    exec(s->db, "PRAGMA synchronous = NORMAL", err) < 0 ||
+	    exec(s->db, "PRAGMA cache_size = -65536", err) < 0 ||
+	    exec(s->db, "PRAGMA wal_autocheckpoint = 0", err) < 0)
 		goto fail;
 	for (int i = 0; i < Q__COUNT; i++)
 		if (sqlite3_prepare_v3(s->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -122,6 +129,16 @@ store_close(struct store *s)
 		sqlite3_finalize(s->q[i]);
 	sqlite3_close(s->db);
 	free(s);
+}
+
+int
+store_checkpoint(struct store *s, struct berr *err)
+{
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return db_fail(s->db, err, "checkpointing");
+	return 0;
 }
 
 int

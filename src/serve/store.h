@@ -44,6 +44,13 @@ struct store;
 int store_open(const char *state_dir, struct store **out, struct berr *err);
 void store_close(struct store *s);	/* accepts NULL */
 
+/*
+ * Copy what the WAL holds into the database (passive: never waits for a
+ * writer). The store's connections do not checkpoint by themselves: the
+ * intake calls this from a thread of its own every second.
+ */
+int store_checkpoint(struct store *s, struct berr *err);
+
 int store_begin(struct store *s, struct berr *err);
 int store_commit(struct store *s, struct berr *err);
 void store_rollback(struct store *s);

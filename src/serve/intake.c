@@ -124,6 +124,9 @@ struct intake {
 
 	/* writer thread only */
 	json_t *seqs;			/* "host\x1fboot" -> last seq */
+	json_t *base_index;		/* "host\x1fproject\x1finstance\x1fnic" -> base_rows[i] */
+	struct usage_row *base_rows;	/* usage baselines read or written so far */
+	size_t nbase, base_cap;
 	struct nonce_set *nonces;
 	int64_t last_prune_ms;
 
@@ -304,6 +307,9 @@ load_memory(struct intake *in, struct berr *err)
 {
 	json_decref(in->seqs);
 	in->seqs = json_object();
+	json_decref(in->base_index);
+	in->base_index = json_object();
+	in->nbase = 0;
 	nonce_set_free(in->nonces);
 	in->nonces = nonce_set_new();
 	if (store_each_seq(in->store, load_seq, in, err) < 0 ||
@@ -311,6 +317,67 @@ load_memory(struct intake *in, struct berr *err)
 			     in->nonces, err) < 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * Usage baselines, read through a cache: the database is asked once per
+ * (host, project, instance, nic), then the writer's memory answers, and
+ * every change is written to both. The cache is dropped with the rest of
+ * the writer's memory when a batch rolls back, and when it grows past
+ * BASE_CACHE_MAX rows (deleted instances' rows would otherwise stay).
+ */
+#define BASE_CACHE_MAX 1000000
+
+static struct usage_row *
+base_slot(struct intake *in, const char *host, const char *project, const char *instance,
+	  const char *nic, int *fresh)
+{
+	char key[4 * (REPORT_MAX_NAME + 1)];
+	json_t *v;
+
+	snprintf(key, sizeof(key), "%s\x1f%s\x1f%s\x1f%s", host, project, instance, nic);
+	if ((v = json_object_get(in->base_index, key))) {
+		*fresh = 0;
+		return &in->base_rows[json_integer_value(v)];
+	}
+	if (in->nbase >= BASE_CACHE_MAX) {
+		json_object_clear(in->base_index);
+		in->nbase = 0;
+	}
+	if (in->nbase == in->base_cap) {
+		in->base_cap = in->base_cap ? 2 * in->base_cap : 1024;
+		in->base_rows = xreallocarray(in->base_rows, in->base_cap, sizeof(*in->base_rows));
+	}
+	json_object_set_new(in->base_index, key, json_integer((json_int_t)in->nbase));
+	*fresh = 1;
+	return &in->base_rows[in->nbase++];
+}
+
+static int
+get_base(struct intake *in, const char *host, const char *project, const char *instance,
+	 const char *nic, struct usage_row *out, struct berr *err)
+{
+	int fresh;
+	struct usage_row *row = base_slot(in, host, project, instance, nic, &fresh);
+
+	if (fresh && store_get_base(in->store, host, project, instance, nic, row, err) < 0) {
+		/* Not cached after all: the slot is reused by the next miss. */
+		json_object_clear(in->base_index);
+		in->nbase = 0;
+		return -1;
+	}
+	*out = *row;
+	return 0;
+}
+
+static int
+put_base(struct intake *in, const char *host, const char *project, const char *instance,
+	 const char *nic, const struct usage_row *row, struct berr *err)
+{
+	int fresh;
+
+	*base_slot(in, host, project, instance, nic, &fresh) = *row;
+	return store_put_base(in->store, host, project, instance, nic, row, err);
 }
 
 struct hour_ctx {
@@ -350,7 +417,7 @@ account(struct intake *in, const struct report *r, struct berr *err)
 		struct hour_ctx hc = { .in = in, .r = r, .inst = inst, .err = err };
 		int64_t hour = r->time_ms - r->time_ms % 3600000;
 
-		if (store_get_base(in->store, r->host, inst->project, inst->name, "", &base, err) < 0)
+		if (get_base(in, r->host, inst->project, inst->name, "", &base, err) < 0)
 			return -1;
 		prev.known = base.known;
 		memcpy(prev.boot_id, base.boot_id, sizeof(prev.boot_id));
@@ -364,7 +431,7 @@ account(struct intake *in, const struct report *r, struct berr *err)
 			struct usage_row nb, nrow = { 0 };
 			int reset;
 
-			if (store_get_base(in->store, r->host, inst->project, inst->name, nic->name,
+			if (get_base(in, r->host, inst->project, inst->name, nic->name,
 					   &nb, err) < 0)
 				return -1;
 			reset = d.reset || !nb.known || nic->rx_bytes < nb.rx_bytes ||
@@ -377,7 +444,7 @@ account(struct intake *in, const struct report *r, struct berr *err)
 			nrow.time_ms = r->time_ms;
 			nrow.rx_bytes = nic->rx_bytes;
 			nrow.tx_bytes = nic->tx_bytes;
-			if (store_put_base(in->store, r->host, inst->project, inst->name, nic->name,
+			if (put_base(in, r->host, inst->project, inst->name, nic->name,
 					   &nrow, err) < 0)
 				return -1;
 		}
@@ -396,7 +463,7 @@ account(struct intake *in, const struct report *r, struct berr *err)
 		row.time_ms = r->time_ms;
 		row.running = usage_is_running(inst->status);
 		row.cpu_ns = inst->cpu_ns;
-		if (store_put_base(in->store, r->host, inst->project, inst->name, "", &row, err) < 0)
+		if (put_base(in, r->host, inst->project, inst->name, "", &row, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -698,6 +765,8 @@ fail:
 	keyring_release(&in->ring);
 	free(in->latest);
 	json_decref(in->seqs);
+	json_decref(in->base_index);
+	free(in->base_rows);
 	nonce_set_free(in->nonces);
 	free(in);
 	return -1;
@@ -724,6 +793,8 @@ intake_free(struct intake *in)
 	store_close(in->store);
 	ledger_close(in->ledger);
 	json_decref(in->seqs);
+	json_decref(in->base_index);
+	free(in->base_rows);
 	nonce_set_free(in->nonces);
 	free(in->rej);
 	pthread_rwlock_destroy(&in->keys_lock);

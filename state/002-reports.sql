@@ -3,9 +3,11 @@
 -- Not part of the hash chain: these tables are a cache of the agents'
 -- latest word and of usage; rejected reports go to the ledger.
 
--- The latest accepted report of each host (the raw body as signed).
-CREATE TABLE report_latest (
-	host TEXT PRIMARY KEY,
+-- Every accepted report (the raw body as signed), pruned by age (berth
+-- serve --history) except each host's latest.
+CREATE TABLE report_history (
+	id INTEGER PRIMARY KEY,
+	host TEXT NOT NULL,
 	boot_id TEXT NOT NULL,
 	seq INTEGER NOT NULL,
 	time_ms INTEGER NOT NULL,	-- collection time (the body's "time")
@@ -13,15 +15,11 @@ CREATE TABLE report_latest (
 	body TEXT NOT NULL
 );
 
--- Every accepted report, pruned by age (berth serve --history).
-CREATE TABLE report_history (
-	id INTEGER PRIMARY KEY,
-	host TEXT NOT NULL,
-	boot_id TEXT NOT NULL,
-	seq INTEGER NOT NULL,
-	time_ms INTEGER NOT NULL,
-	received_ms INTEGER NOT NULL,
-	body TEXT NOT NULL
+-- The latest accepted report of each host: its row in the history.
+CREATE TABLE report_latest (
+	host TEXT PRIMARY KEY,
+	history_id INTEGER NOT NULL REFERENCES report_history (id),
+	received_ms INTEGER NOT NULL
 );
 CREATE INDEX report_history_received ON report_history (received_ms);
 CREATE INDEX report_history_host ON report_history (host, received_ms);

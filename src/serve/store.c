@@ -22,9 +22,9 @@ enum {
 };
 
 static const char *const queries[Q__COUNT] = {
-	[Q_PUT_LATEST] = "INSERT INTO report_latest (host, boot_id, seq, time_ms, received_ms, body) "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (host) DO UPDATE SET "
-			 "boot_id = ?2, seq = ?3, time_ms = ?4, received_ms = ?5, body = ?6",
+	[Q_PUT_LATEST] = "INSERT INTO report_latest (host, history_id, received_ms) "
+			 "VALUES (?1, ?2, ?3) ON CONFLICT (host) DO UPDATE SET "
+			 "history_id = ?2, received_ms = ?3",
 	[Q_PUT_HISTORY] = "INSERT INTO report_history (host, boot_id, seq, time_ms, received_ms, body) "
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[Q_PUT_SEQ] = "INSERT INTO report_seq (host, boot_id, seq, received_ms) VALUES (?1, ?2, ?3, ?4) "
@@ -231,7 +231,8 @@ each_latest(sqlite3 *db, void (*fn)(void *, const char *, int64_t, const char *,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT host, received_ms, body FROM report_latest ORDER BY host",
+	if (sqlite3_prepare_v2(db, "SELECT l.host, l.received_ms, h.body FROM report_latest l "
+			       "JOIN report_history h ON h.id = l.history_id ORDER BY l.host",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(db, err, "reading the latest reports");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -252,18 +253,23 @@ int
 store_put_report(struct store *s, const struct report *r, const char *body, size_t len,
 		 const char *nonce, int64_t received_ms, struct berr *err)
 {
-	for (int q = Q_PUT_LATEST; q <= Q_PUT_HISTORY; q++) {
-		sqlite3_stmt *st = s->q[q];
+	sqlite3_stmt *st = s->q[Q_PUT_HISTORY];
 
-		bind_text(st, 1, r->host);
-		bind_text(st, 2, r->boot_id);
-		sqlite3_bind_int64(st, 3, (int64_t)r->seq);
-		sqlite3_bind_int64(st, 4, r->time_ms);
-		sqlite3_bind_int64(st, 5, received_ms);
-		sqlite3_bind_text(st, 6, body, (int)len, SQLITE_STATIC);
-		if (run(s, q, err) < 0)
-			return -1;
-	}
+	/* The body once, in the history; the latest points at it. */
+	bind_text(st, 1, r->host);
+	bind_text(st, 2, r->boot_id);
+	sqlite3_bind_int64(st, 3, (int64_t)r->seq);
+	sqlite3_bind_int64(st, 4, r->time_ms);
+	sqlite3_bind_int64(st, 5, received_ms);
+	sqlite3_bind_text(st, 6, body, (int)len, SQLITE_STATIC);
+	if (run(s, Q_PUT_HISTORY, err) < 0)
+		return -1;
+	st = s->q[Q_PUT_LATEST];
+	bind_text(st, 1, r->host);
+	sqlite3_bind_int64(st, 2, sqlite3_last_insert_rowid(s->db));
+	sqlite3_bind_int64(st, 3, received_ms);
+	if (run(s, Q_PUT_LATEST, err) < 0)
+		return -1;
 	bind_text(s->q[Q_PUT_SEQ], 1, r->host);
 	bind_text(s->q[Q_PUT_SEQ], 2, r->boot_id);
 	sqlite3_bind_int64(s->q[Q_PUT_SEQ], 3, (int64_t)r->seq);
@@ -358,7 +364,8 @@ store_prune(struct store *s, int64_t nonce_before_ms, int64_t history_before_ms,
 {
 	sqlite3_stmt *st;
 	const char *sql[2] = { "DELETE FROM report_nonce WHERE seen_ms < ?1",
-			       "DELETE FROM report_history WHERE received_ms < ?1" };
+			       "DELETE FROM report_history WHERE received_ms < ?1 AND "
+			       "id NOT IN (SELECT history_id FROM report_latest)" };
 	int64_t v[2] = { nonce_before_ms, history_before_ms };
 
 	for (int i = 0; i < 2; i++) {

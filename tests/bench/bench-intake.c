@@ -882,7 +882,7 @@ check_db(const struct bench *b, int64_t since_ms, double *batches)
 	snprintf(path, sizeof(path), "%s/berth.db", b->state);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		die("cannot open %s", path);
-	if (sqlite3_prepare_v2(db, "SELECT host, seq FROM report_latest", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT l.host, h.seq FROM report_latest l JOIN report_history h ON h.id = l.history_id", -1, &st, NULL) != SQLITE_OK)
 		die("%s", sqlite3_errmsg(db));
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *h = (const char *)sqlite3_column_text(st, 0);

@@ -203,7 +203,7 @@ seqs=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT group_concat(seq, ' ') FROM (SELE
 [ "$seqs" = "1 2 3 4 5 6" ] && pass "delivered in order: $seqs" || fail "history order: $seqs"
 # Usage up to the last spooled report (seq 5) equals its raw counter; then seq 6 adds its delta.
 got_tx=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT sum(tx_bytes) FROM usage WHERE host = 'lab-1' AND instance = 'c1'")
-final_tx=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT json_extract(value, '\$.network[0].tx_bytes') FROM report_latest, json_each(report_latest.body, '\$.instances') WHERE host = 'lab-1' AND json_extract(value, '\$.name') = 'c1'")
+final_tx=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT json_extract(value, '\$.network[0].tx_bytes') FROM report_latest l JOIN report_history h ON h.id = l.history_id, json_each(h.body, '\$.instances') WHERE l.host = 'lab-1' AND json_extract(value, '\$.name') = 'c1'")
 [ "$got_tx" = "$final_tx" ] && [ "$want_tx" -le "$final_tx" ] && [ "$final_tx" -gt 0 ] &&
 	pass "usage is exactly the raw counter: $got_tx bytes sent, nothing lost or doubled" ||
 	fail "usage tx $got_tx, last raw $final_tx (last spooled $want_tx)"

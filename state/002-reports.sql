@@ -4,7 +4,8 @@
 -- latest word and of usage; rejected reports go to the ledger.
 
 -- Every accepted report (the raw body as signed), pruned by age (berth
--- serve --history) except each host's latest.
+-- serve --history) except each host's latest. The nonces of the last 10
+-- minutes, which the intake keeps in memory, are read back from here.
 CREATE TABLE report_history (
 	id INTEGER PRIMARY KEY,
 	host TEXT NOT NULL,
@@ -12,6 +13,7 @@ CREATE TABLE report_history (
 	seq INTEGER NOT NULL,
 	time_ms INTEGER NOT NULL,	-- collection time (the body's "time")
 	received_ms INTEGER NOT NULL,	-- when the intake accepted it
+	nonce TEXT NOT NULL,		-- of the delivery that was accepted
 	body TEXT NOT NULL
 );
 
@@ -32,14 +34,6 @@ CREATE TABLE report_seq (
 	received_ms INTEGER NOT NULL,
 	PRIMARY KEY (host, boot_id)
 ) WITHOUT ROWID;
-
--- Nonces of accepted reports of the last 10 minutes.
-CREATE TABLE report_nonce (
-	nonce TEXT PRIMARY KEY,
-	host TEXT NOT NULL,
-	seen_ms INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX report_nonce_seen ON report_nonce (seen_ms);
 
 -- The raw counters of the last accepted report, per instance and NIC
 -- (nic '' holds the instance's own: status and cpu time): the base of the

@@ -129,6 +129,7 @@ struct intake {
 	size_t nbase, base_cap;
 	struct nonce_set *nonces;
 	int64_t last_prune_ms;
+	size_t last_batch;		/* reports in the last batch */
 
 	pthread_rwlock_t latest_lock;	/* latest[] and ring for status readers */
 	struct latest *latest;		/* parallel to ring.keys */
@@ -634,12 +635,25 @@ writer_main(void *arg)
 			ts.tv_sec += 1;
 			pthread_cond_timedwait(&in->q_cond, &in->q_mu, &ts);
 		}
+		/*
+		 * Under load (the last batch was not alone), give the reports
+		 * being checked right now half a millisecond to join: fewer,
+		 * bigger transactions.
+		 */
+		if (in->q_head && in->last_batch > 1 && !in->stop) {
+			pthread_mutex_unlock(&in->q_mu);
+			nanosleep(&(struct timespec){ 0, 500 * 1000 }, NULL);
+			pthread_mutex_lock(&in->q_mu);
+		}
 		batch = in->q_head;
 		in->q_head = NULL;
 		in->q_tail = &in->q_head;
 		stop = in->stop;
 		pthread_mutex_unlock(&in->q_mu);
 		if (batch) {
+			in->last_batch = 0;
+			for (struct item *it = batch; it; it = it->next)
+				in->last_batch++;
 			write_batch(in, batch);
 			pthread_mutex_lock(&in->q_mu);
 			/* Wake only this batch's submitters, not the next batch's. */

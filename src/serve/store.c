@@ -17,7 +17,7 @@
 #define BUSY_TIMEOUT_MS 30000
 
 enum {
-	Q_PUT_LATEST, Q_PUT_HISTORY, Q_PUT_SEQ, Q_PUT_NONCE, Q_GET_BASE, Q_PUT_BASE,
+	Q_PUT_LATEST, Q_PUT_HISTORY, Q_PUT_SEQ, Q_GET_BASE, Q_PUT_BASE,
 	Q_ADD_USAGE, Q__COUNT
 };
 
@@ -25,11 +25,10 @@ static const char *const queries[Q__COUNT] = {
 	[Q_PUT_LATEST] = "INSERT INTO report_latest (host, history_id, received_ms) "
 			 "VALUES (?1, ?2, ?3) ON CONFLICT (host) DO UPDATE SET "
 			 "history_id = ?2, received_ms = ?3",
-	[Q_PUT_HISTORY] = "INSERT INTO report_history (host, boot_id, seq, time_ms, received_ms, body) "
-			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[Q_PUT_HISTORY] = "INSERT INTO report_history (host, boot_id, seq, time_ms, received_ms, nonce, "
+			  "body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[Q_PUT_SEQ] = "INSERT INTO report_seq (host, boot_id, seq, received_ms) VALUES (?1, ?2, ?3, ?4) "
 		      "ON CONFLICT (host, boot_id) DO UPDATE SET seq = ?3, received_ms = ?4",
-	[Q_PUT_NONCE] = "INSERT OR IGNORE INTO report_nonce (nonce, host, seen_ms) VALUES (?1, ?2, ?3)",
 	[Q_GET_BASE] = "SELECT boot_id, started_ms, time_ms, running, cpu_ns, rx_bytes, tx_bytes "
 		       "FROM usage_baseline WHERE host = ?1 AND project = ?2 AND instance = ?3 AND nic = ?4",
 	[Q_PUT_BASE] = "INSERT INTO usage_baseline (host, project, instance, nic, boot_id, started_ms, "
@@ -214,8 +213,8 @@ store_each_nonce(struct store *s, int64_t since_ms, void (*fn)(void *, const cha
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT nonce, seen_ms FROM report_nonce WHERE seen_ms >= ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT nonce, received_ms FROM report_history "
+			       "WHERE received_ms >= ?1", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(s->db, err, "reading nonces");
 	sqlite3_bind_int64(st, 1, since_ms);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -261,7 +260,8 @@ store_put_report(struct store *s, const struct report *r, const char *body, size
 	sqlite3_bind_int64(st, 3, (int64_t)r->seq);
 	sqlite3_bind_int64(st, 4, r->time_ms);
 	sqlite3_bind_int64(st, 5, received_ms);
-	sqlite3_bind_text(st, 6, body, (int)len, SQLITE_STATIC);
+	bind_text(st, 6, nonce);
+	sqlite3_bind_text(st, 7, body, (int)len, SQLITE_STATIC);
 	if (run(s, Q_PUT_HISTORY, err) < 0)
 		return -1;
 	st = s->q[Q_PUT_LATEST];
@@ -274,12 +274,7 @@ store_put_report(struct store *s, const struct report *r, const char *body, size
 	bind_text(s->q[Q_PUT_SEQ], 2, r->boot_id);
 	sqlite3_bind_int64(s->q[Q_PUT_SEQ], 3, (int64_t)r->seq);
 	sqlite3_bind_int64(s->q[Q_PUT_SEQ], 4, received_ms);
-	if (run(s, Q_PUT_SEQ, err) < 0)
-		return -1;
-	bind_text(s->q[Q_PUT_NONCE], 1, nonce);
-	bind_text(s->q[Q_PUT_NONCE], 2, r->host);
-	sqlite3_bind_int64(s->q[Q_PUT_NONCE], 3, received_ms);
-	return run(s, Q_PUT_NONCE, err);
+	return run(s, Q_PUT_SEQ, err);
 }
 
 int
@@ -363,22 +358,20 @@ int
 store_prune(struct store *s, int64_t nonce_before_ms, int64_t history_before_ms, struct berr *err)
 {
 	sqlite3_stmt *st;
-	const char *sql[2] = { "DELETE FROM report_nonce WHERE seen_ms < ?1",
-			       "DELETE FROM report_history WHERE received_ms < ?1 AND "
-			       "id NOT IN (SELECT history_id FROM report_latest)" };
-	int64_t v[2] = { nonce_before_ms, history_before_ms };
+	int rc;
 
-	for (int i = 0; i < 2; i++) {
-		int rc;
-
-		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK)
-			return db_fail(s->db, err, "pruning");
-		sqlite3_bind_int64(st, 1, v[i]);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return db_fail(s->db, err, "pruning");
-	}
+	/* The nonces live in the history, which is kept longer than they matter. */
+	if (history_before_ms > nonce_before_ms)
+		history_before_ms = nonce_before_ms;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM report_history WHERE received_ms < ?1 AND "
+			       "id NOT IN (SELECT history_id FROM report_latest)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(s->db, err, "pruning");
+	sqlite3_bind_int64(st, 1, history_before_ms);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s->db, err, "pruning");
 	return 0;
 }
 

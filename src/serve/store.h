@@ -1,13 +1,14 @@
 /*
  * store.h - what the intake keeps in the state database (berth.db, tables
- * of state/002-reports.sql): the latest accepted report of each host, a
- * history of accepted reports bounded by age, the last accepted seq of
- * each (host, boot id), the nonces of the last 10 minutes, and usage:
+ * of state/002-reports.sql): a history of accepted reports bounded by age
+ * (each with the nonce it was accepted with: the intake's memory of the
+ * last 10 minutes' nonces is read back from it), the latest of each host,
+ * the last accepted seq of each (host, boot id), and usage:
  * per instance and per hour, running seconds and traffic, computed from
  * the raw counters of consecutive reports.
  *
  * The database must have been created and migrated (ledger_open() does
- * that). A struct report_store is one SQLite connection, for one thread.
+ * that). A struct store is one SQLite connection, for one thread.
  */
 #ifndef BERTH_SERVE_STORE_H
 #define BERTH_SERVE_STORE_H
@@ -60,7 +61,7 @@ int store_each_seq(struct store *s,
 		   void (*fn)(void *ctx, const char *host, const char *boot_id,
 			      uint64_t seq),
 		   void *ctx, struct berr *err);
-/* Every nonce seen at or after since_ms, through fn. */
+/* Every nonce accepted at or after since_ms (from the history), through fn. */
 int store_each_nonce(struct store *s, int64_t since_ms,
 		     void (*fn)(void *ctx, const char *nonce, int64_t seen_ms),
 		     void *ctx, struct berr *err);
@@ -70,7 +71,7 @@ int store_each_latest(struct store *s,
 				 const char *body, size_t len),
 		      void *ctx, struct berr *err);
 
-/* Record an accepted report: latest, history, seq and nonce. */
+/* Record an accepted report: history (with its nonce), latest and seq. */
 int store_put_report(struct store *s, const struct report *r,
 		     const char *body, size_t len, const char *nonce,
 		     int64_t received_ms, struct berr *err);
@@ -95,7 +96,11 @@ int store_add_usage(struct store *s, const char *host, const char *project,
 		    int64_t running_ms, uint64_t cpu_ns, uint64_t rx_bytes,
 		    uint64_t tx_bytes, struct berr *err);
 
-/* Forget nonces seen before nonce_before_ms and history before history_before_ms. */
+/*
+ * Forget history received before history_before_ms, but never what is
+ * younger than nonce_before_ms (its nonces still count) nor a host's
+ * latest report.
+ */
 int store_prune(struct store *s, int64_t nonce_before_ms,
 		int64_t history_before_ms, struct berr *err);
 

@@ -902,7 +902,7 @@ check_db(const struct bench *b, int64_t since_ms, double *batches)
 	{
 		static const char *const q[4] = {
 			"SELECT count(*) FROM report_history",
-			"SELECT count(*) FROM report_nonce",
+			"SELECT count(DISTINCT nonce) FROM report_history",
 			"SELECT count(*) FROM report_seq",
 			"SELECT count(DISTINCT received_ms) FROM report_history WHERE received_ms >= ?1",
 		};

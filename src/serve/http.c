@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -25,6 +28,8 @@ struct http_server {
 	struct intake *in;
 	char *cert, *key;
 	unsigned port;
+	atomic_int in_flight;		/* reports suspended, waiting for the writer */
+	atomic_int stopping;		/* refuse new reports: the server is stopping */
 };
 
 /* What one request carries between the access handler's calls. */
@@ -34,6 +39,10 @@ struct req {
 	int answered;
 	struct buf body;
 	char remote[64];
+	struct http_server *s;
+	struct MHD_Connection *c;
+	struct intake_item *item;	/* with the writer; the connection is suspended */
+	struct intake_result res;
 };
 
 static void
@@ -105,17 +114,50 @@ refuse_large(struct http_server *s, struct MHD_Connection *c, struct req *q, con
 	return send_verdict(c, &res);
 }
 
+/* The writer decided: let MHD call access_cb again to answer. */
+static void
+report_done(void *ctx)
+{
+	struct req *q = ctx;
+
+	MHD_resume_connection(q->c);
+}
+
+/*
+ * Check the report on this pool thread (the signature is the costly
+ * part), then suspend the connection while the writer commits it: the
+ * thread goes on with other connections instead of waiting.
+ */
 static enum MHD_Result
 handle_report(struct http_server *s, struct MHD_Connection *c, struct req *q)
 {
 	const char *h[6];
-	struct intake_result res;
 
+	if (q->item) {		/* resumed: the writer has decided */
+		intake_item_free(q->item);
+		q->item = NULL;
+		atomic_fetch_sub(&s->in_flight, 1);
+		q->answered = 1;
+		return send_verdict(c, &q->res);
+	}
+	if (atomic_load(&s->stopping)) {
+		q->answered = 1;
+		return send_json(c, 503, json_pack("{s:b, s:s, s:s}", "accepted", 0, "reason",
+						   "store_error", "detail", "the intake is stopping"));
+	}
 	for (int i = 0; i < 6; i++)
 		h[i] = MHD_lookup_connection_value(c, MHD_HEADER_KIND, report_header_names[i]);
-	intake_submit(s->in, h, q->body.buf, q->body.len, q->remote, &res);
-	q->answered = 1;
-	return send_verdict(c, &res);
+	q->item = intake_check(s->in, h, q->body.buf, q->body.len, q->remote, &q->res);
+	if (!q->item) {
+		q->answered = 1;
+		return send_verdict(c, &q->res);
+	}
+	q->s = s;
+	q->c = c;
+	atomic_fetch_add(&s->in_flight, 1);
+	MHD_suspend_connection(c);	/* before the writer can resume it */
+	intake_enqueue(s->in, q->item, report_done, q);
+	return MHD_YES;
 }
 
 static enum MHD_Result
@@ -176,6 +218,8 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (q->item)
+		return handle_report(s, c, q);
 	if (*upload_size) {
 		if (!q->too_large && buf_add(&q->body, upload, *upload_size) < 0)
 			q->too_large = 1;
@@ -299,8 +343,10 @@ http_start(const struct http_opts *o, struct intake *in, struct http_server **ou
 	struct sockaddr_storage ss;
 	unsigned limit = o->conn_limit ? o->conn_limit : 1024;
 	unsigned timeout = o->timeout_s ? o->timeout_s : 30;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned pool = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (unsigned)ncpu;
 	const union MHD_DaemonInfo *di;
 
 	*out = NULL;
@@ -328,7 +374,7 @@ http_start(const struct http_opts *o, struct intake *in, struct http_server **ou
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, limit / 4 ? limit / 4 : 1,
 				MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 				MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
-				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
+				MHD_OPTION_THREAD_POOL_SIZE, pool,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 				MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
 				s->cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
@@ -362,6 +408,14 @@ http_stop(struct http_server *s)
 {
 	if (!s)
 		return;
+	/*
+	 * Suspended connections must be resumed before the daemon stops:
+	 * refuse new reports and let the writer finish those it has (it
+	 * commits within milliseconds; 10 s is a bound, not a wait).
+	 */
+	atomic_store(&s->stopping, 1);
+	for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	MHD_stop_daemon(s->d);
 	free(s->cert);
 	free(s->key);

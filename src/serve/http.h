@@ -9,10 +9,12 @@
  *   GET /v1/status     the fleet's status as JSON (status.h)
  *   GET /healthz       200 "ok"
  *
- * One thread per connection, at most conn_limit connections (and
- * conn_limit / 4 per client address); a connection idle for timeout_s is
- * closed, which also ends slow clients; bodies over 1 MiB are refused
- * from Content-Length before they are read.
+ * A pool of one thread per CPU serves every connection (epoll); a report
+ * is checked on it, then its connection is suspended until the intake's
+ * writer has committed it, so no thread waits for the database. At most
+ * conn_limit connections (and conn_limit / 4 per client address); a
+ * connection idle for timeout_s is closed, which also ends slow clients;
+ * bodies over 1 MiB are refused from Content-Length before they are read.
  */
 #ifndef BERTH_SERVE_HTTP_H
 #define BERTH_SERVE_HTTP_H

@@ -74,17 +74,21 @@ struct keyring {
 	const struct fleet *fleet;
 };
 
-/* A checked report waiting for the writer. */
+/* A checked report waiting for the writer (struct intake_item outside). */
 struct item {
 	struct report_envelope env;
-	struct report report;		/* handed to the latest table on success */
+	struct report report;		/* swapped with the host's previous latest on success */
 	const char *body;
 	size_t len;
 	const char *remote;
 	struct intake_result *res;
-	int done;
-	pthread_cond_t done_cond;	/* signalled once this item is decided */
+	void (*done)(void *ctx);	/* called by the writer once res is final */
+	void *done_ctx;
 	struct item *next;
+};
+
+struct intake_item {
+	struct item it;
 };
 
 /* Rejections waiting for their ledger entry (one per host and reason and minute). */
@@ -655,14 +659,11 @@ writer_main(void *arg)
 			for (struct item *it = batch; it; it = it->next)
 				in->last_batch++;
 			write_batch(in, batch);
-			pthread_mutex_lock(&in->q_mu);
-			/* Wake only this batch's submitters, not the next batch's. */
+			/* Tell only this batch's submitters; an item may be freed at once. */
 			for (struct item *it = batch, *next; it; it = next) {
 				next = it->next;
-				it->done = 1;
-				pthread_cond_signal(&it->done_cond);
+				it->done(it->done_ctx);
 			}
-			pthread_mutex_unlock(&in->q_mu);
 		}
 		flush_rejects(in, stop);
 		prune(in);
@@ -923,30 +924,83 @@ check(struct intake *in, struct item *it, const char *const headers[6], struct i
 	return 0;
 }
 
+struct intake_item *
+intake_check(struct intake *in, const char *const headers[6], const char *body, size_t len,
+	     const char *remote, struct intake_result *res)
+{
+	struct intake_item *x = xcalloc(1, sizeof(*x));
+
+	x->it.body = body;
+	x->it.len = len;
+	x->it.remote = remote;
+	x->it.res = res;
+	memset(res, 0, sizeof(*res));
+	if (check(in, &x->it, headers, res) < 0) {
+		record_reject(in, res->reason, x->it.env.host[0] ? x->it.env.host : headers[0],
+			      res->detail, remote);
+		intake_item_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+void
+intake_enqueue(struct intake *in, struct intake_item *x, void (*done)(void *ctx), void *ctx)
+{
+	x->it.done = done;
+	x->it.done_ctx = ctx;
+	pthread_mutex_lock(&in->q_mu);
+	*in->q_tail = &x->it;
+	in->q_tail = &x->it.next;
+	pthread_cond_signal(&in->q_cond);
+	pthread_mutex_unlock(&in->q_mu);
+}
+
+void
+intake_item_free(struct intake_item *x)
+{
+	if (!x)
+		return;
+	report_release(&x->it.report);
+	free(x);
+}
+
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int done;
+};
+
+static void
+wake(void *ctx)
+{
+	struct waiter *w = ctx;
+
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
 void
 intake_submit(struct intake *in, const char *const headers[6], const char *body, size_t len,
 	      const char *remote, struct intake_result *res)
 {
-	struct item it = { .body = body, .len = len, .remote = remote, .res = res };
+	struct intake_item *x = intake_check(in, headers, body, len, remote, res);
+	struct waiter w = { .done = 0 };
 
-	memset(res, 0, sizeof(*res));
-	check(in, &it, headers, res);
-	if (res->reason != INTAKE_OK) {
-		record_reject(in, res->reason, it.env.host[0] ? it.env.host : headers[0],
-			      res->detail, remote);
-		report_release(&it.report);
+	if (!x)
 		return;
-	}
-	pthread_cond_init(&it.done_cond, NULL);
-	pthread_mutex_lock(&in->q_mu);
-	*in->q_tail = &it;
-	in->q_tail = &it.next;
-	pthread_cond_signal(&in->q_cond);
-	while (!it.done)
-		pthread_cond_wait(&it.done_cond, &in->q_mu);
-	pthread_mutex_unlock(&in->q_mu);
-	pthread_cond_destroy(&it.done_cond);
-	report_release(&it.report);
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	intake_enqueue(in, x, wake, &w);
+	pthread_mutex_lock(&w.mu);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.mu);
+	intake_item_free(x);
 }
 
 void

@@ -114,6 +114,23 @@ void intake_submit(struct intake *in, const char *const headers[6],
 		   struct intake_result *res);
 
 /*
+ * The same in two steps, for a server that must not block a thread on the
+ * commit. intake_check() runs the stateless checks on the calling thread:
+ * NULL when res is already final (a refusal, counted and recorded), else
+ * an item for intake_enqueue(), which queues it for the writer; the writer
+ * thread calls done(ctx) once res is final (done must not block; body and
+ * res must stay valid until then). Free the item with intake_item_free()
+ * after done was called.
+ */
+struct intake_item;
+struct intake_item *intake_check(struct intake *in, const char *const headers[6],
+				 const char *body, size_t len, const char *remote,
+				 struct intake_result *res);
+void intake_enqueue(struct intake *in, struct intake_item *it,
+		    void (*done)(void *ctx), void *ctx);
+void intake_item_free(struct intake_item *it);	/* accepts NULL */
+
+/*
  * Count a refusal decided outside intake_submit (too_large before the
  * body was read, truncated): counted and recorded like the others.
  * host may be NULL or anything the client sent.

@@ -20,6 +20,7 @@
 #include "serve/store.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
+#include "util/fs.h"
 #include "util/banned.h"
 
 enum {
@@ -41,30 +42,19 @@ static const struct opt opts[] = {
 static int
 write_plan_file(const struct ctx *ctx, const char *path, json_t *doc)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600), r = -1;
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	char *text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *withnl = text ? xasprintf("%s\n", text) : NULL;
+	struct berr err;
+	int r = -1;
 
-	if (!f) {
-		error(ctx, "cannot write plan file \"%s\": %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	if (json_dumpf(doc, f, JSON_INDENT(1) | JSON_SORT_KEYS) < 0 ||
-	    fputc('\n', f) == EOF || fflush(f) || fsync(fileno(f)) || fclose(f)) {
-		error(ctx, "cannot write plan file \"%s\": %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		error(ctx, "cannot write plan file \"%s\": %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	r = 0;
-out:
-	free(tmp);
+	if (!withnl)
+		error(ctx, "cannot write plan file \"%s\": out of memory", path);
+	else if (fs_write_atomic(path, withnl, strlen(withnl), 0600, &err) < 0)
+		error(ctx, "cannot write plan file: %s", err.msg);
+	else
+		r = 0;
+	free(text);
+	free(withnl);
 	return r;
 }
 

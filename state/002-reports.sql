@@ -24,7 +24,6 @@ CREATE TABLE report_latest (
 	received_ms INTEGER NOT NULL
 );
 CREATE INDEX report_history_received ON report_history (received_ms);
-CREATE INDEX report_history_host ON report_history (host, received_ms);
 
 -- The last accepted seq of each (host, boot id): a report must go above it.
 CREATE TABLE report_seq (

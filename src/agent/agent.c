@@ -140,6 +140,13 @@ make_body(struct agent *a, uint64_t seq, const char *boot_id, char **body, size_
 	if (!*body)
 		return berr_set(err, "cannot serialise the report");
 	*len = strlen(*body);
+	if (*len > REPORT_MAX_BODY) {
+		berr_set(err, "the report is %zu bytes, over the intake's limit of %d: too many "
+			 "instances or NICs on this host for one report", *len, REPORT_MAX_BODY);
+		free(*body);
+		*body = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -251,19 +258,23 @@ out:
 	return out;
 }
 
-static void
+/* Move a report the intake will never take to rejected/; 0 when it was moved. */
+static int
 discard(struct agent *a, uint64_t seq, const char *body, size_t len)
 {
-	char *dir = xasprintf("%s/rejected", a->o.spool_dir), *p;
+	char *dir = xasprintf("%s/rejected", a->o.spool_dir), *p = NULL;
 	struct berr err;
+	int ret = -1;
 
 	if (mkdir_p(dir, &err) == 0) {
 		p = xasprintf("%s/r-%020" PRIu64 ".json", dir, seq);
-		fs_write_atomic(p, body, len, 0600, &err);
-		free(p);
+		ret = fs_write_atomic(p, body, len, 0600, &err);
 	}
+	if (ret == 0)
+		spool_remove(a->spool, seq);
+	free(p);
 	free(dir);
-	spool_remove(a->spool, seq);
+	return ret;
 }
 
 void
@@ -284,16 +295,22 @@ agent_deliver(struct agent *a, struct agent_round *r)
 		enum outcome o;
 
 		if (spool_get(a->spool, seqs[i], &body, &len, &err) < 0) {
-			spool_remove(a->spool, seqs[i]);	/* vanished or unreadable */
-			continue;
+			if (errno == ENOENT)	/* gone meanwhile */
+				continue;
+			/* Unreadable now (EIO, EMFILE, ...): keep it, try again next round. */
+			r->stopped = 1;
+			snprintf(r->error, sizeof(r->error), "%.500s", err.msg);
+			break;
 		}
 		o = send_one(a, body, len, r);
 		if (o == SENT_OK || o == SENT_GONE) {
 			spool_remove(a->spool, seqs[i]);
 			r->delivered++;
 		} else if (o == SENT_DISCARD) {
-			discard(a, seqs[i], body, len);
-			r->discarded++;
+			if (discard(a, seqs[i], body, len) < 0)
+				o = SENT_STOP;	/* could not set it aside: keep it */
+			else
+				r->discarded++;
 		}
 		free(body);
 		if (o == SENT_STOP) {

@@ -1045,19 +1045,14 @@ out:
 	return out;
 }
 
-static int
-is_hex(char ch)
-{
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
-}
 
 int
 collect_boot_id(const struct collect_opts *o, char out[37], struct berr *err)
 {
 	static const char rel[] = "sys/kernel/random/boot_id";
 	struct buf text;
-	char q[SHOW + 8];
-	size_t len, i;
+	char q[SHOW + 8], id[37];
+	size_t len;
 	int ret = -1;
 
 	if (read_text(proc_root(o), rel, MAX_BOOT_ID_FILE, &text, err) < 0)
@@ -1065,13 +1060,13 @@ collect_boot_id(const struct collect_opts *o, char out[37], struct berr *err)
 	len = text.len;
 	if (len && text.buf[len - 1] == '\n')
 		len--;
-	for (i = 0; i < len; i++) {
-		int dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? text.buf[i] != '-' : !is_hex(text.buf[i]))
-			break;
+	/* The intake's own rule (report.h), on the text without its newline. */
+	id[0] = '\0';
+	if (len == 36 && !memchr(text.buf, '\0', len)) {
+		memcpy(id, text.buf, 36);
+		id[36] = '\0';
 	}
-	if (len != 36 || i != len) {
+	if (!report_valid_boot_id(id)) {
 		berr_set(err, "%s/%s: want a boot id (8-4-4-4-12 lowercase hex digits), have %s",
 			 proc_root(o), rel, show(q, text.buf, len));
 		goto out;

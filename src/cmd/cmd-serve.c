@@ -82,7 +82,6 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 	struct manifest_result res = { 0 }, next;
 	struct intake *in = NULL;
 	struct http_server *hs = NULL;
-	struct ledger *l = NULL;
 	struct berr err;
 	uint64_t ms;
 	unsigned long n;
@@ -119,21 +118,17 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 	}
 	if (load(ctx, &res) < 0)
 		return EXIT_FAIL;
-	/* Creates and migrates the state database. */
-	if (ledger_open(ctx->state_dir, &l, &err) < 0) {
-		error(ctx, "%s", err.msg);
-		goto out;
-	}
-	ledger_close(l);
+	/* Before any thread starts, so that every thread inherits them. */
+	signal(SIGTERM, on_stop);
+	signal(SIGINT, on_stop);
+	signal(SIGHUP, on_hup);
+	signal(SIGPIPE, SIG_IGN);
+	/* intake_open creates and migrates the state database (through the ledger). */
 	io.state_dir = ctx->state_dir;
 	if (intake_open(&io, res.fleet, &in, &err) < 0 || http_start(&ho, in, &hs, &err) < 0) {
 		error(ctx, "%s", err.msg);
 		goto out;
 	}
-	signal(SIGTERM, on_stop);
-	signal(SIGINT, on_stop);
-	signal(SIGHUP, on_hup);
-	signal(SIGPIPE, SIG_IGN);
 	info(ctx, "serving on %s%s port %u: POST /v1/reports, GET /metrics /v1/status /healthz "
 	     "(manifests at commit %.12s)", ho.tls_cert ? "https " : "",
 	     ho.listen ? ho.listen : "127.0.0.1:8080", http_port(hs), res.commit);

@@ -18,6 +18,7 @@
 #include "serve/metrics.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -30,6 +31,7 @@ struct http_server {
 	unsigned port;
 	atomic_int in_flight;		/* reports suspended, waiting for the writer */
 	atomic_int stopping;		/* refuse new reports: the server is stopping */
+	unsigned timeout_s;
 };
 
 /* What one request carries between the access handler's calls. */
@@ -43,6 +45,7 @@ struct req {
 	struct MHD_Connection *c;
 	struct intake_item *item;	/* with the writer; the connection is suspended */
 	struct intake_result res;
+	int64_t deadline_ms;		/* the whole body must arrive before (monotonic) */
 };
 
 static void
@@ -140,7 +143,10 @@ handle_report(struct http_server *s, struct MHD_Connection *c, struct req *q)
 		q->answered = 1;
 		return send_verdict(c, &q->res);
 	}
+	/* Counted before the check: http_stop() waits for every one counted. */
+	atomic_fetch_add(&s->in_flight, 1);
 	if (atomic_load(&s->stopping)) {
+		atomic_fetch_sub(&s->in_flight, 1);
 		q->answered = 1;
 		return send_json(c, 503, json_pack("{s:b, s:s, s:s}", "accepted", 0, "reason",
 						   "store_error", "detail", "the intake is stopping"));
@@ -149,12 +155,12 @@ handle_report(struct http_server *s, struct MHD_Connection *c, struct req *q)
 		h[i] = MHD_lookup_connection_value(c, MHD_HEADER_KIND, report_header_names[i]);
 	q->item = intake_check(s->in, h, q->body.buf, q->body.len, q->remote, &q->res);
 	if (!q->item) {
+		atomic_fetch_sub(&s->in_flight, 1);
 		q->answered = 1;
 		return send_verdict(c, &q->res);
 	}
 	q->s = s;
 	q->c = c;
-	atomic_fetch_add(&s->in_flight, 1);
 	MHD_suspend_connection(c);	/* before the writer can resume it */
 	intake_enqueue(s->in, q->item, report_done, q);
 	return MHD_YES;
@@ -208,8 +214,19 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		if (!q->is_report && strcmp(method, "GET") && strcmp(method, "HEAD"))
 			return send_json(c, 405, json_pack("{s:s}", "error", "want GET"));
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (q->is_report && cl && strtoull(cl, NULL, 10) > REPORT_MAX_BODY)
+		if (q->is_report && !cl) {
+			/* No chunked bodies: the size is known, and refused, before reading. */
+			q->answered = 1;
+			intake_refuse(s->in, INTAKE_MALFORMED,
+				      MHD_lookup_connection_value(c, MHD_HEADER_KIND, REPORT_H_HOST),
+				      "no Content-Length (chunked bodies are not taken)", q->remote);
+			return send_json(c, 411, json_pack("{s:b, s:s, s:s}", "accepted", 0, "reason",
+							   "malformed", "detail",
+							   "want a Content-Length header"));
+		}
+		if (q->is_report && strtoull(cl, NULL, 10) > REPORT_MAX_BODY)
 			return refuse_large(s, c, q, "Content-Length is over the limit");
+		q->deadline_ms = clock_mono_ms() + (int64_t)s->timeout_s * 1000;
 		return MHD_YES;
 	}
 	if (!q->is_report)
@@ -221,6 +238,9 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 	if (q->item)
 		return handle_report(s, c, q);
 	if (*upload_size) {
+		/* The idle timeout restarts with every byte: a body also has a deadline. */
+		if (clock_mono_ms() > q->deadline_ms)
+			return MHD_NO;
 		if (!q->too_large && buf_add(&q->body, upload, *upload_size) < 0)
 			q->too_large = 1;
 		*upload_size = 0;
@@ -239,6 +259,13 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reque
 
 	if (!q)
 		return;
+	if (q->item) {
+		/* Decided by the writer (it resumed us), the client gone before the answer. */
+		intake_item_free(q->item);
+		q->item = NULL;
+		atomic_fetch_sub(&s->in_flight, 1);
+		q->answered = 1;
+	}
 	if (q->is_report && !q->answered && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
 		char detail[160];
 
@@ -311,29 +338,6 @@ bad:
 			"(an IP address, not a name), have \"%s\"", spec);
 }
 
-static char *
-read_pem(const char *path, struct berr *err)
-{
-	struct buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-	FILE *f;
-
-	buf_init(&b, MAX_PEM);
-	if (!(f = fopen(path, "re"))) {
-		berr_set(err, "cannot read \"%s\": %s", path, strerror(errno));
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_add(&b, chunk, n) < 0) {
-			fclose(f);
-			buf_release(&b);
-			berr_set(err, "\"%s\" is over %d bytes: not a PEM file", path, MAX_PEM);
-			return NULL;
-		}
-	fclose(f);
-	return buf_detach(&b, NULL);
-}
 
 int
 http_start(const struct http_opts *o, struct intake *in, struct http_server **out,
@@ -351,6 +355,7 @@ http_start(const struct http_opts *o, struct intake *in, struct http_server **ou
 
 	*out = NULL;
 	s->in = in;
+	s->timeout_s = timeout;
 	if (parse_listen(o->listen ? o->listen : "127.0.0.1:8080", &ss, err) < 0)
 		goto fail;
 	if (ss.ss_family == AF_INET6)
@@ -364,7 +369,8 @@ http_start(const struct http_opts *o, struct intake *in, struct http_server **ou
 			berr_set(err, "this libmicrohttpd was built without TLS: cannot serve HTTPS");
 			goto fail;
 		}
-		if (!(s->cert = read_pem(o->tls_cert, err)) || !(s->key = read_pem(o->tls_key, err)))
+		if (fs_read_file(o->tls_cert, MAX_PEM, &s->cert, NULL, err) < 0 ||
+		    fs_read_file(o->tls_key, MAX_PEM, &s->key, NULL, err) < 0)
 			goto fail;
 		flags |= MHD_USE_TLS;
 	}
@@ -410,11 +416,11 @@ http_stop(struct http_server *s)
 		return;
 	/*
 	 * Suspended connections must be resumed before the daemon stops:
-	 * refuse new reports and let the writer finish those it has (it
-	 * commits within milliseconds; 10 s is a bound, not a wait).
+	 * refuse new reports and let the writer finish those it has. It
+	 * always does, at worst with store_error once its database gives up.
 	 */
 	atomic_store(&s->stopping, 1);
-	for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++)
+	while (atomic_load(&s->in_flight) > 0)
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	MHD_stop_daemon(s->d);
 	free(s->cert);

@@ -13,8 +13,10 @@
  * is checked on it, then its connection is suspended until the intake's
  * writer has committed it, so no thread waits for the database. At most
  * conn_limit connections (and conn_limit / 4 per client address); a
- * connection idle for timeout_s is closed, which also ends slow clients;
- * bodies over 1 MiB are refused from Content-Length before they are read.
+ * connection idle for timeout_s is closed, and a report's body must
+ * arrive within timeout_s of its headers (a client sending a byte now and
+ * then is cut off); a report needs Content-Length (411 without), and one
+ * over 1 MiB is refused from it before the body is read.
  */
 #ifndef BERTH_SERVE_HTTP_H
 #define BERTH_SERVE_HTTP_H

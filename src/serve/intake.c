@@ -1,8 +1,9 @@
 /*
  * intake.c - checking, deciding on and storing agent reports (intake.h).
  *
- * Threads: any number of callers of intake_submit() (the HTTP server's)
- * do the stateless checks, the expensive one being the signature; one
+ * Threads: any number of callers of intake_check() (the HTTP server's
+ * pool) or intake_submit() do the stateless checks, the expensive one
+ * being the signature; one
  * writer thread owns the database connection, the seq and nonce memory
  * and the usage baselines, and commits the reports queued meanwhile in
  * one transaction.
@@ -29,7 +30,6 @@
 #include "util/banned.h"
 
 #define REJECT_PERIOD_MS	60000
-#define REJECT_MAX_KEYS		1024
 #define PRUNE_PERIOD_MS		60000
 
 static const struct {
@@ -134,6 +134,7 @@ struct intake {
 	struct nonce_set *nonces;
 	int64_t last_prune_ms;
 	size_t last_batch;		/* reports in the last batch */
+	int degraded;			/* memory not reloaded after a rollback: refuse */
 
 	pthread_rwlock_t latest_lock;	/* latest[] and ring for status readers */
 	struct latest *latest;		/* parallel to ring.keys */
@@ -198,27 +199,22 @@ record_reject(struct intake *in, enum intake_reason reason, const char *host,
 	int64_t now = in->o.now_ms();
 	struct reject_key *k = NULL;
 	char h[REPORT_MAX_NAME + 1];
+	int known;
 
 	atomic_fetch_add(&in->rejected[reason], 1);
-	if (!host || !*host)
-		snprintf(h, sizeof(h), "(none)");
-	else
-		snprintf(h, sizeof(h), "%s", host);
-	for (size_t i = 0; h[i]; i++)
-		if ((unsigned char)h[i] < 0x20 || (unsigned char)h[i] >= 0x7f)
-			h[i] = '?';
+	/*
+	 * Only the manifests' hosts get entries of their own: any client can
+	 * send any name, and strangers all share one key per reason, so the
+	 * ledger grows by at most (hosts + 1) x reasons entries a minute.
+	 */
+	pthread_rwlock_rdlock(&in->keys_lock);
+	known = host && keyring_find(&in->ring, host) >= 0;
+	pthread_rwlock_unlock(&in->keys_lock);
+	snprintf(h, sizeof(h), "%s", known ? host : "(not in the manifests)");
 	pthread_mutex_lock(&in->rej_mu);
 	for (size_t i = 0; i < in->nrej && !k; i++)
 		if (in->rej[i].reason == reason && !strcmp(in->rej[i].host, h))
 			k = &in->rej[i];
-	if (!k) {
-		/* Beyond the bound, strangers share one key: no memory to exhaust. */
-		if (in->nrej >= REJECT_MAX_KEYS)
-			snprintf(h, sizeof(h), "(other)");
-		for (size_t i = 0; i < in->nrej && !k; i++)
-			if (in->rej[i].reason == reason && !strcmp(in->rej[i].host, h))
-				k = &in->rej[i];
-	}
 	if (!k) {
 		in->rej = xreallocarray(in->rej, in->nrej + 1, sizeof(*in->rej));
 		k = &in->rej[in->nrej++];
@@ -230,7 +226,13 @@ record_reject(struct intake *in, enum intake_reason reason, const char *host,
 		k->first_ms = now;
 	k->pending++;
 	k->last_ms = now;
+	/* The detail quotes what the client sent: printable ASCII only. */
 	snprintf(k->detail, sizeof(k->detail), "%s", detail ? detail : "");
+	if (!known && host)
+		snprintf(k->detail, sizeof(k->detail), "host \"%.80s\": %s", host, detail ? detail : "");
+	for (size_t i = 0; k->detail[i]; i++)
+		if ((unsigned char)k->detail[i] < 0x20 || (unsigned char)k->detail[i] >= 0x7f)
+			k->detail[i] = '?';
 	snprintf(k->remote, sizeof(k->remote), "%s", remote ? remote : "");
 	pthread_mutex_unlock(&in->rej_mu);
 	pthread_cond_signal(&in->q_cond);
@@ -243,11 +245,19 @@ flush_rejects(struct intake *in, int force)
 	int64_t now = in->o.now_ms();
 	struct reject_key *due = NULL;
 	size_t ndue = 0;
+	struct berr batch_err;
+	int in_batch = 0;
+	int64_t last_seq = 0;
 
 	pthread_mutex_lock(&in->rej_mu);
 	for (size_t i = 0; i < in->nrej; i++) {
 		struct reject_key *k = &in->rej[i];
 
+		if (!k->pending && k->written_ms && now - k->written_ms >= REJECT_PERIOD_MS) {
+			/* Quiet for a minute: forget it. */
+			in->rej[i--] = in->rej[--in->nrej];
+			continue;
+		}
 		if (!k->pending || (!force && k->written_ms && now - k->written_ms < REJECT_PERIOD_MS))
 			continue;
 		due = xreallocarray(due, ndue + 1, sizeof(*due));
@@ -256,6 +266,9 @@ flush_rejects(struct intake *in, int force)
 		k->written_ms = now;
 	}
 	pthread_mutex_unlock(&in->rej_mu);
+	/* All due entries in one transaction: one fsync, not one each. */
+	if (ndue > 1 && ledger_batch_begin(in->ledger, &batch_err) == 0)
+		in_batch = 1;
 	for (size_t i = 0; i < ndue; i++) {
 		struct reject_key *k = &due[i];
 		struct ledger_entry e = { 0 };
@@ -277,10 +290,14 @@ flush_rejects(struct intake *in, int force)
 		e.action = intake_reason_name(k->reason);
 		e.after = after;
 		e.result = "rejected";
-		if (ledger_append(in->ledger, &e, &err) == 0)
+		if (ledger_append(in->ledger, &e, &err) == 0 && !in_batch)
 			atomic_store(&in->ledger_seq, e.seq);
+		else if (in_batch)
+			last_seq = e.seq;
 		json_decref(after);
 	}
+	if (in_batch && ledger_batch_commit(in->ledger, &batch_err) == 0)
+		atomic_store(&in->ledger_seq, last_seq);
 	free(due);
 }
 
@@ -366,7 +383,7 @@ get_base(struct intake *in, const char *host, const char *project, const char *i
 	struct usage_row *row = base_slot(in, host, project, instance, nic, &fresh);
 
 	if (fresh && store_get_base(in->store, host, project, instance, nic, row, err) < 0) {
-		/* Not cached after all: the slot is reused by the next miss. */
+		/* Not cached after all: drop the cache rather than keep a blank row. */
 		json_object_clear(in->base_index);
 		in->nbase = 0;
 		return -1;
@@ -409,6 +426,13 @@ add_hour(void *ctx, int64_t hour_ms, int64_t ms)
 			       mine ? h->tx : 0, h->err) < 0;
 }
 
+/* a + b, at most INT64_MAX (what SQLite's integers hold). */
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > (uint64_t)INT64_MAX - b ? (uint64_t)INT64_MAX : a + b;
+}
+
 /* The usage one accepted report adds, and its new baselines. */
 static int
 account(struct intake *in, const struct report *r, struct berr *err)
@@ -441,8 +465,8 @@ account(struct intake *in, const struct report *r, struct berr *err)
 				return -1;
 			reset = d.reset || !nb.known || nic->rx_bytes < nb.rx_bytes ||
 				nic->tx_bytes < nb.tx_bytes;
-			rx += usage_counter_delta(reset, nb.known, nb.rx_bytes, nic->rx_bytes);
-			tx += usage_counter_delta(reset, nb.known, nb.tx_bytes, nic->tx_bytes);
+			rx = sat_add(rx, usage_counter_delta(reset, nb.known, nb.rx_bytes, nic->rx_bytes));
+			tx = sat_add(tx, usage_counter_delta(reset, nb.known, nb.tx_bytes, nic->tx_bytes));
 			nrow.known = 1;
 			snprintf(nrow.boot_id, sizeof(nrow.boot_id), "%s", r->boot_id);
 			nrow.started_ms = inst->started_ms;
@@ -538,8 +562,17 @@ write_batch(struct intake *in, struct item *batch)
 	struct berr err;
 	int failed = 0;
 
-	if (store_begin(in->store, &err) < 0)
+	if (in->degraded) {
+		struct berr e2;
+
+		in->degraded = load_memory(in, &e2) < 0;
+	}
+	if (in->degraded) {
+		berr_set(&err, "the intake could not reload its seqs and nonces from the database");
 		failed = 1;
+	} else if (store_begin(in->store, &err) < 0) {
+		failed = 1;
+	}
 	for (struct item *it = batch; it && !failed; it = it->next)
 		if (write_item(in, it, now, &err) < 0)
 			failed = 1;
@@ -549,7 +582,8 @@ write_batch(struct intake *in, struct item *batch)
 		struct berr e2;
 
 		store_rollback(in->store);
-		load_memory(in, &e2);
+		/* Without its memory the writer could take a replay: refuse until it is back. */
+		in->degraded = load_memory(in, &e2) < 0;
 		for (struct item *it = batch; it; it = it->next) {
 			it->res->reason = INTAKE_STORE_ERROR;
 			snprintf(it->res->detail, sizeof(it->res->detail), "%.400s", err.msg);
@@ -714,14 +748,22 @@ intake_open(const struct intake_opts *o, const struct fleet *f, struct intake **
 	in->o = *o;
 	if (!in->o.window_ms)
 		in->o.window_ms = 300000;
-	if (!in->o.nonce_ttl_ms)
-		in->o.nonce_ttl_ms = 600000;
+	if (!in->o.nonce_ttl_ms)	/* the window's whole width, and a margin for queues */
+		in->o.nonce_ttl_ms = 2 * in->o.window_ms + 60000;
 	if (!in->o.history_ms)
 		in->o.history_ms = 7LL * 24 * 3600 * 1000;
 	if (!in->o.now_ms)
 		in->o.now_ms = default_now;
-	pthread_rwlock_init(&in->keys_lock, NULL);
-	pthread_rwlock_init(&in->latest_lock, NULL);
+	{
+		/* Readers (/metrics, /v1/status) must not starve the writer. */
+		pthread_rwlockattr_t a;
+
+		pthread_rwlockattr_init(&a);
+		pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&in->keys_lock, &a);
+		pthread_rwlock_init(&in->latest_lock, &a);
+		pthread_rwlockattr_destroy(&a);
+	}
 	pthread_mutex_init(&in->q_mu, NULL);
 	pthread_cond_init(&in->q_cond, NULL);
 	pthread_cond_init(&in->ckpt_cond, NULL);
@@ -752,6 +794,8 @@ intake_open(const struct intake_opts *o, const struct fleet *f, struct intake **
 		}
 		report_set_release(&set);
 	}
+	/* The checkpointer thread checkpoints; the ledger's commits on the writer need not. */
+	ledger_exec(in->ledger, "PRAGMA wal_autocheckpoint = 0", err);
 	read_ledger_facts(in);
 	if (pthread_create(&in->checkpointer, NULL, checkpointer_main, in) != 0) {
 		berr_set(err, "cannot start the intake's checkpoint thread: %s", strerror(errno));
@@ -777,6 +821,10 @@ fail:
 	in->store = NULL;
 	ledger_close(in->ledger);
 	in->ledger = NULL;
+	if (in->latest)
+		for (size_t i = 0; i < in->ring.n; i++)
+			if (in->latest[i].have)
+				report_release(&in->latest[i].report);
 	keyring_release(&in->ring);
 	free(in->latest);
 	json_decref(in->seqs);
@@ -888,8 +936,7 @@ check(struct intake *in, struct item *it, const char *const headers[6], struct i
 	pthread_rwlock_rdlock(&in->keys_lock);
 	k = keyring_find(&in->ring, it->env.host);
 	if (k < 0) {
-		reject(res, INTAKE_UNKNOWN_HOST, "no Host \"%s\" in the manifests at commit %s",
-		       it->env.host, in->ring.fleet->commit);
+		reject(res, INTAKE_UNKNOWN_HOST, "no Host \"%s\" in the manifests", it->env.host);
 		pthread_rwlock_unlock(&in->keys_lock);
 		return -1;
 	}
@@ -913,6 +960,9 @@ check(struct intake *in, struct item *it, const char *const headers[6], struct i
 			      (long long)(in->o.window_ms / 1000));
 	if (report_parse(it->body, it->len, &it->report, &err) < 0)
 		return reject(res, INTAKE_MALFORMED, "%.500s", err.msg);
+	if (it->report.time_ms > it->env.time * 1000 + in->o.window_ms)
+		return reject(res, INTAKE_MALFORMED, "time: collected at %s, after it was sent (%lld)",
+			      it->report.time, (long long)it->env.time);
 	if (strcmp(it->report.host, it->env.host) || strcmp(it->report.boot_id, it->env.boot_id) ||
 	    it->report.seq != it->env.seq)
 		return reject(res, INTAKE_MALFORMED,

@@ -79,8 +79,8 @@ struct intake_opts {
 struct intake;
 
 /*
- * Open the intake on the state directory (its database must exist and be
- * migrated: open the ledger first) for fleet f (borrowed: it must outlive
+ * Open the intake on the state directory (the database is created and
+ * migrated through the ledger, which the intake opens) for fleet f (borrowed: it must outlive
  * the intake or be replaced with intake_set_fleet() first). Starts the
  * writer thread. Caller frees with intake_free(), which flushes the
  * rejection entries still pending to the ledger.
@@ -151,15 +151,11 @@ void intake_stats(struct intake *in, struct intake_stats *s);
 
 /*
  * The status of the fleet now, from the latest accepted reports kept in
- * memory (status.h). Caller frees with status_free(); the status borrows
- * from the intake: call intake_status_release() when done with it.
+ * memory (status.h). It borrows from the intake, which holds its readers'
+ * locks until intake_status_release() frees it (never status_free()).
  */
 struct status *intake_status(struct intake *in, int64_t now_ms);
 void intake_status_release(struct intake *in, struct status *s);
 
-/*
- * Usage: the deltas one accepted report adds, given the previous one's
- * raw counters; pure, exported for tests. See usage.c for the rules.
- */
 
 #endif

@@ -42,7 +42,13 @@ usage_instance_delta(const struct usage_prev *prev, const char *boot_id,
 		d->run_from_ms = in->started_ms;
 		if (prev->known && prev->time_ms > d->run_from_ms)
 			d->run_from_ms = prev->time_ms;
+		/* First sight: what ran before berth saw it counts an hour at most. */
+		if (!prev->known && d->run_from_ms < time_ms - USAGE_FIRST_SIGHT_MS)
+			d->run_from_ms = time_ms - USAGE_FIRST_SIGHT_MS;
 	}
+	/* One report never counts more than a day of running time. */
+	if (d->run_from_ms < time_ms - USAGE_MAX_SPAN_MS)
+		d->run_from_ms = time_ms - USAGE_MAX_SPAN_MS;
 	if (d->run_from_ms > time_ms)
 		d->run_from_ms = time_ms;
 }

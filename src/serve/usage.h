@@ -9,9 +9,11 @@
  * lower than before, or the first report that shows the instance) makes
  * the new raw value the delta, and the running time counts from the
  * instance's start (not before the previous report of the instance, if
- * any). Reports are taken in seq order, so a late (spooled) report adds
- * exactly what it would have added on time, and a report never counts
- * twice (the intake refuses repeated seqs and nonces).
+ * any; on first sight at most USAGE_FIRST_SIGHT_MS back). One report adds
+ * at most USAGE_MAX_SPAN_MS of running time (a day: a longer gap was not
+ * observed). Reports are taken in seq order, so a late (spooled) report
+ * adds exactly what it would have added on time, and a report never
+ * counts twice (the intake refuses repeated seqs and nonces).
  */
 #ifndef BERTH_SERVE_USAGE_H
 #define BERTH_SERVE_USAGE_H
@@ -19,6 +21,9 @@
 #include <stdint.h>
 
 #include "agent/report.h"
+
+#define USAGE_FIRST_SIGHT_MS	3600000LL	/* 1 hour */
+#define USAGE_MAX_SPAN_MS	86400000LL	/* 1 day */
 
 /* The instance as the previous accepted report of its host showed it. */
 struct usage_prev {

@@ -1587,6 +1587,15 @@ usage_instances(void **state)
 	in = inst("Running", H0 - HOUR, 5000);
 	usage_instance_delta(&none, BOOT, H0, &in, &d);
 	check_delta(&d, 1, H0 - HOUR, H0, 5000);
+	/* first sighting of an instance started long ago: an hour at most */
+	in = inst("Running", H0 - 30 * 24 * HOUR, 5000);
+	usage_instance_delta(&none, BOOT, H0, &in, &d);
+	check_delta(&d, 1, H0 - HOUR, H0, 5000);
+	/* a month since the previous report, still running: a day at most */
+	p = prev_of(BOOT, H0 - 40 * 24 * HOUR, H0 - 30 * 24 * HOUR, 1, 5000);
+	in = inst("Running", H0 - 40 * 24 * HOUR, 9000);
+	usage_instance_delta(&p, BOOT, H0, &in, &d);
+	check_delta(&d, 0, H0 - 24 * HOUR, H0, 4000);
 	/* first sighting without a start time: no running time yet */
 	in = inst("Running", 0, 5000);
 	usage_instance_delta(&none, BOOT, H0, &in, &d);

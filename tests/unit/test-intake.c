@@ -710,16 +710,17 @@ static void
 test_connection_limit(void **state)
 {
 	struct fx *f = *state;
-	int fds[3];
+	int fds[3], closed = 0;
 
 	stop(f);
 	conn_limit = 8;		/* 2 per client */
 	start(f);
 	for (int i = 0; i < 3; i++)
 		fds[i] = connect_to(f);
-	assert_false(closed_within(fds[0], 300));
-	assert_false(closed_within(fds[1], 300));
-	assert_true(closed_within(fds[2], 2000));
+	/* The pool's threads race to accept: which one is refused may vary, not how many. */
+	for (int i = 0; i < 3; i++)
+		closed += closed_within(fds[i], 700);
+	assert_int_equal(closed, 1);
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
 	stop(f);

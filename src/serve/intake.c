@@ -732,6 +732,21 @@ checkpointer_main(void *arg)
 	return NULL;
 }
 
+/* A host's latest report from the database, on start; other hosts' are skipped. */
+static void
+load_latest(void *ctx, const char *host, int64_t received_ms, const char *body, size_t len)
+{
+	struct intake *in = ctx;
+	long k = keyring_find(&in->ring, host);
+	struct berr err;
+
+	/* A stored body that no longer parses (written by a newer berth) is left out. */
+	if (k < 0 || report_parse(body, len, &in->latest[k].report, &err) < 0)
+		return;
+	in->latest[k].received_ms = received_ms;
+	in->latest[k].have = 1;
+}
+
 static int64_t
 default_now(void)
 {
@@ -777,23 +792,8 @@ intake_open(const struct intake_opts *o, const struct fleet *f, struct intake **
 	    store_open(o->state_dir, &in->store, err) < 0 ||
 	    store_open(o->state_dir, &in->ckpt, err) < 0 || load_memory(in, err) < 0)
 		goto fail;
-	{
-		struct report_set set;
-
-		if (report_set_load(o->state_dir, &set, err) < 0)
-			goto fail;
-		for (size_t i = 0; i < set.n; i++) {
-			long k = keyring_find(&in->ring, set.reports[i].host);
-
-			if (k < 0)
-				continue;
-			in->latest[k].report = set.reports[i];
-			in->latest[k].received_ms = set.items[i].received_ms;
-			in->latest[k].have = 1;
-			memset(&set.reports[i], 0, sizeof(set.reports[i]));
-		}
-		report_set_release(&set);
-	}
+	if (store_each_latest(in->store, load_latest, in, err) < 0)
+		goto fail;
 	/* The checkpointer thread checkpoints; the ledger's commits on the writer need not. */
 	ledger_exec(in->ledger, "PRAGMA wal_autocheckpoint = 0", err);
 	read_ledger_facts(in);

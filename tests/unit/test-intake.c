@@ -745,6 +745,14 @@ test_metrics_and_status(void **state)
 	assert_non_null(strstr(m.buf, "berth_reports_accepted_total 1\n"));
 	assert_non_null(strstr(m.buf, "berth_reports_rejected_total{reason=\"replayed\"} 0\n"));
 	buf_release(&m);
+	/* A restarted intake still knows the latest report of each host. */
+	stop(f);
+	start(f);
+	s = intake_status(f->in, clock_now_ms());
+	h = status_host(s, "h1");
+	assert_non_null(h);
+	assert_int_equal(h->health, HEALTH_ONLINE);
+	intake_status_release(f->in, s);
 	/* Silent past the window (max(3 x 30 s, 120 s)): offline. */
 	s = intake_status(f->in, clock_now_ms() + 121000);
 	h = status_host(s, "h1");

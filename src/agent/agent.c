@@ -23,6 +23,7 @@
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 struct agent {
@@ -192,8 +193,7 @@ send_one(struct agent *a, const char *body, size_t len, struct agent_round *r)
 		snprintf(r->error, sizeof(r->error), "no randomness for a nonce");
 		return SENT_STOP;
 	}
-	for (int i = 0; i < 16; i++)
-		snprintf(env.nonce + 2 * i, 3, "%02x", nonce[i]);
+	hex_encode(nonce, sizeof(nonce), env.nonce);
 	SHA256((const unsigned char *)body, len, digest);
 	buf_init(&signed_str, 4096);
 	report_signed_string(&env, digest, &signed_str);

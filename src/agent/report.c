@@ -13,6 +13,7 @@
 #include "agent/report.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 const char *const report_header_names[6] = {
@@ -127,14 +128,9 @@ void
 report_signed_string(const struct report_envelope *e,
 		     const unsigned char body_sha256[32], struct buf *out)
 {
-	static const char hex[] = "0123456789abcdef";
 	char h[65];
 
-	for (int i = 0; i < 32; i++) {
-		h[2 * i] = hex[body_sha256[i] >> 4];
-		h[2 * i + 1] = hex[body_sha256[i] & 15];
-	}
-	h[64] = '\0';
+	hex_encode(body_sha256, 32, h);
 	buf_addf(out, REPORT_DOMAIN "\n%s\n%s\n%" PRIu64 "\n%" PRId64 "\n%s\n%s\n",
 		 e->host, e->boot_id, e->seq, e->time, e->nonce, h);
 }

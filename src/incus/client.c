@@ -26,6 +26,7 @@
 #include "incus/client.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
@@ -80,19 +81,6 @@ incus_global_init(void)
 
 /* ---- fingerprints ------------------------------------------------------- */
 
-static void
-hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int
 x509_fingerprint(X509 *x, char out[65])
 {
@@ -105,7 +93,7 @@ x509_fingerprint(X509 *x, char out[65])
 		return -1;
 	if (EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) == 1 &&
 	    mdlen == 32) {
-		hex(md, mdlen, out);
+		hex_encode(md, mdlen, out);
 		rc = 0;
 	}
 	OPENSSL_free(der);

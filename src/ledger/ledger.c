@@ -22,6 +22,7 @@
 #include "util/fs.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 #define BUSY_TIMEOUT_MS	30000
@@ -872,7 +873,6 @@ ledger_new_run_id(char out[32])
 {
 	unsigned char r[8];
 	size_t got = 0;
-	int i;
 
 	while (got < sizeof(r)) {
 		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
@@ -893,6 +893,5 @@ ledger_new_run_id(char out[32])
 		got += (size_t)n;
 	}
 	memcpy(out, "r-", 2);
-	for (i = 0; i < 8; i++)
-		snprintf(out + 2 + 2 * i, 3, "%02x", r[i]);
+	hex_encode(r, sizeof(r), out + 2);
 }

@@ -23,6 +23,7 @@
 #include "ledger/lock.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 #define HOLDER_MAX	4096
@@ -121,7 +122,6 @@ new_id(char *out, size_t n)
 {
 	unsigned char r[8];
 	char hex[17];
-	int i;
 
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
 		struct timespec ts;
@@ -131,8 +131,7 @@ new_id(char *out, size_t n)
 		v = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)getpid() << 32);
 		memcpy(r, &v, sizeof(r));
 	}
-	for (i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02x", r[i]);
+	hex_encode(r, sizeof(r), hex);
 	snprintf(out, n, "l-%s", hex);
 }
 

@@ -21,6 +21,7 @@
 #include "ledger/ledger.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 static const char zero_hash[] =
@@ -189,19 +190,6 @@ ledger_row_canonical(const struct ledger_row *r, int64_t seq, struct buf *out)
 	free(t);
 }
 
-static void
-hex(const unsigned char *md, char out[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 /*
  * One SHA-256 context for a whole walk: SHA256() fetches the algorithm
  * by name and sets up a context on every call, which costs about as much
@@ -247,7 +235,7 @@ hash_bytes(struct hasher *hs, const void *p, size_t len, char out[65])
 		out[64] = '\0';
 		return;
 	}
-	hex(md, out);
+	hex_encode(md, 32, out);
 }
 
 void

@@ -20,6 +20,7 @@
 #include "manifest/yaml.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 /*
@@ -928,14 +929,13 @@ static char *
 cache_dir(const char *state_dir, const char *url)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 	char hex[17];
 
 	if (!EVP_Digest(url, strlen(url), md, &mdlen, EVP_sha256(), NULL) ||
 	    mdlen < 8)
 		return NULL;
-	for (i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, 8, hex);
 	return xasprintf("%s/cache/git/%s", state_dir, hex);
 }
 

@@ -14,6 +14,7 @@
 #include "util/err.h"
 #include "util/units.h"
 #include "util/xalloc.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 /* Drivers tried, in order, for driver: auto. */
@@ -53,11 +54,9 @@ cycle_name(enum cycle c)
 void
 plan_version(const struct m_plan *p, char out[17])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	struct buf b = BUF_INIT;
-	size_t i;
 
 	/* What is sold; a change of any of these is a new plan version. */
 	buf_addf(&b, "cpu=%llu\nmemory=%llu\ndisk=%llu\ntraffic=%llu\ntype=%s\n"
@@ -67,11 +66,7 @@ plan_version(const struct m_plan *p, char out[17])
 		 type_name(p->type), (long long)p->price.minor, p->price.currency,
 		 cycle_name(p->cycle));
 	EVP_Digest(b.buf, b.len, md, &mdlen, EVP_sha256(), NULL);
-	for (i = 0; i < 8; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[16] = '\0';
+	hex_encode(md, 8, out);
 	buf_release(&b);
 }
 

@@ -11,6 +11,7 @@
 #include "plan/plan-int.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 static int
@@ -268,9 +269,8 @@ json_canonical(const json_t *v)
 void
 json_digest(const json_t *v, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0, i;
+	unsigned mdlen = 0;
 	char *s;
 
 	out[0] = '\0';
@@ -279,11 +279,7 @@ json_digest(const json_t *v, char out[65])
 	s = json_canonical(v);
 	EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL);
 	free(s);
-	for (i = 0; i < 32 && i < mdlen; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
+	hex_encode(md, mdlen < 32 ? mdlen : 32, out);
 }
 
 void

@@ -10,6 +10,7 @@
 #include "plan/plan-int.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 #define DEFAULT_MAX_DELETES 10
@@ -621,9 +622,8 @@ fleet_declares_nothing(const struct fleet *f)
 static void
 manifest_digest(const struct fleet *f, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0, i;
+	unsigned mdlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t d;
 
@@ -637,11 +637,7 @@ manifest_digest(const struct fleet *f, char out[65])
 	}
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
 	EVP_MD_CTX_free(ctx);
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
+	hex_encode(md, 32, out);
 }
 
 static void

@@ -814,21 +814,6 @@ collect_connect(const struct collect_opts *o, struct berr *err)
 	return incus_conn_new("local", ep, NULL, NULL, &io, err);
 }
 
-/* URL-escape a name for a path segment. */
-static void
-add_escaped(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.')
-			buf_addch(b, ch);
-		else
-			buf_addf(b, "%%%02X", ch);
-	}
-}
-
 static json_t *
 storage_pools(struct incus_conn *c, struct berr *err)
 {
@@ -856,7 +841,7 @@ storage_pools(struct incus_conn *c, struct berr *err)
 		}
 		buf_reset(&path);
 		buf_addstr(&path, "/1.0/storage-pools/");
-		add_escaped(&path, name);
+		incus_path_escape(&path, name);
 		buf_addstr(&path, "/resources");
 		if (!(res = incus_get(c, path.buf, err)))
 			goto out;

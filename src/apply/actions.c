@@ -34,27 +34,6 @@ prefixed(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Percent-encode everything but RFC 3986 unreserved characters. */
-static void
-add_escaped(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
-		    ch == '~') {
-			buf_addch(b, ch);
-		} else {
-			buf_addch(b, '%');
-			buf_addch(b, hex[ch >> 4]);
-			buf_addch(b, hex[ch & 15]);
-		}
-	}
-}
-
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -296,12 +275,12 @@ image_path(struct actx *x, int by_alias_only)
 	buf_reset(&x->path);
 	if (fp) {
 		buf_addstr(&x->path, "/1.0/images/");
-		add_escaped(&x->path, fp);
+		incus_path_escape(&x->path, fp);
 		buf_addstr(&x->path, x->query.buf);
 		return 1;
 	}
 	buf_addstr(&p, "/1.0/images/aliases/");
-	add_escaped(&p, x->a->name);
+	incus_path_escape(&p, x->a->name);
 	buf_addstr(&p, x->query.buf);
 	r = get_obj(x, p.buf, &alias, NULL);
 	buf_release(&p);
@@ -313,7 +292,7 @@ image_path(struct actx *x, int by_alias_only)
 		return berr_set(x->err, "image alias \"%s\" has no target", x->a->name);
 	}
 	buf_addstr(&x->path, "/1.0/images/");
-	add_escaped(&x->path, fp);
+	incus_path_escape(&x->path, fp);
 	buf_addstr(&x->path, x->query.buf);
 	json_decref(alias);
 	return 1;
@@ -383,7 +362,7 @@ object_path(struct actx *x)
 	buf_reset(&x->query);
 	if (a->object == OBJ_PROFILE || a->object == OBJ_IMAGE) {
 		buf_addstr(&x->query, "?project=");
-		add_escaped(&x->query, a->project ? a->project : "default");
+		incus_path_escape(&x->query, a->project ? a->project : "default");
 	}
 	switch (a->object) {
 	case OBJ_STORAGE_POOL: buf_addstr(&x->path, "/1.0/storage-pools/"); break;
@@ -395,7 +374,7 @@ object_path(struct actx *x)
 		return berr_set(x->err, "%s: nothing to apply for a %s", a->address,
 				plan_object_name(a->object));
 	}
-	add_escaped(&x->path, a->name);
+	incus_path_escape(&x->path, a->name);
 	buf_addstr(&x->path, x->query.buf);
 	return 0;
 }
@@ -495,7 +474,7 @@ cluster_pool_create(struct actx *x, const json_t *have)
 			json_object_set_new(body, "config", json_object());
 		buf_reset(&p);
 		buf_addstr(&p, "/1.0/storage-pools?target=");
-		add_escaped(&p, name);
+		incus_path_escape(&p, name);
 		r = write_req(x, "POST", p.buf, body, NULL);
 		json_decref(body);
 		if (r)

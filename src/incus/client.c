@@ -79,6 +79,26 @@ incus_global_init(void)
 	pthread_once(&global_once, global_init_once);
 }
 
+void
+incus_path_escape(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+		    ch == '~') {
+			buf_addch(b, ch);
+		} else {
+			buf_addch(b, '%');
+			buf_addch(b, hex[ch >> 4]);
+			buf_addch(b, hex[ch & 15]);
+		}
+	}
+}
+
 /* ---- fingerprints ------------------------------------------------------- */
 
 static int

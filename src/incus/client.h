@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 
 /* berth's client certificate ("the panel certificate" hosts trust). */
@@ -124,6 +125,13 @@ void incus_conn_stats(const struct incus_conn *c, unsigned long *requests,
 		      unsigned long long *bytes);
 /* New connections opened (1 while keep-alive holds). */
 unsigned long incus_conn_connects(const struct incus_conn *c);
+
+/*
+ * Append s to b percent-encoded for a path segment or query value of a
+ * request: everything but RFC 3986's unreserved characters
+ * (A-Z a-z 0-9 - . _ ~) becomes %XX.
+ */
+void incus_path_escape(struct buf *b, const char *s);
 
 /* SHA-256 fingerprint (lowercase hex) of the first certificate in a PEM. */
 int incus_pem_fingerprint(const char *pem, char out[65], struct berr *err);

@@ -90,21 +90,6 @@ get_object(struct incus_conn *c, const char *path, struct berr *err)
 	return v;
 }
 
-/* URL-escape a name for a path segment or query value. */
-static void
-add_escaped(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.')
-			buf_addch(b, ch);
-		else
-			buf_addf(b, "%%%02X", ch);
-	}
-}
-
 /*
  * Objects of every project: one request with all-projects=true when the
  * server has ext, otherwise one per project (only the projects whose
@@ -145,7 +130,7 @@ get_all_projects(struct incus_conn *c, json_t *server, json_t *projects,
 		}
 		buf_reset(&path);
 		buf_addf(&path, "/1.0/%s?recursion=1&project=", what);
-		add_escaped(&path, name);
+		incus_path_escape(&path, name);
 		list = get_list(c, path.buf, err);
 		if (!list) {
 			json_decref(all);
@@ -232,7 +217,7 @@ observe_with(struct incus_conn *c, const struct server *s, json_t *out,
 			continue;
 		buf_reset(&path);
 		buf_addstr(&path, "/1.0/resources?target=");
-		add_escaped(&path, mname);
+		incus_path_escape(&path, mname);
 		if (!(r = get_object(c, path.buf, err)))
 			goto out;
 		json_object_set_new(resources, mname, r);
@@ -252,9 +237,9 @@ observe_with(struct incus_conn *c, const struct server *s, json_t *out,
 				continue;
 			buf_reset(&path);
 			buf_addstr(&path, "/1.0/storage-pools/");
-			add_escaped(&path, pname);
+			incus_path_escape(&path, pname);
 			buf_addstr(&path, "?target=");
-			add_escaped(&path, mname);
+			incus_path_escape(&path, mname);
 			if (!(p = get_object(c, path.buf, err)))
 				goto out;
 			json_array_append_new(pools, p);

@@ -158,6 +158,8 @@ struct actx {
 	struct buf query;	/* "?project=P" or "" */
 	char etag[128];
 	long status;		/* HTTP status of the last write, 0 when none arrived */
+	int defer_read;		/* leave the read-back to apply_read_batch() */
+	int deferred;		/* ... and it was left */
 };
 
 static long
@@ -498,7 +500,10 @@ write_status(int r)
 	return r == 0 ? APPLY_OK : r > 0 ? APPLY_STALE : APPLY_FAILED;
 }
 
-/* Read the object back after a write; failures to read are not failures of the write. */
+/*
+ * Read the object back after a write; failures to read are not failures of
+ * the write. Left to apply_read_batch() when the caller batches.
+ */
 static json_t *
 read_back(struct actx *x)
 {
@@ -506,6 +511,10 @@ read_back(struct actx *x)
 	struct berr *keep = x->err;
 	json_t *v = NULL;
 
+	if (x->defer_read && apply_batched_read(x->a)) {
+		x->deferred = 1;
+		return NULL;
+	}
 	x->err = &ignore;
 	if (x->a->object == OBJ_IMAGE && image_path(x, 1) <= 0) {
 		x->err = keep;
@@ -674,9 +683,9 @@ do_delete(struct actx *x)
 	return write_status(r);
 }
 
-enum apply_status
-apply_action(struct incus_conn *c, const struct fleet *f, const struct plan_action *a,
-	     const struct apply_opts *o, json_t **applied, struct berr *err)
+static enum apply_status
+run_action(struct incus_conn *c, const struct fleet *f, const struct plan_action *a,
+	   const struct apply_opts *o, json_t **applied, int *deferred, struct berr *err)
 {
 	struct actx x;
 	enum apply_status st = APPLY_FAILED;
@@ -688,6 +697,7 @@ apply_action(struct incus_conn *c, const struct fleet *f, const struct plan_acti
 	x.a = a;
 	x.o = o;
 	x.err = err;
+	x.defer_read = deferred != NULL;
 	buf_init(&x.path, 0);
 	buf_init(&x.query, 0);
 	if (a->kind != ACTION_CREATE && a->kind != ACTION_UPDATE && a->kind != ACTION_DELETE) {
@@ -702,7 +712,76 @@ apply_action(struct incus_conn *c, const struct fleet *f, const struct plan_acti
 	default: st = do_delete(&x); break;
 	}
 out:
+	if (deferred)
+		*deferred = st == APPLY_OK && x.deferred;
 	buf_release(&x.path);
 	buf_release(&x.query);
 	return st;
+}
+
+enum apply_status
+apply_action(struct incus_conn *c, const struct fleet *f, const struct plan_action *a,
+	     const struct apply_opts *o, json_t **applied, struct berr *err)
+{
+	return run_action(c, f, a, o, applied, NULL, err);
+}
+
+enum apply_status
+apply_action_batched(struct incus_conn *c, const struct fleet *f, const struct plan_action *a,
+		     const struct apply_opts *o, json_t **applied, int *deferred,
+		     struct berr *err)
+{
+	return run_action(c, f, a, o, applied, deferred, err);
+}
+
+/* ---- batched read-back -------------------------------------------------- */
+
+int
+apply_batched_read(const struct plan_action *a)
+{
+	return (a->kind == ACTION_CREATE || a->kind == ACTION_UPDATE) &&
+	       (a->object == OBJ_PROFILE || a->object == OBJ_PROJECT);
+}
+
+int
+apply_same_batch(const struct plan_action *a, const struct plan_action *b)
+{
+	const char *pa = a->project ? a->project : "default";
+	const char *pb = b->project ? b->project : "default";
+
+	return apply_batched_read(a) && apply_batched_read(b) && a->object == b->object &&
+	       (a->object != OBJ_PROFILE || !strcmp(pa, pb));
+}
+
+json_t *
+apply_read_batch(struct incus_conn *c, const struct plan_action *a, struct berr *err)
+{
+	struct buf p = BUF_INIT;
+	json_t *list = NULL, *out = NULL, *v;
+	size_t i;
+
+	buf_addf(&p, "%s?recursion=1", list_path(a->object));
+	if (a->object == OBJ_PROFILE) {
+		buf_addstr(&p, "&project=");
+		incus_path_escape(&p, a->project ? a->project : "default");
+	}
+	if (!(list = incus_get(c, p.buf, err)))
+		goto out;
+	if (!json_is_array(list)) {
+		berr_set(err, "GET %s: the server answered without a list", p.buf);
+		goto out;
+	}
+	out = json_object();
+	json_array_foreach(list, i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+
+		if (!json_is_object(v) || !name)
+			continue;
+		add_project(a, v);
+		json_object_set(out, name, v);
+	}
+out:
+	json_decref(list);
+	buf_release(&p);
+	return out;
 }

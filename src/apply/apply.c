@@ -167,11 +167,41 @@ finish(struct work *w, size_t i, enum apply_status st, const char *msg, const js
 		w->j->result(w->j->ctx, a, st, msg, applied);
 }
 
+/*
+ * Successful creates and updates whose read-back waits for one list
+ * request: indexes of plan actions, all apply_same_batch() as the first.
+ */
+struct batch {
+	size_t *idx;
+	size_t n, alloc;
+};
+
+/* Read the batch back with one list and give each action its result. */
+static void
+flush(struct work *w, struct incus_conn *c, struct batch *b)
+{
+	struct berr err;
+	json_t *objs;
+	size_t k;
+
+	if (!b->n)
+		return;
+	objs = apply_read_batch(c, &w->plan->actions[b->idx[0]], &err);
+	for (k = 0; k < b->n; k++) {
+		const struct plan_action *a = &w->plan->actions[b->idx[k]];
+
+		finish(w, b->idx[k], APPLY_OK, NULL, objs ? json_object_get(objs, a->name) : NULL);
+	}
+	json_decref(objs);
+	b->n = 0;
+}
+
 static void
 apply_server(struct work *w, struct aserver *s)
 {
 	struct incus_conn *c = NULL;
 	struct berr cerr, err;
+	struct batch b = { NULL, 0, 0 };
 	const char *failed = NULL;	/* address of the first failure */
 	int connected = 0;
 	size_t k;
@@ -182,12 +212,14 @@ apply_server(struct work *w, struct aserver *s)
 		const struct plan_action *a = &w->plan->actions[i];
 		enum apply_status st;
 		json_t *applied = NULL;
-		int stop;
+		int stop, deferred = 0;
 
 		pthread_mutex_lock(&w->lock);
 		stop = w->stop;
 		n = ++w->started;
 		pthread_mutex_unlock(&w->lock);
+		if (b.n && (stop || failed || !apply_same_batch(&w->plan->actions[b.idx[0]], a)))
+			flush(w, c, &b);
 		if (stop) {
 			finish(w, i, APPLY_NOT_ATTEMPTED, "not attempted: recording an"
 			       " earlier intent failed", NULL);
@@ -208,6 +240,7 @@ apply_server(struct work *w, struct aserver *s)
 			pthread_mutex_lock(&w->lock);
 			w->stop = 1;
 			pthread_mutex_unlock(&w->lock);
+			flush(w, c, &b);
 			finish(w, i, APPLY_NOT_ATTEMPTED, "not attempted: recording its"
 			       " intent failed", NULL);
 			continue;
@@ -222,13 +255,23 @@ apply_server(struct work *w, struct aserver *s)
 			continue;
 		}
 		err.msg[0] = '\0';
-		st = apply_action(c, w->f, a, w->o, &applied, &err);
+		st = apply_action_batched(c, w->f, a, w->o, &applied, &deferred, &err);
+		if (deferred) {
+			if (b.n == b.alloc)
+				b.idx = xreallocarray(b.idx, b.alloc = b.alloc ? 2 * b.alloc : 64,
+						      sizeof(*b.idx));
+			b.idx[b.n++] = i;
+			continue;
+		}
+		flush(w, c, &b);
 		finish(w, i, st, st == APPLY_OK ? NULL : err.msg[0] ? err.msg : "failed",
 		       applied);
 		json_decref(applied);
 		if (st == APPLY_FAILED)
 			failed = a->address;
 	}
+	flush(w, c, &b);
+	free(b.idx);
 	incus_conn_free(c);
 }
 

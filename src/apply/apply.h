@@ -42,10 +42,15 @@ enum apply_status {
 /*
  * For every change of the plan, result() is called exactly once. An action
  * that is attempted gets progress(), then intent() before its first
- * request (the re-read included), then result(); on one server these calls
- * come in the plan's order and never overlap. An action not attempted (an
- * earlier failure on its server, or a refused intent) gets result() alone,
- * with APPLY_NOT_ATTEMPTED. Any of the three may be NULL.
+ * request (the re-read included), then result(); on one server the
+ * intents come in the plan's order, and so do the results. A run of
+ * successful creates and updates of one kind (profiles of one project, or
+ * projects) is read back with one list request after its last write
+ * (apply_read_batch()), so their results come together after their
+ * intents; otherwise an action's result comes before the next intent. An
+ * action not attempted (an earlier failure on its server, or a refused
+ * intent) gets result() alone, with APPLY_NOT_ATTEMPTED. Any of the three
+ * may be NULL.
  */
 struct apply_journal {
 	/* Before the change; return non-zero to stop: this change and every
@@ -112,6 +117,28 @@ void apply_result_release(struct apply_result *r);
 enum apply_status apply_action(struct incus_conn *c, const struct fleet *f,
 			       const struct plan_action *a, const struct apply_opts *o,
 			       json_t **applied, struct berr *err);
+
+/*
+ * apply_action(), but when deferred is not NULL a successful create or
+ * update whose object apply_read_batch() can read (apply_batched_read())
+ * is not read back: *applied stays NULL and *deferred is set to 1 (else 0).
+ */
+enum apply_status apply_action_batched(struct incus_conn *c, const struct fleet *f,
+				       const struct plan_action *a, const struct apply_opts *o,
+				       json_t **applied, int *deferred, struct berr *err);
+
+/* Is a a create or update of a profile or a project? */
+int apply_batched_read(const struct plan_action *a);
+
+/* Can a and b be read back by the same list (same kind, same project)? */
+int apply_same_batch(const struct plan_action *a, const struct plan_action *b);
+
+/*
+ * The objects of a's kind (and project) on the server behind c, by name,
+ * as one GET LIST?recursion=1 returns them (with "project" added as the
+ * single GET would have it). NULL with err. Caller json_decref()s.
+ */
+json_t *apply_read_batch(struct incus_conn *c, const struct plan_action *a, struct berr *err);
 
 const char *apply_status_name(enum apply_status s);	/* "ok", "failed", ... */
 

@@ -255,6 +255,7 @@ struct journal {
 	struct buf log;
 	size_t progress;
 	size_t max_total;
+	json_t *applied;	/* address -> the object read back */
 };
 
 static int
@@ -278,6 +279,8 @@ j_result(void *ctx, const struct plan_action *a, enum apply_status st,
 	buf_addf(&j->log, "R %s %s%s%s\n", a->address, apply_status_name(st),
 		 st == APPLY_OK && !applied && a->kind != ACTION_DELETE ? " no-object" : "",
 		 st != APPLY_OK && !error ? " no-error" : "");
+	if (applied)
+		json_object_set_new(j->applied, a->address, json_deep_copy(applied));
 	pthread_mutex_unlock(&j->lock);
 }
 
@@ -300,6 +303,7 @@ journal_init(struct journal *j, struct apply_journal *aj)
 	memset(j, 0, sizeof(*j));
 	pthread_mutex_init(&j->lock, NULL);
 	buf_init(&j->log, 0);
+	j->applied = json_object();
 	aj->intent = j_intent;
 	aj->result = j_result;
 	aj->progress = j_progress;
@@ -310,6 +314,7 @@ static void
 journal_release(struct journal *j)
 {
 	buf_release(&j->log);
+	json_decref(j->applied);
 	pthread_mutex_destroy(&j->lock);
 }
 
@@ -445,7 +450,12 @@ lab_teardown(void **state)
 
 /* ---- tests -------------------------------------------------------------- */
 
-/* Per server, the journal has I a, R a for each action, in plan order. */
+/*
+ * Per server, the journal has I a before R a for each action, intents in
+ * plan order and results in plan order; an action starts after the
+ * previous one ended unless both are read back by one list
+ * (apply_same_batch()) and the previous one succeeded.
+ */
 static void
 check_journal(const struct plan *p, const struct apply_result *r, const char *log)
 {
@@ -477,8 +487,18 @@ check_journal(const struct plan *p, const struct apply_result *r, const char *lo
 			    r->status[k] == APPLY_SKIPPED)
 				continue;
 			prev = xasprintf("R %s ", p->actions[k].address);
-			if (!strstr(log, prev) || strstr(log, prev) > (pi ? pi : pr))
+			if (!strstr(log, prev) || strstr(log, prev) > pr)
+				fail_msg("the result of %s came before that of %s:\n%s",
+					 a->address, p->actions[k].address, log);
+			if (!(r->status[k] == APPLY_OK && r->status[i] != APPLY_NOT_ATTEMPTED &&
+			      apply_same_batch(&p->actions[k], a)) &&
+			    strstr(log, prev) > (pi ? pi : pr))
 				fail_msg("%s started before %s ended:\n%s", a->address,
+					 p->actions[k].address, log);
+			free(prev);
+			prev = xasprintf("I %s\n", p->actions[k].address);
+			if (pi && strstr(log, prev) && strstr(log, prev) > pi)
+				fail_msg("%s started before %s:\n%s", a->address,
 					 p->actions[k].address, log);
 			free(prev);
 			break;
@@ -514,6 +534,33 @@ test_apply_from_empty(void **state)
 	assert_int_equal(j.progress, changes);
 	assert_int_equal(j.max_total, 0);
 	check_journal(&p, &r, j.log.buf);
+	/* What was read back is what the servers hold, defaults they added
+	 * included (profiles and projects come from one list per server). */
+	v = get_on("lab-1", "/1.0/projects/tenants");
+	assert_non_null(v);
+	assert_non_null(json_object_get(json_object_get(v, "config"), "features.profiles"));
+	assert_true(json_equal(v, json_object_get(j.applied, "host/lab-1/project/tenants")));
+	json_decref(v);
+	for (i = 0; i < p.nactions; i++) {
+		const struct plan_action *a = &p.actions[i];
+		char *path;
+
+		if (a->object != OBJ_PROFILE)
+			continue;
+		path = xasprintf("/1.0/profiles/%s?project=%s", a->name,
+				 a->project ? a->project : "default");
+		v = get_on(strncmp(a->address, "cluster/", 8) ? a->server : "lab-c1", path);
+		assert_non_null(v);
+		if (!json_object_get(v, "project"))
+			json_object_set_new(v, "project", json_string(a->project ? a->project
+										 : "default"));
+		if (!json_equal(v, json_object_get(j.applied, a->address)))
+			fail_msg("%s: read back %s, the server has %s", a->address,
+				 json_dumps(json_object_get(j.applied, a->address), JSON_COMPACT),
+				 json_dumps(v, JSON_COMPACT));
+		json_decref(v);
+		free(path);
+	}
 	journal_release(&j);
 
 	/* what the servers now hold */

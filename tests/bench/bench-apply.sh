@@ -7,11 +7,17 @@
 # with no processing, one curl per daemon (one connection each, requests
 # in turn), the 8 curls at once -- berth's shape minus its own work. Both sides start from the same state:
 # storage pools present (created by an untimed first apply), no plan
-# profiles (deleted over the unix socket between rounds). Prints the two
-# times (median of ROUNDS runs each) and the ratio. Not a test: run it by
-# hand, as root, after building:  tests/bench/bench-apply.sh [BUILDDIR]
+# profiles (deleted over the unix socket between rounds). Prints the
+# times (median of ROUNDS runs each), the ratio, and the CPU time the
+# daemons spent on each side (from /proc/PID/stat): the floor's daemon CPU
+# divided by the machine's cores is a lower bound on any client's time.
+# Not a test: run it by hand, as root, after building:
+#   tests/bench/bench-apply.sh [BUILDDIR]
 # Environment: HOSTS (8), PLANS (125), ROUNDS (3), PARALLEL (berth's
-# --parallel; unset: berth's default), BERTH_FLAGS (extra apply flags).
+# --parallel; unset: berth's default), BERTH_FLAGS (extra apply flags),
+# HOST_CPU (unset: the daemons share the machine; a number such as 0.25:
+# each daemon gets at most that many cores through its own cpu cgroup, as
+# if every host were a machine of its own -- a model, said so in the output).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build}
@@ -20,9 +26,12 @@ LAB=$top/contrib/lab/lab
 HOSTS=${HOSTS:-8}
 PLANS=${PLANS:-125}
 ROUNDS=${ROUNDS:-3}
+HOST_CPU=${HOST_CPU:-}
 T=$(mktemp -d /tmp/berth-bench-apply.XXXXXX)
 chmod 0711 "$T"
-trap '"$LAB" down --dir "$T/lab" >/dev/null 2>&1; rm -rf "$T"' EXIT
+CG=
+uncg() { [ -z "$CG" ] || { for d in "$CG"/*/; do rmdir "$d" 2>/dev/null || true; done; rmdir "$CG" 2>/dev/null || true; }; }
+trap '"$LAB" down --dir "$T/lab" >/dev/null 2>&1; uncg; rm -rf "$T"' EXIT
 export BERTH_STATE=$T/state NO_COLOR=1
 
 now() { date +%s.%N; }
@@ -33,6 +42,33 @@ die() { echo "bench-apply: $*" >&2; exit 1; }
 echo "starting $HOSTS lab daemons"
 "$LAB" up --hosts "$HOSTS" --dir "$T/lab" >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
 . "$T/lab/lab.env"
+pids() { local h; for h in $LAB_HOSTS; do var "$h" PID; echo; done; }
+# CPU time (user + system, in clock ticks) of the lab's daemons so far.
+cpu() { local s=0 p; for p in $(pids); do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$s"; }
+ticks=$(getconf CLK_TCK)
+cores=$(nproc)
+
+# HOST_CPU: every daemon in a cpu cgroup of its own with a quota.
+if [ -n "$HOST_CPU" ]; then
+	quota=$(echo "$HOST_CPU * 100000 / 1" | bc)
+	[ "$quota" -ge 1000 ] || die "HOST_CPU=$HOST_CPU: want a number of cores such as 0.25"
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		CG=/sys/fs/cgroup/berth-bench-$$
+		grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || echo +cpu > /sys/fs/cgroup/cgroup.subtree_control
+	elif [ -d /sys/fs/cgroup/cpu ]; then
+		CG=/sys/fs/cgroup/cpu/berth-bench-$$
+	else
+		die "HOST_CPU needs a cpu cgroup controller (cgroup v2, or v1 at /sys/fs/cgroup/cpu)"
+	fi
+	mkdir "$CG"
+	for h in $LAB_HOSTS; do
+		mkdir "$CG/$h"
+		if [ -f "$CG/$h/cpu.max" ]; then echo "$quota 100000" > "$CG/$h/cpu.max"
+		else echo 100000 > "$CG/$h/cpu.cfs_period_us"; echo "$quota" > "$CG/$h/cpu.cfs_quota_us"; fi
+		var "$h" PID > "$CG/$h/cgroup.procs"
+	done
+	echo "each daemon limited to $HOST_CPU cores (a model of hosts on machines of their own)"
+fi
 
 # The fleet: every host in one pool with a dir storage pool; the plans come
 # in a second commit so that the first apply creates only the pools.
@@ -117,12 +153,15 @@ apply_flags=(--auto-approve)
 
 echo "applying $total profiles ($HOSTS daemons x $PLANS), $ROUNDS rounds per side"
 : > "$T/t-berth"; : > "$T/t-preseed"; : > "$T/t-floor"
+: > "$T/c-berth"; : > "$T/c-preseed"; : > "$T/c-floor"
 for r in $(seq "$ROUNDS"); do
 	# berth, from no plan profiles.
 	clean
+	c0=$(cpu)
 	t0=$(now)
 	"$berth" --repo "$R" apply "${apply_flags[@]}" >"$T/apply.out" 2>"$T/apply.err" || { tail -5 "$T/apply.out" "$T/apply.err"; die "berth apply failed"; }
 	t1=$(now)
+	echo "($(cpu) - $c0) / $ticks" | bc -l >> "$T/c-berth"
 	tb=$(echo "$t1 - $t0" | bc)
 	echo "$tb" >> "$T/t-berth"
 	grep -q "Apply: $total done, 0 failed" "$T/apply.out" || { tail -3 "$T/apply.out"; die "berth apply did not do $total changes"; }
@@ -131,11 +170,13 @@ for r in $(seq "$ROUNDS"); do
 
 	# incus admin init --preseed, daemon after daemon.
 	clean
+	c0=$(cpu)
 	t0=$(now)
 	for h in $LAB_HOSTS; do
 		INCUS_DIR=$(var "$h" DIR) incus admin init --preseed < "$T/preseed-$h.yaml" || die "preseed on $h failed"
 	done
 	t1=$(now)
+	echo "($(cpu) - $c0) / $ticks" | bc -l >> "$T/c-preseed"
 	tp=$(echo "$t1 - $t0" | bc)
 	echo "$tp" >> "$T/t-preseed"
 	np=$(counted preseed)
@@ -144,7 +185,9 @@ for r in $(seq "$ROUNDS"); do
 
 	# The floor.
 	clean
+	c0=$(cpu)
 	t0=$(now); floor; t1=$(now)
+	echo "($(cpu) - $c0) / $ticks" | bc -l >> "$T/c-floor"
 	tf=$(echo "$t1 - $t0" | bc)
 	echo "$tf" >> "$T/t-floor"
 	nf=$(counted floor)
@@ -153,12 +196,18 @@ for r in $(seq "$ROUNDS"); do
 done
 
 tb=$(median < "$T/t-berth"); tp=$(median < "$T/t-preseed"); tf=$(median < "$T/t-floor")
+cb=$(median < "$T/c-berth"); cp=$(median < "$T/c-preseed"); cf=$(median < "$T/c-floor")
 ratio=$(echo "$tp / $tb" | bc -l)
-printf '%d profiles on %d daemons (%d plans), from empty (median of %d)\n' "$total" "$HOSTS" "$PLANS" "$ROUNDS"
-printf '  berth apply:                          %.3f s\n' "$tb"
-printf '  incus admin init --preseed, serially: %.3f s\n' "$tp"
+printf '%d profiles on %d daemons (%d plans), from empty (median of %d)%s\n' "$total" "$HOSTS" "$PLANS" "$ROUNDS" \
+	"${HOST_CPU:+, each daemon limited to $HOST_CPU cores (model)}"
+printf '  berth apply:                          %.3f s   (daemons'"'"' CPU %.2f s)\n' "$tb" "$cb"
+printf '  incus admin init --preseed, serially: %.3f s   (daemons'"'"' CPU %.2f s)\n' "$tp" "$cp"
 if [ "$(echo "$ratio >= 3" | bc -l)" = 1 ]; then goal="goal met"; else goal="goal NOT met"; fi
-printf '  floor (bare POSTs, daemons at once): %.3f s   (preseed / floor = %.2fx: the most any client gets here)\n' \
-	"$tf" "$(echo "$tp / $tf" | bc -l)"
+printf '  floor (bare POSTs, daemons at once):  %.3f s   (daemons'"'"' CPU %.2f s; preseed / floor = %.2fx)\n' \
+	"$tf" "$cf" "$(echo "$tp / $tf" | bc -l)"
+if [ -z "$HOST_CPU" ]; then
+	printf '  the daemons'"'"' CPU for the bare POSTs over %d cores: %.3f s, no client can be faster here (preseed / that = %.2fx)\n' \
+		"$cores" "$(echo "$cf / $cores" | bc -l)" "$(echo "$tp * $cores / $cf" | bc -l)"
+fi
 printf '  berth is %.2fx faster than the preseed (goal >= 3x): %s; %.2fx the floor\n' \
 	"$ratio" "$goal" "$(echo "$tb / $tf" | bc -l)"

@@ -5,11 +5,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -1048,12 +1051,89 @@ fetch(struct loader *l, git_remote *remote, const char *url)
 	return rc;
 }
 
+#define CACHE_LOCK_WAIT_MS 600000	/* for another berth's fetch */
+
+static int
+unlink_lockfile(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	size_t n = strlen(path);
+
+	(void)st;
+	(void)ftw;
+	if (type == FTW_F && n > 5 && !strcmp(path + n - 5, ".lock"))
+		unlink(path);
+	return 0;
+}
+
+/*
+ * The cache's own lock, <dir>.lock, held (flock) for the whole load: two
+ * berth processes (a timer's reconcile, a CI plan) never fetch into one
+ * cache at once, which libgit2 refuses half-way ("failed to lock file").
+ * Another holder is waited for up to CACHE_LOCK_WAIT_MS. With the lock
+ * held, lock files libgit2 left in the cache belong to a process that was
+ * killed mid-fetch: they are removed, or every later fetch would fail.
+ * Returns the descriptor (closing it releases the lock), or -1 with err.
+ */
+static int
+lock_cache(struct loader *l, const char *dir, const char *url)
+{
+	char *path = xasprintf("%s.lock", dir), *parent = xstrdup(dir), *slash;
+	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	char pid[32];
+	long waited = 0;
+	int fd = -1;
+
+	if ((slash = strrchr(parent, '/')))
+		*slash = '\0';
+	if (mkdir_p(parent, l->err) < 0)
+		goto out;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		berr_set(l->err, "cannot open the lock of the cache of \"%s\" (\"%s\"): %s",
+			 url, path, strerror(errno));
+		goto out;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ssize_t n;
+
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			berr_set(l->err, "cannot lock the cache of \"%s\" (\"%s\"): %s", url,
+				 path, strerror(errno));
+			goto fail;
+		}
+		if (waited >= CACHE_LOCK_WAIT_MS) {
+			n = pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			berr_set(l->err, "the cache of \"%s\" is still locked by another berth"
+				 " (pid %s) after %ld s: \"%s\"", url, *pid ? pid : "unknown",
+				 waited / 1000, path);
+			goto fail;
+		}
+		nanosleep(&nap, NULL);
+		waited += 50;
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
+		/* the pid is only for messages */
+	}
+	nftw(dir, unlink_lockfile, 16, FTW_PHYS);
+	goto out;
+fail:
+	close(fd);
+	fd = -1;
+out:
+	free(path);
+	free(parent);
+	return fd;
+}
+
 static int
 load_remote(struct loader *l, const char *url)
 {
 	git_remote *remote = NULL;
 	char *dir = NULL;
-	int rc;
+	int rc, lock = -1;
 
 	if (l->opts->worktree)
 		return berr_set(l->err, "remote repository \"%s\" has no work "
@@ -1063,6 +1143,10 @@ load_remote(struct loader *l, const char *url)
 				"remote repository \"%s\"", url);
 	if (!(dir = cache_dir(l->opts->state_dir, url)))
 		return berr_set(l->err, "cannot hash \"%s\" with SHA-256", url);
+	if ((lock = lock_cache(l, dir, url)) < 0) {
+		rc = -1;
+		goto out;
+	}
 	if ((rc = open_cache(l, dir, url, &remote)) < 0)
 		goto out;
 	if ((rc = fetch(l, remote, url)) < 0)
@@ -1071,6 +1155,8 @@ load_remote(struct loader *l, const char *url)
 	rc = load_commit(l, 1);
 out:
 	git_remote_free(remote);
+	if (lock >= 0)
+		close(lock);
 	free(dir);
 	return rc;
 }

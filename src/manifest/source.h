@@ -33,7 +33,10 @@
  * ref "main" (or "main~1") means refs/remotes/origin/main unless a tag
  * "main" exists, and NULL/HEAD the default branch. files->fetched is 1.
  * ssh uses the ssh agent; url.*.insteadOf is not applied. A failed fetch is
- * an error: the cache is never read stale.
+ * an error: the cache is never read stale. Loads of one URL take turns on
+ * an flock of <cache>.lock (across processes; another holder is waited for
+ * up to 10 minutes), and libgit2 lock files a killed fetch left in the
+ * cache are removed once the lock is held.
  *
  * Symbolic links and submodules (gitlinks) anywhere under path are never
  * followed: each is reported in d as an error naming it (a link may point

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -897,6 +898,90 @@ test_remote(void **state)
 	free(url);
 }
 
+/*
+ * Several processes loading the same remote at once (a timer's reconcile
+ * and a CI plan) share its cache: every load succeeds and sees the commit.
+ */
+static void
+test_remote_concurrent(void **state)
+{
+	struct fx *fx = *state;
+	char *url = xasprintf("file://%s", fx->repo), *cache;
+	char want[41];
+	pid_t kids[8];
+	size_t i, round;
+	FILE *p;
+
+	sh("mkdir -p '%s' && cd '%s' && " GIT " init -q -b main", fx->repo, fx->repo);
+	for (round = 0; round < 4; round++) {
+		char *cmd;
+
+		for (i = 0; i < 20; i++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "fleet/r%zu-%zu.yaml", round, i);
+			write_file(fx->repo, name, "v: 1\n");
+			sh("cd '%s' && git add -A && " GIT " commit -q -m c%zu && "
+			   GIT " tag t%zu-%zu && git branch -f b%zu-%zu",
+			   fx->repo, i, round, i, round, i);
+		}
+		cmd = xasprintf("git -C '%s' rev-parse HEAD", fx->repo);
+		p = popen(cmd, "r");
+		free(cmd);
+		assert_non_null(p);
+		assert_non_null(fgets(want, sizeof(want), p));
+		pclose(p);
+		for (i = 0; i < 8; i++) {
+			kids[i] = fork();
+			assert_true(kids[i] >= 0);
+			if (kids[i] == 0) {
+				struct source_opts o = { 0 };
+				struct src_files f = SRC_FILES_INIT;
+				struct diags d = DIAGS_INIT;
+				struct berr err;
+				int rc;
+
+				o.repo = url;
+				o.state_dir = fx->state;
+				rc = source_load(&o, &f, &d, &err);
+				if (rc < 0)
+					fprintf(stderr, "load %zu: %s\n", i, err.msg);
+				else if (strcmp(f.commit, want))
+					fprintf(stderr, "load %zu: commit %s, want %s\n", i,
+						f.commit, want);
+				_exit(rc < 0 || strcmp(f.commit, want) ? 1 : 0);
+			}
+		}
+		for (i = 0; i < 8; i++) {
+			int st;
+
+			assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				fail_msg("round %zu: load %zu of 8 at once failed", round, i);
+		}
+	}
+
+	/* a fetch killed half-way leaves libgit2's lock files in the cache:
+	 * the next load (holding the cache's own lock) clears them */
+	cache = cache_path(fx, url);
+	sh("cd '%s' && touch config.lock HEAD.lock packed-refs.lock "
+	   "refs/remotes/origin/main.lock", cache);
+	write_file(fx->repo, "fleet/late.yaml", "v: 1\n");
+	commit_all(fx->repo, "late");
+	reset(fx);
+	{
+		struct source_opts o = { 0 };
+
+		o.repo = url;
+		o.state_dir = fx->state;
+		if (source_load(&o, &fx->files, &fx->d, &fx->err) < 0)
+			fail_msg("load after a killed fetch: %s", fx->err.msg);
+	}
+	expect_commit(fx, fx->repo, "main");
+	free(cache);
+	free(url);
+}
+
 static void
 test_remote_bad_url(void **state)
 {
@@ -948,6 +1033,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tree_bomb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_deep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_bad_url, setup, teardown),
 	};
 	char *home = tmp_template("berth-test-source-home");

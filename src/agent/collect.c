@@ -814,6 +814,41 @@ collect_connect(const struct collect_opts *o, struct berr *err)
 	return incus_conn_new("local", ep, NULL, NULL, &io, err);
 }
 
+/*
+ * The entry of a pool the agent cannot read: why (at most REPORT_MAX_NAME
+ * bytes, cut at a character boundary, control characters made spaces) and
+ * 0 for its sizes.
+ */
+static json_t *
+pool_unavailable(const char *name, const char *driver, const char *why)
+{
+	char msg[REPORT_MAX_NAME + 1];
+	size_t n = strlen(why), i;
+	json_t *out = json_object();
+
+	if (n > REPORT_MAX_NAME) {
+		n = REPORT_MAX_NAME;
+		while (n > 0 && ((unsigned char)why[n] & 0xc0) == 0x80)
+			n--;		/* not inside a UTF-8 sequence */
+	}
+	for (i = 0; i < n; i++)
+		msg[i] = (unsigned char)why[i] < 0x20 || why[i] == 0x7f ? ' ' : why[i];
+	msg[n] = '\0';
+	json_object_set_new(out, "name", json_string(name));
+	json_object_set_new(out, "driver", json_string(driver));
+	json_object_set_new(out, "total", json_integer(0));
+	json_object_set_new(out, "used", json_integer(0));
+	json_object_set_new(out, "free", json_integer(0));
+	json_object_set_new(out, "error", json_string(*msg ? msg : "unavailable"));
+	return out;
+}
+
+/*
+ * Every storage pool with its space. A pool Incus does not have in state
+ * "Created" (a disk gone after a reboot makes it "Unavailable"), or whose
+ * resources cannot be read, is reported with an error instead of failing
+ * the whole report: the host's other numbers still matter.
+ */
 static json_t *
 storage_pools(struct incus_conn *c, struct berr *err)
 {
@@ -835,16 +870,37 @@ storage_pools(struct incus_conn *c, struct berr *err)
 	}
 	all = json_array();
 	json_array_foreach(list, i, pool) {
+		const char *driver, *status;
+		struct berr why;
+		char *msg;
+
 		if (get_name(pool, "name", 1, &name, "storage pool", err) < 0) {
 			berr_prefix(err, "GET %s", POOLS_PATH);
 			goto out;
+		}
+		if (get_name(pool, "driver", 1, &driver, "storage pool", err) < 0) {
+			berr_prefix(err, "GET %s", POOLS_PATH);
+			goto out;
+		}
+		status = json_string_value(json_object_get(pool, "status"));
+		if (status && strcmp(status, "Created")) {
+			msg = xasprintf("Incus says the storage pool is %s", status);
+			json_array_append_new(all, pool_unavailable(name, driver, msg));
+			free(msg);
+			continue;
 		}
 		buf_reset(&path);
 		buf_addstr(&path, "/1.0/storage-pools/");
 		incus_path_escape(&path, name);
 		buf_addstr(&path, "/resources");
-		if (!(res = incus_get(c, path.buf, err)))
-			goto out;
+		if (!(res = incus_get(c, path.buf, &why))) {
+			if (incus_conn_unreachable(c)) {
+				memcpy(err, &why, sizeof(why));
+				goto out;
+			}
+			json_array_append_new(all, pool_unavailable(name, driver, why.msg));
+			continue;
+		}
 		one = collect_pool_from(pool, res, err);
 		json_decref(res);
 		if (!one) {

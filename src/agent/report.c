@@ -378,7 +378,8 @@ parse_host_stats(struct pctx *p, const json_t *hs, struct report *r)
 	static const char *const keys[] = { "cpu_threads", "cpu_use", "load", "memory",
 					    "storage_pools", "network", NULL };
 	static const char *const mkeys[] = { "total", "available", NULL };
-	static const char *const pkeys[] = { "name", "driver", "total", "used", "free", NULL };
+	static const char *const pkeys[] = { "name", "driver", "total", "used", "free", "error",
+					     NULL };
 	json_t *load, *mem, *pools, *v;
 	size_t i, n, m;
 
@@ -419,6 +420,12 @@ parse_host_stats(struct pctx *p, const json_t *hs, struct report *r)
 		    get_u64(p, v, "total", &pl->total) < 0 || get_u64(p, v, "used", &pl->used) < 0 ||
 		    get_u64(p, v, "free", &pl->free) < 0)
 			return -1;
+		if (json_object_get(v, "error")) {
+			if (get_str(p, v, "error", 0, &pl->error) < 0)
+				return -1;
+			if (pl->total || pl->used || pl->free)
+				return fail(p, "a pool with an error has 0 for total, used and free");
+		}
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(r->pools[j].name, pl->name))
 				return fail(p, "name \"%s\" is listed twice", pl->name);

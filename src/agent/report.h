@@ -39,6 +39,8 @@
  *      "memory": {"total": 1, "available": 1},                  bytes
  *      "storage_pools": [{"name": "default", "driver": "dir",
  *                         "total": 1, "used": 1, "free": 1}],   bytes
+ *                         a pool the agent could not read has
+ *                         "error": "why" and 0 for the three sizes
  *      "network": [{"name": "eth0", "rx_bytes": 1, "tx_bytes": 1,
  *                   "rx_packets": 1, "tx_packets": 1}]},
  *    "instances": [
@@ -119,6 +121,8 @@ struct report_pool {
 	const char *name;
 	const char *driver;
 	uint64_t total, used, free;
+	const char *error;	/* NULL, or why the pool could not be read
+				   (Incus says it is unavailable): sizes 0 */
 };
 
 struct report_instance {

@@ -221,6 +221,11 @@ print_pool(const struct status_pool *sp, FILE *out)
 	}
 	table_print(&t, out);
 	table_release(&t);
+	for (i = 0; i < sp->nmembers; i++)
+		if (sp->members[i].storage_error)
+			fprintf(out, "  %s: storage pool \"%s\": %s\n",
+				sp->members[i].host->host->meta.name, sp->pool->storage_pool,
+				sp->members[i].storage_error);
 	fputc('\n', out);
 }
 

@@ -27,6 +27,7 @@ sched_reason_name(enum sched_reason r)
 	case SCHED_DRAINING: return "draining";
 	case SCHED_OFFLINE: return "offline";
 	case SCHED_NO_AGENT: return "no agent";
+	case SCHED_STORAGE_UNAVAILABLE: return "storage pool unavailable";
 	case SCHED_POOL_CLOSED: return "pool closed";
 	case SCHED_FULL: return "full";
 	}
@@ -222,6 +223,7 @@ member_resources(const struct m_pool *p, struct status_member *m)
 		m->res[RES_MEMORY].reported = r->mem_total;
 		rp = p->storage_pool ? report_pool(r, p->storage_pool) : NULL;
 		m->res[RES_DISK].reported = rp ? rp->total : 0;
+		m->storage_error = rp ? rp->error : NULL;
 	}
 	for (i = 0; i < RES__COUNT; i++) {
 		struct status_resource *x = &m->res[i];
@@ -297,6 +299,8 @@ member_reason(const struct fleet *f, const struct m_pool *p, const struct status
 		return SCHED_OFFLINE;
 	if (sh->health == HEALTH_NO_AGENT && p->require_agent)
 		return SCHED_NO_AGENT;
+	if (m->storage_error)
+		return SCHED_STORAGE_UNAVAILABLE;
 	if (p->supply == SUPPLY_CLOSED)
 		return SCHED_POOL_CLOSED;
 	if (member_full(f, p, m))
@@ -617,6 +621,7 @@ pool_json(const struct status_pool *sp)
 		json_object_set_new(x, "health", json_string(host_health_name(m->host->health)));
 		json_object_set_new(x, "schedulable", json_boolean(m->reason == SCHED_OK));
 		json_object_set_new(x, "reason", reason_json(m->reason));
+		json_object_set_new(x, "storage_error", jstr_or_null(m->storage_error));
 		json_object_set_new(x, "resources", resources_json(m->res));
 		json_array_append_new(ms, x);
 	}

@@ -25,7 +25,9 @@
  *   free = capacity - allocated; may be negative (overcommitted).
  * - Schedulable in a pool unless, first match wins: pending review,
  *   rejected, cordoned, draining, offline, no agent (only when the pool
- *   has require_agent), pool closed, full (no plan of the pool that may
+ *   has require_agent), storage pool unavailable (the host's last report
+ *   has an error for the pool's storage pool), pool closed, full (no plan
+ *   of the pool that may
  *   go on the host fits in what is free; with no such plan: any free
  *   resource <= 0). The plans that may go on a host are those of the pool
  *   not retired, owned by the platform or by the host's provider.
@@ -64,6 +66,8 @@ enum sched_reason {
 	SCHED_DRAINING,
 	SCHED_OFFLINE,
 	SCHED_NO_AGENT,
+	SCHED_STORAGE_UNAVAILABLE,	/* the agent could not read the pool's
+					   storage pool */
 	SCHED_POOL_CLOSED,
 	SCHED_FULL,
 };
@@ -103,6 +107,8 @@ struct status_member {
 	struct status_host *host;
 	struct status_resource res[RES__COUNT];
 	enum sched_reason reason;
+	const char *storage_error;	/* the report's error for the pool's
+					   storage pool, or NULL */
 };
 
 struct status_host {
@@ -177,7 +183,7 @@ const struct status_host *status_host(const struct status *s,
  *               "disk": 1}, "reserve": {"cpu": "10%", ...}, "hosts": N,
  *               "schedulable": N, "total": RES,
  *               "members": [{"host", "health", "schedulable", "reason",
- *                            "resources": RES}]}]}
+ *                            "storage_error" (or null), "resources": RES}]}]}
  *
  * with RES = {"cpu": R, "memory": R, "disk": R} and R = {"declared",
  * "reported", "base", "capacity", "allocated", "free"} (integers: threads

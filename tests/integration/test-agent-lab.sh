@@ -14,7 +14,14 @@ command -v faketime >/dev/null || { echo "needs faketime (contrib/deps.sh instal
 LAB="$SOURCE_ROOT/contrib/lab/lab"
 chmod 0711 "$T"
 SERVE_PID=
-stop_serve() { if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; SERVE_PID=; fi; }
+SERVE_GROUP=	# 1: SERVE_PID leads a process group of its own (faketime forks berth)
+stop_serve() {
+	if [ -n "$SERVE_PID" ]; then
+		if [ -n "$SERVE_GROUP" ]; then kill -- "-$SERVE_PID" 2>/dev/null || true; else kill "$SERVE_PID" 2>/dev/null || true; fi
+		wait "$SERVE_PID" 2>/dev/null || true
+		SERVE_PID=; SERVE_GROUP=
+	fi
+}
 # The containers' bridges live in this network namespace: named per run, removed at the end.
 BR=b$$
 trap 'stop_serve; "$LAB" down --dir "$T/lab" >/dev/null 2>&1; ip link del "${BR}1" 2>/dev/null || true; ip link del "${BR}2" 2>/dev/null || true; rm -rf "$T"' EXIT
@@ -256,12 +263,47 @@ stop_serve
 expect "status 5 minutes on" 0 ft -f '+5m' "$BERTH" --repo "$R" status
 has "status: offline" "$T/out" "offline"
 has "status: not schedulable because offline" "$T/out" "no: offline"
-FAKETIME_DONT_FAKE_MONOTONIC=1 ft -f '+5m' "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" >>"$T/serve.log" 2>&1 &
+setsid env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	faketime -f '+5m' "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" >>"$T/serve.log" 2>&1 &
 SERVE_PID=$!
+SERVE_GROUP=1
 for _ in $(seq 1 50); do curl -sf "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -s "$URL/metrics" > "$T/m"
 has "/metrics: lab-1 down" "$T/m" 'berth_host_up{host="lab-1"} 0'
 stop_serve
+if curl -sf "$URL/healthz" >/dev/null 2>&1; then fail "the intake under faketime still answers after it was stopped"
+else pass "the intake under faketime stopped"; fi
 expect "plan 5 minutes on" 0 ft -f '+5m' "$BERTH" --repo "$R" plan
 has "plan marks the offline host" "$T/out" "host lab-1: offline"
+
+# A storage pool Incus cannot use (its source is gone when the daemon
+# starts, as after a disk failed): the agent still reports, the pool carries
+# the error, and status takes the host out of the pool that sells it.
+mkdir -p "$T/spare-src"
+li lab-2 storage create spare dir source="$T/spare-src" >/dev/null
+sed -i '/name: lab-2,/,/storage_pools:/ s/storage_pools: \[{name: incus, driver: dir}\]/storage_pools: [{name: incus, driver: dir}, {name: spare, driver: dir, adopt: true}]/' "$R/hosts.yaml"
+cat > "$R/spare.yaml" <<X
+apiVersion: berth/v1
+kind: Pool
+metadata: {name: spare}
+spec: {hosts: {names: [lab-2]}, storage_pool: spare}
+X
+commit "$R" spare
+kill "$(var lab-2 PID)"
+for _ in $(seq 1 100); do kill -0 "$(var lab-2 PID)" 2>/dev/null || break; sleep 0.1; done
+rm -rf "$T/spare-src"
+"$LAB" up --hosts 2 --cluster 2 --dir "$T/lab" --net 127.44.0 >>"$T/lab.log" 2>&1 || { tail -5 "$T/lab.log"; fail "restarting lab-2"; }
+. "$T/lab/lab.env"
+start_serve
+expect "agent reports with a storage pool unavailable" 0 agent lab-2
+stop_serve
+expect "status with the pool unavailable" 0 "$BERTH" --repo "$R" status --format json
+m=$(jq -c '.pools[] | select(.name == "spare") | .members[] | select(.host == "lab-2")' "$T/out")
+[ "$(echo "$m" | jq -r .reason)" = "storage pool unavailable" ] && pass "status: storage pool unavailable" || fail "status member: $m"
+echo "$m" | jq -r .storage_error | grep -q "Unavailable" && pass "status: Incus's word for the pool" || fail "status member: $m"
+[ "$(jq -r '.pools[] | select(.name == "lab") | .members[] | select(.host == "lab-2") | .storage_error' "$T/out")" = null ] &&
+	pass "status: the other pool of lab-2 is not affected" || fail "the pool lab of lab-2 has a storage error"
+expect "status text with the pool unavailable" 0 "$BERTH" --repo "$R" status
+has "status text: the reason" "$T/out" "no: storage pool unavailable"
+has "status text: the error" "$T/out" 'lab-2: storage pool "spare": Incus says the storage pool is Unavailable'
 finish

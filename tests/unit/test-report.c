@@ -812,7 +812,9 @@ static const char valid_body[] =
 	"  \"storage_pools\": ["
 	"   {\"name\": \"default\", \"driver\": \"dir\", \"total\": 1000, \"used\": 400, \"free\": 600},"
 	"   {\"name\": \"fast\", \"driver\": \"zfs\", \"total\": 9223372036854775807, \"used\": 0,"
-	"    \"free\": 9223372036854775807}],"
+	"    \"free\": 9223372036854775807},"
+	"   {\"name\": \"gone\", \"driver\": \"btrfs\", \"total\": 0, \"used\": 0, \"free\": 0,"
+	"    \"error\": \"Incus says the storage pool is Unavailable\"}],"
 	"  \"network\": [{\"name\": \"eth0\", \"rx_bytes\": 1, \"tx_bytes\": 2, \"rx_packets\": 3,"
 	"                \"tx_packets\": 4}]},"
 	" \"instances\": ["
@@ -856,7 +858,11 @@ body_valid(void **state)
 	assert_true(r.load[0] == 0.5 && r.load[1] == 0.25 && r.load[2] == 0);
 	assert_true(r.mem_total == 68719476736ULL);
 	assert_true(r.mem_available == 34359738368ULL);
-	assert_int_equal(r.npools, 2);
+	assert_int_equal(r.npools, 3);
+	assert_null(r.pools[0].error);
+	assert_null(r.pools[1].error);
+	assert_string_equal(r.pools[2].error, "Incus says the storage pool is Unavailable");
+	assert_true(r.pools[2].total == 0 && r.pools[2].used == 0 && r.pools[2].free == 0);
 	assert_string_equal(r.pools[0].name, "default");
 	assert_string_equal(r.pools[0].driver, "dir");
 	assert_true(r.pools[0].total == 1000 && r.pools[0].used == 400 && r.pools[0].free == 600);
@@ -1144,6 +1150,14 @@ body_numbers(void **state)
 	bad_body("seq", json_integer(-42), "seq: " U64_WANT "-42");
 	bad_body("host_stats.storage_pools[0].free", json_integer(-1),
 		 "host_stats.storage_pools[0].free: " U64_WANT "-1");
+	bad_body("host_stats.storage_pools[2].total", json_integer(1),
+		 "host_stats.storage_pools[2]: a pool with an error has 0 for total, used and free");
+	bad_body("host_stats.storage_pools[2].error", json_integer(1),
+		 "host_stats.storage_pools[2].error: want a string, have an integer");
+	bad_body("host_stats.storage_pools[2].error", json_null(),
+		 "host_stats.storage_pools[2].error: want a string, have null");
+	bad_body("host_stats.storage_pools[2].error", json_string(""),
+		 "host_stats.storage_pools[2].error: want a string of 1 to 255 bytes, have 0");
 	/* past int64: jansson refuses the text */
 	text = xstrdup(valid_body);
 	{

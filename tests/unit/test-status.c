@@ -238,6 +238,8 @@ test_names(void **state)
 	assert_string_equal(sched_reason_name(SCHED_OFFLINE), "offline");
 	assert_string_equal(sched_reason_name(SCHED_NO_AGENT), "no agent");
 	assert_string_equal(sched_reason_name(SCHED_POOL_CLOSED), "pool closed");
+	assert_string_equal(sched_reason_name(SCHED_STORAGE_UNAVAILABLE),
+			    "storage pool unavailable");
 	assert_string_equal(sched_reason_name(SCHED_FULL), "full");
 	assert_string_equal(host_health_name(HEALTH_ONLINE), "online");
 	assert_string_equal(host_health_name(HEALTH_OFFLINE), "offline");
@@ -542,6 +544,46 @@ test_reasons(void **state)
 	assert_int_equal(member(s, "main", "slow-1")->res[RES_DISK].free, 10 * GiB);
 	assert_int_equal(member(s, "main", "slow-1")->reason, SCHED_OK);
 	done(s);
+
+	/* the agent could not read the storage pool: not schedulable there,
+	 * its disk is the declared one, the error is in the JSON; a report
+	 * that is offline anyway says offline first */
+	slow = rep_new("slow-1", NOW, 8, 32 * GiB, 22605091032);
+	slow->pool.total = 0;
+	slow->pool.error = "Incus says the storage pool is Unavailable";
+	acme = rep_new("off-1", NOW - 600000, 16, 64 * GiB, 1000 * GiB);
+	acme->pool.error = "gone";
+	s = build(slow, acme, NULL);
+	assert_int_equal(member(s, "main", "slow-1")->reason, SCHED_STORAGE_UNAVAILABLE);
+	assert_int_equal(member(s, "main", "slow-1")->res[RES_DISK].reported, 0);
+	assert_string_equal(member(s, "main", "slow-1")->storage_error,
+			    "Incus says the storage pool is Unavailable");
+	assert_int_equal(member(s, "main", "off-1")->reason, SCHED_OFFLINE);
+	assert_int_equal(host(s, "slow-1")->reason, SCHED_STORAGE_UNAVAILABLE);
+	{
+		json_t *j = status_to_json(s), *m;
+		size_t i, found = 0;
+
+		json_array_foreach(json_object_get(json_array_get(json_object_get(j, "pools"), 0),
+						   "members"), i, m) {
+			const char *h = json_string_value(json_object_get(m, "host"));
+
+			if (!strcmp(h, "slow-1")) {
+				found++;
+				assert_string_equal(json_string_value(json_object_get(m, "reason")),
+						    "storage pool unavailable");
+				assert_string_equal(json_string_value(json_object_get(m,
+						    "storage_error")),
+						    "Incus says the storage pool is Unavailable");
+			} else if (!strcmp(h, "on-1")) {
+				found++;
+				assert_true(json_is_null(json_object_get(m, "storage_error")));
+			}
+		}
+		assert_int_equal(found, 2);
+		json_decref(j);
+	}
+	done(s);
 }
 
 /* A pool without plans: full as soon as any free resource is <= 0. */
@@ -737,7 +779,8 @@ test_json(void **state)
 	assert_int_equal(jint(p, "schedulable"), 1);
 	assert_int_equal(json_array_size(json_object_get(p, "members")), 9);
 	m = jfind(json_object_get(p, "members"), "host", "on-1");
-	assert_int_equal(json_object_size(m), 5);
+	assert_int_equal(json_object_size(m), 6);
+	assert_true(json_is_null(json_object_get(m, "storage_error")));
 	assert_string_equal(jstr(m, "health"), "online");
 	assert_true(json_is_true(json_object_get(m, "schedulable")));
 	assert_true(json_is_null(json_object_get(m, "reason")));

@@ -73,6 +73,8 @@ const struct command commands[] = {
 	{ "serve", cmd_serve, NEED_MANIFESTS | NEED_STATE,
 	  "the agent report intake, /metrics and /v1/status over HTTP",
 	  "      --listen ADDR:PORT    where to listen (default 127.0.0.1:8080; [::1]:8080)\n"
+	  "      --admin-listen ADDR:PORT  serve /metrics and /v1/status here (plain HTTP)\n"
+	  "                            instead of on --listen, which then takes reports only\n"
 	  "      --tls-cert FILE       serve HTTPS with this PEM certificate (and --tls-key)\n"
 	  "      --tls-key FILE        its PEM private key\n"
 	  "      --history D           keep accepted reports this long (default 7d)\n"

@@ -21,10 +21,11 @@
 #include "util/units.h"
 #include "util/banned.h"
 
-enum { O_LISTEN, O_CERT, O_KEY, O_HISTORY, O_CONNS, O_TIMEOUT };
+enum { O_LISTEN, O_ADMIN, O_CERT, O_KEY, O_HISTORY, O_CONNS, O_TIMEOUT };
 
 static const struct opt serve_opts[] = {
 	{ "listen", 0, 1, O_LISTEN },
+	{ "admin-listen", 0, 1, O_ADMIN },
 	{ "tls-cert", 0, 1, O_CERT },
 	{ "tls-key", 0, 1, O_KEY },
 	{ "history", 0, 1, O_HISTORY },
@@ -77,11 +78,11 @@ int
 cmd_serve(struct ctx *ctx, int argc, char **argv)
 {
 	struct optparse p;
-	struct http_opts ho = { 0 };
+	struct http_opts ho = { 0 }, ao = { 0 };
 	struct intake_opts io = { 0 };
 	struct manifest_result res = { 0 }, next;
 	struct intake *in = NULL;
-	struct http_server *hs = NULL;
+	struct http_server *hs = NULL, *as = NULL;
 	struct berr err;
 	uint64_t ms;
 	unsigned long n;
@@ -93,6 +94,7 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 		case OPT_HELP: return command_help(ctx);
 		case OPT_OPERAND: return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
 		case O_LISTEN: ho.listen = p.arg; break;
+		case O_ADMIN: ao.listen = p.arg; break;
 		case O_CERT: ho.tls_cert = p.arg; break;
 		case O_KEY: ho.tls_key = p.arg; break;
 		case O_HISTORY:
@@ -125,13 +127,25 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* intake_open creates and migrates the state database (through the ledger). */
 	io.state_dir = ctx->state_dir;
-	if (intake_open(&io, res.fleet, &in, &err) < 0 || http_start(&ho, in, &hs, &err) < 0) {
+	if (ao.listen) {
+		/* Monitoring on its own (plain HTTP) listener; the agents' takes reports. */
+		ho.serves = HTTP_REPORTS;
+		ao.serves = HTTP_READS;
+		ao.conn_limit = 64;
+		ao.timeout_s = ho.timeout_s;
+	}
+	if (intake_open(&io, res.fleet, &in, &err) < 0 || http_start(&ho, in, &hs, &err) < 0 ||
+	    (ao.listen && http_start(&ao, in, &as, &err) < 0)) {
 		error(ctx, "%s", err.msg);
 		goto out;
 	}
-	info(ctx, "serving on %s%s port %u: POST /v1/reports, GET /metrics /v1/status /healthz "
+	info(ctx, "serving on %s%s port %u: POST /v1/reports, GET %s/healthz "
 	     "(manifests at commit %.12s)", ho.tls_cert ? "https " : "",
-	     ho.listen ? ho.listen : "127.0.0.1:8080", http_port(hs), res.commit);
+	     ho.listen ? ho.listen : "127.0.0.1:8080", http_port(hs),
+	     ao.listen ? "" : "/metrics /v1/status ", res.commit);
+	if (ao.listen)
+		info(ctx, "serving on %s port %u: GET /metrics /v1/status /healthz", ao.listen,
+		     http_port(as));
 	fflush(stderr);
 	while (!stop_requested) {
 		struct timespec ts = { 0, 200 * 1000 * 1000 };
@@ -157,6 +171,7 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 	info(ctx, "stopping");
 	ret = EXIT_OK;
 out:
+	http_stop(as);
 	http_stop(hs);
 	intake_free(in);
 	manifest_result_release(&res);

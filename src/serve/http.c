@@ -32,6 +32,7 @@ struct http_server {
 	atomic_int in_flight;		/* reports suspended, waiting for the writer */
 	atomic_int stopping;		/* refuse new reports: the server is stopping */
 	unsigned timeout_s;
+	unsigned serves;		/* HTTP_REPORTS | HTTP_READS */
 };
 
 /* What one request carries between the access handler's calls. */
@@ -173,6 +174,8 @@ handle_get(struct http_server *s, struct MHD_Connection *c, const char *url)
 
 	if (!strcmp(url, "/healthz"))
 		return send_buf(c, 200, "text/plain", "ok\n", 3);
+	if (!(s->serves & HTTP_READS))
+		return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
 	if (!strcmp(url, "/metrics")) {
 		struct buf b = BUF_INIT;
 		enum MHD_Result ret;
@@ -209,6 +212,10 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		buf_init(&q->body, REPORT_MAX_BODY);
 		remote_addr(c, q->remote, sizeof(q->remote));
 		q->is_report = !strcmp(url, "/v1/reports");
+		if (q->is_report && !(s->serves & HTTP_REPORTS)) {
+			q->answered = 1;
+			return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
+		}
 		if (q->is_report && strcmp(method, "POST"))
 			return send_json(c, 405, json_pack("{s:s}", "error", "want POST"));
 		if (!q->is_report && strcmp(method, "GET") && strcmp(method, "HEAD"))
@@ -356,6 +363,7 @@ http_start(const struct http_opts *o, struct intake *in, struct http_server **ou
 	*out = NULL;
 	s->in = in;
 	s->timeout_s = timeout;
+	s->serves = o->serves ? o->serves : HTTP_REPORTS | HTTP_READS;
 	if (parse_listen(o->listen ? o->listen : "127.0.0.1:8080", &ss, err) < 0)
 		goto fail;
 	if (ss.ss_family == AF_INET6)

@@ -9,6 +9,11 @@
  *   GET /v1/status     the fleet's status as JSON (status.h)
  *   GET /healthz       200 "ok"
  *
+ * One server may answer only the reports and another only the reads
+ * (`berth serve --admin-listen`): monitoring then need not be reachable
+ * where the agents are, nor the intake where monitoring is. Both share one
+ * intake.
+ *
  * A pool of one thread per CPU serves every connection (epoll); a report
  * is checked on it, then its connection is suspended until the intake's
  * writer has committed it, so no thread waits for the database. At most
@@ -24,8 +29,14 @@
 #include "serve/intake.h"
 #include "util/err.h"
 
+/* What one server answers (http_opts.serves). */
+#define HTTP_REPORTS	1u	/* POST /v1/reports */
+#define HTTP_READS	2u	/* GET /metrics, /v1/status */
+
 struct http_opts {
 	const char *listen;	/* "127.0.0.1:8080" (default), "[::1]:8080", ":0" */
+	unsigned serves;	/* HTTP_REPORTS | HTTP_READS (0: both); the
+				   others answer 404. /healthz always */
 	const char *tls_cert;	/* PEM files: both or neither */
 	const char *tls_key;
 	unsigned conn_limit;	/* default 1024 */

@@ -126,7 +126,7 @@ traffic() { li "$1" exec c1 -- ping -c 3 -W 1 -i 0.2 192.0.2.99 >/dev/null 2>&1 
 traffic lab-1
 
 start_serve() {
-	"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" >>"$T/serve.log" 2>&1 &
+	"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" "$@" >>"$T/serve.log" 2>&1 &
 	SERVE_PID=$!
 	for _ in $(seq 1 50); do curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0; sleep 0.1; done
 	cat "$T/serve.log"; return 1
@@ -248,9 +248,15 @@ stop_serve
 
 # The last reconcile run, as /metrics reports it from the ledger.
 expect "reconcile (nothing to change)" 0 "$BERTH" --repo "$R" reconcile
-start_serve
+# Monitoring on a listener of its own: the agents' port takes reports only.
+ADMIN=http://127.0.0.1:$((PORT + 1))
+start_serve --admin-listen "127.0.0.1:$((PORT + 1))"
 sleep 0.3
-curl -s "$URL/metrics" > "$T/m"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/metrics")
+[ "$code" = 404 ] && pass "--admin-listen: no /metrics on the agents' port" || fail "/metrics on the agents' port: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '{}' "$ADMIN/v1/reports")
+[ "$code" = 404 ] && pass "--admin-listen: no reports on the admin port" || fail "reports on the admin port: $code"
+curl -s "$ADMIN/metrics" > "$T/m"
 if grep -Eq '^berth_last_reconcile_timestamp_seconds [1-9][0-9]{9}' "$T/m"; then
 	pass "/metrics: the last reconcile's time"; else fail "/metrics: the last reconcile's time"; grep reconcile "$T/m"; fi
 has "/metrics: the last reconcile changed nothing" "$T/m" 'berth_last_reconcile_changes 0'

@@ -766,6 +766,81 @@ test_metrics_and_status(void **state)
 	free(b);
 }
 
+/* GET (or POST an empty body to) url: the status, the body in *out. */
+static long
+fetch_url(struct fx *f, const char *url, int post_empty, struct buf *out)
+{
+	FILE *mem = fmemopen(NULL, 1 << 20, "w+");
+	long status = 0;
+	char chunk[4096];
+	size_t n;
+
+	assert_non_null(mem);
+	curl_easy_reset(f->curl);
+	curl_easy_setopt(f->curl, CURLOPT_URL, url);
+	if (post_empty)
+		curl_easy_setopt(f->curl, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, mem);
+	assert_int_equal(curl_easy_perform(f->curl), CURLE_OK);
+	curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
+	rewind(mem);
+	buf_reset(out);
+	while ((n = fread(chunk, 1, sizeof(chunk), mem)) > 0)
+		buf_add(out, chunk, n);
+	fclose(mem);
+	return status;
+}
+
+/*
+ * --admin-listen: one server takes the reports, another answers
+ * monitoring; each answers 404 for the other's paths, both /healthz.
+ */
+static void
+test_split_listeners(void **state)
+{
+	struct fx *f = *state;
+	struct http_opts ro = { .listen = "127.0.0.1:0", .timeout_s = 2, .serves = HTTP_REPORTS };
+	struct http_opts ao = { .listen = "127.0.0.1:0", .timeout_s = 2, .serves = HTTP_READS };
+	struct http_server *admin = NULL;
+	struct buf b = BUF_INIT;
+	struct berr err;
+	char reports[64], mon[64], url[128];
+	char *body = good(1);
+
+	http_stop(f->hs);
+	f->hs = NULL;
+	if (http_start(&ro, f->in, &f->hs, &err) < 0 || http_start(&ao, f->in, &admin, &err) < 0)
+		fail_msg("%s", err.msg);
+	snprintf(reports, sizeof(reports), "http://127.0.0.1:%u", http_port(f->hs));
+	snprintf(mon, sizeof(mon), "http://127.0.0.1:%u", http_port(admin));
+	snprintf(f->url, sizeof(f->url), "%s", reports);
+	buf_init(&b, 0);
+
+	EXPECT(post(f, "h1", BOOT_A, 1, body), 200, "ok");
+	snprintf(url, sizeof(url), "%s/metrics", reports);
+	assert_int_equal(fetch_url(f, url, 0, &b), 404);
+	snprintf(url, sizeof(url), "%s/v1/status", reports);
+	assert_int_equal(fetch_url(f, url, 0, &b), 404);
+	snprintf(url, sizeof(url), "%s/healthz", reports);
+	assert_int_equal(fetch_url(f, url, 0, &b), 200);
+
+	snprintf(url, sizeof(url), "%s/metrics", mon);
+	assert_int_equal(fetch_url(f, url, 0, &b), 200);
+	assert_non_null(strstr(b.buf, "berth_reports_accepted_total 1\n"));
+	assert_non_null(strstr(b.buf, "berth_host_up{host=\"h1\"} 1\n"));
+	snprintf(url, sizeof(url), "%s/v1/status", mon);
+	assert_int_equal(fetch_url(f, url, 0, &b), 200);
+	assert_non_null(strstr(b.buf, "\"format_version\""));
+	snprintf(url, sizeof(url), "%s/healthz", mon);
+	assert_int_equal(fetch_url(f, url, 0, &b), 200);
+	snprintf(url, sizeof(url), "%s/v1/reports", mon);
+	assert_int_equal(fetch_url(f, url, 1, &b), 404);
+
+	http_stop(admin);
+	buf_release(&b);
+	free(body);
+}
+
 int
 main(void)
 {
@@ -784,6 +859,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_usage_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_delivery_same_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_and_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_listeners, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_content_length, setup, teardown),

@@ -19,7 +19,10 @@
 #include "ledger/lock.h"
 #include "manifest/manifest.h"
 #include "plan/plan.h"
+#include "sched/status.h"
+#include "serve/store.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/units.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -254,6 +257,8 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	struct state_lock *lock = NULL;
 	struct state_lock_info replaced = { 0 };
 	struct run r;
+	struct report_set reports = { 0 };
+	struct status *status = NULL;
 	json_t *observed = NULL, *saved = NULL, *last = NULL, *dangling = NULL, *x;
 	int ret = EXIT_FAIL, have_plan = 0, started = 0, rc;
 	size_t i;
@@ -326,6 +331,12 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	r.commit = res.commit;
 	last = ledger_last_applied(r.ledger, &err);
 	aa->po.last_applied = last;
+	/* The plan shown marks the hosts that take no new instances, as berth plan does. */
+	if (report_set_load(ctx->state_dir, &reports, &err) < 0)
+		info(ctx, "warning: no host health in this plan: %s", err.msg);
+	else
+		aa->po.status = status = status_build(res.fleet, reports.items, reports.n,
+						      clock_now_ms());
 	incus_global_init();
 	oo.identity = &id;
 	oo.parallel = aa->parallel;
@@ -417,6 +428,9 @@ out:
 	json_decref(saved);
 	json_decref(last);
 	json_decref(dangling);
+	aa->po.status = NULL;
+	status_free(status);
+	report_set_release(&reports);
 	incus_identity_release(&id);
 	manifest_result_release(&res);
 	diags_release(&d);

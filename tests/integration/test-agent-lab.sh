@@ -141,6 +141,8 @@ has "/healthz says ok" "$T/h" "ok"
 # Before any report: no agent, not schedulable.
 expect "status before any report" 0 "$BERTH" --repo "$R" status
 has "status says no agent" "$T/out" "no agent"
+expect "apply before any report (nothing to change)" 0 "$BERTH" --repo "$R" apply --auto-approve
+has "apply marks the hosts as plan does" "$T/out" "host lab-1: no agent (no report accepted yet; pool lab requires one)"
 
 for h in lab-1 lab-2; do
 	expect "agent once on $h" 0 agent "$h"

@@ -244,9 +244,7 @@ struct apply_args {
 static int
 run_apply(struct ctx *ctx, struct apply_args *aa)
 {
-	struct source_opts so;
 	struct manifest_result res = { 0 };
-	struct diags d = DIAGS_INIT;
 	struct berr err;
 	struct incus_identity id = { 0 };
 	struct observe_opts oo = { 0 };
@@ -304,16 +302,8 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 		aa->po.allow_mass_delete = json_is_true(json_object_get(x, "allow_mass_delete"));
 		aa->po.max_deletes = (unsigned)json_integer_value(json_object_get(x, "max_deletes"));
 	}
-	ctx_source_opts(ctx, &so);
-	if (manifest_load(&so, MANIFEST_CHECK, &res, &d, &err) < 0) {
-		error(ctx, "%s", err.msg);
+	if (load_valid_fleet(ctx, &res, ": nothing applied") < 0)
 		goto out;
-	}
-	if (d.nerrors || !res.fleet) {
-		print_diags(ctx, &d);
-		error(ctx, "the manifests are not valid (run `berth validate`): nothing applied");
-		goto out;
-	}
 	if (incus_identity_load(ctx->state_dir, &id, &err) < 0) {
 		error(ctx, "%s", err.msg);
 		goto out;
@@ -433,7 +423,6 @@ out:
 	report_set_release(&reports);
 	incus_identity_release(&id);
 	manifest_result_release(&res);
-	diags_release(&d);
 	if (r.ledger)
 		ledger_close(r.ledger);
 	state_lock_release(lock);

@@ -15,25 +15,15 @@
 static int
 trust_command(struct ctx *ctx, const char *name)
 {
-	struct source_opts so;
 	struct manifest_result res = { 0 };
-	struct diags d = DIAGS_INIT;
 	struct incus_identity id = { 0 };
 	struct berr err;
 	const struct m_host *h;
 	int is_cluster = 0, ret = EXIT_FAIL;
 	char *script;
 
-	ctx_source_opts(ctx, &so);
-	if (manifest_load(&so, MANIFEST_CHECK, &res, &d, &err) < 0) {
-		error(ctx, "%s", err.msg);
+	if (load_valid_fleet(ctx, &res, "") < 0)
 		goto out;
-	}
-	if (d.nerrors || !res.fleet) {
-		print_diags(ctx, &d);
-		error(ctx, "the manifests are not valid (run `berth validate`)");
-		goto out;
-	}
 	if ((h = fleet_host(res.fleet, name))) {
 		is_cluster = h->cluster != NULL;
 	} else if (fleet_cluster(res.fleet, name)) {
@@ -53,7 +43,6 @@ trust_command(struct ctx *ctx, const char *name)
 out:
 	incus_identity_release(&id);
 	manifest_result_release(&res);
-	diags_release(&d);
 	return ret;
 }
 

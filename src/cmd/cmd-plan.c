@@ -62,9 +62,7 @@ int
 cmd_plan(struct ctx *ctx, int argc, char **argv)
 {
 	struct optparse p;
-	struct source_opts so;
 	struct manifest_result res = { 0 };
-	struct diags d = DIAGS_INIT;
 	struct berr err;
 	struct incus_identity id = { 0 };
 	struct observe_opts oo = { 0 };
@@ -121,18 +119,8 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 	}
 	po.targets = targets;
 
-	ctx_source_opts(ctx, &so);
-	if (manifest_load(&so, MANIFEST_CHECK, &res, &d, &err) < 0) {
-		error(ctx, "%s", err.msg);
+	if (load_valid_fleet(ctx, &res, ": nothing planned") < 0)
 		goto out;
-	}
-	if (res.fetched)
-		info(ctx, "fetched %s at commit %s", so.repo, res.commit);
-	if (d.nerrors || !res.fleet) {
-		print_diags(ctx, &d);
-		error(ctx, "the manifests are not valid (run `berth validate`): nothing planned");
-		goto out;
-	}
 	if (incus_identity_load(ctx->state_dir, &id, &err) < 0) {
 		error(ctx, "%s", err.msg);
 		goto out;
@@ -204,7 +192,6 @@ out:
 		ledger_close(ledger);
 	incus_identity_release(&id);
 	manifest_result_release(&res);
-	diags_release(&d);
 	free(targets);
 	return ret;
 }

@@ -50,30 +50,6 @@ on_hup(int sig)
 	reload_requested = 1;
 }
 
-/* Load and check the manifests; the fleet in *res on success. */
-static int
-load(struct ctx *ctx, struct manifest_result *res)
-{
-	struct source_opts so;
-	struct diags d = DIAGS_INIT;
-	struct berr err;
-	int ret = -1;
-
-	ctx_source_opts(ctx, &so);
-	if (manifest_load(&so, MANIFEST_CHECK, res, &d, &err) < 0) {
-		error(ctx, "%s", err.msg);
-	} else if (d.nerrors || !res->fleet) {
-		print_diags(ctx, &d);
-		error(ctx, "the manifests are not valid (run `berth validate`)");
-	} else {
-		ret = 0;
-	}
-	diags_release(&d);
-	if (ret < 0)
-		manifest_result_release(res);
-	return ret;
-}
-
 int
 cmd_serve(struct ctx *ctx, int argc, char **argv)
 {
@@ -118,7 +94,7 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 		default: return EXIT_FAIL;
 		}
 	}
-	if (load(ctx, &res) < 0)
+	if (load_valid_fleet(ctx, &res, "") < 0)
 		return EXIT_FAIL;
 	/* Before any thread starts, so that every thread inherits them. */
 	signal(SIGTERM, on_stop);
@@ -155,7 +131,7 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 			continue;
 		reload_requested = 0;
 		memset(&next, 0, sizeof(next));
-		if (load(ctx, &next) < 0) {
+		if (load_valid_fleet(ctx, &next, "") < 0) {
 			error(ctx, "reload: keeping the manifests of commit %.12s", res.commit);
 			continue;
 		}

@@ -286,9 +286,7 @@ print_text(const struct status *s, FILE *out)
 int
 cmd_status(struct ctx *ctx, int argc, char **argv)
 {
-	struct source_opts so;
 	struct manifest_result res = { 0 };
-	struct diags d = DIAGS_INIT;
 	struct report_set set = { 0 };
 	struct status *s = NULL;
 	struct berr err;
@@ -296,18 +294,8 @@ cmd_status(struct ctx *ctx, int argc, char **argv)
 
 	if ((r = parse_no_options(ctx, argc, argv)) >= 0)
 		return r;
-	ctx_source_opts(ctx, &so);
-	if (manifest_load(&so, MANIFEST_CHECK, &res, &d, &err) < 0) {
-		error(ctx, "%s", err.msg);
+	if (load_valid_fleet(ctx, &res, ": no status") < 0)
 		goto out;
-	}
-	if (res.fetched)
-		info(ctx, "fetched %s at commit %s", so.repo, res.commit);
-	if (d.nerrors || !res.fleet) {
-		print_diags(ctx, &d);
-		error(ctx, "the manifests are not valid (run `berth validate`): no status");
-		goto out;
-	}
 	if (report_set_load(ctx->state_dir, &set, &err) < 0) {
 		error(ctx, "%s", err.msg);
 		goto out;
@@ -327,6 +315,5 @@ out:
 	status_free(s);
 	report_set_release(&set);
 	manifest_result_release(&res);
-	diags_release(&d);
 	return ret;
 }

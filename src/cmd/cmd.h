@@ -99,6 +99,18 @@ void print_diags(const struct ctx *ctx, struct diags *d);
 /* Source options from the global options. */
 void ctx_source_opts(const struct ctx *ctx, struct source_opts *o);
 
+struct manifest_result;
+/*
+ * Load and check the manifests of the configured commit for a command
+ * that needs a valid fleet (says which commit it fetched from a remote).
+ * 0 with res filled (release it with manifest_result_release()); -1 with
+ * res released after printing why: the load error, or the diagnostics and
+ * "the manifests are not valid (run `berth validate`)" followed by
+ * consequence (e.g. ": nothing applied"; "" for none).
+ */
+int load_valid_fleet(const struct ctx *ctx, struct manifest_result *res,
+		     const char *consequence);
+
 int cmd_validate(struct ctx *ctx, int argc, char **argv);
 int cmd_plan(struct ctx *ctx, int argc, char **argv);
 int cmd_host(struct ctx *ctx, int argc, char **argv);

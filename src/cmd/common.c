@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "manifest/manifest.h"
 #include "util/suggest.h"
 #include "util/banned.h"
 
@@ -335,4 +336,32 @@ ctx_source_opts(const struct ctx *ctx, struct source_opts *o)
 	o->path = ctx->path;
 	o->worktree = ctx->worktree;
 	o->state_dir = ctx->state_dir;
+}
+
+int
+load_valid_fleet(const struct ctx *ctx, struct manifest_result *res, const char *consequence)
+{
+	struct source_opts so;
+	struct diags d = DIAGS_INIT;
+	struct berr err;
+	int ret = -1;
+
+	ctx_source_opts(ctx, &so);
+	if (manifest_load(&so, MANIFEST_CHECK, res, &d, &err) < 0) {
+		error(ctx, "%s", err.msg);
+		goto out;
+	}
+	if (res->fetched)
+		info(ctx, "fetched %s at commit %s", so.repo, res->commit);
+	if (d.nerrors || !res->fleet) {
+		print_diags(ctx, &d);
+		error(ctx, "the manifests are not valid (run `berth validate`)%s", consequence);
+		goto out;
+	}
+	ret = 0;
+out:
+	diags_release(&d);
+	if (ret < 0)
+		manifest_result_release(res);
+	return ret;
 }

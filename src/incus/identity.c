@@ -218,46 +218,17 @@ fail:
 static int
 write_cert(const char *path, X509 *x, struct berr *err)
 {
-	char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
-	FILE *f = NULL;
-	int fd, ret = -1;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem;
+	long len;
+	int ret = -1;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
-		berr_set(err, "cannot create \"%s\": %s", tmp, strerror(errno));
-		goto out;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		berr_set(err, "cannot write \"%s\": %s", tmp, strerror(errno));
-		goto out_unlink;
-	}
-	if (PEM_write_X509(f, x) != 1 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		berr_set(err, "cannot write \"%s\"", tmp);
-		goto out_unlink;
-	}
-	ret = fclose(f);
-	f = NULL;
-	if (ret != 0) {
-		ret = -1;
-		berr_set(err, "cannot write \"%s\": %s", tmp, strerror(errno));
-		goto out_unlink;
-	}
-	if (rename(tmp, path) < 0) {
-		ret = -1;
-		berr_set(err, "cannot create \"%s\": %s", path, strerror(errno));
-		goto out_unlink;
-	}
-	free(tmp);
-	return 0;
-out_unlink:
-	if (f)
-		fclose(f);
-	unlink(tmp);
-out:
-	free(tmp);
-	return -1;
+	if (!b || PEM_write_bio_X509(b, x) != 1 || (len = BIO_get_mem_data(b, &pem)) <= 0)
+		berr_set(err, "cannot write \"%s\": cannot encode the certificate", path);
+	else
+		ret = fs_write_atomic(path, pem, (size_t)len, 0644, err);
+	BIO_free(b);
+	return ret;
 }
 
 static int

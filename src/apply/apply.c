@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apply/apply.h"
+#include "incus/connect.h"
 #include "util/parallel.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -36,11 +37,7 @@ is_change(const struct plan_action *a)
 
 /* One server and the indexes of its changes, in plan order. */
 struct aserver {
-	const char *name;
-	int is_cluster;
-	const char *fingerprint;
-	const char **endpoints;		/* the server's, then its members' */
-	size_t nendpoints;
+	struct incus_target t;		/* name, kind, pin, endpoints */
 	size_t *idx;
 	size_t n, alloc;
 };
@@ -59,20 +56,6 @@ struct work {
 	pthread_mutex_t lock;
 };
 
-static void
-add_endpoint(struct aserver *s, const char *ep)
-{
-	size_t i;
-
-	if (!ep || !*ep)
-		return;
-	for (i = 0; i < s->nendpoints; i++)
-		if (!strcmp(s->endpoints[i], ep))
-			return;
-	s->endpoints = xreallocarray(s->endpoints, s->nendpoints + 1, sizeof(*s->endpoints));
-	s->endpoints[s->nendpoints++] = ep;
-}
-
 /* The server an action is for ("host/NAME/..." or "cluster/NAME/..."). */
 static struct aserver *
 server_for(struct work *w, const struct plan_action *a)
@@ -82,78 +65,13 @@ server_for(struct work *w, const struct plan_action *a)
 	size_t i;
 
 	for (i = 0; i < w->n; i++)
-		if (w->v[i].is_cluster == is_cluster && !strcmp(w->v[i].name, a->server))
+		if (w->v[i].t.is_cluster == is_cluster && !strcmp(w->v[i].t.name, a->server))
 			return &w->v[i];
 	w->v = xreallocarray(w->v, w->n + 1, sizeof(*w->v));
 	s = &w->v[w->n++];
 	memset(s, 0, sizeof(*s));
-	s->name = a->server;
-	s->is_cluster = is_cluster;
-	if (is_cluster) {
-		const struct m_cluster *c = fleet_cluster(w->f, a->server);
-
-		if (c) {
-			s->fingerprint = c->fingerprint;
-			add_endpoint(s, c->endpoint);
-			for (i = 0; i < w->f->nhosts; i++)
-				if (w->f->hosts[i].cluster_name &&
-				    !strcmp(w->f->hosts[i].cluster_name, c->meta.name))
-					add_endpoint(s, w->f->hosts[i].endpoint);
-		}
-	} else {
-		const struct m_host *h = fleet_host(w->f, a->server);
-
-		if (h) {
-			s->fingerprint = h->fingerprint;
-			add_endpoint(s, h->endpoint);
-		}
-	}
+	incus_target_init(&s->t, w->f, a->server, is_cluster);
 	return s;
-}
-
-/*
- * A connection to s that answers GET /1.0, trying its endpoints in turn
- * while they are unreachable. NULL with err.
- */
-static struct incus_conn *
-connect_server(const struct work *w, const struct aserver *s, struct berr *err)
-{
-	struct buf errs = BUF_INIT;
-	size_t i;
-
-	if (!s->nendpoints) {
-		berr_set(err, "%s \"%s\": not in the manifests, or without an endpoint",
-			 s->is_cluster ? "cluster" : "host", s->name);
-		return NULL;
-	}
-	for (i = 0; i < s->nendpoints; i++) {
-		struct incus_conn *c = incus_conn_new(s->name, s->endpoints[i], s->fingerprint,
-						      w->o->identity, w->o->incus, err);
-		json_t *info;
-
-		if (!c)
-			break;
-		if (s->is_cluster)
-			incus_conn_set_kind(c, "cluster");
-		info = incus_get(c, "/1.0", err);
-		if (info) {
-			json_decref(info);
-			buf_release(&errs);
-			return c;
-		}
-		if (errs.len)
-			buf_addstr(&errs, "; ");
-		buf_addstr(&errs, err->msg);
-		if (!incus_conn_unreachable(c)) {
-			incus_conn_free(c);
-			break;
-		}
-		incus_conn_free(c);
-	}
-	if (s->is_cluster && i > 1)
-		berr_set(err, "cluster \"%s\": no member answered: %s", s->name, errs.buf);
-	buf_release(&errs);
-	return NULL;
 }
 
 static void
@@ -227,8 +145,8 @@ apply_server(struct work *w, struct aserver *s)
 		}
 		if (failed) {
 			char *msg = xasprintf("not attempted: an earlier change on %s \"%s\""
-					      " failed (%s)", s->is_cluster ? "cluster" : "host",
-					      s->name, failed);
+					      " failed (%s)", s->t.is_cluster ? "cluster" : "host",
+					      s->t.name, failed);
 
 			finish(w, i, APPLY_NOT_ATTEMPTED, msg, NULL);
 			free(msg);
@@ -247,7 +165,8 @@ apply_server(struct work *w, struct aserver *s)
 		}
 		if (!connected) {
 			connected = 1;
-			c = connect_server(w, s, &cerr);
+			c = incus_target_connect(&s->t, w->o->identity, w->o->incus, NULL, NULL,
+						 NULL, NULL, &cerr);
 		}
 		if (!c) {
 			finish(w, i, APPLY_FAILED, cerr.msg, NULL);
@@ -339,7 +258,7 @@ apply_plan(const struct fleet *f, const struct plan *plan,
 	}
 out:
 	for (i = 0; i < w.n; i++) {
-		free(w.v[i].endpoints);
+		incus_target_release(&w.v[i].t);
 		free(w.v[i].idx);
 	}
 	free(w.v);

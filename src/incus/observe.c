@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "incus/observe.h"
+#include "incus/connect.h"
 #include "util/parallel.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -19,11 +20,7 @@
 #define MAX_POOLS 1000
 
 struct server {
-	const char *name;
-	int is_cluster;
-	const char *fingerprint;
-	const char **endpoints;		/* first the server's, then members' */
-	size_t nendpoints;
+	struct incus_target t;		/* name, kind, pin, endpoints */
 	json_t *result;			/* filled by the worker */
 };
 
@@ -181,10 +178,10 @@ observe_with(struct incus_conn *c, const struct server *s, json_t *out,
 
 	resources = json_object();
 	json_object_set_new(out, "resources", resources);
-	if (!s->is_cluster) {
+	if (!s->t.is_cluster) {
 		if (!(v = get_object(c, "/1.0/resources", err)))
 			goto out;
-		json_object_set_new(resources, s->name, v);
+		json_object_set_new(resources, s->t.name, v);
 		ret = 0;
 		goto out;
 	}
@@ -264,75 +261,41 @@ set_stats(json_t *out, unsigned long requests, unsigned long long bytes, long ms
 static json_t *
 observe_server(const struct server *s, const struct observe_opts *o)
 {
-	json_t *out = json_object();
-	struct buf errs = BUF_INIT;
+	const struct incus_target *t = &s->t;
+	json_t *out = json_object(), *server = NULL;
 	unsigned long requests = 0, r;
 	unsigned long long bytes = 0, b;
 	long t0 = now_ms();
+	struct incus_conn *c;
 	struct berr err;
-	size_t i, tried = 0;
-	int done = 0;
+	size_t used = 0;
 
-	json_object_set_new(out, "kind", json_string(s->is_cluster ? "cluster" : "host"));
+	c = incus_target_connect(t, o->identity, o->incus, &server, &used, &requests, &bytes,
+				 &err);
+	json_object_set_new(out, "kind", json_string(t->is_cluster ? "cluster" : "host"));
 	json_object_set_new(out, "endpoint",
-			    json_string(s->nendpoints ? s->endpoints[0] : ""));
+			    json_string(t->nendpoints ? t->endpoints[c ? used : 0] : ""));
 	json_object_set_new(out, "error", json_null());
-	err.msg[0] = '\0';
-	if (!s->nendpoints)
-		berr_set(&err, "%s \"%s\": no endpoint", s->is_cluster ? "cluster" : "host", s->name);
+	if (c) {
+		/* the server answered: its verdict stands */
+		if (observe_with(c, s, out, server, &err) < 0) {
+			json_t *keep_kind = json_incref(json_object_get(out, "kind"));
+			json_t *keep_ep = json_incref(json_object_get(out, "endpoint"));
 
-	for (i = 0; i < s->nendpoints && !done; i++) {
-		struct incus_conn *c;
-		json_t *server;
-
-		c = incus_conn_new(s->name, s->endpoints[i], s->fingerprint,
-				   o->identity, o->incus, &err);
-		if (!c)
-			break;
-		if (s->is_cluster)
-			incus_conn_set_kind(c, "cluster");
-		tried++;
-		server = get_object(c, "/1.0", &err);
-		if (server) {
-			json_object_set_new(out, "endpoint", json_string(s->endpoints[i]));
-			if (observe_with(c, s, out, server, &err) == 0)
-				done = 1;
-			json_decref(server);
-			incus_conn_stats(c, &r, &b);
-			requests += r;
-			bytes += b;
-			incus_conn_free(c);
-			break;	/* the server answered: its verdict stands */
+			json_object_clear(out);
+			json_object_set_new(out, "kind", keep_kind);
+			json_object_set_new(out, "endpoint", keep_ep);
+			json_object_set_new(out, "error", json_string(err.msg));
 		}
+		json_decref(server);
 		incus_conn_stats(c, &r, &b);
 		requests += r;
 		bytes += b;
-		if (errs.len)
-			buf_addstr(&errs, "; ");
-		buf_addstr(&errs, err.msg);
-		if (!incus_conn_unreachable(c)) {
-			incus_conn_free(c);
-			break;
-		}
 		incus_conn_free(c);
-	}
-
-	if (!done) {
-		json_t *keep_kind = json_incref(json_object_get(out, "kind"));
-		json_t *keep_ep = json_incref(json_object_get(out, "endpoint"));
-
-		json_object_clear(out);
-		json_object_set_new(out, "kind", keep_kind);
-		json_object_set_new(out, "endpoint", keep_ep);
-		if (s->is_cluster && tried > 1)
-			json_object_set_new(out, "error",
-				json_sprintf("cluster \"%s\": no member answered: %s",
-					     s->name, errs.buf));
-		else
-			json_object_set_new(out, "error", json_string(err.msg));
+	} else {
+		json_object_set_new(out, "error", json_string(err.msg));
 	}
 	set_stats(out, requests, bytes, now_ms() - t0);
-	buf_release(&errs);
 	return out;
 }
 
@@ -357,21 +320,6 @@ wanted(const struct observe_opts *o, const char *name)
 	return 0;
 }
 
-static void
-add_endpoint(struct server *s, const char *ep)
-{
-	size_t i;
-
-	if (!ep || !*ep)
-		return;
-	for (i = 0; i < s->nendpoints; i++)
-		if (strcmp(s->endpoints[i], ep) == 0)
-			return;
-	s->endpoints = xreallocarray(s->endpoints, s->nendpoints + 1,
-				     sizeof(*s->endpoints));
-	s->endpoints[s->nendpoints++] = ep;
-}
-
 /* The servers to observe: standalone hosts, then clusters. */
 static struct server *
 collect(const struct fleet *f, const struct observe_opts *o, size_t *n)
@@ -386,10 +334,7 @@ collect(const struct fleet *f, const struct observe_opts *o, size_t *n)
 			continue;	/* observed through its cluster */
 		if (!wanted(o, h->meta.name))
 			continue;
-		v[k].name = h->meta.name;
-		v[k].fingerprint = h->fingerprint;
-		add_endpoint(&v[k], h->endpoint);
-		k++;
+		incus_target_init(&v[k++].t, f, h->meta.name, 0);
 	}
 	for (i = 0; i < f->nclusters; i++) {
 		const struct m_cluster *cl = &f->clusters[i];
@@ -402,15 +347,7 @@ collect(const struct fleet *f, const struct observe_opts *o, size_t *n)
 				want = 1;
 		if (!want)
 			continue;
-		v[k].name = cl->meta.name;
-		v[k].is_cluster = 1;
-		v[k].fingerprint = cl->fingerprint;
-		add_endpoint(&v[k], cl->endpoint);
-		for (j = 0; j < f->nhosts; j++)
-			if (f->hosts[j].cluster_name &&
-			    strcmp(f->hosts[j].cluster_name, cl->meta.name) == 0)
-				add_endpoint(&v[k], f->hosts[j].endpoint);
-		k++;
+		incus_target_init(&v[k++].t, f, cl->meta.name, 1);
 	}
 	*n = k;
 	return v;
@@ -441,10 +378,10 @@ observe_fleet(const struct fleet *f, const struct observe_opts *o,
 		goto out;
 	}
 	for (i = 0; i < w.n; i++)
-		json_object_set_new(servers, w.v[i].name, w.v[i].result);
+		json_object_set_new(servers, w.v[i].t.name, w.v[i].result);
 out:
 	for (i = 0; i < w.n; i++)
-		free(w.v[i].endpoints);
+		incus_target_release(&w.v[i].t);
 	free(w.v);
 	return obs;
 }

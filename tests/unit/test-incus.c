@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "incus/client.h"
+#include "incus/connect.h"
 #include "incus/observe.h"
 #include "incus/trust.h"
 #include "manifest/manifest.h"
@@ -911,6 +912,52 @@ test_cluster_fallback(void **state)
 	assert_no_error(obs, "lab-cluster");
 	assert_int_equal(json_object_size(json_object_get(obs, "servers")), 1);
 	json_decref(obs);
+
+	/* the connection itself: the member that answered, its /1.0 */
+	{
+		struct incus_target t;
+		struct incus_conn *c;
+		struct berr err;
+		json_t *info = NULL;
+		size_t used = 9;
+		unsigned long req = 0;
+		char *dead2 = xasprintf("https://%s.251:8443", net);
+		const char *eps[2];
+
+		incus_target_init(&t, res.fleet, "lab-cluster", 1);
+		assert_int_equal(t.nendpoints, 3);
+		c = incus_target_connect(&t, &lab.id, NULL, &info, &used, &req, NULL, &err);
+		if (!c)
+			fail_msg("%s", err.msg);
+		assert_int_equal(used, 1);
+		assert_true(req >= 1);	/* the dead endpoint's attempt */
+		assert_true(json_is_object(json_object_get(info, "environment")));
+		json_decref(info);
+		incus_conn_free(c);
+		incus_target_release(&t);
+
+		/* no member answers: each one's error, in turn */
+		memset(&t, 0, sizeof(t));
+		t.name = "lab-cluster";
+		t.is_cluster = 1;
+		t.fingerprint = field("lab-c1", "fingerprint");
+		eps[0] = dead;
+		eps[1] = dead2;
+		t.endpoints = eps;
+		t.nendpoints = 2;
+		assert_null(incus_target_connect(&t, &lab.id, NULL, NULL, NULL, NULL, NULL, &err));
+		if (strstr(err.msg, "cluster \"lab-cluster\": no member answered: ") != err.msg ||
+		    !strstr(err.msg, "; ") || !strstr(err.msg, ".250") || !strstr(err.msg, ".251"))
+			fail_msg("%s", err.msg);
+
+		/* a name the manifests do not have */
+		incus_target_init(&t, res.fleet, "nowhere", 0);
+		assert_null(incus_target_connect(&t, &lab.id, NULL, NULL, NULL, NULL, NULL, &err));
+		assert_string_equal(err.msg, "host \"nowhere\": not in the manifests, or without an"
+				    " endpoint");
+		incus_target_release(&t);
+		free(dead2);
+	}
 	manifest_result_release(&res);
 	free(dead);
 }

@@ -79,7 +79,9 @@ const struct command commands[] = {
 	  "      --tls-key FILE        its PEM private key\n"
 	  "      --history D           keep accepted reports this long (default 7d)\n"
 	  "      --max-connections N   connections at once (default 1024; a quarter per client)\n"
-	  "      --timeout D           close connections idle this long (default 30s)\n" },
+	  "      --timeout D           close connections idle this long (default 30s)\n"
+	  "      --max-buffered SIZE   report bodies held at once (default 64MiB); more are\n"
+	  "                            answered 503 busy and retried by the agents\n" },
 	{ "agent", cmd_agent, 0,
 	  "the agent on each host: keygen, run (every interval) or once",
 	  "  keygen --out FILE          a new Ed25519 key (mode 0600); prints the public key\n"

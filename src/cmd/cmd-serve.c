@@ -21,7 +21,7 @@
 #include "util/units.h"
 #include "util/banned.h"
 
-enum { O_LISTEN, O_ADMIN, O_CERT, O_KEY, O_HISTORY, O_CONNS, O_TIMEOUT };
+enum { O_LISTEN, O_ADMIN, O_CERT, O_KEY, O_HISTORY, O_CONNS, O_TIMEOUT, O_BUFFERED };
 
 static const struct opt serve_opts[] = {
 	{ "listen", 0, 1, O_LISTEN },
@@ -31,6 +31,7 @@ static const struct opt serve_opts[] = {
 	{ "history", 0, 1, O_HISTORY },
 	{ "max-connections", 0, 1, O_CONNS },
 	{ "timeout", 0, 1, O_TIMEOUT },
+	{ "max-buffered", 0, 1, O_BUFFERED },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -90,6 +91,13 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 				return usage_error(ctx, "--timeout: want a duration from 1s to 1h, "
 						   "have \"%s\"", p.arg);
 			ho.timeout_s = (unsigned)(ms / 1000);
+			break;
+		case O_BUFFERED:
+			if (parse_size(p.arg, &ms, &err) < 0 || ms < (1u << 20) ||
+			    ms > ((uint64_t)1 << 40))
+				return usage_error(ctx, "--max-buffered: want a size from 1MiB to "
+						   "1TiB like 64MiB, have \"%s\"", p.arg);
+			ho.max_buffered = (size_t)ms;
 			break;
 		default: return EXIT_FAIL;
 		}

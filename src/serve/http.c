@@ -33,11 +33,14 @@ struct http_server {
 	atomic_int stopping;		/* refuse new reports: the server is stopping */
 	unsigned timeout_s;
 	unsigned serves;		/* HTTP_REPORTS | HTTP_READS */
+	atomic_size_t buffered;		/* Content-Length of the bodies held */
+	size_t max_buffered;
 };
 
 /* What one request carries between the access handler's calls. */
 struct req {
 	int is_report;
+	size_t reserved;	/* of s->buffered, given back when the request ends */
 	int too_large;
 	int answered;
 	struct buf body;
@@ -196,6 +199,20 @@ handle_get(struct http_server *s, struct MHD_Connection *c, const char *url)
 	return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
 }
 
+/* Take n bytes of the server's body budget for q; 0 when they would pass it. */
+static int
+reserve(struct http_server *s, struct req *q, size_t n)
+{
+	size_t cur = atomic_load(&s->buffered);
+
+	do {
+		if (cur + n > s->max_buffered || cur + n < cur)
+			return 0;
+	} while (!atomic_compare_exchange_weak(&s->buffered, &cur, cur + n));
+	q->reserved = n;
+	return 1;
+}
+
 static enum MHD_Result
 access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	  const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -233,6 +250,13 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		}
 		if (q->is_report && strtoull(cl, NULL, 10) > REPORT_MAX_BODY)
 			return refuse_large(s, c, q, "Content-Length is over the limit");
+		if (q->is_report && !reserve(s, q, (size_t)strtoull(cl, NULL, 10))) {
+			q->answered = 1;
+			intake_count_busy(s->in);
+			return send_json(c, 503, json_pack("{s:b, s:s, s:s}", "accepted", 0, "reason",
+							   "busy", "detail", "too many reports are being "
+							   "received at once: retry later"));
+		}
 		q->deadline_ms = clock_mono_ms() + (int64_t)s->timeout_s * 1000;
 		return MHD_YES;
 	}
@@ -283,6 +307,8 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reque
 			      MHD_lookup_connection_value(c, MHD_HEADER_KIND, REPORT_H_HOST),
 			      detail, q->remote);
 	}
+	if (q->reserved)
+		atomic_fetch_sub(&s->buffered, q->reserved);
 	buf_release(&q->body);
 	free(q);
 	*con_cls = NULL;
@@ -364,6 +390,7 @@ http_start(const struct http_opts *o, struct intake *in, struct http_server **ou
 	s->in = in;
 	s->timeout_s = timeout;
 	s->serves = o->serves ? o->serves : HTTP_REPORTS | HTTP_READS;
+	s->max_buffered = o->max_buffered ? o->max_buffered : (size_t)64 << 20;
 	if (parse_listen(o->listen ? o->listen : "127.0.0.1:8080", &ss, err) < 0)
 		goto fail;
 	if (ss.ss_family == AF_INET6)

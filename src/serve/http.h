@@ -21,7 +21,10 @@
  * connection idle for timeout_s is closed, and a report's body must
  * arrive within timeout_s of its headers (a client sending a byte now and
  * then is cut off); a report needs Content-Length (411 without), and one
- * over 1 MiB is refused from it before the body is read.
+ * over 1 MiB is refused from it before the body is read. Bodies held at
+ * once are bounded by max_buffered: a report that would pass it is
+ * answered 503 {"accepted": false, "reason": "busy"} unread (agents keep
+ * it and retry).
  */
 #ifndef BERTH_SERVE_HTTP_H
 #define BERTH_SERVE_HTTP_H
@@ -40,6 +43,9 @@ struct http_opts {
 	const char *tls_cert;	/* PEM files: both or neither */
 	const char *tls_key;
 	unsigned conn_limit;	/* default 1024 */
+	size_t max_buffered;	/* bytes of report bodies held at once (being
+				   received or waiting for the writer), by
+				   their Content-Length; default 64 MiB */
 	unsigned timeout_s;	/* default 30 */
 };
 

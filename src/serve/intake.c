@@ -143,7 +143,7 @@ struct intake {
 	struct reject_key *rej;
 	size_t nrej;
 
-	atomic_uint_fast64_t accepted, batches;
+	atomic_uint_fast64_t accepted, batches, busy;
 	atomic_uint_fast64_t rejected[INTAKE__COUNT];
 	atomic_int_fast64_t ledger_seq;
 	atomic_int_fast64_t reconcile_ms, reconcile_changes;
@@ -1067,9 +1067,16 @@ intake_stats(struct intake *in, struct intake_stats *s)
 	for (int i = 0; i < INTAKE__COUNT; i++)
 		s->rejected[i] = atomic_load(&in->rejected[i]);
 	s->batches = atomic_load(&in->batches);
+	s->busy = atomic_load(&in->busy);
 	s->ledger_entries = atomic_load(&in->ledger_seq);
 	s->last_reconcile_ms = atomic_load(&in->reconcile_ms);
 	s->last_reconcile_changes = atomic_load(&in->reconcile_changes);
+}
+
+void
+intake_count_busy(struct intake *in)
+{
+	atomic_fetch_add(&in->busy, 1);
 }
 
 struct status *

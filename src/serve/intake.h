@@ -138,11 +138,19 @@ void intake_item_free(struct intake_item *it);	/* accepts NULL */
 void intake_refuse(struct intake *in, enum intake_reason reason,
 		   const char *host, const char *detail, const char *remote);
 
+/*
+ * Count a report turned away before it was read because the server had
+ * too many bodies in memory at once (503 "busy"; the agent retries): not a
+ * refusal of the report, not in the ledger.
+ */
+void intake_count_busy(struct intake *in);
+
 /* Counters since the intake opened; the ledger's numbers are read every few seconds. */
 struct intake_stats {
 	uint64_t accepted;
 	uint64_t rejected[INTAKE__COUNT];
 	uint64_t batches;		/* transactions committed */
+	uint64_t busy;			/* turned away: intake_count_busy() */
 	int64_t ledger_entries;		/* the ledger's last seq, -1 unknown */
 	int64_t last_reconcile_ms;	/* end of the last reconcile run, 0: none */
 	int64_t last_reconcile_changes;	/* changes it applied */

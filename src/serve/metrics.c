@@ -58,6 +58,9 @@ metrics_render(struct intake *in, int64_t now_ms, struct buf *out)
 	}
 	help(out, "berth_reports_accepted_total", "counter", "reports accepted");
 	buf_addf(out, "berth_reports_accepted_total %" PRIu64 "\n", st.accepted);
+	help(out, "berth_reports_busy_total", "counter",
+	     "reports turned away unread (503 busy): too many bodies in memory at once");
+	buf_addf(out, "berth_reports_busy_total %" PRIu64 "\n", st.busy);
 	help(out, "berth_reports_rejected_total", "counter", "reports refused, by reason");
 	for (int r = INTAKE_OK + 1; r < INTAKE__COUNT; r++) {
 		if (r == INTAKE_STORE_ERROR)

@@ -42,6 +42,7 @@
 
 static int64_t fake_now;	/* 0: the real clock */
 static unsigned conn_limit;	/* 0: the default */
+static size_t max_buffered;	/* 0: the default */
 static int expect_continue;	/* send "Expect: 100-continue", as clients of big bodies do */
 
 static int64_t
@@ -75,7 +76,8 @@ static void
 start(struct fx *f)
 {
 	struct intake_opts io = { .state_dir = f->state, .now_ms = now_ms };
-	struct http_opts ho = { .listen = "127.0.0.1:0", .timeout_s = 2, .conn_limit = conn_limit };
+	struct http_opts ho = { .listen = "127.0.0.1:0", .timeout_s = 2, .conn_limit = conn_limit,
+				.max_buffered = max_buffered };
 	struct ledger *l;
 	struct berr err;
 
@@ -728,6 +730,48 @@ test_connection_limit(void **state)
 	start(f);
 }
 
+/*
+ * Bodies held at once are bounded: while one client holds 600 bytes of
+ * budget (headers sent, body not), a report that would pass the bound is
+ * turned away unread with 503 busy; once that client is gone it goes in.
+ */
+static void
+test_body_budget(void **state)
+{
+	struct fx *f = *state;
+	char *b = good(1);
+	char head[160];
+	struct intake_stats st;
+	int fd;
+
+	stop(f);
+	max_buffered = strlen(b) + 500;
+	start(f);
+	fd = connect_to(f);
+	snprintf(head, sizeof(head), "POST /v1/reports HTTP/1.1\r\nHost: x\r\n"
+		 "Content-Length: 600\r\n\r\n");
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	usleep(300 * 1000);
+	EXPECT(post(f, "h1", BOOT_A, 1, b), 503, "busy");
+	intake_stats(f->in, &st);
+	assert_int_equal(st.busy, 1);
+	assert_int_equal(st.accepted, 0);
+	close(fd);
+	usleep(300 * 1000);
+	EXPECT(post(f, "h1", BOOT_A, 1, b), 200, "ok");
+	/* each report gives its share back: many in a row all go in */
+	for (uint64_t seq = 2; seq < 12; seq++) {
+		char *n = good(seq);
+
+		EXPECT(post(f, "h1", BOOT_A, seq, n), 200, "ok");
+		free(n);
+	}
+	stop(f);
+	max_buffered = 0;
+	start(f);
+	free(b);
+}
+
 static void
 test_metrics_and_status(void **state)
 {
@@ -859,6 +903,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_usage_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_delivery_same_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_and_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_body_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_listeners, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_body, setup, teardown),

@@ -89,10 +89,13 @@ agent_free(struct agent *a)
 	free(a);
 }
 
-/* The report body: what collect.c measured, with the envelope's fields. */
+/*
+ * The report body: what collect.c measured, with the envelope's fields;
+ * *dropped is the count of dropped reports it tells.
+ */
 static int
 make_body(struct agent *a, uint64_t seq, const char *boot_id, char **body, size_t *len,
-	  size_t *ninst, struct berr *err)
+	  size_t *ninst, uint64_t *dropped, struct berr *err)
 {
 	json_t *hs = NULL, *insts = NULL, *doc;
 	char now[40];
@@ -132,7 +135,7 @@ make_body(struct agent *a, uint64_t seq, const char *boot_id, char **body, size_
 			"seq", (json_int_t)seq, "time", now,
 			"agent", "version", BERTH_VERSION, "build", BERTH_BUILD,
 			"interval", (json_int_t)(a->o.interval_ms / 1000),
-			"dropped", (json_int_t)spool_take_dropped(a->spool),
+			"dropped", (json_int_t)(*dropped = spool_dropped(a->spool)),
 			"host_stats", hs, "instances", insts);
 	if (!doc)
 		return berr_set(err, "cannot build the report");
@@ -327,16 +330,16 @@ agent_round(struct agent *a, struct agent_round *r, struct berr *err)
 {
 	char boot_id[37], *body = NULL;
 	size_t len = 0;
-	uint64_t seq;
+	uint64_t seq, dropped = 0;
 
 	memset(r, 0, sizeof(*r));
 	if (collect_boot_id(&a->o.collect, boot_id, err) < 0)
 		return -1;
 	if (spool_next_seq(a->spool, &seq, err) < 0)
 		return -1;
-	if (make_body(a, seq, boot_id, &body, &len, &r->instances, err) < 0)
+	if (make_body(a, seq, boot_id, &body, &len, &r->instances, &dropped, err) < 0)
 		return -1;
-	if (spool_put(a->spool, seq, body, len, err) < 0) {
+	if (spool_put(a->spool, seq, body, len, dropped, err) < 0) {
 		free(body);
 		return -1;
 	}

@@ -145,16 +145,9 @@ spool_next_seq(struct spool *s, uint64_t *seq, struct berr *err)
 }
 
 uint64_t
-spool_take_dropped(struct spool *s)
+spool_dropped(const struct spool *s)
 {
-	uint64_t d = s->dropped;
-	struct berr err;
-
-	if (d && write_number(s, "dropped", 0, &err) == 0)
-		s->dropped = 0;
-	else if (d)
-		return 0;	/* could not reset: report it next time instead */
-	return d;
+	return s->dropped;
 }
 
 static int
@@ -262,7 +255,8 @@ drop_oldest(struct spool *s, uint64_t seq)
 }
 
 int
-spool_put(struct spool *s, uint64_t seq, const char *body, size_t len, struct berr *err)
+spool_put(struct spool *s, uint64_t seq, const char *body, size_t len, uint64_t counted,
+	  struct berr *err)
 {
 	uint64_t *seqs = NULL;
 	size_t n = 0, bytes = 0, i = 0, reports;
@@ -290,5 +284,13 @@ spool_put(struct spool *s, uint64_t seq, const char *body, size_t len, struct be
 	p = report_path(s, seq);
 	ret = fs_write_atomic(p, body, len, 0600, err);
 	free(p);
+	if (ret == 0 && counted) {
+		struct berr ignore;
+
+		/* The report tells them now. Failing to write the lower count
+		 * only tells them again in the next report. */
+		s->dropped -= counted < s->dropped ? counted : s->dropped;
+		write_number(s, "dropped", s->dropped, &ignore);
+	}
 	return ret;
 }

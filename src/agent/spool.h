@@ -37,12 +37,18 @@ void spool_close(struct spool *s);	/* accepts NULL */
 /* The next seq, made durable before it is returned. -1 with err. */
 int spool_next_seq(struct spool *s, uint64_t *seq, struct berr *err);
 
-/* Reports dropped since the last call (and reset to 0): for "dropped". */
-uint64_t spool_take_dropped(struct spool *s);
+/* Reports dropped and not yet told: the next report's "dropped". */
+uint64_t spool_dropped(const struct spool *s);
 
-/* Add the body of report seq; makes room first. -1 with err. */
+/*
+ * Add the body of report seq, whose "dropped" is counted (what
+ * spool_dropped() said when it was made); makes room first. Only once the
+ * report is on disk is the count lowered by counted: a crash in between
+ * tells those drops twice, never not at all. -1 with err (the count is
+ * then kept for the next report).
+ */
 int spool_put(struct spool *s, uint64_t seq, const char *body, size_t len,
-	      struct berr *err);
+	      uint64_t counted, struct berr *err);
 
 /* Seqs waiting, oldest first (caller frees *seqs). */
 int spool_list(struct spool *s, uint64_t **seqs, size_t *n, struct berr *err);

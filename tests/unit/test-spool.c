@@ -82,13 +82,30 @@ next(struct spool *s)
 	return seq;
 }
 
+/* Put a report that tells counted dropped reports. */
 static void
-put(struct spool *s, uint64_t seq, const char *body)
+put_telling(struct spool *s, uint64_t seq, const char *body, uint64_t counted)
 {
 	struct berr err;
 
-	if (spool_put(s, seq, body, strlen(body), &err) < 0)
+	if (spool_put(s, seq, body, strlen(body), counted, &err) < 0)
 		fail_msg("spool_put: %s", err.msg);
+}
+
+static void
+put(struct spool *s, uint64_t seq, const char *body)
+{
+	put_telling(s, seq, body, 0);
+}
+
+/* Reports dropped since the last call (*base keeps the count). */
+static uint64_t
+dropped_since(struct spool *s, uint64_t *base)
+{
+	uint64_t now = spool_dropped(s), d = now - *base;
+
+	*base = now;
+	return d;
 }
 
 /* The waiting seqs as text: "1 2 3". */
@@ -273,12 +290,12 @@ put_list_get(void **state)
 		const char raw[] = { 'a', '\0', 'b', '\n' };
 		uint64_t seq = next(s);
 
-		assert_int_equal(spool_put(s, seq, raw, sizeof(raw), &err), 0);
+		assert_int_equal(spool_put(s, seq, raw, sizeof(raw), 0, &err), 0);
 		assert_int_equal(spool_get(s, seq, &body, &len, &err), 0);
 		assert_int_equal(len, 4);
 		assert_memory_equal(body, raw, 4);
 		free(body);
-		assert_int_equal(spool_put(s, next(s), "", 0, &err), 0);
+		assert_int_equal(spool_put(s, next(s), "", 0, 0, &err), 0);
 	}
 	waiting(s, "1 3 4 5");
 
@@ -313,52 +330,58 @@ bound_reports(void **state)
 	struct fixture *f = *state;
 	struct spool *s = open_ok(f->spool, 3, 0);
 	char body[64], *text;
+	struct berr err;
+	uint64_t base = 0;
 
-	assert_true(spool_take_dropped(s) == 0);
+	assert_true(spool_dropped(s) == 0);
 	for (int i = 1; i <= 5; i++) {
 		snprintf(body, sizeof(body), "{\"seq\": %d, \"dropped\": 0}", i);
 		put(s, next(s), body);
 	}
 	waiting(s, "3 4 5");	/* the oldest went */
-	assert_true(spool_take_dropped(s) == 2);
-	assert_true(spool_take_dropped(s) == 0);
+	assert_true(spool_dropped(s) == 2);
 	text = read_text(f->spool, "dropped");
-	assert_string_equal(text, "0\n");
+	assert_string_equal(text, "2\n");
 	free(text);
 
-	/* the count is durable: it survives a restart */
-	put(s, next(s), "{\"dropped\": 0}");
+	/* a report that tells them lowers the count once it is on disk
+	 * (6 drops 3, which told none: 3 - 2 = 1 left to tell) */
+	put_telling(s, next(s), "{\"dropped\": 2}", 2);
 	waiting(s, "4 5 6");
-	spool_close(s);
+	assert_true(spool_dropped(s) == 1);
 	text = read_text(f->spool, "dropped");
 	assert_string_equal(text, "1\n");
 	free(text);
-	s = open_ok(f->spool, 3, 0);
-	assert_true(spool_take_dropped(s) == 1);
+	/* a report that could not be put tells nothing: the count stays */
+	assert_int_equal(spool_put(s, next(s), "x", (size_t)512 << 20, 1, &err), -1);
+	assert_true(spool_dropped(s) == 1);
+
+	/* the count is durable: it survives a restart */
 	spool_close(s);
 	s = open_ok(f->spool, 3, 0);
-	assert_true(spool_take_dropped(s) == 0);
+	assert_true(spool_dropped(s) == 1);
 
 	/* a dropped report's own count is dropped with it: carried over */
-	put(s, next(s), "{\"dropped\": 0}");	/* 7; drops 4 */
-	assert_true(spool_take_dropped(s) == 1);
-	put(s, next(s), "{\"schema\": 1, \"dropped\": 5}");	/* 8; drops 5 */
-	assert_true(spool_take_dropped(s) == 1);
-	put(s, next(s), "{\"dropped\": 0}");	/* 9; drops 6 */
-	put(s, next(s), "{\"dropped\": 0}");	/* 10; drops 7 */
-	assert_true(spool_take_dropped(s) == 2);
-	waiting(s, "8 9 10");
-	put(s, next(s), "{}");		/* 11; drops 8, which counted 5 */
-	assert_true(spool_take_dropped(s) == 1 + 5);
+	put_telling(s, next(s), "{\"dropped\": 1}", 1);	/* 8; drops 4 */
+	waiting(s, "5 6 8");
+	assert_true(spool_dropped(s) == 1);
+	base = 1;
+	put(s, next(s), "{}");		/* 9; drops 5 */
+	assert_true(dropped_since(s, &base) == 1);
+	put(s, next(s), "{}");		/* 10; drops 6, which told 2 */
+	assert_true(dropped_since(s, &base) == 1 + 2);
+	put(s, next(s), "{}");		/* 11; drops 8, which told 1 */
+	assert_true(dropped_since(s, &base) == 1 + 1);
+	waiting(s, "9 10 11");
 	/* what a damaged or odd body counts is not trusted */
 	put(s, next(s), "{\"dropped\": -7}");	/* 12; drops 9 */
 	put(s, next(s), "not json");	/* 13; drops 10 */
 	put(s, next(s), "{\"dropped\": \"9\"}");	/* 14; drops 11 */
-	assert_true(spool_take_dropped(s) == 3);
+	assert_true(dropped_since(s, &base) == 3);
 	put(s, next(s), "x");	/* drops 12 (-7) */
 	put(s, next(s), "x");	/* drops 13 (not JSON) */
 	put(s, next(s), "x");	/* drops 14 ("9") */
-	assert_true(spool_take_dropped(s) == 3);
+	assert_true(dropped_since(s, &base) == 3);
 	waiting(s, "15 16 17");
 	spool_close(s);
 
@@ -366,7 +389,7 @@ bound_reports(void **state)
 	s = open_ok(f->spool, 1, 0);
 	put(s, next(s), "x");
 	waiting(s, "18");
-	assert_true(spool_take_dropped(s) == 3);
+	assert_true(dropped_since(s, &base) == 3);
 	spool_close(s);
 }
 
@@ -378,6 +401,7 @@ bound_bytes(void **state)
 	char forty[41], hundred[101];
 	size_t reports, bytes;
 	struct berr err;
+	uint64_t base = 0;
 
 	memset(forty, 'x', 40);
 	forty[40] = '\0';
@@ -388,7 +412,7 @@ bound_bytes(void **state)
 	waiting(s, "1 2");
 	put(s, next(s), forty);	/* 120 > 100: the oldest goes */
 	waiting(s, "2 3");
-	assert_true(spool_take_dropped(s) == 1);
+	assert_true(dropped_since(s, &base) == 1);
 	put(s, next(s), "0123456789");	/* 90 */
 	waiting(s, "2 3 4");
 	spool_usage(s, &reports, &bytes);
@@ -396,18 +420,18 @@ bound_bytes(void **state)
 	assert_int_equal(bytes, 90);
 	put(s, next(s), "0123456789");	/* exactly 100 fits */
 	waiting(s, "2 3 4 5");
-	assert_true(spool_take_dropped(s) == 0);
+	assert_true(dropped_since(s, &base) == 0);
 	/* one as big as the spool pushes out all */
 	put(s, next(s), hundred);
 	waiting(s, "6");
-	assert_true(spool_take_dropped(s) == 4);
+	assert_true(dropped_since(s, &base) == 4);
 	/* more than the spool: refused, nothing dropped */
 	assert_int_equal(spool_put(s, next(s), "x" "0123456789" "0123456789" "0123456789"
 				   "0123456789" "0123456789" "0123456789" "0123456789"
-				   "0123456789" "0123456789" "0123456789", 101, &err), -1);
+				   "0123456789" "0123456789" "0123456789", 101, 0, &err), -1);
 	assert_string_equal(err.msg, "a report of 101 bytes does not fit a spool of 100");
 	waiting(s, "6");
-	assert_true(spool_take_dropped(s) == 0);
+	assert_true(dropped_since(s, &base) == 0);
 	spool_close(s);
 }
 
@@ -455,7 +479,7 @@ damaged_files(void **state)
 	write_file(f->spool, "dropped", "2");
 	s = open_ok(f->spool, 0, 0);
 	assert_true(next(s) == 8);
-	assert_true(spool_take_dropped(s) == 2);
+	assert_true(spool_dropped(s) == 2);
 	spool_close(s);
 	/* the largest seq a report may carry */
 	write_file(f->spool, "seq", "9223372036854775806\n");

@@ -71,7 +71,7 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 		case OPT_HELP: return command_help(ctx);
 		case OPT_OPERAND: return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
 		case O_LISTEN: ho.listen = p.arg; break;
-		case O_ADMIN: ao.listen = p.arg; break;
+		case O_ADMIN: ao.listen = p.arg; ao.option = "--admin-listen"; break;
 		case O_CERT: ho.tls_cert = p.arg; break;
 		case O_KEY: ho.tls_key = p.arg; break;
 		case O_HISTORY:

@@ -321,7 +321,7 @@ quiet_logger(void *cls, const char *fmt, va_list ap)
 }
 
 static int
-parse_listen(const char *spec, struct sockaddr_storage *ss, struct berr *err)
+parse_listen(const char *opt, const char *spec, struct sockaddr_storage *ss, struct berr *err)
 {
 	char host[128];
 	const char *colon;
@@ -367,8 +367,8 @@ parse_listen(const char *spec, struct sockaddr_storage *ss, struct berr *err)
 	}
 	return 0;
 bad:
-	return berr_set(err, "--listen: want ADDRESS:PORT like 127.0.0.1:8080 or [::1]:8080 "
-			"(an IP address, not a name), have \"%s\"", spec);
+	return berr_set(err, "%s: want ADDRESS:PORT like 127.0.0.1:8080 or [::1]:8080 "
+			"(an IP address, not a name), have \"%s\"", opt, spec);
 }
 
 
@@ -391,7 +391,8 @@ http_start(const struct http_opts *o, struct intake *in, struct http_server **ou
 	s->timeout_s = timeout;
 	s->serves = o->serves ? o->serves : HTTP_REPORTS | HTTP_READS;
 	s->max_buffered = o->max_buffered ? o->max_buffered : (size_t)64 << 20;
-	if (parse_listen(o->listen ? o->listen : "127.0.0.1:8080", &ss, err) < 0)
+	if (parse_listen(o->option ? o->option : "--listen", o->listen ? o->listen : "127.0.0.1:8080",
+			 &ss, err) < 0)
 		goto fail;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;

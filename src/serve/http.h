@@ -38,6 +38,7 @@
 
 struct http_opts {
 	const char *listen;	/* "127.0.0.1:8080" (default), "[::1]:8080", ":0" */
+	const char *option;	/* for messages: "--listen" (default), ... */
 	unsigned serves;	/* HTTP_REPORTS | HTTP_READS (0: both); the
 				   others answer 404. /healthz always */
 	const char *tls_cert;	/* PEM files: both or neither */

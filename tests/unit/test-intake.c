@@ -881,6 +881,15 @@ test_split_listeners(void **state)
 	assert_int_equal(fetch_url(f, url, 1, &b), 404);
 
 	http_stop(admin);
+	admin = NULL;
+
+	/* a bad address is named by its own option */
+	ao.listen = "localhost:80";
+	ao.option = "--admin-listen";
+	assert_int_equal(http_start(&ao, f->in, &admin, &err), -1);
+	assert_string_equal(err.msg, "--admin-listen: want ADDRESS:PORT like 127.0.0.1:8080 or"
+			    " [::1]:8080 (an IP address, not a name), have \"localhost:80\"");
+	assert_null(admin);
 	buf_release(&b);
 	free(body);
 }

@@ -846,8 +846,9 @@ pool_unavailable(const char *name, const char *driver, const char *why)
 /*
  * Every storage pool with its space. A pool Incus does not have in state
  * "Created" (a disk gone after a reboot makes it "Unavailable"), or whose
- * resources cannot be read, is reported with an error instead of failing
- * the whole report: the host's other numbers still matter.
+ * resources cannot be read (an error, or no answer while the daemon still
+ * answers GET /1.0), is reported with an error instead of failing the
+ * whole report: the host's other numbers still matter.
  */
 static json_t *
 storage_pools(struct incus_conn *c, struct berr *err)
@@ -894,9 +895,14 @@ storage_pools(struct incus_conn *c, struct berr *err)
 		incus_path_escape(&path, name);
 		buf_addstr(&path, "/resources");
 		if (!(res = incus_get(c, path.buf, &why))) {
+			json_t *alive;
+
+			/* No answer at all: a pool that hangs (stalled network
+			 * storage), or the daemon that went away? Ask the daemon. */
 			if (incus_conn_unreachable(c)) {
-				memcpy(err, &why, sizeof(why));
-				goto out;
+				if (!(alive = incus_get(c, "/1.0", err)))
+					goto out;
+				json_decref(alive);
 			}
 			json_array_append_new(all, pool_unavailable(name, driver, why.msg));
 			continue;

@@ -754,6 +754,26 @@ apply_same_batch(const struct plan_action *a, const struct plan_action *b)
 }
 
 json_t *
+apply_read_one(struct incus_conn *c, const struct plan_action *a)
+{
+	struct actx x;
+	struct berr ignore;
+	json_t *v = NULL;
+
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.a = a;
+	x.err = &ignore;
+	buf_init(&x.path, 0);
+	buf_init(&x.query, 0);
+	if (object_path(&x) == 0)
+		v = read_back(&x);
+	buf_release(&x.path);
+	buf_release(&x.query);
+	return v;
+}
+
+json_t *
 apply_read_batch(struct incus_conn *c, const struct plan_action *a, struct berr *err)
 {
 	struct buf p = BUF_INIT;

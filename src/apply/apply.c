@@ -104,6 +104,15 @@ flush(struct work *w, struct incus_conn *c, struct batch *b)
 
 	if (!b->n)
 		return;
+	if (b->n == 1) {
+		/* One object: its own GET costs less than the whole list. */
+		json_t *v = apply_read_one(c, &w->plan->actions[b->idx[0]]);
+
+		finish(w, b->idx[0], APPLY_OK, NULL, v);
+		json_decref(v);
+		b->n = 0;
+		return;
+	}
 	objs = apply_read_batch(c, &w->plan->actions[b->idx[0]], &err);
 	for (k = 0; k < b->n; k++) {
 		const struct plan_action *a = &w->plan->actions[b->idx[k]];
@@ -191,6 +200,15 @@ apply_server(struct work *w, struct aserver *s)
 	}
 	flush(w, c, &b);
 	free(b.idx);
+	if (c) {
+		unsigned long requests;
+		unsigned long long bytes;
+
+		incus_conn_stats(c, &requests, &bytes);
+		pthread_mutex_lock(&w->lock);
+		w->r->requests += requests;
+		pthread_mutex_unlock(&w->lock);
+	}
 	incus_conn_free(c);
 }
 

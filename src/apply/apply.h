@@ -79,6 +79,7 @@ struct apply_result {
 	char **errors;			/* one per plan action, NULL when none */
 	size_t n;
 	size_t ok, failed, stale, not_attempted;
+	unsigned long requests;		/* sent to the servers, retries included */
 };
 
 /*
@@ -139,6 +140,12 @@ int apply_same_batch(const struct plan_action *a, const struct plan_action *b);
  * single GET would have it). NULL with err. Caller json_decref()s.
  */
 json_t *apply_read_batch(struct incus_conn *c, const struct plan_action *a, struct berr *err);
+
+/*
+ * The object of a (a profile or a project) with one GET, as apply_action()
+ * reads it back; NULL when it cannot be read. Caller json_decref()s.
+ */
+json_t *apply_read_one(struct incus_conn *c, const struct plan_action *a);
 
 const char *apply_status_name(enum apply_status s);	/* "ok", "failed", ... */
 

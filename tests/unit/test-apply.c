@@ -598,6 +598,64 @@ test_apply_from_empty(void **state)
 	plan_release(&p);
 }
 
+/*
+ * Twenty profiles created on one server are read back with one list, not
+ * a GET each: about one request per profile, not two.
+ */
+static void
+test_apply_batched_read_back(void **state)
+{
+	struct plan p = { 0 };
+	struct apply_result r;
+	struct journal j;
+	struct incus_conn *c;
+	size_t i, n = 20;
+
+	(void)state;
+	load_fleet(1, 0);
+	p.actions = xcalloc(n, sizeof(*p.actions));
+	p.nactions = p.aactions = n;
+	for (i = 0; i < n; i++) {
+		struct plan_action *a = &p.actions[i];
+
+		a->server = xstrdup("lab-1");
+		a->name = xasprintf("bulk-%02zu", i);
+		a->address = xasprintf("host/lab-1/profile/%s", a->name);
+		a->object = OBJ_PROFILE;
+		a->project = xstrdup("default");
+		a->kind = ACTION_CREATE;
+		a->after = json_pack("{s:s, s:{s:s}, s:{}}", "name", a->name, "config",
+				     "user.note", "bulk", "devices");
+	}
+	p.ncreate = n;
+	if (apply(&p, &r, &j) != 0) {
+		print_failures(&p, &r);
+		fail_msg("applying %zu profiles failed", n);
+	}
+	assert_int_equal(r.ok, n);
+	assert_null(strstr(j.log.buf, "no-object"));
+	check_journal(&p, &r, j.log.buf);
+	/* GET /1.0, n POSTs, one list; a GET each would make it 2n + 1 */
+	if (r.requests > n + 5)
+		fail_msg("%lu requests for %zu profiles", r.requests, n);
+	journal_release(&j);
+	apply_result_release(&r);
+
+	c = conn_unix("lab-1");
+	for (i = 0; i < n; i++) {
+		struct incus_response resp;
+		struct berr err;
+		char *path = xasprintf("/1.0/profiles/%s", p.actions[i].name);
+
+		if (incus_request(c, "DELETE", path, NULL, NULL, &resp, &err) < 0)
+			fail_msg("%s", err.msg);
+		incus_response_release(&resp);
+		free(path);
+	}
+	incus_conn_free(c);
+	plan_release(&p);
+}
+
 static void
 test_apply_update(void **state)
 {
@@ -832,6 +890,7 @@ main(void)
 	};
 	const struct CMUnitTest lab_tests[] = {
 		cmocka_unit_test(test_apply_from_empty),
+		cmocka_unit_test(test_apply_batched_read_back),
 		cmocka_unit_test(test_apply_update),
 		cmocka_unit_test(test_apply_stale),
 		cmocka_unit_test(test_apply_create_conflict),

@@ -328,6 +328,12 @@ print_diags(const struct ctx *ctx, struct diags *d)
 		fprintf(stderr, "berth: %zu more diagnostics not shown\n", d->dropped);
 }
 
+static void
+say_waiting(void *arg, const char *msg)
+{
+	info(arg, "%s", msg);
+}
+
 void
 ctx_source_opts(const struct ctx *ctx, struct source_opts *o)
 {
@@ -336,6 +342,8 @@ ctx_source_opts(const struct ctx *ctx, struct source_opts *o)
 	o->path = ctx->path;
 	o->worktree = ctx->worktree;
 	o->state_dir = ctx->state_dir;
+	o->waiting = say_waiting;
+	o->waiting_arg = (void *)ctx;
 }
 
 int

@@ -1110,6 +1110,16 @@ lock_cache(struct loader *l, const char *dir, const char *url)
 				 waited / 1000, path);
 			goto fail;
 		}
+		if (waited == 1000 && l->opts->waiting) {
+			char msg[300];
+
+			n = pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			snprintf(msg, sizeof(msg), "waiting for another berth (pid %s) fetching "
+				 "\"%s\" into the same cache", *pid ? pid : "unknown", url);
+			l->opts->waiting(l->opts->waiting_arg, msg);
+		}
 		nanosleep(&nap, NULL);
 		waited += 50;
 	}

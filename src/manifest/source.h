@@ -75,6 +75,10 @@ struct source_opts {
 	const char *path;	/* subtree; NULL or "" means the root */
 	int worktree;
 	const char *state_dir;	/* for the cache of remote repositories */
+	/* Called once when a load waits over a second for another berth's
+	 * fetch into the same cache (msg says whose); may be NULL. */
+	void (*waiting)(void *arg, const char *msg);
+	void *waiting_arg;
 };
 
 struct src_file {

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -898,6 +900,15 @@ test_remote(void **state)
 	free(url);
 }
 
+static void
+tell_pipe(void *arg, const char *msg)
+{
+	int fd = *(int *)arg;
+
+	if (write(fd, msg, strlen(msg)) < 0)
+		_exit(3);
+}
+
 /*
  * Several processes loading the same remote at once (a timer's reconcile
  * and a CI plan) share its cache: every load succeeds and sees the commit.
@@ -978,6 +989,49 @@ test_remote_concurrent(void **state)
 			fail_msg("load after a killed fetch: %s", fx->err.msg);
 	}
 	expect_commit(fx, fx->repo, "main");
+
+	/* a load that waits for another berth's fetch says so, once */
+	{
+		char *lockpath = xasprintf("%s.lock", cache), said[512] = "";
+		int fd = open(lockpath, O_RDWR), pfd[2], st;
+		pid_t kid;
+		ssize_t n;
+
+		assert_true(fd >= 0);
+		assert_int_equal(flock(fd, LOCK_EX), 0);
+		assert_int_equal(ftruncate(fd, 0), 0);
+		assert_int_equal(pwrite(fd, "4242\n", 5, 0), 5);
+		assert_int_equal(pipe(pfd), 0);
+		kid = fork();
+		assert_true(kid >= 0);
+		if (kid == 0) {
+			struct source_opts o = { 0 };
+			struct src_files f = SRC_FILES_INIT;
+			struct diags d = DIAGS_INIT;
+			struct berr err;
+
+			close(pfd[0]);
+			o.repo = url;
+			o.state_dir = fx->state;
+			o.waiting = tell_pipe;
+			o.waiting_arg = &pfd[1];
+			_exit(source_load(&o, &f, &d, &err) < 0 ? 1 : 0);
+		}
+		close(pfd[1]);
+		usleep(1800 * 1000);
+		assert_int_equal(waitpid(kid, &st, WNOHANG), 0);	/* still waiting */
+		flock(fd, LOCK_UN);
+		close(fd);
+		n = read(pfd[0], said, sizeof(said) - 1);
+		assert_true(n > 0);
+		said[n] = '\0';
+		close(pfd[0]);
+		assert_int_equal(waitpid(kid, &st, 0), kid);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		if (!strstr(said, "waiting for another berth (pid 4242) fetching \"file://"))
+			fail_msg("said: %s", said);
+		free(lockpath);
+	}
 	free(cache);
 	free(url);
 }

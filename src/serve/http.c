@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,31 @@
 
 #define MAX_PEM (64 * 1024)
 
+/*
+ * A connection, for the header deadline: libmicrohttpd's idle timeout
+ * restarts with every byte, so a client sending its headers a byte at a
+ * time would hold its connection for ever. The watchdog shuts down a
+ * connection that is between requests (no request's headers complete)
+ * for longer than the timeout. Entries leave the list in the "closed"
+ * notification, which libmicrohttpd makes before it closes the socket:
+ * while the watchdog holds the lock, every fd in the list is still that
+ * connection's.
+ */
+struct track {
+	struct track *prev, *next;
+	int fd;
+	int64_t since_ms;	/* waiting for a request's headers since */
+	int in_request;		/* headers complete, request not ended */
+	int cut;
+};
+
 struct http_server {
 	struct MHD_Daemon *d;
+	pthread_mutex_t tmu;		/* the list and every entry */
+	struct track *tracks;
+	pthread_cond_t wd_wake;
+	pthread_t watchdog;
+	int wd_started, wd_stop;	/* under tmu */
 	struct intake *in;
 	char *cert, *key;
 	unsigned port;
@@ -199,6 +223,88 @@ handle_get(struct http_server *s, struct MHD_Connection *c, const char *url)
 	return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
 }
 
+/* ---- the header deadline (struct track) ---------------------------------- */
+
+static void
+notify_cb(void *cls, struct MHD_Connection *c, void **socket_context,
+	  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *s = cls;
+	struct track *t = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		t = xcalloc(1, sizeof(*t));
+		t->fd = ci ? ci->connect_fd : -1;
+		t->since_ms = clock_mono_ms();
+		pthread_mutex_lock(&s->tmu);
+		t->next = s->tracks;
+		if (s->tracks)
+			s->tracks->prev = t;
+		s->tracks = t;
+		pthread_mutex_unlock(&s->tmu);
+		*socket_context = t;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && t) {
+		pthread_mutex_lock(&s->tmu);
+		if (t->prev)
+			t->prev->next = t->next;
+		else
+			s->tracks = t->next;
+		if (t->next)
+			t->next->prev = t->prev;
+		pthread_mutex_unlock(&s->tmu);
+		free(t);
+		*socket_context = NULL;
+	}
+}
+
+/* A request of c began (its headers are complete) or ended. */
+static void
+track_request(struct http_server *s, struct MHD_Connection *c, int begins)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct track *t = ci ? ci->socket_context : NULL;
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&s->tmu);
+	t->in_request = begins;
+	if (!begins)
+		t->since_ms = clock_mono_ms();
+	pthread_mutex_unlock(&s->tmu);
+}
+
+static void *
+watchdog(void *arg)
+{
+	struct http_server *s = arg;
+
+	pthread_mutex_lock(&s->tmu);
+	while (!s->wd_stop) {
+		struct timespec until;
+		int64_t now = clock_mono_ms();
+
+		for (struct track *t = s->tracks; t; t = t->next)
+			if (!t->in_request && !t->cut && t->fd >= 0 &&
+			    now - t->since_ms > (int64_t)s->timeout_s * 1000) {
+				shutdown(t->fd, SHUT_RDWR);
+				t->cut = 1;
+			}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&s->wd_wake, &s->tmu, &until);
+	}
+	pthread_mutex_unlock(&s->tmu);
+	return NULL;
+}
+
 /* Take n bytes of the server's body budget for q; 0 when they would pass it. */
 static int
 reserve(struct http_server *s, struct req *q, size_t n)
@@ -224,6 +330,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 	if (!q) {
 		const char *cl;
 
+		track_request(s, c, 1);
 		q = xcalloc(1, sizeof(*q));
 		*con_cls = q;
 		buf_init(&q->body, REPORT_MAX_BODY);
@@ -290,6 +397,7 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reque
 
 	if (!q)
 		return;
+	track_request(s, c, 0);
 	if (q->item) {
 		/* Decided by the writer (it resumed us), the client gone before the answer. */
 		intake_item_free(q->item);
@@ -388,6 +496,8 @@ http_start(const struct http_opts *o, struct intake *in, struct http_server **ou
 
 	*out = NULL;
 	s->in = in;
+	pthread_mutex_init(&s->tmu, NULL);
+	pthread_cond_init(&s->wd_wake, NULL);
 	s->timeout_s = timeout;
 	s->serves = o->serves ? o->serves : HTTP_REPORTS | HTTP_READS;
 	s->max_buffered = o->max_buffered ? o->max_buffered : (size_t)64 << 20;
@@ -416,6 +526,7 @@ http_start(const struct http_opts *o, struct intake *in, struct http_server **ou
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, limit / 4 ? limit / 4 : 1,
 				MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 				MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+				MHD_OPTION_NOTIFY_CONNECTION, notify_cb, s,
 				MHD_OPTION_THREAD_POOL_SIZE, pool,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 				MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
@@ -430,9 +541,17 @@ http_start(const struct http_opts *o, struct intake *in, struct http_server **ou
 	}
 	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di ? di->port : 0;
+	if (pthread_create(&s->watchdog, NULL, watchdog, s) != 0) {
+		berr_set(err, "cannot start a thread: %s", strerror(errno));
+		MHD_stop_daemon(s->d);
+		goto fail;
+	}
+	s->wd_started = 1;
 	*out = s;
 	return 0;
 fail:
+	pthread_cond_destroy(&s->wd_wake);
+	pthread_mutex_destroy(&s->tmu);
 	free(s->cert);
 	free(s->key);
 	free(s);
@@ -458,7 +577,16 @@ http_stop(struct http_server *s)
 	atomic_store(&s->stopping, 1);
 	while (atomic_load(&s->in_flight) > 0)
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-	MHD_stop_daemon(s->d);
+	if (s->wd_started) {
+		pthread_mutex_lock(&s->tmu);
+		s->wd_stop = 1;
+		pthread_cond_signal(&s->wd_wake);
+		pthread_mutex_unlock(&s->tmu);
+		pthread_join(s->watchdog, NULL);
+	}
+	MHD_stop_daemon(s->d);	/* notifies every connection closed */
+	pthread_cond_destroy(&s->wd_wake);
+	pthread_mutex_destroy(&s->tmu);
 	free(s->cert);
 	free(s->key);
 	free(s);

@@ -18,9 +18,11 @@
  * is checked on it, then its connection is suspended until the intake's
  * writer has committed it, so no thread waits for the database. At most
  * conn_limit connections (and conn_limit / 4 per client address); a
- * connection idle for timeout_s is closed, and a report's body must
- * arrive within timeout_s of its headers (a client sending a byte now and
- * then is cut off); a report needs Content-Length (411 without), and one
+ * connection idle for timeout_s is closed, one that has not completed a
+ * request's headers within timeout_s of opening (or of its previous
+ * request ending) is shut down, and a report's body must arrive within
+ * timeout_s of its headers (a client sending a byte now and then is cut
+ * off); a report needs Content-Length (411 without), and one
  * over 1 MiB is refused from it before the body is read. Bodies held at
  * once are bounded by max_buffered: a report that would pass it is
  * answered 503 {"accepted": false, "reason": "busy"} unread (agents keep

@@ -670,6 +670,54 @@ test_slow_client(void **state)
 	close(fd);
 }
 
+/*
+ * Headers sent a byte at a time, each within the idle timeout (which
+ * restarts with every byte): cut off once the connection has waited for a
+ * request's headers longer than the timeout (2 s).
+ */
+static void
+test_slow_headers(void **state)
+{
+	struct fx *f = *state;
+	int fd = connect_to(f), cut = 0;
+	const char *head = "POST /v1/reports HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+	int64_t t0 = clock_mono_ms();
+	char ans[512];
+	ssize_t n;
+
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	for (int i = 0; i < 25 && !cut; i++) {
+		usleep(400 * 1000);
+		if (write(fd, "x", 1) != 1 || closed_within(fd, 10))
+			cut = 1;
+	}
+	assert_true(cut);
+	assert_true(clock_mono_ms() - t0 < 4500);
+	close(fd);
+
+	/* a keep-alive connection between two requests is held to it too,
+	 * and one that sends its requests in time is not */
+	fd = connect_to(f);
+	for (int i = 0; i < 3; i++) {
+		const char *get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+
+		usleep(1000 * 1000);
+		assert_int_equal(write(fd, get, strlen(get)), (ssize_t)strlen(get));
+		n = read(fd, ans, sizeof(ans) - 1);
+		assert_true(n > 0);
+		ans[n] = '\0';
+		assert_non_null(strstr(ans, "200"));
+	}
+	t0 = clock_mono_ms();
+	for (int i = 0; i < 25 && !closed_within(fd, 10); i++) {
+		usleep(400 * 1000);
+		if (write(fd, "G", 1) != 1)
+			break;
+	}
+	assert_true(clock_mono_ms() - t0 < 4500);
+	close(fd);
+}
+
 /* A body sent a byte at a time, each within the idle timeout: cut off at the deadline. */
 static void
 test_slow_body(void **state)
@@ -915,6 +963,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_body_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_listeners, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_content_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),

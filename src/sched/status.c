@@ -319,6 +319,73 @@ add_total(struct status_resource *t, const struct status_resource *x)
 	t->free = add_i64(t->free, x->free);
 }
 
+/*
+ * The cluster whose storage pool name lives on storage every member shares
+ * (ceph, cephfs, lvmcluster), for host h; NULL otherwise.
+ */
+static const struct m_cluster *
+shared_storage(const struct m_host *h, const char *name)
+{
+	const struct m_cluster *c = h->cluster;
+	size_t i;
+
+	if (!c || !name)
+		return NULL;
+	for (i = 0; i < c->nstorage_pools; i++) {
+		const char *d = c->storage_pools[i].driver;
+
+		if (!strcmp(c->storage_pools[i].name, name))
+			return d && (!strcmp(d, "ceph") || !strcmp(d, "cephfs") ||
+				     !strcmp(d, "lvmcluster")) ? c : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Members on one cluster's shared storage hold one disk between them: each
+ * gets the largest capacity any of them has and the disk all of them
+ * allocate, and only the first counts in the pool's total.
+ */
+static void
+share_disk(const struct m_pool *p, struct status_pool *sp)
+{
+	size_t j, k;
+
+	for (j = 0; j < sp->nmembers; j++) {
+		struct status_member *m = &sp->members[j];
+		const struct m_cluster *c = shared_storage(m->host->host, p->storage_pool);
+		struct status_resource d;
+
+		if (!c || m->disk_shared)
+			continue;
+		d = m->res[RES_DISK];
+		d.allocated = 0;
+		for (k = j; k < sp->nmembers; k++) {
+			const struct status_resource *x = &sp->members[k].res[RES_DISK];
+
+			if (shared_storage(sp->members[k].host->host, p->storage_pool) != c)
+				continue;
+			if (x->capacity > d.capacity) {
+				d.declared = x->declared;
+				d.base = x->base;
+				d.capacity = x->capacity;
+			}
+			if (x->reported > d.reported)
+				d.reported = x->reported;
+			d.allocated = add_u64(d.allocated, x->allocated);
+		}
+		d.free = free_of(d.capacity, d.allocated);
+		for (k = j; k < sp->nmembers; k++) {
+			struct status_member *x = &sp->members[k];
+
+			if (shared_storage(x->host->host, p->storage_pool) != c)
+				continue;
+			x->res[RES_DISK] = d;
+			x->disk_shared = k == j ? 1 : 2;
+		}
+	}
+}
+
 static void
 build_pool(const struct fleet *f, struct status *s, const struct m_pool *p,
 	   struct status_pool *sp)
@@ -330,13 +397,18 @@ build_pool(const struct fleet *f, struct status *s, const struct m_pool *p,
 	sp->members = xcalloc(p->nhosts ? p->nhosts : 1, sizeof(*sp->members));
 	for (j = 0; j < p->nhosts; j++) {
 		struct status_member *m = &sp->members[sp->nmembers];
-		struct status_host *sh;
 
 		if (p->hosts[j] < f->hosts || p->hosts[j] >= f->hosts + f->nhosts)
 			continue;	/* not one of f's hosts: cannot happen */
-		sh = &s->hosts[p->hosts[j] - f->hosts];
-		m->host = sh;
+		m->host = &s->hosts[p->hosts[j] - f->hosts];
 		member_resources(p, m);
+		sp->nmembers++;
+	}
+	share_disk(p, sp);
+	for (j = 0; j < sp->nmembers; j++) {
+		struct status_member *m = &sp->members[j];
+		struct status_host *sh = m->host;
+
 		m->reason = member_reason(f, p, m);
 		if (m->reason == SCHED_OK) {
 			sp->nschedulable++;
@@ -347,8 +419,8 @@ build_pool(const struct fleet *f, struct status *s, const struct m_pool *p,
 		if (p->require_agent && !sh->agent_required_by)
 			sh->agent_required_by = p;
 		for (i = 0; i < RES__COUNT; i++)
-			add_total(&sp->total[i], &m->res[i]);
-		sp->nmembers++;
+			if (i != RES_DISK || m->disk_shared < 2)
+				add_total(&sp->total[i], &m->res[i]);
 	}
 }
 
@@ -622,6 +694,7 @@ pool_json(const struct status_pool *sp)
 		json_object_set_new(x, "schedulable", json_boolean(m->reason == SCHED_OK));
 		json_object_set_new(x, "reason", reason_json(m->reason));
 		json_object_set_new(x, "storage_error", jstr_or_null(m->storage_error));
+		json_object_set_new(x, "disk_shared", json_boolean(m->disk_shared));
 		json_object_set_new(x, "resources", resources_json(m->res));
 		json_array_append_new(ms, x);
 	}

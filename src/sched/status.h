@@ -14,6 +14,11 @@
  *   and reported (agent: cpu_threads, memory total, that storage pool's
  *   total). The usable base is min(declared, reported) when both are
  *   known, else whichever is known.
+ * - A pool whose storage_pool is, on a cluster, shared storage (driver
+ *   ceph, cephfs or lvmcluster in the Cluster manifest) is one disk for
+ *   the members of that cluster: each member's disk is the largest
+ *   capacity any of them has (reported: the largest total) with the disk
+ *   all of them allocate, and the pool's total counts it once.
  * - Allocated: the sum of the plans (cpu, memory, disk) of the instances
  *   on the host: those the agent reports (by their user.berth.plan), plus
  *   Instance manifests pinned to the host that the report does not list.
@@ -109,6 +114,9 @@ struct status_member {
 	enum sched_reason reason;
 	const char *storage_error;	/* the report's error for the pool's
 					   storage pool, or NULL */
+	int disk_shared;		/* 0; 1 or 2 on a cluster's shared
+					   storage: 1 for the member whose disk
+					   counts in the pool's total */
 };
 
 struct status_host {
@@ -183,7 +191,8 @@ const struct status_host *status_host(const struct status *s,
  *               "disk": 1}, "reserve": {"cpu": "10%", ...}, "hosts": N,
  *               "schedulable": N, "total": RES,
  *               "members": [{"host", "health", "schedulable", "reason",
- *                            "storage_error" (or null), "resources": RES}]}]}
+ *                            "storage_error" (or null), "disk_shared"
+ *                            (bool), "resources": RES}]}]}
  *
  * with RES = {"cpu": R, "memory": R, "disk": R} and R = {"declared",
  * "reported", "base", "capacity", "allocated", "free"} (integers: threads

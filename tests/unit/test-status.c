@@ -779,8 +779,9 @@ test_json(void **state)
 	assert_int_equal(jint(p, "schedulable"), 1);
 	assert_int_equal(json_array_size(json_object_get(p, "members")), 9);
 	m = jfind(json_object_get(p, "members"), "host", "on-1");
-	assert_int_equal(json_object_size(m), 6);
+	assert_int_equal(json_object_size(m), 7);
 	assert_true(json_is_null(json_object_get(m, "storage_error")));
+	assert_true(json_is_false(json_object_get(m, "disk_shared")));
 	assert_string_equal(jstr(m, "health"), "online");
 	assert_true(json_is_true(json_object_get(m, "schedulable")));
 	assert_true(json_is_null(json_object_get(m, "reason")));
@@ -862,6 +863,116 @@ test_parsed_report(void **state)
 	report_release(&r);
 }
 
+/*
+ * Shared storage (tests/data/status/shared/): the ceph pool of cluster c
+ * is one disk for c-1 and c-2; its zfs pool is one disk each.
+ */
+static void
+test_shared_storage(void **state)
+{
+	struct manifest_result r2;
+	struct source_opts so;
+	struct diags d = DIAGS_INIT;
+	struct berr err;
+	struct report_pool pools[2][2];
+	struct report_instance ins[3];
+	struct report reps[2];
+	struct host_report hr[2];
+	const struct status_pool *sp = NULL, *lp = NULL;
+	struct status *s;
+	size_t i;
+
+	(void)state;
+	memset(&r2, 0, sizeof(r2));
+	memset(&so, 0, sizeof(so));
+	so.repo = SOURCE_ROOT;
+	so.path = "tests/data/status/shared";
+	so.worktree = 1;
+	assert_int_equal(manifest_load(&so, MANIFEST_CHECK, &r2, &d, &err), 0);
+	assert_int_equal(d.nerrors, 0);
+	diags_release(&d);
+	memset(pools, 0, sizeof(pools));
+	memset(ins, 0, sizeof(ins));
+	memset(reps, 0, sizeof(reps));
+	for (i = 0; i < 3; i++) {
+		ins[i].name = i == 0 ? "a" : i == 1 ? "b" : "c";
+		ins[i].project = "default";
+		ins[i].type = "container";
+		ins[i].status = "Running";
+		ins[i].plan = "s10";
+	}
+	for (i = 0; i < 2; i++) {
+		pools[i][0].name = "ceph1";
+		pools[i][0].driver = "ceph";
+		pools[i][0].total = 500 * GiB;
+		pools[i][1].name = "local";
+		pools[i][1].driver = "zfs";
+		pools[i][1].total = 100 * GiB;
+		reps[i].schema = 1;
+		reps[i].host = i ? "c-2" : "c-1";
+		reps[i].interval_s = 30;
+		reps[i].cpu_threads = 8;
+		reps[i].mem_total = 32 * GiB;
+		reps[i].pools = pools[i];
+		reps[i].npools = 2;
+		hr[i].host = reps[i].host;
+		hr[i].received_ms = NOW;
+		hr[i].report = &reps[i];
+	}
+	/* c-1 runs one instance of s10, c-2 two: 30GiB on the ceph pool */
+	reps[0].instances = &ins[0];
+	reps[0].ninstances = 1;
+	reps[1].instances = &ins[1];
+	reps[1].ninstances = 2;
+	s = status_build(r2.fleet, hr, 2, NOW);
+	for (i = 0; i < s->npools; i++) {
+		if (!strcmp(s->pools[i].pool->meta.name, "shared"))
+			sp = &s->pools[i];
+		else
+			lp = &s->pools[i];
+	}
+	assert_non_null(sp);
+	assert_non_null(lp);
+	assert_int_equal(sp->nmembers, 2);
+	for (i = 0; i < 2; i++) {
+		const struct status_resource *x = &sp->members[i].res[RES_DISK];
+
+		/* min(declared 1000GiB, reported 500GiB), what both allocate */
+		assert_true(x->capacity == 500 * GiB);
+		assert_true(x->allocated == 30 * GiB);
+		assert_true(x->free == (int64_t)(470 * GiB));
+		assert_int_equal(sp->members[i].disk_shared, i ? 2 : 1);
+	}
+	/* counted once in the pool's total */
+	assert_true(sp->total[RES_DISK].capacity == 500 * GiB);
+	assert_true(sp->total[RES_DISK].reported == 500 * GiB);
+	assert_true(sp->total[RES_DISK].allocated == 30 * GiB);
+	assert_true(sp->total[RES_DISK].free == (int64_t)(470 * GiB));
+	/* cpu and memory stay per member */
+	assert_true(sp->total[RES_CPU].capacity == 16);
+	/* the zfs pool is each member's own: summed */
+	assert_int_equal(lp->members[0].disk_shared, 0);
+	assert_true(lp->members[0].res[RES_DISK].capacity == 100 * GiB);
+	assert_true(lp->members[1].res[RES_DISK].allocated == 20 * GiB);
+	assert_true(lp->total[RES_DISK].capacity == 200 * GiB);
+	assert_true(lp->total[RES_DISK].allocated == 30 * GiB);
+	{
+		json_t *j = status_to_json(s), *p, *m;
+		size_t k, n = 0;
+
+		json_array_foreach(json_object_get(j, "pools"), k, p) {
+			if (strcmp(json_string_value(json_object_get(p, "name")), "shared"))
+				continue;
+			json_array_foreach(json_object_get(p, "members"), i, m)
+				n += json_is_true(json_object_get(m, "disk_shared"));
+		}
+		assert_int_equal(n, 2);
+		json_decref(j);
+	}
+	status_free(s);
+	manifest_result_release(&r2);
+}
+
 int
 main(void)
 {
@@ -876,6 +987,7 @@ main(void)
 		cmocka_unit_test(test_pool_totals),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_parsed_report),
+		cmocka_unit_test(test_shared_storage),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -56,6 +56,34 @@ metrics_render(struct intake *in, int64_t now_ms, struct buf *out)
 		label(out, s->hosts[i].host->meta.name);
 		buf_addf(out, "\"} %.3f\n", (double)s->hosts[i].report_age_ms / 1000.0);
 	}
+	help(out, "berth_storage_pool_available", "gauge",
+	     "1 when the host's last report read the storage pool, 0 when it had an error");
+	for (size_t i = 0; i < s->nhosts; i++) {
+		const struct report *r = s->hosts[i].report;
+
+		for (size_t k = 0; r && k < r->npools; k++) {
+			buf_addstr(out, "berth_storage_pool_available{host=\"");
+			label(out, s->hosts[i].host->meta.name);
+			buf_addstr(out, "\",pool=\"");
+			label(out, r->pools[k].name);
+			buf_addf(out, "\"} %d\n", r->pools[k].error == NULL);
+		}
+	}
+	help(out, "berth_storage_pool_free_bytes", "gauge",
+	     "free bytes of the storage pool in the host's last report");
+	for (size_t i = 0; i < s->nhosts; i++) {
+		const struct report *r = s->hosts[i].report;
+
+		for (size_t k = 0; r && k < r->npools; k++) {
+			if (r->pools[k].error)
+				continue;
+			buf_addstr(out, "berth_storage_pool_free_bytes{host=\"");
+			label(out, s->hosts[i].host->meta.name);
+			buf_addstr(out, "\",pool=\"");
+			label(out, r->pools[k].name);
+			buf_addf(out, "\"} %" PRIu64 "\n", r->pools[k].free);
+		}
+	}
 	help(out, "berth_reports_accepted_total", "counter", "reports accepted");
 	buf_addf(out, "berth_reports_accepted_total %" PRIu64 "\n", st.accepted);
 	help(out, "berth_reports_busy_total", "counter",

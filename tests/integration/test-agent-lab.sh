@@ -304,6 +304,9 @@ rm -rf "$T/spare-src"
 . "$T/lab/lab.env"
 start_serve
 expect "agent reports with a storage pool unavailable" 0 agent lab-2
+curl -s "$URL/metrics" > "$T/m"
+has "/metrics: the pool is down" "$T/m" 'berth_storage_pool_available{host="lab-2",pool="spare"} 0'
+has "/metrics: the other pool is up" "$T/m" 'berth_storage_pool_available{host="lab-2",pool="incus"} 1'
 stop_serve
 expect "status with the pool unavailable" 0 "$BERTH" --repo "$R" status --format json
 m=$(jq -c '.pools[] | select(.name == "spare") | .members[] | select(.host == "lab-2")' "$T/out")

@@ -837,6 +837,10 @@ test_metrics_and_status(void **state)
 	assert_non_null(strstr(m.buf, "berth_host_up{host=\"h2\"} 0\n"));
 	assert_non_null(strstr(m.buf, "berth_reports_accepted_total 1\n"));
 	assert_non_null(strstr(m.buf, "berth_reports_rejected_total{reason=\"replayed\"} 0\n"));
+	assert_non_null(strstr(m.buf, "berth_storage_pool_available{host=\"h1\",pool=\"default\"} 1\n"));
+	assert_non_null(strstr(m.buf, "berth_storage_pool_free_bytes{host=\"h1\",pool=\"default\"} "
+			       "107374182399\n"));
+	assert_null(strstr(m.buf, "berth_storage_pool_available{host=\"h2\""));
 	buf_release(&m);
 	/* A restarted intake still knows the latest report of each host. */
 	stop(f);

@@ -1065,6 +1065,18 @@ unlink_lockfile(const char *path, const struct stat *st, int type, struct FTW *f
 	return 0;
 }
 
+/* The pid the holder of the lock wrote into it, or "unknown". */
+static void
+holder(int fd, char *pid, size_t size)
+{
+	ssize_t n = pread(fd, pid, size - 1, 0);
+
+	pid[n > 0 ? n : 0] = '\0';
+	pid[strcspn(pid, "\n")] = '\0';
+	if (!*pid)
+		snprintf(pid, size, "unknown");
+}
+
 /*
  * The cache's own lock, <dir>.lock, held (flock) for the whole load: two
  * berth processes (a timer's reconcile, a CI plan) never fetch into one
@@ -1094,30 +1106,24 @@ lock_cache(struct loader *l, const char *dir, const char *url)
 		goto out;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		ssize_t n;
-
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			berr_set(l->err, "cannot lock the cache of \"%s\" (\"%s\"): %s", url,
 				 path, strerror(errno));
 			goto fail;
 		}
 		if (waited >= CACHE_LOCK_WAIT_MS) {
-			n = pread(fd, pid, sizeof(pid) - 1, 0);
-			pid[n > 0 ? n : 0] = '\0';
-			pid[strcspn(pid, "\n")] = '\0';
+			holder(fd, pid, sizeof(pid));
 			berr_set(l->err, "the cache of \"%s\" is still locked by another berth"
-				 " (pid %s) after %ld s: \"%s\"", url, *pid ? pid : "unknown",
+				 " (pid %s) after %ld s: \"%s\"", url, pid,
 				 waited / 1000, path);
 			goto fail;
 		}
 		if (waited == 1000 && l->opts->waiting) {
 			char msg[300];
 
-			n = pread(fd, pid, sizeof(pid) - 1, 0);
-			pid[n > 0 ? n : 0] = '\0';
-			pid[strcspn(pid, "\n")] = '\0';
+			holder(fd, pid, sizeof(pid));
 			snprintf(msg, sizeof(msg), "waiting for another berth (pid %s) fetching "
-				 "\"%s\" into the same cache", *pid ? pid : "unknown", url);
+				 "\"%s\" into the same cache", pid, url);
 			l->opts->waiting(l->opts->waiting_arg, msg);
 		}
 		nanosleep(&nap, NULL);

@@ -33,20 +33,20 @@
 
 static struct manifest_result res;
 
-static int
-setup(void **state)
+/* The valid fleet of the manifests under path (of the source tree) into r. */
+static void
+load_at(const char *path, struct manifest_result *r)
 {
 	struct source_opts so;
 	struct diags d = DIAGS_INIT;
 	struct berr err;
 
-	(void)state;
-	memset(&res, 0, sizeof(res));
+	memset(r, 0, sizeof(*r));
 	memset(&so, 0, sizeof(so));
 	so.repo = SOURCE_ROOT;
-	so.path = "tests/data/status/fleet";
+	so.path = path;
 	so.worktree = 1;
-	assert_int_equal(manifest_load(&so, MANIFEST_CHECK, &res, &d, &err), 0);
+	assert_int_equal(manifest_load(&so, MANIFEST_CHECK, r, &d, &err), 0);
 	if (d.nerrors) {
 		char line[1024];
 
@@ -54,7 +54,14 @@ setup(void **state)
 		fail_msg("%s", line);
 	}
 	diags_release(&d);
-	assert_non_null(res.fleet);
+	assert_non_null(r->fleet);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	load_at("tests/data/status/fleet", &res);
 	return 0;
 }
 
@@ -871,9 +878,6 @@ static void
 test_shared_storage(void **state)
 {
 	struct manifest_result r2;
-	struct source_opts so;
-	struct diags d = DIAGS_INIT;
-	struct berr err;
 	struct report_pool pools[2][2];
 	struct report_instance ins[3];
 	struct report reps[2];
@@ -883,14 +887,7 @@ test_shared_storage(void **state)
 	size_t i;
 
 	(void)state;
-	memset(&r2, 0, sizeof(r2));
-	memset(&so, 0, sizeof(so));
-	so.repo = SOURCE_ROOT;
-	so.path = "tests/data/status/shared";
-	so.worktree = 1;
-	assert_int_equal(manifest_load(&so, MANIFEST_CHECK, &r2, &d, &err), 0);
-	assert_int_equal(d.nerrors, 0);
-	diags_release(&d);
+	load_at("tests/data/status/shared", &r2);
 	memset(pools, 0, sizeof(pools));
 	memset(ins, 0, sizeof(ins));
 	memset(reps, 0, sizeof(reps));

@@ -23,6 +23,8 @@ git_() { git -c user.name=test -c user.email=test@berth.invalid -c init.defaultB
 new_repo() { mkdir -p "$1" && git_ -C "$1" init -q; }
 # commit DIR MSG: commit everything in DIR.
 commit() { git_ -C "$1" add -A && git_ -C "$1" commit -q -m "$2" --allow-empty; }
+# var HOST FIELD: a lab daemon's FIELD from lab.env (var lab-1 ENDPOINT).
+var() { local v="LAB_$(echo "$1" | tr 'a-z-' 'A-Z_')_$2"; printf '%s' "${!v}"; }
 
 pass() { passes=$((passes + 1)); echo "ok   - $1"; }
 fail() { fails=$((fails + 1)); echo "FAIL - $1"; }

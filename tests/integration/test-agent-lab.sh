@@ -27,7 +27,6 @@ BR=b$$
 trap 'stop_serve; "$LAB" down --dir "$T/lab" >/dev/null 2>&1; ip link del "${BR}1" 2>/dev/null || true; ip link del "${BR}2" 2>/dev/null || true; rm -rf "$T"' EXIT
 "$LAB" up --hosts 2 --cluster 2 --dir "$T/lab" --net 127.44.0 >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
 . "$T/lab/lab.env"
-var() { local v="LAB_$(echo "$1" | tr 'a-z-' 'A-Z_')_$2"; printf '%s' "${!v}"; }
 li() { local h=$1; shift; INCUS_DIR=$(var "$h" DIR) INCUS_CONF="$T/incus-client" incus "$@"; }
 PORT=$((20000 + RANDOM % 20000))
 # faketime preloads itself: under an ASan build, tell ASan that is fine.

@@ -12,7 +12,6 @@ chmod 0711 "$T"
 trap '"$LAB" down --dir "$T/lab" >/dev/null 2>&1; rm -rf "$T"' EXIT
 "$LAB" up --hosts 2 --cluster 2 --dir "$T/lab" >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
 . "$T/lab/lab.env"
-var() { local v="LAB_$(echo "$1" | tr 'a-z-' 'A-Z_')_$2"; printf '%s' "${!v}"; }
 PLANS=${PLANS:-60}
 
 R=$T/fleet

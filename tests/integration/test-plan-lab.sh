@@ -11,8 +11,6 @@ chmod 0711 "$T"
 trap '"$LAB" down --dir "$T/lab" >/dev/null 2>&1; rm -rf "$T"' EXIT
 "$LAB" up --hosts 3 --cluster 2 --dir "$T/lab" >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
 . "$T/lab/lab.env"
-up() { echo "$1" | tr 'a-z-' 'A-Z_'; }
-var() { local v="LAB_$(up "$1")_$2"; printf '%s' "${!v}"; }
 
 # The fleet: the lab's daemons with their real endpoints and fingerprints.
 R=$T/fleet

@@ -360,10 +360,11 @@ share_disk(const struct m_pool *p, struct status_pool *sp)
 			continue;
 		d = m->res[RES_DISK];
 		d.allocated = 0;
+		/* the same pool of the same cluster: shared for every member of c */
 		for (k = j; k < sp->nmembers; k++) {
 			const struct status_resource *x = &sp->members[k].res[RES_DISK];
 
-			if (shared_storage(sp->members[k].host->host, p->storage_pool) != c)
+			if (sp->members[k].host->host->cluster != c)
 				continue;
 			if (x->capacity > d.capacity) {
 				d.declared = x->declared;
@@ -378,7 +379,7 @@ share_disk(const struct m_pool *p, struct status_pool *sp)
 		for (k = j; k < sp->nmembers; k++) {
 			struct status_member *x = &sp->members[k];
 
-			if (shared_storage(x->host->host, p->storage_pool) != c)
+			if (x->host->host->cluster != c)
 				continue;
 			x->res[RES_DISK] = d;
 			x->disk_shared = k == j ? 1 : 2;

@@ -32,6 +32,17 @@ help(struct buf *b, const char *name, const char *type, const char *text)
 	buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
+/* name{host="H",pool="P"} */
+static void
+pool_series(struct buf *out, const char *name, const struct status_host *h, const char *pool)
+{
+	buf_addf(out, "%s{host=\"", name);
+	label(out, h->host->meta.name);
+	buf_addstr(out, "\",pool=\"");
+	label(out, pool);
+	buf_addstr(out, "\"}");
+}
+
 void
 metrics_render(struct intake *in, int64_t now_ms, struct buf *out)
 {
@@ -62,11 +73,9 @@ metrics_render(struct intake *in, int64_t now_ms, struct buf *out)
 		const struct report *r = s->hosts[i].report;
 
 		for (size_t k = 0; r && k < r->npools; k++) {
-			buf_addstr(out, "berth_storage_pool_available{host=\"");
-			label(out, s->hosts[i].host->meta.name);
-			buf_addstr(out, "\",pool=\"");
-			label(out, r->pools[k].name);
-			buf_addf(out, "\"} %d\n", r->pools[k].error == NULL);
+			pool_series(out, "berth_storage_pool_available", &s->hosts[i],
+				    r->pools[k].name);
+			buf_addf(out, " %d\n", r->pools[k].error == NULL);
 		}
 	}
 	help(out, "berth_storage_pool_free_bytes", "gauge",
@@ -77,11 +86,9 @@ metrics_render(struct intake *in, int64_t now_ms, struct buf *out)
 		for (size_t k = 0; r && k < r->npools; k++) {
 			if (r->pools[k].error)
 				continue;
-			buf_addstr(out, "berth_storage_pool_free_bytes{host=\"");
-			label(out, s->hosts[i].host->meta.name);
-			buf_addstr(out, "\",pool=\"");
-			label(out, r->pools[k].name);
-			buf_addf(out, "\"} %" PRIu64 "\n", r->pools[k].free);
+			pool_series(out, "berth_storage_pool_free_bytes", &s->hosts[i],
+				    r->pools[k].name);
+			buf_addf(out, " %" PRIu64 "\n", r->pools[k].free);
 		}
 	}
 	help(out, "berth_reports_accepted_total", "counter", "reports accepted");

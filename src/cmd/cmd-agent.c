@@ -63,11 +63,11 @@ keygen(struct ctx *ctx, const char *out)
 	if (!out)
 		return usage_error(ctx, "keygen: want --out FILE");
 	if (agent_keygen(out, pub, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		return EXIT_FAIL;
 	}
 	printf("%s\n", pub);
-	info(ctx, "key written to %s (mode 0600); put the line above in the Host manifest "
+	cmd_info(ctx, "key written to %s (mode 0600); put the line above in the Host manifest "
 	     "as spec.agent.key", out);
 	return EXIT_OK;
 }
@@ -83,14 +83,14 @@ static void
 report_round(const struct ctx *ctx, const struct agent_round *r)
 {
 	if (r->seq)
-		info(ctx, "report %" PRIu64 " made (%zu instances); %zu delivered%s%s",
+		cmd_info(ctx, "report %" PRIu64 " made (%zu instances); %zu delivered%s%s",
 		     r->seq, r->instances, r->delivered, r->waiting ? ", " : "",
 		     r->waiting ? "some wait in the spool" : "");
 	if (r->discarded)
-		error(ctx, "%zu reports the intake will never take were moved to the spool's "
+		cmd_error(ctx, "%zu reports the intake will never take were moved to the spool's "
 		      "rejected/ directory", r->discarded);
 	if (r->stopped)
-		error(ctx, "%s; %zu reports wait in the spool", r->error, r->waiting);
+		cmd_error(ctx, "%s; %zu reports wait in the spool", r->error, r->waiting);
 }
 
 static int
@@ -105,12 +105,12 @@ run(struct ctx *ctx, struct agent_opts *ao, int once)
 		return usage_error(ctx, "%s: want --host NAME, --key FILE and --server URL",
 				   once ? "once" : "run");
 	if (!(a = agent_new(ao, &err))) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		return EXIT_FAIL;
 	}
 	if (once) {
 		if (agent_round(a, &r, &err) < 0) {
-			error(ctx, "no report made: %s", err.msg);
+			cmd_error(ctx, "no report made: %s", err.msg);
 			ret = EXIT_FAIL;
 		} else {
 			report_round(ctx, &r);
@@ -122,13 +122,13 @@ run(struct ctx *ctx, struct agent_opts *ao, int once)
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	info(ctx, "agent for host %s reporting to %s every %" PRIu64 " s", ao->host, ao->server,
+	cmd_info(ctx, "agent for host %s reporting to %s every %" PRIu64 " s", ao->host, ao->server,
 	     ao->interval_ms / 1000);
 	while (!stop_requested) {
 		int64_t next = clock_mono_ms() + (int64_t)ao->interval_ms;
 
 		if (agent_round(a, &r, &err) < 0)
-			error(ctx, "no report made: %s", err.msg);
+			cmd_error(ctx, "no report made: %s", err.msg);
 		else if (ctx->verbosity > 0 || r.stopped || r.discarded)
 			report_round(ctx, &r);
 		while (!stop_requested && clock_mono_ms() < next) {
@@ -137,7 +137,7 @@ run(struct ctx *ctx, struct agent_opts *ao, int once)
 			nanosleep(&ts, NULL);
 		}
 	}
-	info(ctx, "agent stopped");
+	cmd_info(ctx, "agent stopped");
 	agent_free(a);
 	return EXIT_OK;
 }

@@ -75,7 +75,7 @@ journal_entry(struct run *r, const char *kind, const struct plan_action *a,
 	e.result = result;
 	e.error = errmsg;
 	if (ledger_append(r->ledger, &e, &err) < 0)
-		error(r->ctx, "ledger: %s", err.msg);
+		cmd_error(r->ctx, "ledger: %s", err.msg);
 }
 
 /*
@@ -102,7 +102,7 @@ settle_intent(struct run *r, const json_t *intent)
 	e.result = "interrupted";
 	e.error = why;
 	if (ledger_append(r->ledger, &e, &err) < 0)
-		error(r->ctx, "ledger: %s", err.msg);
+		cmd_error(r->ctx, "ledger: %s", err.msg);
 	free(why);
 }
 
@@ -166,13 +166,13 @@ same_as_saved(const struct ctx *ctx, const json_t *saved, const struct plan *now
 		const char *sd = s ? json_string_value(json_object_get(s, "digest")) : NULL;
 
 		if (!s) {
-			error(ctx, "%s: the servers now need \"%s\", which the saved plan does not have",
+			cmd_error(ctx, "%s: the servers now need \"%s\", which the saved plan does not have",
 			      x->address, plan_action_name(x->kind));
 			bad++;
 		} else if (strcmp(sd ? sd : "", x->digest) ||
 			   !json_equal(json_object_get(s, "after"),
 				       x->after ? x->after : json_null())) {
-			error(ctx, "%s: changed since the plan was made (digest %.12s, now %.12s)",
+			cmd_error(ctx, "%s: changed since the plan was made (digest %.12s, now %.12s)",
 			      x->address, sd ? sd : "none", x->digest[0] ? x->digest : "none");
 			bad++;
 		}
@@ -180,7 +180,7 @@ same_as_saved(const struct ctx *ctx, const json_t *saved, const struct plan *now
 		free(key);
 	}
 	json_object_foreach(want, k, a) {
-		error(ctx, "%s: the saved plan would %s it, but the servers no longer need that",
+		cmd_error(ctx, "%s: the saved plan would %s it, but the servers no longer need that",
 		      json_string_value(json_object_get(a, "address")),
 		      json_string_value(json_object_get(a, "action")));
 		bad++;
@@ -201,12 +201,12 @@ read_plan_file(const struct ctx *ctx, const char *path)
 
 	b.max = 64u << 20;
 	if (!f) {
-		error(ctx, "cannot read plan file \"%s\": %s", path, strerror(errno));
+		cmd_error(ctx, "cannot read plan file \"%s\": %s", path, strerror(errno));
 		return NULL;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (buf_add(&b, chunk, n) < 0) {
-			error(ctx, "plan file \"%s\" is over the limit of 64 MiB", path);
+			cmd_error(ctx, "plan file \"%s\" is over the limit of 64 MiB", path);
 			fclose(f);
 			buf_release(&b);
 			return NULL;
@@ -214,7 +214,7 @@ read_plan_file(const struct ctx *ctx, const char *path)
 	}
 	fclose(f);
 	if (!(doc = plan_file_read(b.buf, b.len, &err)))
-		error(ctx, "%s: %s", path, err.msg);
+		cmd_error(ctx, "%s: %s", path, err.msg);
 	buf_release(&b);
 	return doc;
 }
@@ -272,19 +272,19 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 
 	if (state_lock_acquire(ctx->state_dir, aa->reconcile ? "reconcile" : "apply",
 			       aa->lock_timeout_ms, &lock, &replaced, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
 	if (replaced.id[0])
-		info(ctx, "took over lock %s left by pid %ld on %s since %s (no longer running)",
+		cmd_info(ctx, "took over lock %s left by pid %ld on %s since %s (no longer running)",
 		     replaced.id, replaced.pid, replaced.host, replaced.since);
 	if (ledger_open(ctx->state_dir, &r.ledger, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
 	if ((dangling = ledger_dangling_intents(r.ledger, &err)) && json_array_size(dangling)) {
 		json_array_foreach(dangling, i, x) {
-			info(ctx, "warning: an earlier run (%s) was interrupted: its change of %s "
+			cmd_warn(ctx, "an earlier run (%s) was interrupted: its change of %s "
 			     "(ledger entry %lld) has no result; this run re-checks it",
 			     json_string_value(json_object_get(x, "run_id")),
 			     json_string_value(json_object_get(x, "object")),
@@ -305,14 +305,14 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	if (load_valid_fleet(ctx, &res, ": nothing applied") < 0)
 		goto out;
 	if (incus_identity_load(ctx->state_dir, &id, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
 	if (saved) {
 		const char *sid = json_string_value(json_object_get(saved, "state_id"));
 
 		if (!sid || strcmp(sid, id.fingerprint)) {
-			error(ctx, "%s was made with another state directory (berth identity %.12s, "
+			cmd_error(ctx, "%s was made with another state directory (berth identity %.12s, "
 			      "this one is %.12s): refusing it", aa->file, sid ? sid : "none",
 			      id.fingerprint);
 			goto out;
@@ -323,7 +323,7 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	aa->po.last_applied = last;
 	/* The plan shown marks the hosts that take no new instances, as berth plan does. */
 	if (report_set_load(ctx->state_dir, &reports, &err) < 0)
-		info(ctx, "warning: no host health in this plan: %s", err.msg);
+		cmd_warn(ctx, "no host health in this plan: %s", err.msg);
 	else
 		aa->po.status = status = status_build(res.fleet, reports.items, reports.n,
 						      clock_now_ms());
@@ -331,12 +331,12 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	oo.identity = &id;
 	oo.parallel = aa->parallel;
 	if (!(observed = observe_fleet(res.fleet, &oo, &err))) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
 	if (plan_compute(res.fleet, observed, &aa->po, &plan) < 0) {
 		have_plan = 1;
-		error(ctx, "plan refused: %s", plan.refused);
+		cmd_error(ctx, "plan refused: %s", plan.refused);
 		goto out;
 	}
 	have_plan = 1;
@@ -344,12 +344,12 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 		const char *md = json_string_value(json_object_get(saved, "manifest_digest"));
 
 		if (!md || strcmp(md, plan.manifest_digest)) {
-			error(ctx, "%s was made for other manifests (digest %.12s, commit %s has %.12s): "
+			cmd_error(ctx, "%s was made for other manifests (digest %.12s, commit %s has %.12s): "
 			      "refusing it", aa->file, md ? md : "none", res.commit, plan.manifest_digest);
 			goto out;
 		}
 		if (same_as_saved(ctx, saved, &plan) < 0) {
-			error(ctx, "%s is stale: the servers changed since it was made; run berth plan again",
+			cmd_error(ctx, "%s is stale: the servers changed since it was made; run berth plan again",
 			      aa->file);
 			goto out;
 		}
@@ -361,18 +361,18 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	journal_entry(&r, "run.start", NULL, NULL, NULL, NULL, NULL);
 	started = 1;
 	if (!plan_has_changes(&plan)) {
-		info(ctx, "no changes: the servers match commit %s", res.commit);
+		cmd_info(ctx, "no changes: the servers match commit %s", res.commit);
 		ret = plan.nerrors ? EXIT_FAIL : EXIT_OK;
 		goto out;
 	}
 	if (!aa->file && !aa->auto_approve && !aa->reconcile) {
 		if (!isatty(STDIN_FILENO)) {
-			error(ctx, "refusing to apply without a terminal to confirm on: pass "
+			cmd_error(ctx, "refusing to apply without a terminal to confirm on: pass "
 			      "--auto-approve, or apply a saved plan file");
 			goto out;
 		}
 		if (!confirm(ctx)) {
-			error(ctx, "apply cancelled: nothing was changed");
+			cmd_error(ctx, "apply cancelled: nothing was changed");
 			goto out;
 		}
 	}
@@ -386,7 +386,7 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	if (r.tty && ctx->verbosity >= 0)
 		fputs("\r\033[K", stderr);
 	if (rc < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
 	for (i = 0; i < ar.n; i++)

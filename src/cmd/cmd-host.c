@@ -29,11 +29,11 @@ trust_command(struct ctx *ctx, const char *name)
 	} else if (fleet_cluster(res.fleet, name)) {
 		is_cluster = 1;
 	} else {
-		error(ctx, "unknown host \"%s\": want the name of a Host or Cluster in the manifests", name);
+		cmd_error(ctx, "unknown host \"%s\": want the name of a Host or Cluster in the manifests", name);
 		goto out;
 	}
 	if (incus_identity_load(ctx->state_dir, &id, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
 	script = incus_trust_command(&id, name, is_cluster);

@@ -234,7 +234,7 @@ do_verify(struct ctx *ctx, struct ledger *l, const char *checkpoint, int for_che
 	struct berr err;
 
 	if (ledger_verify(l, checkpoint, &r, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		return EXIT_FAIL;
 	}
 	if (ctx->format == FORMAT_JSON && !for_checkpoint) {
@@ -254,11 +254,11 @@ do_verify(struct ctx *ctx, struct ledger *l, const char *checkpoint, int for_che
 		json_decref(j);
 	}
 	if (!r.ok) {
-		error(ctx, "the ledger does not verify: %s", r.msg);
+		cmd_error(ctx, "the ledger does not verify: %s", r.msg);
 		if (r.head_seq == 1)
-			info(ctx, "entry 1 verifies (hash %s)", r.head_hash);
+			cmd_info(ctx, "entry 1 verifies (hash %s)", r.head_hash);
 		else if (r.head_seq > 1)
-			info(ctx, "entries 1 to %" PRId64 " verify (hash %s)", r.head_seq, r.head_hash);
+			cmd_info(ctx, "entries 1 to %" PRId64 " verify (hash %s)", r.head_seq, r.head_hash);
 		return EXIT_FAIL;
 	}
 	if (for_checkpoint) {
@@ -275,7 +275,7 @@ do_verify(struct ctx *ctx, struct ledger *l, const char *checkpoint, int for_che
 		} else {
 			printf("%" PRId64 ":%s\n", r.head_seq, r.head_hash);
 		}
-		info(ctx, "keep this line somewhere berth's host cannot change it (another "
+		cmd_info(ctx, "keep this line somewhere berth's host cannot change it (another "
 		     "machine, a ticket, paper); `berth ledger verify --checkpoint %" PRId64
 		     ":%s` proves the ledger still extends it", r.head_seq, r.head_hash);
 		return EXIT_OK;
@@ -358,7 +358,7 @@ cmd_ledger(struct ctx *ctx, int argc, char **argv)
 	}
 
 	if (ledger_open(ctx->state_dir, &l, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		return EXIT_FAIL;
 	}
 	if (!strcmp(sub, "verify")) {
@@ -373,7 +373,7 @@ cmd_ledger(struct ctx *ctx, int argc, char **argv)
 		}
 		if (ledger_query(l, NULL, !strcmp(as, "csv") ? export_csv : export_jsonl, NULL,
 				 &err) < 0) {
-			error(ctx, "%s", err.msg);
+			cmd_berr(ctx, &err);
 			goto out;
 		}
 		ret = EXIT_OK;
@@ -381,12 +381,12 @@ cmd_ledger(struct ctx *ctx, int argc, char **argv)
 		json_t *all = json_array();
 
 		if (ledger_query(l, &f, collect, all, &err) < 0) {
-			error(ctx, "%s", err.msg);
+			cmd_berr(ctx, &err);
 			json_decref(all);
 			goto out;
 		}
 		if (!strcmp(sub, "show") && json_array_size(all) == 0) {
-			error(ctx, "no ledger entry has seq %" PRId64, f.seq);
+			cmd_error(ctx, "no ledger entry has seq %" PRId64, f.seq);
 		} else if (ctx->format == FORMAT_JSON) {
 			json_t *j = versioned();
 
@@ -403,7 +403,7 @@ cmd_ledger(struct ctx *ctx, int argc, char **argv)
 			for (i = 0; i < json_array_size(all); i++)
 				print_line(NULL, json_array_get(all, i));
 			if (json_array_size(all) == 0)
-				info(ctx, "no ledger entries%s", f.since || f.kind || f.object ||
+				cmd_info(ctx, "no ledger entries%s", f.since || f.kind || f.object ||
 				     f.run_id ? " match" : " yet");
 			ret = EXIT_OK;
 		}

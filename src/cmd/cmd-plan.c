@@ -48,9 +48,9 @@ write_plan_file(const struct ctx *ctx, const char *path, json_t *doc)
 	int r = -1;
 
 	if (!withnl)
-		error(ctx, "cannot write plan file \"%s\": out of memory", path);
+		cmd_error(ctx, "cannot write plan file \"%s\": out of memory", path);
 	else if (fs_write_atomic(path, withnl, strlen(withnl), 0600, &err) < 0)
-		error(ctx, "cannot write plan file: %s", err.msg);
+		cmd_error(ctx, "cannot write plan file: %s", err.msg);
 	else
 		r = 0;
 	free(text);
@@ -122,7 +122,7 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 	if (load_valid_fleet(ctx, &res, ": nothing planned") < 0)
 		goto out;
 	if (incus_identity_load(ctx->state_dir, &id, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
 	/* What berth last applied tells drift from changes in git. */
@@ -130,7 +130,7 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 	if (access(db, F_OK) == 0) {
 		if (ledger_open(ctx->state_dir, &ledger, &err) < 0 ||
 		    !(last = ledger_last_applied(ledger, &err))) {
-			error(ctx, "%s", err.msg);
+			cmd_berr(ctx, &err);
 			free(db);
 			goto out;
 		}
@@ -140,18 +140,18 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 	/* Agent reports mark offline hosts in the plan; without them the plan
 	 * is the same, only unmarked. */
 	if (report_set_load(ctx->state_dir, &reports, &err) < 0)
-		info(ctx, "warning: no host health in this plan: %s", err.msg);
+		cmd_warn(ctx, "no host health in this plan: %s", err.msg);
 	else
 		po.status = status = status_build(res.fleet, reports.items, reports.n,
 						  clock_now_ms());
 	incus_global_init();
 	oo.identity = &id;
 	if (!(observed = observe_fleet(res.fleet, &oo, &err))) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
 	if (plan_compute(res.fleet, observed, &po, &plan) < 0) {
-		error(ctx, "plan refused: %s", plan.refused);
+		cmd_error(ctx, "plan refused: %s", plan.refused);
 		have_plan = 1;
 		goto out;
 	}
@@ -173,7 +173,7 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 		json_decref(pf);
 		if (w < 0)
 			goto out;
-		info(ctx, "plan saved to %s", out);
+		cmd_info(ctx, "plan saved to %s", out);
 	}
 	if (plan.nerrors)
 		ret = EXIT_FAIL;

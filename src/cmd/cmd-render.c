@@ -28,7 +28,7 @@ cmd_render(struct ctx *ctx, int argc, char **argv)
 		return r;
 	ctx_source_opts(ctx, &so);
 	if (manifest_load(&so, MANIFEST_PARSE, &res, &d, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		diags_release(&d);
 		return EXIT_FAIL;
 	}

@@ -120,15 +120,15 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 	}
 	if (intake_open(&io, res.fleet, &in, &err) < 0 || http_start(&ho, in, &hs, &err) < 0 ||
 	    (ao.listen && http_start(&ao, in, &as, &err) < 0)) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
-	info(ctx, "serving on %s%s port %u: POST /v1/reports, GET %s/healthz "
+	cmd_info(ctx, "serving on %s%s port %u: POST /v1/reports, GET %s/healthz "
 	     "(manifests at commit %.12s)", ho.tls_cert ? "https " : "",
 	     ho.listen ? ho.listen : "127.0.0.1:8080", http_port(hs),
 	     ao.listen ? "" : "/metrics /v1/status ", res.commit);
 	if (ao.listen)
-		info(ctx, "serving on %s port %u: GET /metrics /v1/status /healthz", ao.listen,
+		cmd_info(ctx, "serving on %s port %u: GET /metrics /v1/status /healthz", ao.listen,
 		     http_port(as));
 	fflush(stderr);
 	while (!stop_requested) {
@@ -140,19 +140,19 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 		reload_requested = 0;
 		memset(&next, 0, sizeof(next));
 		if (load_valid_fleet(ctx, &next, "") < 0) {
-			error(ctx, "reload: keeping the manifests of commit %.12s", res.commit);
+			cmd_error(ctx, "reload: keeping the manifests of commit %.12s", res.commit);
 			continue;
 		}
 		if (intake_set_fleet(in, next.fleet, &err) < 0) {
-			error(ctx, "reload: %s; keeping commit %.12s", err.msg, res.commit);
+			cmd_error(ctx, "reload: %s; keeping commit %.12s", err.msg, res.commit);
 			manifest_result_release(&next);
 			continue;
 		}
 		manifest_result_release(&res);
 		res = next;
-		info(ctx, "reloaded the manifests: commit %.12s", res.commit);
+		cmd_info(ctx, "reloaded the manifests: commit %.12s", res.commit);
 	}
-	info(ctx, "stopping");
+	cmd_info(ctx, "stopping");
 	ret = EXIT_OK;
 out:
 	http_stop(as);

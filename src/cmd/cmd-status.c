@@ -297,7 +297,7 @@ cmd_status(struct ctx *ctx, int argc, char **argv)
 	if (load_valid_fleet(ctx, &res, ": no status") < 0)
 		goto out;
 	if (report_set_load(ctx->state_dir, &set, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
 	s = status_build(res.fleet, set.items, set.n, clock_now_ms());

@@ -51,11 +51,11 @@ cmd_unlock(struct ctx *ctx, int argc, char **argv)
 
 	/* The ledger first: a lock is not broken unless the break can be recorded. */
 	if (ledger_open(ctx->state_dir, &l, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		return EXIT_FAIL;
 	}
 	if (state_lock_break(ctx->state_dir, id, &h, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
 	before = json_pack("{s:s, s:I, s:s, s:s, s:s}", "id", h.id, "pid", (json_int_t)h.pid,
@@ -66,7 +66,7 @@ cmd_unlock(struct ctx *ctx, int argc, char **argv)
 	e.before = before;
 	e.result = "ok";
 	if (ledger_append(l, &e, &err) < 0) {
-		error(ctx, "lock %s is broken but the break could not be recorded: %s", h.id,
+		cmd_error(ctx, "lock %s is broken but the break could not be recorded: %s", h.id,
 		      err.msg);
 		goto out;
 	}
@@ -74,7 +74,7 @@ cmd_unlock(struct ctx *ctx, int argc, char **argv)
 	       "\n", h.id, *h.command ? h.command : "process", h.pid, h.host, h.since, e.seq);
 	gethostname(host, sizeof(host) - 1);
 	if (h.pid > 0 && !strcmp(host, h.host) && (kill((pid_t)h.pid, 0) == 0 || errno == EPERM))
-		info(ctx, "pid %ld is still running: it may still be changing servers", h.pid);
+		cmd_info(ctx, "pid %ld is still running: it may still be changing servers", h.pid);
 	ret = EXIT_OK;
 out:
 	json_decref(before);

@@ -70,12 +70,12 @@ cmd_validate(struct ctx *ctx, int argc, char **argv)
 	ctx_source_opts(ctx, &so);
 	if (manifest_load(&so, schema_only ? MANIFEST_SCHEMA : MANIFEST_CHECK,
 			  &res, &d, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		diags_release(&d);
 		return EXIT_FAIL;
 	}
 	if (res.fetched)
-		info(ctx, "fetched %s at commit %s", so.repo, res.commit);
+		cmd_info(ctx, "fetched %s at commit %s", so.repo, res.commit);
 	diags_sort(&d);
 	valid = d.nerrors == 0 && !(strict && d.nwarnings);
 	ndocs = res.fleet ? res.fleet->docs.n : res.docs.n;
@@ -84,7 +84,7 @@ cmd_validate(struct ctx *ctx, int argc, char **argv)
 	} else {
 		print_diags(ctx, &d);
 		if (valid)
-			info(ctx, "%zu document%s in %zu file%s valid at %s%s%s",
+			cmd_info(ctx, "%zu document%s in %zu file%s valid at %s%s%s",
 			     ndocs, ndocs == 1 ? "" : "s", res.nfiles,
 			     res.nfiles == 1 ? "" : "s",
 			     strcmp(res.commit, "worktree") ? "commit " : "",

@@ -12,6 +12,7 @@
 
 #include "manifest/source.h"
 #include "util/diag.h"
+#include "util/err.h"
 
 enum output_format { FORMAT_TEXT, FORMAT_JSON };
 
@@ -89,10 +90,18 @@ int usage_error(const struct ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Print the help of ctx->cmd to stdout; returns EXIT_OK. */
 int command_help(const struct ctx *ctx);
-/* "berth: error: ..." to stderr (colour when allowed). */
-void error(const struct ctx *ctx, const char *fmt, ...)
+/*
+ * Messages to stderr, "berth: error: ...", "berth: warning: ...", "berth: ...".
+ * cmd_error and cmd_berr return EXIT_FAIL, so a command can
+ * `return cmd_error(ctx, ...)`; cmd_berr prints err->msg. Warnings are shown
+ * even with -q (which hides only cmd_info); colour when ctx->color.
+ */
+int cmd_error(const struct ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void info(const struct ctx *ctx, const char *fmt, ...)
+int cmd_berr(const struct ctx *ctx, const struct berr *err);
+void cmd_warn(const struct ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void cmd_info(const struct ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Print diagnostics to stderr, sorted, one per line. */
 void print_diags(const struct ctx *ctx, struct diags *d);

@@ -278,18 +278,35 @@ vmessage(const struct ctx *ctx, const char *label, const char *color,
 	fputc('\n', stderr);
 }
 
-void
-error(const struct ctx *ctx, const char *fmt, ...)
+int
+cmd_error(const struct ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vmessage(ctx, "error", "1;31", fmt, ap);
 	va_end(ap);
+	return EXIT_FAIL;
+}
+
+int
+cmd_berr(const struct ctx *ctx, const struct berr *err)
+{
+	return cmd_error(ctx, "%s", err->msg);
 }
 
 void
-info(const struct ctx *ctx, const char *fmt, ...)
+cmd_warn(const struct ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(ctx, "warning", "1;33", fmt, ap);
+	va_end(ap);
+}
+
+void
+cmd_info(const struct ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -310,8 +327,6 @@ print_diags(const struct ctx *ctx, struct diags *d)
 		const struct diag *g = &d->v[i];
 		int warn = g->severity == DIAG_WARNING;
 
-		if (warn && ctx->verbosity < 0)
-			continue;
 		if (*g->file) {
 			fputs(g->file, stderr);
 			if (g->line)
@@ -331,7 +346,7 @@ print_diags(const struct ctx *ctx, struct diags *d)
 static void
 say_waiting(void *arg, const char *msg)
 {
-	info(arg, "%s", msg);
+	cmd_info(arg, "%s", msg);
 }
 
 void
@@ -356,14 +371,14 @@ load_valid_fleet(const struct ctx *ctx, struct manifest_result *res, const char 
 
 	ctx_source_opts(ctx, &so);
 	if (manifest_load(&so, MANIFEST_CHECK, res, &d, &err) < 0) {
-		error(ctx, "%s", err.msg);
+		cmd_berr(ctx, &err);
 		goto out;
 	}
 	if (res->fetched)
-		info(ctx, "fetched %s at commit %s", so.repo, res->commit);
+		cmd_info(ctx, "fetched %s at commit %s", so.repo, res->commit);
 	if (d.nerrors || !res->fleet) {
 		print_diags(ctx, &d);
-		error(ctx, "the manifests are not valid (run `berth validate`)%s", consequence);
+		cmd_error(ctx, "the manifests are not valid (run `berth validate`)%s", consequence);
 		goto out;
 	}
 	ret = 0;

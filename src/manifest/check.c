@@ -283,7 +283,7 @@ usable(const struct m_pool *p, uint64_t declared, enum resource r)
 }
 
 static void
-plan_fits(struct m_plan *pl, struct diags *d)
+offer_fits(struct m_offer *pl, struct diags *d)
 {
 	struct m_pool *p = pl->pool;
 	const struct m_host *best = NULL;
@@ -336,8 +336,8 @@ plans(struct fleet *f, struct diags *d)
 {
 	size_t i, j;
 
-	for (i = 0; i < f->nplans; i++) {
-		struct m_plan *pl = &f->plans[i];
+	for (i = 0; i < f->noffers; i++) {
+		struct m_offer *pl = &f->offers[i];
 		const struct mdoc *doc = pl->meta.doc;
 
 		pl->pool = fleet_pool(f, pl->pool_name);
@@ -346,7 +346,7 @@ plans(struct fleet *f, struct diags *d)
 				"unknown pool \"%s\": want the name of a Pool declared "
 				"in the manifests", pl->pool_name);
 		} else {
-			plan_fits(pl, d);
+			offer_fits(pl, d);
 			if (!is_platform(&pl->meta) &&
 			    !pool_has_provider_host(pl->pool, pl->meta.provider))
 				diag_at(d, DIAG_ERROR, doc, "spec.pool",
@@ -418,28 +418,28 @@ instances(struct fleet *f, struct diags *d)
 		struct m_instance *in = &f->instances[i];
 		const struct mdoc *doc = in->meta.doc;
 
-		in->plan = fleet_plan(f, in->plan_name);
+		in->offer = fleet_offer(f, in->plan_name);
 		in->image = fleet_image(f, in->image_name);
 		in->host = in->host_name ? fleet_host(f, in->host_name) : NULL;
-		if (!in->plan)
+		if (!in->offer)
 			diag_at(d, DIAG_ERROR, doc, "spec.plan",
 				"unknown plan \"%s\": want the name of a Plan declared "
 				"in the manifests", in->plan_name);
-		else if (strcmp(in->plan->meta.provider, in->meta.provider) &&
-			 !is_platform(&in->plan->meta))
+		else if (strcmp(in->offer->meta.provider, in->meta.provider) &&
+			 !is_platform(&in->offer->meta))
 			diag_at(d, DIAG_ERROR, doc, "spec.plan",
 				"plan \"%s\" belongs to provider \"%s\": an instance of "
 				"\"%s\" may use only its own or the platform's plans",
-				in->plan_name, in->plan->meta.provider, in->meta.provider);
+				in->plan_name, in->offer->meta.provider, in->meta.provider);
 		if (!in->image) {
 			diag_at(d, DIAG_ERROR, doc, "spec.image",
 				"unknown image \"%s\": want the name of an Image declared "
 				"in the manifests", in->image_name);
-		} else if (in->plan && in->plan->nimages) {
+		} else if (in->offer && in->offer->nimages) {
 			int offered = 0;
 
-			for (j = 0; j < in->plan->nimages; j++)
-				if (!strcmp(in->plan->image_names[j], in->image_name))
+			for (j = 0; j < in->offer->nimages; j++)
+				if (!strcmp(in->offer->image_names[j], in->image_name))
 					offered = 1;
 			if (!offered)
 				diag_at(d, DIAG_ERROR, doc, "spec.image",
@@ -461,16 +461,16 @@ instances(struct fleet *f, struct diags *d)
 				"host \"%s\" belongs to provider \"%s\": a provider may "
 				"not place instances on another provider's hosts",
 				in->host_name, in->host->meta.provider);
-		if (in->plan && in->plan->pool) {
+		if (in->offer && in->offer->pool) {
 			int member = 0;
 
-			for (j = 0; j < in->plan->pool->nhosts; j++)
-				if (in->plan->pool->hosts[j] == in->host)
+			for (j = 0; j < in->offer->pool->nhosts; j++)
+				if (in->offer->pool->hosts[j] == in->host)
 					member = 1;
 			if (!member)
 				diag_at(d, DIAG_ERROR, doc, "spec.host",
 					"host \"%s\" is not in pool \"%s\" of plan \"%s\"",
-					in->host_name, in->plan->pool->meta.name, in->plan_name);
+					in->host_name, in->offer->pool->meta.name, in->plan_name);
 		}
 	}
 }

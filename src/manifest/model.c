@@ -386,7 +386,7 @@ read_pool(struct rd *r, json_t *spec, struct m_pool *p)
 }
 
 static void
-read_plan(struct rd *r, json_t *spec, struct m_plan *p)
+read_offer(struct rd *r, json_t *spec, struct m_offer *p)
 {
 	static const char *const types[] = { "container", "virtual-machine", NULL };
 	static const char *const cycles[] = { "hourly", "monthly", "quarterly",
@@ -485,8 +485,8 @@ fleet_index(struct fleet *f)
 		index_add(f->index[KIND_CLUSTER], f->clusters[i].meta.name, i);
 	for (i = 0; i < f->npools; i++)
 		index_add(f->index[KIND_POOL], f->pools[i].meta.name, i);
-	for (i = 0; i < f->nplans; i++)
-		index_add(f->index[KIND_PLAN], f->plans[i].meta.name, i);
+	for (i = 0; i < f->noffers; i++)
+		index_add(f->index[KIND_PLAN], f->offers[i].meta.name, i);
 	for (i = 0; i < f->nimages; i++)
 		index_add(f->index[KIND_IMAGE], f->images[i].meta.name, i);
 	for (i = 0; i < f->ninstances; i++)
@@ -559,10 +559,10 @@ fleet_build(struct mdocs *docs, struct diags *d)
 			break;
 		}
 		case KIND_PLAN: {
-			struct m_plan *p = GROW(f->plans, f->nplans);
+			struct m_offer *p = GROW(f->offers, f->noffers);
 
 			p->meta = meta;
-			read_plan(&r, spec, p);
+			read_offer(&r, spec, p);
 			break;
 		}
 		case KIND_IMAGE: {
@@ -636,11 +636,11 @@ fleet_free(struct fleet *f)
 		free(f->pools[i].hosts);
 	}
 	free(f->pools);
-	for (i = 0; i < f->nplans; i++) {
-		free(f->plans[i].image_names);
-		free(f->plans[i].images);
+	for (i = 0; i < f->noffers; i++) {
+		free(f->offers[i].image_names);
+		free(f->offers[i].images);
 	}
-	free(f->plans);
+	free(f->offers);
 	for (i = 0; i < f->nimages; i++) {
 		free(f->images[i].pool_names);
 		free(f->images[i].pools);
@@ -665,7 +665,7 @@ fn(const struct fleet *f, const char *name) \
 LOOKUP(fleet_host, struct m_host, KIND_HOST, hosts)
 LOOKUP(fleet_cluster, struct m_cluster, KIND_CLUSTER, clusters)
 LOOKUP(fleet_pool, struct m_pool, KIND_POOL, pools)
-LOOKUP(fleet_plan, struct m_plan, KIND_PLAN, plans)
+LOOKUP(fleet_offer, struct m_offer, KIND_PLAN, offers)
 LOOKUP(fleet_image, struct m_image, KIND_IMAGE, images)
 LOOKUP(fleet_provider, struct m_provider, KIND_PROVIDER, providers)
 LOOKUP(fleet_instance, struct m_instance, KIND_INSTANCE, instances)

@@ -149,7 +149,7 @@ enum availability { AVAIL_ON_SALE, AVAIL_HIDDEN, AVAIL_RETIRED };
 
 struct m_image;
 
-struct m_plan {
+struct m_offer {
 	struct meta meta;
 	const char *pool_name;
 	struct m_pool *pool;
@@ -192,7 +192,7 @@ struct m_instance {
 	const char *host_name;		/* may be NULL */
 	int running;
 	const char *owner;
-	struct m_plan *plan;
+	struct m_offer *offer;		/* the Plan named plan_name */
 	struct m_image *image;
 	struct m_host *host;
 };
@@ -204,7 +204,7 @@ struct fleet {
 	struct m_host *hosts;		size_t nhosts;
 	struct m_cluster *clusters;	size_t nclusters;
 	struct m_pool *pools;		size_t npools;
-	struct m_plan *plans;		size_t nplans;
+	struct m_offer *offers;		size_t noffers;
 	struct m_image *images;		size_t nimages;
 	struct m_instance *instances;	size_t ninstances;
 	json_t *index[KIND__COUNT];	/* name -> position in its array */
@@ -224,7 +224,7 @@ void fleet_free(struct fleet *f);
 struct m_host *fleet_host(const struct fleet *f, const char *name);
 struct m_cluster *fleet_cluster(const struct fleet *f, const char *name);
 struct m_pool *fleet_pool(const struct fleet *f, const char *name);
-struct m_plan *fleet_plan(const struct fleet *f, const char *name);
+struct m_offer *fleet_offer(const struct fleet *f, const char *name);
 struct m_image *fleet_image(const struct fleet *f, const char *name);
 struct m_provider *fleet_provider(const struct fleet *f, const char *name);
 struct m_instance *fleet_instance(const struct fleet *f, const char *name);

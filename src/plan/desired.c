@@ -52,7 +52,7 @@ cycle_name(enum cycle c)
 }
 
 void
-plan_version(const struct m_plan *p, char out[17])
+offer_version(const struct m_offer *p, char out[17])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
@@ -333,8 +333,8 @@ add_profiles(const struct fleet *f, const struct pserver *s, struct dset *out)
 {
 	size_t i;
 
-	for (i = 0; i < f->nplans; i++) {
-		const struct m_plan *p = &f->plans[i];
+	for (i = 0; i < f->noffers; i++) {
+		const struct m_offer *p = &f->offers[i];
 		struct dobj *x;
 		json_t *config, *root, *devices;
 		char size[32], version[17];
@@ -353,7 +353,7 @@ add_profiles(const struct fleet *f, const struct pserver *s, struct dset *out)
 		json_object_set_new(config, "limits.memory", json_string(size));
 		json_object_set_new(config, "user.berth.managed", json_string("true"));
 		json_object_set_new(config, "user.berth.plan", json_string(p->meta.name));
-		plan_version(p, version);
+		offer_version(p, version);
 		json_object_set_new(config, "user.berth.plan-version", json_string(version));
 		if (p->type == TYPE_VM && s->cluster) {
 			if (s->cluster->vm_maxcpus_auto)

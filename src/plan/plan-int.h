@@ -47,7 +47,7 @@ void dset_release(struct dset *d);
 /* Does server s hold hosts of pool p? */
 int pserver_in_pool(const struct pserver *s, const struct m_pool *p);
 /* The digest of what plan p sells (16 hex digits); out has 17 bytes. */
-void plan_version(const struct m_plan *p, char out[17]);
+void offer_version(const struct m_offer *p, char out[17]);
 
 /* diff.c */
 enum diff_mode {

@@ -607,7 +607,7 @@ fleet_declares_nothing(const struct fleet *f)
 {
 	size_t i;
 
-	if (f->nplans || f->nimages)
+	if (f->noffers || f->nimages)
 		return 0;
 	for (i = 0; i < f->nhosts; i++)
 		if (f->hosts[i].nstorage_pools || f->hosts[i].nprojects)

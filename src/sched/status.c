@@ -117,7 +117,7 @@ free_of(uint64_t capacity, uint64_t allocated)
 static void
 add_instance(struct status_host *sh, size_t *alloc, const char *name,
 	     const char *project, const char *status, const char *plan,
-	     const struct m_plan *mp)
+	     const struct m_offer *mp)
 {
 	struct status_instance *si;
 
@@ -127,7 +127,7 @@ add_instance(struct status_host *sh, size_t *alloc, const char *name,
 	si->project = project ? project : "default";
 	si->status = status;
 	si->plan = plan;
-	si->m_plan = mp;
+	si->offer = mp;
 	if (mp) {
 		sh->allocated[RES_CPU] = add_u64(sh->allocated[RES_CPU], mp->cpu);
 		sh->allocated[RES_MEMORY] = add_u64(sh->allocated[RES_MEMORY], mp->memory);
@@ -175,7 +175,7 @@ host_instances(const struct fleet *f, struct status_host *sh,
 		const struct report_instance *ri = &r->instances[i];
 
 		add_instance(sh, &alloc, ri->name, ri->project, ri->status, ri->plan,
-			     ri->plan ? fleet_plan(f, ri->plan) : NULL);
+			     ri->plan ? fleet_offer(f, ri->plan) : NULL);
 	}
 	if (!npinned)
 		return;
@@ -199,7 +199,7 @@ host_instances(const struct fleet *f, struct status_host *sh,
 				continue;
 		}
 		add_instance(sh, &alloc, in->meta.name, in->project, "declared",
-			     in->plan_name, in->plan ? in->plan : fleet_plan(f, in->plan_name));
+			     in->plan_name, in->offer ? in->offer : fleet_offer(f, in->plan_name));
 	}
 	json_decref(seen);
 	buf_release(&key);
@@ -240,7 +240,7 @@ member_resources(const struct m_pool *p, struct status_member *m)
 
 /* May plan pl go on host h of its pool (the provider rule, not retired)? */
 static int
-plan_for_host(const struct m_plan *pl, const struct m_host *h)
+offer_for_host(const struct m_offer *pl, const struct m_host *h)
 {
 	const char *pp = pl->meta.provider ? pl->meta.provider : "platform";
 
@@ -257,13 +257,13 @@ member_full(const struct fleet *f, const struct m_pool *p, const struct status_m
 	int any = 0;
 	size_t i;
 
-	for (i = 0; i < f->nplans; i++) {
-		const struct m_plan *pl = &f->plans[i];
+	for (i = 0; i < f->noffers; i++) {
+		const struct m_offer *pl = &f->offers[i];
 
 		if (pl->pool != p && (pl->pool || !pl->pool_name ||
 				      strcmp(pl->pool_name, p->meta.name)))
 			continue;
-		if (!plan_for_host(pl, h))
+		if (!offer_for_host(pl, h))
 			continue;
 		any = 1;
 		if (m->res[RES_CPU].free >= 0 && m->res[RES_MEMORY].free >= 0 &&
@@ -632,7 +632,7 @@ host_json(const struct status *s, const struct status_host *sh)
 		json_object_set_new(x, "project", json_string(si->project));
 		json_object_set_new(x, "status", jstr_or_null(si->status));
 		json_object_set_new(x, "plan", jstr_or_null(si->plan));
-		json_object_set_new(x, "counted", json_boolean(si->m_plan != NULL));
+		json_object_set_new(x, "counted", json_boolean(si->offer != NULL));
 		json_array_append_new(ins, x);
 	}
 	json_object_set_new(o, "instances", ins);

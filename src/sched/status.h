@@ -103,7 +103,7 @@ struct status_instance {
 	const char *status;	/* "Running", ...; "declared" for an Instance
 				   manifest not (yet) reported */
 	const char *plan;	/* NULL when unknown */
-	const struct m_plan *m_plan;	/* that plan in the manifests, counted in
+	const struct m_offer *offer;	/* that Plan in the manifests, counted in
 					   allocated; NULL: counts nothing */
 };
 

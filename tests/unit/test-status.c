@@ -435,20 +435,20 @@ test_allocated(void **state)
 	assert_string_equal(in->project, "default");
 	assert_string_equal(in->status, "Running");
 	assert_string_equal(in->plan, "small");
-	assert_ptr_equal(in->m_plan, fleet_plan(res.fleet, "small"));
+	assert_ptr_equal(in->offer, fleet_offer(res.fleet, "small"));
 	in = &h->instances[1];
 	assert_string_equal(in->name, "web");
 	assert_string_equal(in->project, "tenants");
 	assert_string_equal(in->status, "Stopped");	/* stopped ones count too */
-	assert_ptr_equal(in->m_plan, fleet_plan(res.fleet, "big"));
+	assert_ptr_equal(in->offer, fleet_offer(res.fleet, "big"));
 	in = &h->instances[2];
 	assert_string_equal(in->name, "legacy");
 	assert_null(in->plan);
-	assert_null(in->m_plan);
+	assert_null(in->offer);
 	in = &h->instances[3];
 	assert_string_equal(in->name, "gone");
 	assert_string_equal(in->plan, "gone-plan");
-	assert_null(in->m_plan);
+	assert_null(in->offer);
 	/* pinned, not reported; pin-a is reported and not counted twice */
 	in = &h->instances[4];
 	assert_string_equal(in->name, "pin-b");

@@ -16,7 +16,7 @@
 #include "incus/client.h"
 #include "incus/observe.h"
 #include "ledger/ledger.h"
-#include "ledger/lock.h"
+#include "apply/lock.h"
 #include "manifest/manifest.h"
 #include "plan/plan.h"
 #include "sched/status.h"

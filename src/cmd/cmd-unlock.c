@@ -20,7 +20,7 @@
 
 #include "cmd/cmd.h"
 #include "ledger/ledger.h"
-#include "ledger/lock.h"
+#include "apply/lock.h"
 #include "util/banned.h"
 
 int

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "ledger/lock.h"
+#include "apply/lock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 

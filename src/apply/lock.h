@@ -9,8 +9,8 @@
  * hangs keeps the lock until `berth unlock ID` breaks it: that unlinks the
  * file, so the next process locks a fresh one.
  */
-#ifndef BERTH_LEDGER_LOCK_H
-#define BERTH_LEDGER_LOCK_H
+#ifndef BERTH_APPLY_LOCK_H
+#define BERTH_APPLY_LOCK_H
 
 #include "util/err.h"
 

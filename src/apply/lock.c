@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "ledger/lock.h"
+#include "apply/lock.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 #include "util/hex.h"

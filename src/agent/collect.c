@@ -14,6 +14,7 @@
 #include "agent/collect.h"
 #include "agent/report.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -1004,15 +1005,6 @@ out:
 	return ret;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 json_t *
 collect_host_stats(const struct collect_opts *o, struct incus_conn *c,
 		   struct collect_cpu *prev, struct berr *err)
@@ -1029,7 +1021,7 @@ collect_host_stats(const struct collect_opts *o, struct incus_conn *c,
 		use = collect_cpu_use(prev, &now);
 	} else {
 		before = now;
-		sleep_ms(sample_ms(o));
+		clock_sleep_ms(sample_ms(o));
 		if (read_stat(o, &now, &threads, err) < 0)
 			goto out;
 		use = collect_cpu_use(&before, &now);

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "apply/lock.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 #include "util/hex.h"
@@ -103,18 +104,6 @@ holder_message(struct berr *err, const char *dir, const struct state_lock_info *
 	berr_set(err, "another berth %s holds the lock of %s: pid %ld on host %s since %s "
 		 "(lock %s; `berth unlock %s` breaks it)", *h->command ? h->command : "process",
 		 dir, h->pid, h->host, h->since, h->id, h->id);
-}
-
-static void
-now_utc(char *out, size_t n)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	if (strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, n, "1970-01-01T00:00:00Z");
 }
 
 static void
@@ -268,7 +257,7 @@ state_lock_acquire(const char *state_dir, const char *command,
 	if (gethostname(l->info.host, sizeof(l->info.host)) < 0)
 		copy_str(l->info.host, sizeof(l->info.host), "localhost");
 	l->info.host[sizeof(l->info.host) - 1] = '\0';
-	now_utc(l->info.since, sizeof(l->info.since));
+	clock_format(clock_now_ms(), 0, l->info.since, sizeof(l->info.since));
 	copy_str(l->info.command, sizeof(l->info.command), command ? command : "apply");
 	if (write_holder(fd, &l->info, err, path) < 0) {
 		free(l);

@@ -25,6 +25,7 @@
 
 #include "incus/client.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/hex.h"
 #include "util/banned.h"
@@ -451,15 +452,6 @@ unreachable_curl(CURLcode rc)
 	}
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Incus's message from an error envelope, or a quoted piece of the body. */
 static void
 describe_body(struct incus_conn *c, json_t *env, struct buf *out)
@@ -674,7 +666,7 @@ request_timeout(struct incus_conn *c, const char *method, const char *path,
 	}
 	for (int i = 0; i < tries; i++) {
 		if (i > 0) {
-			sleep_ms(backoff);
+			clock_sleep_ms(backoff);
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 		}
 		incus_response_release(resp);
@@ -714,15 +706,6 @@ incus_get(struct incus_conn *c, const char *path, struct berr *err)
 
 /* ---- operations --------------------------------------------------------- */
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 incus_wait(struct incus_conn *c, const char *operation, long timeout_s,
 	   struct berr *err)
@@ -738,13 +721,13 @@ incus_wait(struct incus_conn *c, const char *operation, long timeout_s,
 				c->kind, c->name, operation ? operation : "");
 	if (timeout_s <= 0)
 		timeout_s = 1;
-	deadline = now_ms() + timeout_s * 1000;
+	deadline = clock_mono_ms() + timeout_s * 1000;
 	q = strchr(operation, '?');
 	for (;;) {
 		const char *status, *e;
 		json_int_t code;
 
-		left_s = (deadline - now_ms() + 999) / 1000;
+		left_s = (deadline - clock_mono_ms() + 999) / 1000;
 		if (left_s <= 0) {
 			berr_set(err, "%s \"%s\": operation %s did not finish within %lds",
 				 c->kind, c->name, operation, timeout_s);

@@ -12,6 +12,7 @@
 #include "incus/connect.h"
 #include "util/parallel.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -29,15 +30,6 @@ struct work {
 	size_t n;
 	const struct observe_opts *o;
 };
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 has_extension(json_t *server, const char *ext)
@@ -265,7 +257,7 @@ observe_server(const struct server *s, const struct observe_opts *o)
 	json_t *out = json_object(), *server = NULL;
 	unsigned long requests = 0, r;
 	unsigned long long bytes = 0, b;
-	long t0 = now_ms();
+	long t0 = clock_mono_ms();
 	struct incus_conn *c;
 	struct berr err;
 	size_t used = 0;
@@ -295,7 +287,7 @@ observe_server(const struct server *s, const struct observe_opts *o)
 	} else {
 		json_object_set_new(out, "error", json_string(err.msg));
 	}
-	set_stats(out, requests, bytes, now_ms() - t0);
+	set_stats(out, requests, bytes, clock_mono_ms() - t0);
 	return out;
 }
 

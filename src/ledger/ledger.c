@@ -21,6 +21,7 @@
 #include "ledger/ledger.h"
 #include "util/fs.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/hex.h"
 #include "util/banned.h"
@@ -151,21 +152,6 @@ schema_version(struct ledger *l, long *out, struct berr *err)
 	return 0;
 }
 
-static void
-now_utc(char out[32])
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	if (strftime(out, 20, "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
-		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
-		return;
-	}
-	snprintf(out + 19, 32 - 19, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
-}
-
 /* Apply the files of state/ newer than the database, in one transaction. */
 static int
 migrate(struct ledger *l, const char *path, struct berr *err)
@@ -208,7 +194,7 @@ migrate(struct ledger *l, const char *path, struct berr *err)
 			db_fail(l, err, "recording the schema version");
 			goto out;
 		}
-		now_utc(now);
+		clock_format(clock_now_ms(), 1, now, 32);
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, v);
 		sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
@@ -410,7 +396,7 @@ insert_entry(struct ledger *l, struct pending *p)
 		return db_fail(l, p->err, "reading the last entry");
 	}
 	sqlite3_reset(l->last);
-	now_utc(e->time);
+	clock_format(clock_now_ms(), 1, e->time, 32);
 	r.seq = seq;
 	r.f[LEDGER_F_TIME] = e->time;
 	r.f[LEDGER_F_ACTOR] = p->actor;

@@ -11,6 +11,8 @@
 int64_t clock_now_ms(void);
 /* Milliseconds of CLOCK_MONOTONIC, for intervals. */
 int64_t clock_mono_ms(void);
+/* Sleep ms milliseconds, resuming after signals (EINTR). */
+void clock_sleep_ms(long ms);
 
 /*
  * Parse an RFC 3339 time ("2026-11-22T05:00:00Z", "...:00.123456789Z",

@@ -141,20 +141,17 @@ provider_allows(const struct m_offer *o, const struct m_host *h)
 	       (h->meta.provider && !strcmp(op, h->meta.provider));
 }
 
-void
-place_check_host(const struct placer *p, const struct m_offer *o,
-		 const struct status_host *sh, struct place_check *c)
+/* May member m of sp take one instance of o now? */
+static void
+check_member(const struct placer *p, const struct m_offer *o,
+	     const struct status_pool *sp, const struct status_member *m,
+	     struct place_check *c)
 {
-	const struct status_pool *sp = pool_of(p->s, o);
-	const struct status_member *m = member_of(sp, sh);
+	const struct status_host *sh = m->host;
 	const struct m_host *h = sh->host;
 	int r;
 
-	memset(c, 0, sizeof(*c));
-	if (!m) {
-		add_reason(c, PLACE_NOT_IN_POOL, 0, 0);
-		return;
-	}
+	c->nreasons = 0;	/* no memset: this runs for every member per decision */
 	member_free(p, sp, m, c->free);
 	if (h->review == REVIEW_PENDING)
 		add_reason(c, PLACE_REVIEW_PENDING, 0, 0);
@@ -184,6 +181,21 @@ place_check_host(const struct placer *p, const struct m_offer *o,
 				   c->free[r]);
 	}
 	c->eligible = c->nreasons == 0;
+}
+
+void
+place_check_host(const struct placer *p, const struct m_offer *o,
+		 const struct status_host *sh, struct place_check *c)
+{
+	const struct status_pool *sp = pool_of(p->s, o);
+	const struct status_member *m = member_of(sp, sh);
+
+	if (m) {
+		check_member(p, o, sp, m, c);
+		return;
+	}
+	memset(c, 0, sizeof(*c));
+	add_reason(c, PLACE_NOT_IN_POOL, 0, 0);
 }
 
 /*
@@ -231,7 +243,7 @@ place_one(struct placer *p, const struct m_offer *o)
 		i128 n, d;
 		int better;
 
-		place_check_host(p, o, m->host, &c);
+		check_member(p, o, sp, m, &c);
 		if (!c.eligible)
 			continue;
 		scarcest(m, c.free, o, &n, &d);
@@ -278,6 +290,27 @@ by_name(const void *a, const void *b)
 	return strcmp(x->host->host->meta.name, y->host->host->meta.name);
 }
 
+/* Every host's check, before or after the decision (hosts in status order). */
+static void
+check_all(const struct placer *p, const struct m_offer *o, struct place_decision *d,
+	  int after)
+{
+	const struct status_pool *sp = pool_of(p->s, o);
+	size_t i;
+
+	for (i = 0; i < d->nhosts; i++) {
+		struct place_check *c = after ? &d->hosts[i].after : &d->hosts[i].before;
+
+		memset(c, 0, sizeof(*c));
+		add_reason(c, PLACE_NOT_IN_POOL, 0, 0);
+	}
+	for (i = 0; sp && i < sp->nmembers; i++) {
+		struct place_host *ph = &d->hosts[host_index(p->s, sp->members[i].host)];
+
+		check_member(p, o, sp, &sp->members[i], after ? &ph->after : &ph->before);
+	}
+}
+
 void
 place_decide(struct placer *p, const struct m_offer *o, size_t count,
 	     struct place_decision *d)
@@ -290,11 +323,11 @@ place_decide(struct placer *p, const struct m_offer *o, size_t count,
 	d->placements = xcalloc(count ? count : 1, sizeof(*d->placements));
 	d->nhosts = p->s->nhosts;
 	d->hosts = xcalloc(d->nhosts ? d->nhosts : 1, sizeof(*d->hosts));
-	for (i = 0; i < d->nhosts; i++) {
+	for (i = 0; i < d->nhosts; i++)
 		d->hosts[i].host = &p->s->hosts[i];
-		place_check_host(p, o, d->hosts[i].host, &d->hosts[i].before);
+	check_all(p, o, d, 0);
+	for (i = 0; i < d->nhosts; i++)
 		d->neligible += d->hosts[i].before.eligible;
-	}
 	while (d->nplaced < count) {
 		const struct status_host *sh = place_one(p, o);
 
@@ -303,8 +336,7 @@ place_decide(struct placer *p, const struct m_offer *o, size_t count,
 		d->placements[d->nplaced++] = sh;
 		d->hosts[host_index(p->s, sh)].placed++;
 	}
-	for (i = 0; i < d->nhosts; i++)
-		place_check_host(p, o, d->hosts[i].host, &d->hosts[i].after);
+	check_all(p, o, d, 1);
 	qsort(d->hosts, d->nhosts, sizeof(*d->hosts), by_name);
 }
 

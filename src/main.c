@@ -65,6 +65,10 @@ const struct command commands[] = {
 	{ "status", cmd_status, NEED_MANIFESTS | NEED_STATE,
 	  "hosts, agent freshness and capacity per pool",
 	  "" },
+	{ "place", cmd_place, NEED_MANIFESTS | NEED_STATE,
+	  "where new instances of a plan would go, and why not elsewhere (changes nothing)",
+	  "  --plan NAME           the Plan to place (required)\n"
+	  "  --count N             how many instances (default 1); exit 1 when fewer fit\n" },
 	{ "host", cmd_host, NEED_MANIFESTS | NEED_STATE,
 	  "host tools: `berth host trust-command NAME` prints what makes a host trust berth",
 	  "  trust-command NAME   print a shell command that, run as root on host (or cluster)\n"

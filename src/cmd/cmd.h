@@ -128,6 +128,7 @@ int cmd_reconcile(struct ctx *ctx, int argc, char **argv);
 int cmd_ledger(struct ctx *ctx, int argc, char **argv);
 int cmd_unlock(struct ctx *ctx, int argc, char **argv);
 int cmd_status(struct ctx *ctx, int argc, char **argv);
+int cmd_place(struct ctx *ctx, int argc, char **argv);
 int cmd_serve(struct ctx *ctx, int argc, char **argv);
 int cmd_agent(struct ctx *ctx, int argc, char **argv);
 int cmd_render(struct ctx *ctx, int argc, char **argv);

@@ -1,10 +1,11 @@
 /*
- * ledger.c - the ledger's database: opening and migrating berth.db,
- * appending entries, and reading them back (the chain is in verify.c).
+ * ledger.c - the ledger's database: opening and migrating berth.db, the
+ * connection and its authorizer, and appending entries (one at a time,
+ * grouped, or in batches). The hash chain is in verify.c, the readers in
+ * query.c.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -18,9 +19,8 @@
 #include <sqlite3.h>
 
 #include "embedded.h"
-#include "ledger/ledger.h"
+#include "ledger/ledger-int.h"
 #include "util/fs.h"
-#include "util/buf.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/hex.h"
@@ -40,12 +40,6 @@ struct ledger {
 	struct pending *q_head, **q_tail;
 	int writing;		/* a thread is writing a group */
 };
-
-static const char zero_hash[] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
-
-#define ROW_COLUMNS "seq, time, actor, run_id, git_commit, kind, target, object, " \
-	"action, before, after, result, error, prev_hash, hash"
 
 sqlite3 *
 ledger_sqlite(struct ledger *l)
@@ -284,7 +278,7 @@ ledger_open(const char *state_dir, struct ledger **out, struct berr *err)
 		goto fail;
 	if (sqlite3_prepare_v3(l->db, "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
 			       -1, SQLITE_PREPARE_PERSISTENT, &l->last, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(l->db, "INSERT INTO ledger (" ROW_COLUMNS ") VALUES (?1, ?2, "
+	    sqlite3_prepare_v3(l->db, "INSERT INTO ledger (" LEDGER_ROW_COLUMNS ") VALUES (?1, ?2, "
 			       "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)", -1,
 			       SQLITE_PREPARE_PERSISTENT, &l->insert, NULL) != SQLITE_OK) {
 		db_fail(l, err, "preparing statements");
@@ -329,6 +323,15 @@ ledger_exec(struct ledger *l, const char *sql, struct berr *err)
 		return -1;
 	}
 	return 0;
+}
+
+void
+ledger_set_autocheckpoint(struct ledger *l, int on)
+{
+	pthread_mutex_lock(&l->mu);
+	/* 1000 pages: SQLITE_DEFAULT_WAL_AUTOCHECKPOINT. */
+	sqlite3_wal_autocheckpoint(l->db, on ? 1000 : 0);
+	pthread_mutex_unlock(&l->mu);
 }
 
 /* The canonical JSON text of v (NULL for NULL or a JSON null); caller frees. */
@@ -390,7 +393,7 @@ insert_entry(struct ledger *l, struct pending *p)
 		seq = sqlite3_column_int64(l->last, 0) + 1;
 		snprintf(e->prev_hash, sizeof(e->prev_hash), "%s", h ? h : "");
 	} else if (rc == SQLITE_DONE) {
-		memcpy(e->prev_hash, zero_hash, sizeof(zero_hash));
+		memcpy(e->prev_hash, LEDGER_ZERO_HASH, sizeof(LEDGER_ZERO_HASH));
 	} else {
 		sqlite3_reset(l->last);
 		return db_fail(l, p->err, "reading the last entry");
@@ -595,238 +598,6 @@ ledger_batch_rollback(struct ledger *l)
 			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	pthread_mutex_unlock(&l->mu);
-}
-
-static json_t *
-text_or_null(sqlite3_stmt *st, int col)
-{
-	const char *t = (const char *)sqlite3_column_text(st, col);
-
-	return t ? json_stringn_nocheck(t, (size_t)sqlite3_column_bytes(st, col)) : json_null();
-}
-
-static json_t *
-json_col(sqlite3_stmt *st, int col)
-{
-	const char *t = (const char *)sqlite3_column_text(st, col);
-	json_t *v;
-
-	if (!t)
-		return json_null();
-	v = json_loadb(t, (size_t)sqlite3_column_bytes(st, col), JSON_DECODE_ANY, NULL);
-	/* Not JSON (written behind berth's back): show the text as it is. */
-	return v ? v : text_or_null(st, col);
-}
-
-/* The entry of the current row (columns in ROW_COLUMNS order) as JSON. */
-static json_t *
-row_json(sqlite3_stmt *st)
-{
-	static const char *const names[] = {
-		"seq", "time", "actor", "run_id", "git_commit", "kind", "target", "object",
-		"action", "before", "after", "result", "error", "prev_hash", "hash",
-	};
-	json_t *o = json_object();
-	int i;
-
-	for (i = 0; i < 15; i++) {
-		json_t *v;
-
-		if (i == 0)
-			v = json_integer(sqlite3_column_int64(st, 0));
-		else if (i == 9 || i == 10)
-			v = json_col(st, i);
-		else
-			v = text_or_null(st, i);
-		json_object_set_new(o, names[i], v);
-	}
-	return o;
-}
-
-static int
-digits(const char *s, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-/* since as a prefix comparable with stored times (see ledger.h). */
-static int
-normalize_since(const char *s, char out[32], struct berr *err)
-{
-	size_t n = strlen(s);
-
-	if (n >= 10 && digits(s, 4) && s[4] == '-' && digits(s + 5, 2) && s[7] == '-' &&
-	    digits(s + 8, 2)) {
-		if (n == 10) {
-			snprintf(out, 32, "%s", s);
-			return 0;
-		}
-		if (s[10] == 'T' && n >= 17 && digits(s + 11, 2) && s[13] == ':' &&
-		    digits(s + 14, 2)) {
-			if (n == 17 && s[16] == 'Z') {
-				snprintf(out, 32, "%.16s:00.000Z", s);
-				return 0;
-			}
-			if (n == 20 && s[16] == ':' && digits(s + 17, 2) && s[19] == 'Z') {
-				snprintf(out, 32, "%.19s.000Z", s);
-				return 0;
-			}
-			if (n == 24 && s[16] == ':' && digits(s + 17, 2) && s[19] == '.' &&
-			    digits(s + 20, 3) && s[23] == 'Z') {
-				snprintf(out, 32, "%s", s);
-				return 0;
-			}
-		}
-	}
-	return berr_set(err, "since: want a date or UTC time like 2026-11-22 or "
-			"2026-11-22T04:12:00Z, have \"%s\"", s);
-}
-
-int
-ledger_query(struct ledger *l, const struct ledger_filter *f,
-	     int (*fn)(void *ctx, const json_t *entry), void *ctx,
-	     struct berr *err)
-{
-	struct ledger_filter none = { 0 };
-	struct buf sql = BUF_INIT;
-	sqlite3_stmt *st = NULL;
-	char since[32];
-	int rc, ret = -1;
-
-	if (!f)
-		f = &none;
-	if (f->since && normalize_since(f->since, since, err) < 0)
-		return -1;
-	buf_addstr(&sql, "SELECT " ROW_COLUMNS " FROM ledger WHERE 1");
-	if (f->since)
-		buf_addstr(&sql, " AND time >= ?1");
-	if (f->kind)
-		buf_addstr(&sql, " AND kind = ?2");
-	if (f->object)
-		buf_addstr(&sql, " AND object = ?3");
-	if (f->run_id)
-		buf_addstr(&sql, " AND run_id = ?4");
-	if (f->seq > 0)
-		buf_addstr(&sql, " AND seq = ?5");
-	if (f->limit > 0) {
-		/* The last limit entries, in seq order. */
-		struct buf w = BUF_INIT;
-
-		buf_addf(&w, "SELECT * FROM (%s ORDER BY seq DESC LIMIT ?6) ORDER BY seq", sql.buf);
-		buf_release(&sql);
-		sql = w;
-	} else {
-		buf_addstr(&sql, " ORDER BY seq");
-	}
-	pthread_mutex_lock(&l->mu);
-	if (sqlite3_prepare_v2(l->db, sql.buf, -1, &st, NULL) != SQLITE_OK) {
-		db_fail(l, err, "reading entries");
-		goto out;
-	}
-	if (f->since)
-		sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC);
-	if (f->kind)
-		sqlite3_bind_text(st, 2, f->kind, -1, SQLITE_STATIC);
-	if (f->object)
-		sqlite3_bind_text(st, 3, f->object, -1, SQLITE_STATIC);
-	if (f->run_id)
-		sqlite3_bind_text(st, 4, f->run_id, -1, SQLITE_STATIC);
-	if (f->seq > 0)
-		sqlite3_bind_int64(st, 5, f->seq);
-	if (f->limit > 0)
-		sqlite3_bind_int64(st, 6, f->limit > INT64_MAX ? INT64_MAX : (int64_t)f->limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *e = row_json(st);
-		int stop = fn(ctx, e);
-
-		json_decref(e);
-		if (stop)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(l, err, "reading entries");
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&l->mu);
-	buf_release(&sql);
-	return ret;
-}
-
-json_t *
-ledger_last_applied(struct ledger *l, struct berr *err)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *out = json_object();
-	int rc;
-
-	pthread_mutex_lock(&l->mu);
-	if (sqlite3_prepare_v2(l->db, "SELECT object, action, after FROM ledger "
-			       "WHERE kind = 'change.result' AND result = 'ok' AND object IS NOT NULL "
-			       "ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
-		db_fail(l, err, "reading applied objects");
-		goto fail;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *obj = (const char *)sqlite3_column_text(st, 0);
-		const char *action = (const char *)sqlite3_column_text(st, 1);
-
-		if ((action && !strcmp(action, "delete")) || sqlite3_column_type(st, 2) == SQLITE_NULL)
-			json_object_del(out, obj);
-		else
-			json_object_set_new(out, obj, json_col(st, 2));
-	}
-	if (rc != SQLITE_DONE) {
-		db_fail(l, err, "reading applied objects");
-		goto fail;
-	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&l->mu);
-	return out;
-fail:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&l->mu);
-	json_decref(out);
-	return NULL;
-}
-
-json_t *
-ledger_dangling_intents(struct ledger *l, struct berr *err)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *out = json_array();
-	int rc;
-
-	pthread_mutex_lock(&l->mu);
-	if (sqlite3_prepare_v2(l->db, "SELECT " ROW_COLUMNS " FROM ledger i "
-			       "WHERE kind = 'change.intent' AND NOT EXISTS (SELECT 1 FROM ledger r "
-			       "WHERE r.kind = 'change.result' AND r.run_id IS i.run_id "
-			       "AND r.target IS i.target AND r.object IS i.object AND r.seq > i.seq) "
-			       "ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
-		db_fail(l, err, "reading intents");
-		goto fail;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(out, row_json(st));
-	if (rc != SQLITE_DONE) {
-		db_fail(l, err, "reading intents");
-		goto fail;
-	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&l->mu);
-	return out;
-fail:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&l->mu);
-	json_decref(out);
-	return NULL;
 }
 
 void

@@ -3,11 +3,11 @@
  * directory's SQLite database (berth.db, WAL mode).
  *
  * Every entry: seq (1, 2, ...), time (UTC, milliseconds, "2026-11-22T04:12:00.123Z"),
- * actor ("user@host" or "timer"), run id, git commit, kind (run.start,
- * change.intent, change.result, run.end, lock.break; later report.rejected,
- * settlement), target (server), object (address), action, before, after
- * (JSON or NULL), result ("ok", "failed", "stale", "not-attempted", ... or
- * NULL), error (or NULL), prev_hash and hash, where
+ * actor ("user@host", "timer" or "intake"), run id, git commit, kind
+ * (run.start, change.intent, change.result, run.end, lock.break,
+ * report.rejected), target (server), object (address), action, before,
+ * after (JSON or NULL), result ("ok", "failed", "stale", "not-attempted",
+ * "rejected", ... or NULL), error (or NULL), prev_hash and hash, where
  *   hash = SHA-256(prev_hash || canonical JSON of the entry without hashes)
  * (prev_hash of entry 1 is 64 zeros; prev_hash enters the hash as its 64
  * lowercase hex characters; canonical JSON: json_dumps with
@@ -18,6 +18,18 @@
  * result, run_id, seq (a JSON integer), target, time. before and after are
  * stored as their canonical JSON text; a JSON null is stored as NULL.
  *
+ * Two kinds have a shape the readers below rely on:
+ *   run.end: action is the run's mode ("apply", "reconcile"), result "ok"
+ *     or "failed", after {"changes", "failed", "stale", "not_attempted"}
+ *     (integers); see ledger_last_run().
+ *   report.rejected (written by berth serve's intake, at most one per host
+ *     and reason a minute): target is the host (or "(not in the
+ *     manifests)"), object "host/<target>", action the reason
+ *     ("bad_signature", ...), result "rejected", after {"reason", "count",
+ *     "first", "last", "detail", "remote"} with first and last the times
+ *     of the first and last report the entry counts; see
+ *     ledger_rejections().
+ *
  * Append-only three ways: triggers that abort UPDATE and DELETE on the
  * ledger table, an authorizer on berth's own connection that refuses them
  * and refuses dropping triggers or tables, and the hash chain for whatever
@@ -26,8 +38,11 @@
  *
  * The schema and its migrations are the SQL files of state/ (embedded at
  * build time as embedded_state[], applied in name order, recorded in a
- * schema_version table). A struct ledger may be used from several threads:
- * appends are serialised; see ledger_batch_begin() for one transaction per run.
+ * schema_version table); no module outside src/ledger/ knows the ledger
+ * table, they use the calls below. A struct ledger may be used from
+ * several threads: appends are serialised; see ledger_batch_begin() for
+ * one transaction per run. Every call but ledger_close() wants a non-NULL
+ * struct ledger.
  */
 #ifndef BERTH_LEDGER_LEDGER_H
 #define BERTH_LEDGER_LEDGER_H
@@ -37,7 +52,6 @@
 
 #include <jansson.h>
 
-#include "util/buf.h"
 #include "util/err.h"
 
 struct ledger;
@@ -63,10 +77,12 @@ struct ledger_entry {
 /*
  * Open (creating and migrating) <state_dir>/berth.db: the directory is
  * created 0700 when missing, the database 0600. Refuses a database whose
- * schema is newer than this berth knows. Caller frees with ledger_close().
+ * schema is newer than this berth knows. Caller frees *out with
+ * ledger_close(); -1 with err (and *out NULL) when it cannot be opened.
  */
 int ledger_open(const char *state_dir, struct ledger **out, struct berr *err);
-void ledger_close(struct ledger *l);	/* accepts NULL */
+/* Rolls back an open batch; accepts NULL. */
+void ledger_close(struct ledger *l);
 
 /*
  * Append one entry; fills seq, time, prev_hash and hash in *e. kind is
@@ -103,7 +119,7 @@ int ledger_append(struct ledger *l, struct ledger_entry *e, struct berr *err);
  * in it, unless SQLite had to roll back the whole transaction (disk full,
  * I/O error): then that append and every later one until the commit fail,
  * and so does the commit. ledger_batch_rollback abandons an open batch
- * (no-op when none is open).
+ * (no-op when none is open; l must not be NULL, unlike ledger_close()).
  */
 int ledger_batch_begin(struct ledger *l, struct berr *err);
 int ledger_batch_commit(struct ledger *l, struct berr *err);
@@ -123,7 +139,8 @@ struct ledger_filter {
  * object with every field (before/after parsed; fn does not own it). fn
  * returns non-zero to stop; it must not call back into the ledger.
  * -1 with err when since is not a date or UTC time (2026-11-22,
- * 2026-11-22T04:12Z, 2026-11-22T04:12:00Z, 2026-11-22T04:12:00.123Z).
+ * 2026-11-22T04:12Z, 2026-11-22T04:12:00Z, 2026-11-22T04:12:00.123Z) or
+ * the database cannot be read.
  */
 int ledger_query(struct ledger *l, const struct ledger_filter *f,
 		 int (*fn)(void *ctx, const json_t *entry), void *ctx,
@@ -155,56 +172,77 @@ int ledger_verify(struct ledger *l, const char *checkpoint,
 
 /*
  * The object of each address as berth last applied it successfully
- * (address -> after; deleted objects absent). Caller json_decref()s.
+ * (address -> after; deleted objects absent). Caller json_decref()s; NULL
+ * with err when the database cannot be read.
  */
 json_t *ledger_last_applied(struct ledger *l, struct berr *err);
 
 /*
  * change.intent entries without a change.result (a run that was killed),
- * as a JSON array of entries. Caller json_decref()s.
+ * as a JSON array of entries. Caller json_decref()s; NULL with err when
+ * the database cannot be read.
  */
 json_t *ledger_dangling_intents(struct ledger *l, struct berr *err);
 
 /*
- * Run SQL on berth's own connection (the authorizer applies: it refuses
- * UPDATE and DELETE of the ledger and dropping triggers and tables).
+ * The head: the seq and hash of the last entry (0 and "" when the ledger
+ * is empty). Inside an open batch, the batch's last entry, which is not
+ * yet committed. -1 with err when the database cannot be read.
  */
-int ledger_exec(struct ledger *l, const char *sql, struct berr *err);
+int ledger_head(struct ledger *l, int64_t *seq, char hash[65], struct berr *err);
+
+/* A run as its run.end entry records it. */
+struct ledger_run {
+	int64_t seq;		/* of its run.end entry; 0: no such run recorded */
+	int64_t end_ms;		/* the entry's time, ms since the epoch (0: not a time) */
+	char result[32];	/* "ok", "failed" (cut to fit); "" when NULL */
+	int64_t changes;	/* after's counts; 0 when absent or not a number */
+	int64_t failed;
+	int64_t stale;
+	int64_t not_attempted;
+};
+
+/*
+ * The last run of mode ("apply", "reconcile": the action of its run.end
+ * entry) into *r; all zero (r->seq 0) when there is none. -1 with err
+ * when the database cannot be read.
+ */
+int ledger_last_run(struct ledger *l, const char *mode, struct ledger_run *r,
+		    struct berr *err);
+
+/* The report.rejected entries of one host and reason, summed. */
+struct ledger_rejection {
+	const char *host;	/* the entries' target ("" when NULL) */
+	const char *reason;	/* their action, "bad_signature", ... ("" when NULL) */
+	int64_t entries;	/* how many entries */
+	int64_t count;		/* reports refused: the sum of their after.count */
+	int64_t first_ms;	/* the earliest after.first (an entry without one: its
+				   time), ms since the epoch; 0 when not a time */
+	int64_t last_ms;	/* the latest after.last, likewise */
+};
+
+/*
+ * Call fn for each host and reason that has report.rejected entries
+ * appended at or after since_ms (ms since the epoch; 0: all), ordered by
+ * host, then reason. r and its strings are lent to fn for the call only.
+ * fn returns non-zero to stop; it must not call back into the ledger.
+ * -1 with err when the database cannot be read.
+ */
+int ledger_rejections(struct ledger *l, int64_t since_ms,
+		      int (*fn)(void *ctx, const struct ledger_rejection *r), void *ctx,
+		      struct berr *err);
+
+/*
+ * Whether commits on l checkpoint the WAL into berth.db (on: SQLite's
+ * default, once the WAL holds 1000 pages). Off, another connection must
+ * checkpoint it, or the WAL grows without bound: berth serve does it on a
+ * thread of its own so that the ledger's appends never wait for one.
+ */
+void ledger_set_autocheckpoint(struct ledger *l, int on);
 
 /* "user@host" of this process (or "timer" when BERTH_ACTOR=timer). */
 void ledger_actor(char *out, size_t outlen);
 /* A new run id: "r-" + 16 random hex digits. */
 void ledger_new_run_id(char out[32]);
-
-/*
- * Internals shared by ledger.c and verify.c (the chain).
- */
-enum {
-	LEDGER_F_TIME, LEDGER_F_ACTOR, LEDGER_F_RUN_ID, LEDGER_F_GIT_COMMIT,
-	LEDGER_F_KIND, LEDGER_F_TARGET, LEDGER_F_OBJECT, LEDGER_F_ACTION,
-	LEDGER_F_BEFORE, LEDGER_F_AFTER, LEDGER_F_RESULT, LEDGER_F_ERROR,
-	LEDGER_NFIELDS
-};
-
-/* One entry as stored: text fields (NULL for SQL NULL), before/after as JSON text. */
-struct ledger_row {
-	int64_t seq;
-	const char *f[LEDGER_NFIELDS];
-	size_t len[LEDGER_NFIELDS];
-	const char *prev_hash;	/* 64 hex digits as stored (may be anything) */
-	size_t prev_hash_len;
-	const char *hash;
-	size_t hash_len;
-};
-
-/* hash of r as if its seq were seq: SHA-256(prev_hash || canonical JSON), hex. */
-void ledger_row_hash(const struct ledger_row *r, int64_t seq, char out[65]);
-/* The canonical JSON of r (appended to out). */
-void ledger_row_canonical(const struct ledger_row *r, int64_t seq, struct buf *out);
-
-struct sqlite3;
-struct sqlite3 *ledger_sqlite(struct ledger *l);
-void ledger_mutex_lock(struct ledger *l);
-void ledger_mutex_unlock(struct ledger *l);
 
 #endif

@@ -18,14 +18,11 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
-#include "ledger/ledger.h"
+#include "ledger/ledger-int.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 #include "util/hex.h"
 #include "util/banned.h"
-
-static const char zero_hash[] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
 
 /*
  * The canonical JSON is written through a pointer into a buffer that
@@ -272,10 +269,7 @@ col_dup(sqlite3_stmt *st, int col, size_t *len)
 	return p;
 }
 
-#define ROW_COLUMNS "seq, time, actor, run_id, git_commit, kind, target, object, " \
-	"action, before, after, result, error, prev_hash, hash"
-
-/* Columns 1.. in ROW_COLUMNS order are LEDGER_F_* in enum order. */
+/* Columns 1.. in LEDGER_ROW_COLUMNS order are LEDGER_F_* in enum order. */
 static void
 row_view(sqlite3_stmt *st, struct ledger_row *r)
 {
@@ -334,7 +328,7 @@ load_row_after(sqlite3 *db, int64_t after, struct owned_row *o, struct berr *err
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM ledger WHERE seq > ?1 "
+	if (sqlite3_prepare_v2(db, "SELECT " LEDGER_ROW_COLUMNS " FROM ledger WHERE seq > ?1 "
 			       "ORDER BY seq LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
 		db_error(db, err, "next entry");
 		goto out;
@@ -522,7 +516,7 @@ classify(sqlite3 *db, const struct walk *w, const struct owned_row *o,
 		limit = r->seq;
 	if ((k = written_as(r, limit + 1))) {
 		/* Intact, but written as seq k. */
-		int zero = same_hash(r->prev_hash, r->prev_hash_len, zero_hash);
+		int zero = same_hash(r->prev_hash, r->prev_hash_len, LEDGER_ZERO_HASH);
 
 		if ((f = find_hash(db, r->prev_hash, r->prev_hash_len, r->seq, &m, err)) < 0)
 			return -1;
@@ -615,7 +609,7 @@ check_checkpoint(sqlite3 *db, int64_t seq, const char *want,
 	int rc, ret = -1;
 
 	if (seq == 0) {
-		if (strcmp(want, zero_hash)) {
+		if (strcmp(want, LEDGER_ZERO_HASH)) {
 			res->ok = 0;
 			snprintf(res->why, sizeof(res->why), "rewritten (the checkpoint of seq 0 "
 				 "must be 64 zeros)");
@@ -781,8 +775,8 @@ fast_walk(sqlite3 *db, int64_t *head_seq, char head_hash[65], struct berr *err)
 	int rc, i, threaded, ret = -1, broken = 0;
 
 	memset(&pl, 0, sizeof(pl));
-	memcpy(last, zero_hash, 64);
-	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM ledger ORDER BY seq", -1,
+	memcpy(last, LEDGER_ZERO_HASH, 64);
+	if (sqlite3_prepare_v2(db, "SELECT " LEDGER_ROW_COLUMNS " FROM ledger ORDER BY seq", -1,
 			       &st, NULL) != SQLITE_OK)
 		return db_error(db, err, "entries");
 	pthread_mutex_init(&pl.mu, NULL);
@@ -860,10 +854,10 @@ verify_locked(sqlite3 *db, const char *checkpoint, struct ledger_verify_result *
 	int rc, ret = -1, failed = 0;
 
 	memset(res, 0, sizeof(*res));
-	memcpy(res->head_hash, zero_hash, 65);
+	memcpy(res->head_hash, LEDGER_ZERO_HASH, 65);
 	w.exp = 1;
-	memcpy(w.prev, zero_hash, 65);
-	memcpy(w.prev_prev, zero_hash, 65);
+	memcpy(w.prev, LEDGER_ZERO_HASH, 65);
+	memcpy(w.prev_prev, LEDGER_ZERO_HASH, 65);
 	if (checkpoint && parse_checkpoint(checkpoint, &cp_seq, cp_hash, err) < 0)
 		return -1;
 	if ((rc = fast_walk(db, &r.seq, h, err)) < 0)
@@ -874,7 +868,7 @@ verify_locked(sqlite3 *db, const char *checkpoint, struct ledger_verify_result *
 		goto walked;
 	}
 	/* Something does not verify: walk again, one entry at a time, to say what. */
-	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM ledger ORDER BY seq", -1,
+	if (sqlite3_prepare_v2(db, "SELECT " LEDGER_ROW_COLUMNS " FROM ledger ORDER BY seq", -1,
 			       &st, NULL) != SQLITE_OK) {
 		db_error(db, err, "entries");
 		goto out;

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include <openssl/sha.h>
-#include <sqlite3.h>
 
 #include "agent/keys.h"
 #include "ledger/ledger.h"
@@ -613,48 +612,24 @@ prune(struct intake *in)
 	store_prune(in->store, now - in->o.nonce_ttl_ms, now - in->o.history_ms, &err);
 }
 
-static int64_t
-query_int(sqlite3 *db, const char *sql, const char *arg, int col, int64_t dflt)
-{
-	sqlite3_stmt *st;
-	int64_t v = dflt;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return dflt;
-	if (arg)
-		sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, col) != SQLITE_NULL)
-		v = sqlite3_column_int64(st, col);
-	sqlite3_finalize(st);
-	return v;
-}
-
-/* The ledger's numbers for /metrics: last seq, last reconcile run. */
+/* The ledger's numbers for /metrics, read at most every 5 s: last seq, last reconcile run. */
 static void
 read_ledger_facts(struct intake *in)
 {
-	int64_t now = clock_mono_ms();
-	sqlite3 *db = ledger_sqlite(in->ledger);
-	sqlite3_stmt *st;
+	int64_t now = clock_mono_ms(), seq;
+	struct ledger_run run;
+	struct berr err;
+	char hash[65];
 
 	if (in->facts_ms && now - in->facts_ms < 5000)
 		return;
 	in->facts_ms = now;
-	ledger_mutex_lock(in->ledger);
-	atomic_store(&in->ledger_seq, query_int(db, "SELECT max(seq) FROM ledger", NULL, 0, 0));
-	if (sqlite3_prepare_v2(db, "SELECT time, coalesce(json_extract(after, '$.changes'), 0) "
-			       "FROM ledger WHERE kind = 'run.end' AND action = 'reconcile' "
-			       "ORDER BY seq DESC LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			int64_t t;
-
-			if (clock_parse_rfc3339((const char *)sqlite3_column_text(st, 0), &t) == 0)
-				atomic_store(&in->reconcile_ms, t);
-			atomic_store(&in->reconcile_changes, sqlite3_column_int64(st, 1));
-		}
-		sqlite3_finalize(st);
+	atomic_store(&in->ledger_seq, ledger_head(in->ledger, &seq, hash, &err) == 0 ? seq : -1);
+	if (ledger_last_run(in->ledger, "reconcile", &run, &err) == 0 && run.seq) {
+		if (run.end_ms)
+			atomic_store(&in->reconcile_ms, run.end_ms);
+		atomic_store(&in->reconcile_changes, run.changes);
 	}
-	ledger_mutex_unlock(in->ledger);
 }
 
 static void *
@@ -795,7 +770,7 @@ intake_open(const struct intake_opts *o, const struct fleet *f, struct intake **
 	if (store_each_latest(in->store, load_latest, in, err) < 0)
 		goto fail;
 	/* The checkpointer thread checkpoints; the ledger's commits on the writer need not. */
-	ledger_exec(in->ledger, "PRAGMA wal_autocheckpoint = 0", err);
+	ledger_set_autocheckpoint(in->ledger, 0);
 	read_ledger_facts(in);
 	if (pthread_create(&in->checkpointer, NULL, checkpointer_main, in) != 0) {
 		berr_set(err, "cannot start the intake's checkpoint thread: %s", strerror(errno));

@@ -37,6 +37,12 @@
 #include <sqlite3.h>
 
 #include "ledger/ledger.h"
+/*
+ * (c) must hash exactly the bytes verify hashes: it reads the rows on the
+ * ledger's connection and builds them with the module's own canonical
+ * JSON, which only the private header offers.
+ */
+#include "ledger/ledger-int.h"
 #include "util/buf.h"
 #include "util/banned.h"
 
@@ -220,9 +226,9 @@ read_bytes(struct ledger *l, struct bytes *b)
 	buf_init(&b->all, 0);
 	b->end = malloc((size_t)cap * sizeof(*b->end));
 	b->n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT seq, time, actor, run_id, git_commit, kind, target, "
-			       "object, action, before, after, result, error, prev_hash, hash "
-			       "FROM ledger ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+	ledger_mutex_lock(l);
+	if (sqlite3_prepare_v2(db, "SELECT " LEDGER_ROW_COLUMNS " FROM ledger ORDER BY seq", -1,
+			       &st, NULL) != SQLITE_OK)
 		die("read back", NULL);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		memset(&r, 0, sizeof(r));
@@ -240,6 +246,7 @@ read_bytes(struct ledger *l, struct bytes *b)
 		b->end[b->n++] = b->all.len;
 	}
 	sqlite3_finalize(st);
+	ledger_mutex_unlock(l);
 }
 
 /* One digest per entry, as verify does it (hex and compare not included). */

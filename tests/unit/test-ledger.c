@@ -1,7 +1,7 @@
 /*
- * Unit tests for ledger/ledger.c and ledger/verify.c: the hash chain, the
- * three ways the ledger stays append-only, and verify's diagnosis of each
- * way of tampering with it behind berth's back.
+ * Unit tests for src/ledger/: the hash chain, the three ways the ledger
+ * stays append-only, verify's diagnosis of each way of tampering with it
+ * behind berth's back, and the readers (head, last run, rejections).
  */
 #include <ftw.h>
 #include <pthread.h>
@@ -23,6 +23,10 @@
 #include <sqlite3.h>
 
 #include "ledger/ledger.h"
+/* The authorizer is only reachable through ledger_exec(), which is private. */
+#include "ledger/ledger-int.h"
+#include "util/buf.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -234,6 +238,38 @@ expected_hash(const char *prev, json_t *obj, char out[65])
 	free(canon);
 }
 
+/* Append a run.start with this actor (NULL: the default); its seq. */
+static int64_t
+append_actor(struct ledger *l, const char *actor)
+{
+	struct ledger_entry e = { .kind = "run.start", .actor = actor };
+	struct berr err;
+
+	if (ledger_append(l, &e, &err) < 0)
+		fail_msg("append: %s", err.msg);
+	return e.seq;
+}
+
+static int
+actor_cb(void *ctx, const json_t *e)
+{
+	snprintf(ctx, 320, "%s", json_string_value(json_object_get(e, "actor")));
+	return 1;
+}
+
+/* The actor of entry seq as stored. */
+static const char *
+stored_actor(struct ledger *l, int64_t seq)
+{
+	static char actor[320];
+	struct ledger_filter flt = { .seq = seq };
+	struct berr err;
+
+	actor[0] = '\0';
+	assert_int_equal(ledger_query(l, &flt, actor_cb, actor, &err), 0);
+	return actor;
+}
+
 static void
 exact_hash(void **state)
 {
@@ -294,8 +330,19 @@ exact_hash(void **state)
 		assert_int_equal(e.time[10], 'T');
 		assert_int_equal(e.time[19], '.');
 		assert_int_equal(e.time[23], 'Z');
-		/* actor defaults to user@host */
-		assert_non_null(strchr(e.time, 'Z'));
+	}
+	/* actor NULL: ledger_actor(), user@host, or "timer" when BERTH_ACTOR says so. */
+	{
+		char me[320];
+
+		unsetenv("BERTH_ACTOR");
+		ledger_actor(me, sizeof(me));
+		assert_non_null(strchr(me, '@'));
+		assert_string_equal(stored_actor(f->l, append_actor(f->l, NULL)), me);
+		setenv("BERTH_ACTOR", "timer", 1);
+		assert_string_equal(stored_actor(f->l, append_actor(f->l, NULL)), "timer");
+		unsetenv("BERTH_ACTOR");
+		assert_string_equal(stored_actor(f->l, append_actor(f->l, "bob@nix-02")), "bob@nix-02");
 	}
 	/* Not UTF-8: refused. */
 	{
@@ -324,6 +371,7 @@ triggers(void **state)
 	sqlite3_free(msg);
 	msg = NULL;
 	assert_int_not_equal(raw_exec(f->db, "DELETE FROM ledger", &msg), SQLITE_OK);
+	assert_non_null(strstr(msg, "append-only: DELETE refused"));
 	sqlite3_free(msg);
 	msg = NULL;
 	/* REPLACE would delete without firing the DELETE trigger. */
@@ -340,19 +388,33 @@ authorizer(void **state)
 	struct fixture *f = *state;
 	struct berr err;
 
+	static const char *const refused[] = {
+		"DROP TRIGGER ledger_no_update", "DROP TRIGGER ledger_no_delete",
+		"DROP TRIGGER ledger_append_only", "DROP TABLE ledger", "DROP TABLE schema_version",
+		"UPDATE ledger SET actor = 'x'", "DELETE FROM ledger WHERE seq = 1",
+		"ALTER TABLE ledger RENAME TO old", "PRAGMA writable_schema = ON",
+	};
+	char *msg = NULL;
+	size_t i;
+
 	fill(f->l, 2);
-	assert_int_equal(ledger_exec(f->l, "DROP TRIGGER ledger_no_update", &err), -1);
-	assert_non_null(strstr(err.msg, "not authorized"));
-	assert_int_equal(ledger_exec(f->l, "DROP TRIGGER ledger_no_delete", &err), -1);
-	assert_int_equal(ledger_exec(f->l, "DROP TABLE ledger", &err), -1);
-	assert_int_equal(ledger_exec(f->l, "UPDATE ledger SET actor = 'x'", &err), -1);
-	assert_non_null(strstr(err.msg, "not authorized"));
-	assert_int_equal(ledger_exec(f->l, "DELETE FROM ledger WHERE seq = 1", &err), -1);
-	assert_int_equal(ledger_exec(f->l, "ALTER TABLE ledger RENAME TO old", &err), -1);
-	assert_int_equal(ledger_exec(f->l, "PRAGMA writable_schema = ON", &err), -1);
-	/* Reading is fine. */
+	/* Refused by the authorizer, not by a trigger or a typo. */
+	for (i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
+		err.msg[0] = '\0';
+		assert_int_equal(ledger_exec(f->l, refused[i], &err), -1);
+		if (!strstr(err.msg, "not authorized"))
+			fail_msg("%s: want \"not authorized\", have \"%s\"", refused[i], err.msg);
+	}
+	/* Reading is fine, and so is writing other tables. */
 	assert_int_equal(ledger_exec(f->l, "SELECT count(*) FROM ledger", &err), 0);
+	assert_int_equal(ledger_exec(f->l, "CREATE TEMP TABLE t (x); INSERT INTO t VALUES (1); "
+				     "DELETE FROM t", &err), 0);
 	expect_ok(f->l, NULL, 2);
+	/* The triggers are all still there for other connections. */
+	assert_int_not_equal(raw_exec(f->db, "UPDATE ledger SET actor = 'x' WHERE seq = 1", &msg),
+			     SQLITE_OK);
+	assert_non_null(strstr(msg, "append-only: UPDATE refused"));
+	sqlite3_free(msg);
 }
 
 static void
@@ -478,15 +540,18 @@ tamper_inserted_middle(void **state)
 		   "and follows entry 4)");
 }
 
-/* A forger who knows the hash and chains the forged entry properly. */
+/*
+ * A forger who knows the hash (from its definition in ledger.h) and chains
+ * the forged entry properly.
+ */
 static void
 tamper_inserted_middle_rehashed(void **state)
 {
 	struct fixture *f = *state;
-	struct ledger_row r = { 0 };
 	char hash[65], *sql, prev[65] = "", time[32] = "";
 	sqlite3 *h;
 	sqlite3_stmt *st;
+	json_t *forged;
 
 	fill(f->l, 8);
 	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
@@ -497,19 +562,13 @@ tamper_inserted_middle_rehashed(void **state)
 	snprintf(time, sizeof(time), "%s", (const char *)sqlite3_column_text(st, 1));
 	sqlite3_finalize(st);
 	sqlite3_close(h);
-	r.seq = 5;
-	r.f[LEDGER_F_TIME] = time;
-	r.f[LEDGER_F_ACTOR] = "mallory@x";
-	r.f[LEDGER_F_KIND] = "change.result";
-	{
-		int i;
-
-		for (i = 0; i < LEDGER_NFIELDS; i++)
-			r.len[i] = r.f[i] ? strlen(r.f[i]) : 0;
-	}
-	r.prev_hash = prev;
-	r.prev_hash_len = 64;
-	ledger_row_hash(&r, 5, hash);
+	forged = json_pack("{s:n, s:s, s:n, s:n, s:n, s:n, s:s, s:n, s:n, s:n, s:i, s:n, s:s}",
+			   "action", "actor", "mallory@x", "after", "before", "error",
+			   "git_commit", "kind", "change.result", "object", "result", "run_id",
+			   "seq", 5, "target", "time", time);
+	assert_non_null(forged);
+	expected_hash(prev, forged, hash);
+	json_decref(forged);
 	sql = xasprintf("UPDATE ledger SET seq = seq + 100 WHERE seq >= 5; "
 			"UPDATE ledger SET seq = seq - 99 WHERE seq >= 105; "
 			"INSERT INTO ledger (seq, time, actor, kind, prev_hash, hash) VALUES "
@@ -775,6 +834,23 @@ integrity_ok(const char *db)
 	sqlite3_close(h);
 }
 
+/* The ledger connection's wal_autocheckpoint, read on that connection. */
+static int64_t
+wal_autocheckpoint(struct ledger *l)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	ledger_mutex_lock(l);
+	assert_int_equal(sqlite3_prepare_v2(ledger_sqlite(l), "PRAGMA wal_autocheckpoint", -1,
+					    &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	ledger_mutex_unlock(l);
+	return v;
+}
+
 /* Batches chain on from single appends and from each other. */
 static void
 batch_chain(void **state)
@@ -952,6 +1028,281 @@ batch_long(void **state)
 	expect_bad(f->l, NULL, 1026, "entry 1026 does not verify: deleted (seq 1025 is missing)");
 }
 
+/* The head follows appends, batches and rollbacks. */
+static void
+head(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_result r;
+	struct ledger_entry e = { .kind = "run.start" };
+	struct berr err;
+	char hash[65] = "stale", before[65];
+	int64_t seq = -1;
+
+	assert_int_equal(ledger_head(f->l, &seq, hash, &err), 0);
+	assert_int_equal(seq, 0);
+	assert_string_equal(hash, "");
+	fill(f->l, 2);
+	assert_int_equal(ledger_append(f->l, &e, &err), 0);
+	assert_int_equal(ledger_head(f->l, &seq, hash, &err), 0);
+	assert_int_equal(seq, 3);
+	assert_string_equal(hash, e.hash);
+	assert_int_equal(ledger_verify(f->l, NULL, &r, &err), 0);
+	assert_string_equal(hash, r.head_hash);
+	memcpy(before, hash, 65);
+	/* An open batch's entries are the head until it is rolled back. */
+	assert_int_equal(ledger_batch_begin(f->l, &err), 0);
+	assert_int_equal(ledger_append(f->l, &e, &err), 0);
+	assert_int_equal(ledger_head(f->l, &seq, hash, &err), 0);
+	assert_int_equal(seq, 4);
+	assert_string_equal(hash, e.hash);
+	ledger_batch_rollback(f->l);
+	assert_int_equal(ledger_head(f->l, &seq, hash, &err), 0);
+	assert_int_equal(seq, 3);
+	assert_string_equal(hash, before);
+}
+
+/* A run.end entry as berth apply and reconcile write it; its seq, *ms: its time. */
+static int64_t
+run_end(struct ledger *l, const char *mode, const char *result, json_t *counts, int64_t *ms)
+{
+	struct ledger_entry e = { 0 };
+	struct berr err;
+
+	e.run_id = "r-1";
+	e.kind = "run.end";
+	e.action = mode;
+	e.after = counts;
+	e.result = result;
+	if (ledger_append(l, &e, &err) < 0)
+		fail_msg("append: %s", err.msg);
+	json_decref(counts);
+	assert_int_equal(clock_parse_rfc3339(e.time, ms), 0);
+	return e.seq;
+}
+
+static json_t *
+counts(int changes, int failed, int stale, int not_attempted)
+{
+	return json_pack("{s:i, s:i, s:i, s:i}", "changes", changes, "failed", failed,
+			 "stale", stale, "not_attempted", not_attempted);
+}
+
+static void
+last_run(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_run r;
+	struct berr err;
+	int64_t rec, app, ms_rec, ms_app, ms, t0;
+	char *sql, *msg = NULL;
+
+	memset(&r, 0xff, sizeof(r));
+	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
+	assert_int_equal(r.seq, 0);
+	assert_int_equal(r.end_ms, 0);
+	assert_string_equal(r.result, "");
+	assert_int_equal(r.changes + r.failed + r.stale + r.not_attempted, 0);
+
+	t0 = clock_now_ms();
+	rec = run_end(f->l, "reconcile", "ok", counts(3, 1, 2, 4), &ms_rec);
+	append(f->l, "run.start", "r-2", NULL, NULL, "reconcile", NULL, NULL, NULL);
+	append(f->l, "run.end", "r-2", NULL, NULL, "plan", NULL, counts(8, 8, 8, 8), "ok");
+	app = run_end(f->l, "apply", "failed", counts(9, 5, 6, 7), &ms_app);
+	assert_true(ms_rec >= t0 && ms_rec <= clock_now_ms());
+
+	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
+	assert_int_equal(r.seq, rec);
+	assert_int_equal(r.end_ms, ms_rec);
+	assert_string_equal(r.result, "ok");
+	assert_int_equal(r.changes, 3);
+	assert_int_equal(r.failed, 1);
+	assert_int_equal(r.stale, 2);
+	assert_int_equal(r.not_attempted, 4);
+	assert_int_equal(ledger_last_run(f->l, "apply", &r, &err), 0);
+	assert_int_equal(r.seq, app);
+	assert_int_equal(r.end_ms, ms_app);
+	assert_string_equal(r.result, "failed");
+	assert_int_equal(r.changes, 9);
+	assert_int_equal(r.failed, 5);
+	assert_int_equal(r.stale, 6);
+	assert_int_equal(r.not_attempted, 7);
+	assert_int_equal(ledger_last_run(f->l, "destroy", &r, &err), 0);
+	assert_int_equal(r.seq, 0);
+
+	/* The last one wins; no counts are zeros. */
+	rec = run_end(f->l, "reconcile", "failed", NULL, &ms);
+	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
+	assert_int_equal(r.seq, rec);
+	assert_string_equal(r.result, "failed");
+	assert_int_equal(r.changes + r.failed + r.stale + r.not_attempted, 0);
+
+	/* An after that is not JSON (written behind berth's back): zeros, no error. */
+	sql = xasprintf("INSERT INTO ledger (seq, time, actor, kind, action, after, prev_hash, "
+			"hash) VALUES (%lld, '2026-11-22T04:12:00.123Z', 'x', 'run.end', "
+			"'reconcile', '{not json', '%s', '%s')", (long long)rec + 1, zeros, zeros);
+	assert_int_equal(raw_exec(f->db, sql, &msg), SQLITE_OK);
+	free(sql);
+	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
+	assert_int_equal(r.seq, rec + 1);
+	assert_int_equal(r.end_ms, 1795320720123);
+	assert_string_equal(r.result, "");
+	assert_int_equal(r.changes, 0);
+}
+
+/* A report.rejected entry as berth serve's intake writes it; its time in *ms. */
+static void
+rejected(struct ledger *l, const char *host, const char *reason, int count,
+	 const char *first, const char *last, int64_t *ms)
+{
+	struct ledger_entry e = { 0 };
+	struct berr err;
+	char object[64];
+	json_t *after = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "reason", reason,
+				  "count", count, "first", first, "last", last,
+				  "detail", "bad signature", "remote", "192.0.2.7");
+
+	snprintf(object, sizeof(object), "host/%s", host);
+	e.actor = "intake";
+	e.kind = "report.rejected";
+	e.target = host;
+	e.object = object;
+	e.action = reason;
+	e.after = after;
+	e.result = "rejected";
+	if (ledger_append(l, &e, &err) < 0)
+		fail_msg("append: %s", err.msg);
+	json_decref(after);
+	if (ms)
+		assert_int_equal(clock_parse_rfc3339(e.time, ms), 0);
+}
+
+struct summaries {
+	int n, stop_after;
+	struct {
+		char host[64], reason[32];
+		int64_t entries, count, first_ms, last_ms;
+	} s[8];
+};
+
+static int
+summary_cb(void *ctx, const struct ledger_rejection *r)
+{
+	struct summaries *c = ctx;
+
+	assert_true(c->n < 8);
+	snprintf(c->s[c->n].host, sizeof(c->s[c->n].host), "%s", r->host);
+	snprintf(c->s[c->n].reason, sizeof(c->s[c->n].reason), "%s", r->reason);
+	c->s[c->n].entries = r->entries;
+	c->s[c->n].count = r->count;
+	c->s[c->n].first_ms = r->first_ms;
+	c->s[c->n].last_ms = r->last_ms;
+	c->n++;
+	return c->stop_after && c->n == c->stop_after;
+}
+
+static void
+expect_summary(const struct summaries *c, int i, const char *host, const char *reason,
+	       int64_t entries, int64_t count, int64_t first_ms, int64_t last_ms)
+{
+	assert_true(i < c->n);
+	assert_string_equal(c->s[i].host, host);
+	assert_string_equal(c->s[i].reason, reason);
+	assert_int_equal(c->s[i].entries, entries);
+	assert_int_equal(c->s[i].count, count);
+	assert_int_equal(c->s[i].first_ms, first_ms);
+	assert_int_equal(c->s[i].last_ms, last_ms);
+}
+
+#define T1 "2026-11-22T04:12:00.123Z"
+#define T1_MS 1795320720123
+#define T2 "2026-11-22T04:12:30.000Z"
+#define T2_MS 1795320750000
+#define T3 "2026-11-22T04:13:05.999Z"
+#define T3_MS 1795320785999
+
+static void
+rejections(void **state)
+{
+	struct fixture *f = *state;
+	struct summaries c = { 0 };
+	struct ledger_entry e = { 0 };
+	struct berr err;
+	int64_t last, since, odd;
+	char *sql, *msg = NULL;
+
+	assert_int_equal(ledger_rejections(f->l, 0, summary_cb, &c, &err), 0);
+	assert_int_equal(c.n, 0);
+	rejected(f->l, "h1", "bad_signature", 1, T1, T1, NULL);
+	rejected(f->l, "h1", "time_skew", 2, T2, T2, NULL);
+	rejected(f->l, "(not in the manifests)", "bad_signature", 3, T1, T3, NULL);
+	/* Not a rejection, though its target and action look like one. */
+	append(f->l, "change.result", "r-1", "h1", "host/h1", "bad_signature", NULL,
+	       json_pack("{s:i}", "count", 100), "ok");
+	rejected(f->l, "h1", "bad_signature", 4, T2, T3, NULL);
+	/* No after: counted as an entry, its own time as first and last. */
+	e.actor = "intake";
+	e.kind = "report.rejected";
+	e.target = "h3";
+	e.action = "malformed";
+	assert_int_equal(ledger_append(f->l, &e, &err), 0);
+	assert_int_equal(clock_parse_rfc3339(e.time, &odd), 0);
+
+	assert_int_equal(ledger_rejections(f->l, 0, summary_cb, &c, &err), 0);
+	assert_int_equal(c.n, 4);
+	expect_summary(&c, 0, "(not in the manifests)", "bad_signature", 1, 3, T1_MS, T3_MS);
+	expect_summary(&c, 1, "h1", "bad_signature", 2, 5, T1_MS, T3_MS);
+	expect_summary(&c, 2, "h1", "time_skew", 1, 2, T2_MS, T2_MS);
+	expect_summary(&c, 3, "h3", "malformed", 1, 0, odd, odd);
+	/* fn stops the walk. */
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 1;
+	assert_int_equal(ledger_rejections(f->l, 0, summary_cb, &c, &err), 0);
+	assert_int_equal(c.n, 1);
+
+	/* since: only the entries appended at or after it. */
+	assert_int_equal(clock_parse_rfc3339(e.time, &last), 0);
+	while ((since = clock_now_ms()) <= last)
+		clock_sleep_ms(1);
+	rejected(f->l, "h1", "bad_signature", 7, T3, T3, &last);
+	assert_true(last >= since);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ledger_rejections(f->l, since, summary_cb, &c, &err), 0);
+	assert_int_equal(c.n, 1);
+	expect_summary(&c, 0, "h1", "bad_signature", 1, 7, T3_MS, T3_MS);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ledger_rejections(f->l, last, summary_cb, &c, &err), 0);
+	assert_int_equal(c.n, 1);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ledger_rejections(f->l, last + 1, summary_cb, &c, &err), 0);
+	assert_int_equal(c.n, 0);
+
+	/* An after that is not JSON (written behind berth's back): no error. */
+	sql = xasprintf("INSERT INTO ledger (seq, time, actor, kind, target, action, after, "
+			"prev_hash, hash) SELECT max(seq) + 1, '" T2 "', 'x', 'report.rejected', "
+			"'h4', 'malformed', '{not json', '%s', '%s' FROM ledger", zeros, zeros);
+	assert_int_equal(raw_exec(f->db, sql, &msg), SQLITE_OK);
+	free(sql);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ledger_rejections(f->l, 0, summary_cb, &c, &err), 0);
+	assert_int_equal(c.n, 5);
+	expect_summary(&c, 1, "h1", "bad_signature", 3, 12, T1_MS, T3_MS);
+	expect_summary(&c, 4, "h4", "malformed", 1, 0, T2_MS, T2_MS);
+}
+
+/* Off, commits leave the WAL to another connection; on, SQLite's default. */
+static void
+autocheckpoint(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(wal_autocheckpoint(f->l), 1000);
+	ledger_set_autocheckpoint(f->l, 0);
+	assert_int_equal(wal_autocheckpoint(f->l), 0);
+	ledger_set_autocheckpoint(f->l, 1);
+	assert_int_equal(wal_autocheckpoint(f->l), 1000);
+}
+
 static void
 ids(void **state)
 {
@@ -996,6 +1347,10 @@ main(void)
 		T(checkpoint_broken),
 		T(last_applied),
 		T(query),
+		T(head),
+		T(last_run),
+		T(rejections),
+		T(autocheckpoint),
 		T(newer_schema),
 		T(concurrent),
 		T(batch_chain),

@@ -23,7 +23,6 @@
 #include <curl/curl.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
-#include <sqlite3.h>
 
 #include "agent/keys.h"
 #include "agent/report.h"
@@ -468,6 +467,22 @@ test_truncated_connection(void **state)
 	assert_int_equal(rejected(f, INTAKE_TRUNCATED), 1);
 }
 
+struct rejected_count {
+	int64_t entries, count;
+};
+
+static int
+h1_bad_signature(void *ctx, const struct ledger_rejection *r)
+{
+	struct rejected_count *c = ctx;
+
+	if (!strcmp(r->host, "h1") && !strcmp(r->reason, "bad_signature")) {
+		c->entries = r->entries;
+		c->count = r->count;
+	}
+	return 0;
+}
+
 /* Rejections reach the ledger: at most one entry per host and reason per minute, with a count. */
 static void
 test_rejections_in_ledger(void **state)
@@ -476,25 +491,17 @@ test_rejections_in_ledger(void **state)
 	char *b = good(1);
 	struct ledger *l;
 	struct berr err;
-	sqlite3_stmt *st;
-	int64_t entries = 0, count = 0;
+	struct rejected_count c = { 0 };
 
 	for (int i = 0; i < 5; i++)
 		EXPECT(post_as(f, f->k2, "h1", BOOT_A, 1, now_ms() / 1000, NULL, b, strlen(b), b,
 			       strlen(b)), 401, "bad_signature");
 	stop(f);	/* flushes what is pending */
 	assert_int_equal(ledger_open(f->state, &l, &err), 0);
-	assert_int_equal(sqlite3_prepare_v2(ledger_sqlite(l),
-		"SELECT count(*), sum(json_extract(after, '$.count')) FROM ledger WHERE "
-		"kind = 'report.rejected' AND target = 'h1' AND action = 'bad_signature'",
-		-1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	entries = sqlite3_column_int64(st, 0);
-	count = sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
+	assert_int_equal(ledger_rejections(l, 0, h1_bad_signature, &c, &err), 0);
 	/* The first written at once, the other four together. */
-	assert_int_equal(entries, 2);
-	assert_int_equal(count, 5);
+	assert_int_equal(c.entries, 2);
+	assert_int_equal(c.count, 5);
 	{
 		struct ledger_verify_result vr;
 
@@ -865,6 +872,43 @@ test_metrics_and_status(void **state)
 	free(b);
 }
 
+/* /metrics reads the ledger: its last seq, and the last reconcile run (not apply's). */
+static void
+test_metrics_ledger_facts(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_entry rec = { .kind = "run.end", .action = "reconcile", .result = "ok" };
+	struct ledger_entry app = { .kind = "run.end", .action = "apply", .result = "ok" };
+	struct buf m = BUF_INIT;
+	struct ledger *l;
+	struct berr err;
+	char want[128];
+	int64_t end_ms;
+
+	rec.after = json_pack("{s:i, s:i, s:i, s:i}", "changes", 3, "failed", 1, "stale", 0,
+			      "not_attempted", 0);
+	app.after = json_pack("{s:i, s:i, s:i, s:i}", "changes", 9, "failed", 0, "stale", 0,
+			      "not_attempted", 0);
+	stop(f);
+	assert_int_equal(ledger_open(f->state, &l, &err), 0);
+	assert_int_equal(ledger_append(l, &rec, &err), 0);
+	assert_int_equal(ledger_append(l, &app, &err), 0);
+	ledger_close(l);
+	json_decref((json_t *)rec.after);
+	json_decref((json_t *)app.after);
+	assert_int_equal(clock_parse_rfc3339(rec.time, &end_ms), 0);
+	start(f);
+	buf_init(&m, 0);
+	metrics_render(f->in, clock_now_ms(), &m);
+	snprintf(want, sizeof(want), "berth_ledger_entries %lld\n", (long long)app.seq);
+	assert_non_null(strstr(m.buf, want));
+	snprintf(want, sizeof(want), "berth_last_reconcile_timestamp_seconds %.3f\n",
+		 (double)end_ms / 1000.0);
+	assert_non_null(strstr(m.buf, want));
+	assert_non_null(strstr(m.buf, "berth_last_reconcile_changes 3\n"));
+	buf_release(&m);
+}
+
 /* GET (or POST an empty body to) url: the status, the body in *out. */
 static long
 fetch_url(struct fx *f, const char *url, int post_empty, struct buf *out)
@@ -967,6 +1011,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_usage_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_delivery_same_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_and_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_ledger_facts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_listeners, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),

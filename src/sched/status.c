@@ -433,6 +433,7 @@ status_build(const struct fleet *f, const struct host_report *reports,
 	const struct host_report **latest;
 	size_t **pinned, *npinned, *apinned, i;
 
+	s->fleet = f;
 	s->now_ms = now_ms;
 	s->nhosts = f->nhosts;
 	s->hosts = xcalloc(f->nhosts ? f->nhosts : 1, sizeof(*s->hosts));

@@ -148,6 +148,7 @@ struct status_pool {
 };
 
 struct status {
+	const struct fleet *fleet;	/* borrowed: what it was built from */
 	int64_t now_ms;
 	struct status_host *hosts;	/* in fleet order */
 	size_t nhosts;

@@ -17,6 +17,7 @@
 
 #include "serve/http.h"
 #include "serve/metrics.h"
+#include "sched/place.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -64,6 +65,7 @@ struct http_server {
 /* What one request carries between the access handler's calls. */
 struct req {
 	int is_report;
+	int is_place;		/* POST /v1/place */
 	size_t reserved;	/* of s->buffered, given back when the request ends */
 	int too_large;
 	int answered;
@@ -223,6 +225,65 @@ handle_get(struct http_server *s, struct MHD_Connection *c, const char *url)
 	return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
 }
 
+#define PLACE_MAX_BODY	4096
+#define PLACE_MAX_COUNT	100000
+
+/*
+ * POST /v1/place {"plan": NAME, "count": N}: berth place's answer, from the
+ * reports in memory. 400 for a body that is not such an object, 404 for an
+ * unknown plan; 200 with "unplaced" > 0 when fewer than N fit.
+ */
+static enum MHD_Result
+handle_place(struct http_server *s, struct MHD_Connection *c, struct req *q)
+{
+	json_error_t je;
+	json_t *body = NULL, *jc, *out;
+	const struct m_offer *o;
+	struct status *st;
+	struct placer p;
+	struct place_decision d;
+	const char *plan;
+	json_int_t count = 1;
+
+	if (q->too_large)
+		return send_json(c, 413, json_pack("{s:s}", "error", "the body is over 4096 bytes"));
+	if (!(body = json_loadb(q->body.buf, q->body.len, 0, &je)) || !json_is_object(body)) {
+		json_decref(body);
+		return send_json(c, 400, json_pack("{s:s}", "error",
+						   "want a JSON object like {\"plan\": \"vps-s\", \"count\": 1}"));
+	}
+	plan = json_string_value(json_object_get(body, "plan"));
+	jc = json_object_get(body, "count");
+	if (jc && (!json_is_integer(jc) || json_integer_value(jc) < 1 ||
+		   json_integer_value(jc) > PLACE_MAX_COUNT)) {
+		json_decref(body);
+		return send_json(c, 400, json_pack("{s:s}", "error",
+						   "count: want an integer from 1 to 100000"));
+	}
+	if (jc)
+		count = json_integer_value(jc);
+	if (!plan) {
+		json_decref(body);
+		return send_json(c, 400, json_pack("{s:s}", "error", "plan: want the name of a Plan"));
+	}
+	st = intake_status(s->in, clock_now_ms());
+	if (!(o = fleet_offer(st->fleet, plan))) {
+		out = json_pack("{s:o}", "error",
+				json_sprintf("no Plan \"%.200s\" in the manifests", plan));
+		intake_status_release(s->in, st);
+		json_decref(body);
+		return send_json(c, 404, out);
+	}
+	placer_init(&p, st);
+	place_decide(&p, o, (size_t)count, &d);
+	out = place_decision_to_json(&d);
+	place_decision_release(&d);
+	placer_release(&p);
+	intake_status_release(s->in, st);
+	json_decref(body);
+	return send_json(c, 200, out);
+}
+
 /* ---- the header deadline (struct track) ---------------------------------- */
 
 static void
@@ -336,6 +397,13 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		buf_init(&q->body, REPORT_MAX_BODY);
 		remote_addr(c, q->remote, sizeof(q->remote));
 		q->is_report = !strcmp(url, "/v1/reports");
+		q->is_place = !strcmp(url, "/v1/place") && (s->serves & HTTP_READS);
+		if (q->is_place) {
+			if (strcmp(method, "POST"))
+				return send_json(c, 405, json_pack("{s:s}", "error", "want POST"));
+			q->body.max = PLACE_MAX_BODY;
+			return MHD_YES;
+		}
 		if (q->is_report && !(s->serves & HTTP_REPORTS)) {
 			q->answered = 1;
 			return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
@@ -366,6 +434,15 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		}
 		q->deadline_ms = clock_mono_ms() + (int64_t)s->timeout_s * 1000;
 		return MHD_YES;
+	}
+	if (q->is_place) {
+		if (*upload_size) {
+			if (buf_add(&q->body, upload, *upload_size) < 0)
+				q->too_large = 1;
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		return handle_place(s, c, q);
 	}
 	if (!q->is_report)
 		return handle_get(s, c, url);

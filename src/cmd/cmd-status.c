@@ -17,8 +17,8 @@
 
 #include "cmd/cmd.h"
 #include "manifest/manifest.h"
+#include "sched/reports.h"
 #include "sched/status.h"
-#include "serve/store.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "apply/apply.h"
+#include "apply/journal.h"
 #include "cmd/cmd.h"
 #include "incus/client.h"
 #include "incus/observe.h"
@@ -43,75 +44,37 @@ static const struct opt apply_opts_list[] = {
 	{ NULL, 0, 0, 0 },
 };
 
+/* The command's side of a run: its journal, and the progress shown on stderr. */
 struct run {
 	struct ctx *ctx;
-	struct ledger *ledger;
-	char run_id[32];
-	char actor[300];
-	const char *commit;
-	const char *mode;	/* "apply" or "reconcile": the action of run.start and run.end */
-	pthread_mutex_t mu;
-	size_t done;
+	struct run_journal j;
+	pthread_mutex_t mu;	/* one line of stderr at a time */
 	int tty;
 };
 
 static void
-journal_entry(struct run *r, const char *kind, const struct plan_action *a,
-	      const json_t *before, const json_t *after, const char *result,
-	      const char *errmsg)
+settled(void *arg, const json_t *x, const struct berr *err)
 {
-	struct ledger_entry e = { 0 };
-	struct berr err;
+	struct run *r = arg;
 
-	e.actor = r->actor;
-	e.run_id = r->run_id;
-	e.commit = r->commit;
-	e.kind = kind;
-	e.target = a ? a->server : NULL;
-	e.object = a ? a->address : NULL;
-	e.action = a ? plan_action_name(a->kind) : r->mode;
-	e.before = before;
-	e.after = after;
-	e.result = result;
-	e.error = errmsg;
-	if (ledger_append(r->ledger, &e, &err) < 0)
-		cmd_error(r->ctx, "ledger: %s", err.msg);
+	cmd_warn(r->ctx, "an earlier run (%s) was interrupted: its change of %s "
+		 "(ledger entry %lld) has no result; this run re-checks it",
+		 json_string_value(json_object_get(x, "run_id")),
+		 json_string_value(json_object_get(x, "object")),
+		 (long long)json_integer_value(json_object_get(x, "seq")));
+	if (err)
+		cmd_error(r->ctx, "ledger: %s", err->msg);
 }
 
-/*
- * Close an intent a killed run left without a result: a change.result in
- * that run's name saying it was interrupted, so the ledger pairs every
- * intent and later runs do not report it again. This run re-checks the
- * object like any other.
- */
-static void
-settle_intent(struct run *r, const json_t *intent)
-{
-	struct ledger_entry e = { 0 };
-	struct berr err;
-	char *why = xasprintf("interrupted before its result was recorded; re-checked by run %s",
-			      r->run_id);
-
-	e.actor = r->actor;
-	e.run_id = json_string_value(json_object_get(intent, "run_id"));
-	e.commit = json_string_value(json_object_get(intent, "git_commit"));
-	e.kind = "change.result";
-	e.target = json_string_value(json_object_get(intent, "target"));
-	e.object = json_string_value(json_object_get(intent, "object"));
-	e.action = json_string_value(json_object_get(intent, "action"));
-	e.result = "interrupted";
-	e.error = why;
-	if (ledger_append(r->ledger, &e, &err) < 0)
-		cmd_error(r->ctx, "ledger: %s", err.msg);
-	free(why);
-}
-
+/* A change.intent that cannot be written is said, and the change still made. */
 static int
 j_intent(void *ctx, const struct plan_action *a)
 {
 	struct run *r = ctx;
+	struct berr err;
 
-	journal_entry(r, "change.intent", a, a->before, a->after, NULL, NULL);
+	if (run_journal_intent(&r->j, a, &err) < 0)
+		cmd_error(r->ctx, "ledger: %s", err.msg);
 	return 0;
 }
 
@@ -120,9 +83,10 @@ j_result(void *ctx, const struct plan_action *a, enum apply_status st,
 	 const char *errmsg, const json_t *applied)
 {
 	struct run *r = ctx;
+	struct berr err;
 
-	journal_entry(r, "change.result", a, NULL,
-		      st == APPLY_OK ? applied : NULL, apply_status_name(st), errmsg);
+	if (run_journal_result(&r->j, a, st, errmsg, applied, &err) < 0)
+		cmd_error(r->ctx, "ledger: %s", err.msg);
 	pthread_mutex_lock(&r->mu);
 	if (r->ctx->verbosity >= 0)
 		fprintf(stderr, "%s  %s %s: %s%s%s\n", r->tty ? "\r\033[K" : "",
@@ -254,22 +218,16 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	struct plan plan = { 0 };
 	struct state_lock *lock = NULL;
 	struct state_lock_info replaced = { 0 };
-	struct run r;
+	struct run r = { .ctx = ctx };
 	struct report_set reports = { 0 };
 	struct status *status = NULL;
-	json_t *observed = NULL, *saved = NULL, *last = NULL, *dangling = NULL, *x;
-	int ret = EXIT_FAIL, have_plan = 0, started = 0, rc;
+	json_t *observed = NULL, *saved = NULL, *last = NULL, *x;
+	int ret = EXIT_FAIL, have_plan = 0, rc;
 	size_t i;
 	char summary[256];
 
-	memset(&r, 0, sizeof(r));
 	pthread_mutex_init(&r.mu, NULL);
-	r.ctx = ctx;
-	r.mode = aa->reconcile ? "reconcile" : "apply";
 	r.tty = isatty(STDERR_FILENO);
-	ledger_actor(r.actor, sizeof(r.actor));
-	ledger_new_run_id(r.run_id);
-
 	if (state_lock_acquire(ctx->state_dir, aa->reconcile ? "reconcile" : "apply",
 			       aa->lock_timeout_ms, &lock, &replaced, &err) < 0) {
 		cmd_berr(ctx, &err);
@@ -278,20 +236,13 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	if (replaced.id[0])
 		cmd_info(ctx, "took over lock %s left by pid %ld on %s since %s (no longer running)",
 		     replaced.id, replaced.pid, replaced.host, replaced.since);
-	if (ledger_open(ctx->state_dir, &r.ledger, &err) < 0) {
+	if (run_journal_open(&r.j, ctx->state_dir, aa->reconcile ? "reconcile" : "apply",
+			     &err) < 0) {
 		cmd_berr(ctx, &err);
 		goto out;
 	}
-	if ((dangling = ledger_dangling_intents(r.ledger, &err)) && json_array_size(dangling)) {
-		json_array_foreach(dangling, i, x) {
-			cmd_warn(ctx, "an earlier run (%s) was interrupted: its change of %s "
-			     "(ledger entry %lld) has no result; this run re-checks it",
-			     json_string_value(json_object_get(x, "run_id")),
-			     json_string_value(json_object_get(x, "object")),
-			     (long long)json_integer_value(json_object_get(x, "seq")));
-			settle_intent(&r, x);
-		}
-	}
+	if (run_journal_settle(&r.j, settled, &r, &err) < 0)
+		cmd_error(ctx, "ledger: %s", err.msg);
 
 	if (aa->file) {
 		if (!(saved = read_plan_file(ctx, aa->file)))
@@ -318,8 +269,8 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 			goto out;
 		}
 	}
-	r.commit = res.commit;
-	last = ledger_last_applied(r.ledger, &err);
+	r.j.commit = res.commit;
+	last = ledger_last_applied(r.j.ledger, &err);
 	aa->po.last_applied = last;
 	/* The plan shown marks the hosts that take no new instances, as berth plan does. */
 	if (report_set_load(ctx->state_dir, &reports, &err) < 0)
@@ -358,8 +309,8 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 		fflush(stdout);
 	}
 
-	journal_entry(&r, "run.start", NULL, NULL, NULL, NULL, NULL);
-	started = 1;
+	if (run_journal_start(&r.j, &err) < 0)
+		cmd_error(ctx, "ledger: %s", err.msg);
 	if (!plan_has_changes(&plan)) {
 		cmd_info(ctx, "no changes: the servers match commit %s", res.commit);
 		ret = plan.nerrors ? EXIT_FAIL : EXIT_OK;
@@ -401,30 +352,20 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	printf("%s\n", summary);
 	ret = rc == 0 && !plan.nerrors ? EXIT_OK : EXIT_FAIL;
 out:
-	if (started) {
-		json_t *counts = json_pack("{s:I, s:I, s:I, s:I}", "changes", (json_int_t)ar.ok,
-					   "failed", (json_int_t)ar.failed, "stale",
-					   (json_int_t)ar.stale, "not_attempted",
-					   (json_int_t)ar.not_attempted);
-
-		journal_entry(&r, "run.end", NULL, NULL, counts,
-			      ret == EXIT_OK ? "ok" : "failed", NULL);
-		json_decref(counts);
-	}
+	if (run_journal_end(&r.j, &ar, ret == EXIT_OK, &err) < 0)
+		cmd_error(ctx, "ledger: %s", err.msg);
 	apply_result_release(&ar);
 	if (have_plan)
 		plan_release(&plan);
 	json_decref(observed);
 	json_decref(saved);
 	json_decref(last);
-	json_decref(dangling);
 	aa->po.status = NULL;
 	status_free(status);
 	report_set_release(&reports);
 	incus_identity_release(&id);
 	manifest_result_release(&res);
-	if (r.ledger)
-		ledger_close(r.ledger);
+	run_journal_release(&r.j);
 	state_lock_release(lock);
 	pthread_mutex_destroy(&r.mu);
 	return ret;

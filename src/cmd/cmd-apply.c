@@ -13,17 +13,11 @@
 
 #include "apply/apply.h"
 #include "apply/journal.h"
-#include "cmd/cmd.h"
-#include "incus/client.h"
-#include "incus/observe.h"
-#include "ledger/ledger.h"
 #include "apply/lock.h"
-#include "manifest/manifest.h"
+#include "apply/prepare.h"
+#include "cmd/cmd.h"
 #include "plan/plan.h"
-#include "sched/reports.h"
-#include "sched/status.h"
 #include "util/buf.h"
-#include "util/clock.h"
 #include "util/units.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -183,17 +177,25 @@ read_plan_file(const struct ctx *ctx, const char *path)
 	return doc;
 }
 
+/* Ask on the terminal whether to go on; refuse without one. */
 static int
-confirm(const struct ctx *ctx)
+approved(const struct ctx *ctx)
 {
 	char line[64];
 
-	(void)ctx;
-	fputs("\nDo you want to apply these changes? Only 'yes' is accepted: ", stderr);
-	if (!fgets(line, sizeof(line), stdin))
+	if (!isatty(STDIN_FILENO)) {
+		cmd_error(ctx, "refusing to apply without a terminal to confirm on: pass "
+			  "--auto-approve, or apply a saved plan file");
 		return 0;
-	line[strcspn(line, "\n")] = '\0';
-	return !strcmp(line, "yes");
+	}
+	fputs("\nDo you want to apply these changes? Only 'yes' is accepted: ", stderr);
+	if (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strcmp(line, "yes"))
+			return 1;
+	}
+	cmd_error(ctx, "apply cancelled: nothing was changed");
+	return 0;
 }
 
 struct apply_args {
@@ -205,166 +207,139 @@ struct apply_args {
 	unsigned parallel;
 };
 
+/* The saved plan of aa->file, whose commit and plan options the run takes. */
+static json_t *
+read_saved(struct ctx *ctx, struct apply_args *aa)
+{
+	json_t *saved = read_plan_file(ctx, aa->file), *x;
+
+	if (!saved)
+		return NULL;
+	ctx->ref = json_string_value(json_object_get(saved, "commit"));
+	x = json_object_get(saved, "opts");
+	aa->po.prune = json_is_true(json_object_get(x, "prune"));
+	aa->po.allow_mass_delete = json_is_true(json_object_get(x, "allow_mass_delete"));
+	aa->po.max_deletes = (unsigned)json_integer_value(json_object_get(x, "max_deletes"));
+	return saved;
+}
+
+/* Is the saved plan of file still the plan of these manifests and servers? */
+static int
+check_saved(const struct ctx *ctx, const char *file, const json_t *saved,
+	    const struct run_inputs *in)
+{
+	const char *md = json_string_value(json_object_get(saved, "manifest_digest"));
+
+	if (!md || strcmp(md, in->plan.manifest_digest)) {
+		cmd_error(ctx, "%s was made for other manifests (digest %.12s, commit %s has %.12s): "
+			  "refusing it", file, md ? md : "none", in->res.commit,
+			  in->plan.manifest_digest);
+		return -1;
+	}
+	if (same_as_saved(ctx, saved, &in->plan) < 0) {
+		cmd_error(ctx, "%s is stale: the servers changed since it was made; run berth plan again",
+			  file);
+		return -1;
+	}
+	return 0;
+}
+
+/* Make the plan's changes, saying what did not succeed; the exit code. */
+static int
+carry_out(struct run *r, const struct run_inputs *in, unsigned parallel,
+	  struct apply_result *ar)
+{
+	struct apply_journal j = { j_intent, j_result, j_progress, r };
+	struct apply_opts ao = { .identity = &in->id, .parallel = parallel };
+	const struct plan *p = &in->plan;
+	struct berr err;
+	size_t i;
+	int rc;
+
+	rc = apply_plan(in->res.fleet, p, &ao, &j, ar, &err);
+	if (r->tty && r->ctx->verbosity >= 0)
+		fputs("\r\033[K", stderr);
+	if (rc < 0)
+		return cmd_berr(r->ctx, &err);
+	for (i = 0; i < ar->n; i++)
+		if (ar->status[i] == APPLY_FAILED || ar->status[i] == APPLY_STALE ||
+		    ar->status[i] == APPLY_NOT_ATTEMPTED)
+			fprintf(stderr, "  %s %s: %s%s%s\n", p->actions[i].address,
+				plan_action_name(p->actions[i].kind), apply_status_name(ar->status[i]),
+				ar->errors[i] ? ": " : "", ar->errors[i] ? ar->errors[i] : "");
+	printf("Apply: %zu done, %zu failed, %zu stale, %zu not attempted.\n",
+	       ar->ok, ar->failed, ar->stale, ar->not_attempted);
+	return rc == 0 && !p->nerrors ? EXIT_OK : EXIT_FAIL;
+}
+
 static int
 run_apply(struct ctx *ctx, struct apply_args *aa)
 {
-	struct manifest_result res = { 0 };
-	struct berr err;
-	struct incus_identity id = { 0 };
-	struct observe_opts oo = { 0 };
-	struct apply_opts ao = { 0 };
-	struct apply_journal j = { 0 };
+	const char *mode = aa->reconcile ? "reconcile" : "apply", *sid = NULL;
+	struct run_inputs_opts o = { 0 };
+	struct run_inputs in = { 0 };
 	struct apply_result ar = { 0 };
-	struct plan plan = { 0 };
 	struct state_lock *lock = NULL;
 	struct state_lock_info replaced = { 0 };
 	struct run r = { .ctx = ctx };
-	struct report_set reports = { 0 };
-	struct status *status = NULL;
-	json_t *observed = NULL, *saved = NULL, *last = NULL, *x;
-	int ret = EXIT_FAIL, have_plan = 0, rc;
-	size_t i;
-	char summary[256];
+	struct berr err;
+	json_t *saved = NULL;
+	int ret = EXIT_FAIL;
 
 	pthread_mutex_init(&r.mu, NULL);
 	r.tty = isatty(STDERR_FILENO);
-	if (state_lock_acquire(ctx->state_dir, aa->reconcile ? "reconcile" : "apply",
-			       aa->lock_timeout_ms, &lock, &replaced, &err) < 0) {
+	if (state_lock_acquire(ctx->state_dir, mode, aa->lock_timeout_ms, &lock, &replaced,
+			       &err) < 0) {
 		cmd_berr(ctx, &err);
 		goto out;
 	}
 	if (replaced.id[0])
 		cmd_info(ctx, "took over lock %s left by pid %ld on %s since %s (no longer running)",
-		     replaced.id, replaced.pid, replaced.host, replaced.since);
-	if (run_journal_open(&r.j, ctx->state_dir, aa->reconcile ? "reconcile" : "apply",
-			     &err) < 0) {
+			 replaced.id, replaced.pid, replaced.host, replaced.since);
+	if (run_journal_open(&r.j, ctx->state_dir, mode, &err) < 0) {
 		cmd_berr(ctx, &err);
 		goto out;
 	}
 	if (run_journal_settle(&r.j, settled, &r, &err) < 0)
 		cmd_error(ctx, "ledger: %s", err.msg);
-
-	if (aa->file) {
-		if (!(saved = read_plan_file(ctx, aa->file)))
-			goto out;
-		ctx->ref = json_string_value(json_object_get(saved, "commit"));
-		x = json_object_get(saved, "opts");
-		aa->po.prune = json_is_true(json_object_get(x, "prune"));
-		aa->po.allow_mass_delete = json_is_true(json_object_get(x, "allow_mass_delete"));
-		aa->po.max_deletes = (unsigned)json_integer_value(json_object_get(x, "max_deletes"));
-	}
-	if (load_valid_fleet(ctx, &res, ": nothing applied") < 0)
+	if (aa->file && !(saved = read_saved(ctx, aa)))
 		goto out;
-	if (incus_identity_load(ctx->state_dir, &id, &err) < 0) {
-		cmd_berr(ctx, &err);
-		goto out;
-	}
 	if (saved) {
-		const char *sid = json_string_value(json_object_get(saved, "state_id"));
-
-		if (!sid || strcmp(sid, id.fingerprint)) {
-			cmd_error(ctx, "%s was made with another state directory (berth identity %.12s, "
-			      "this one is %.12s): refusing it", aa->file, sid ? sid : "none",
-			      id.fingerprint);
-			goto out;
-		}
+		sid = json_string_value(json_object_get(saved, "state_id"));
+		o.state_id = sid ? sid : "";	/* "" matches no identity */
 	}
-	r.j.commit = res.commit;
-	last = ledger_last_applied(r.j.ledger, &err);
-	aa->po.last_applied = last;
+	o.ledger = r.j.ledger;
+	o.plan = aa->po;
+	o.parallel = aa->parallel;
+	if (cmd_prepare(ctx, &in, &o, ": nothing applied") < 0) {
+		if (in.failed == RUN_INPUTS_OTHER_STATE)
+			cmd_error(ctx, "%s was made with another state directory (berth identity "
+				  "%.12s, this one is %.12s): refusing it", aa->file,
+				  sid ? sid : "none", in.id.fingerprint);
+		goto out;
+	}
+	r.j.commit = in.res.commit;
+	if (saved && check_saved(ctx, aa->file, saved, &in) < 0)
+		goto out;
 	/* The plan shown marks the hosts that take no new instances, as berth plan does. */
-	if (report_set_load(ctx->state_dir, &reports, &err) < 0)
-		cmd_warn(ctx, "no host health in this plan: %s", err.msg);
-	else
-		aa->po.status = status = status_build(res.fleet, reports.items, reports.n,
-						      clock_now_ms());
-	incus_global_init();
-	oo.identity = &id;
-	oo.parallel = aa->parallel;
-	if (!(observed = observe_fleet(res.fleet, &oo, &err))) {
-		cmd_berr(ctx, &err);
-		goto out;
-	}
-	if (plan_compute(res.fleet, observed, &aa->po, &plan) < 0) {
-		have_plan = 1;
-		cmd_error(ctx, "plan refused: %s", plan.refused);
-		goto out;
-	}
-	have_plan = 1;
-	if (saved) {
-		const char *md = json_string_value(json_object_get(saved, "manifest_digest"));
-
-		if (!md || strcmp(md, plan.manifest_digest)) {
-			cmd_error(ctx, "%s was made for other manifests (digest %.12s, commit %s has %.12s): "
-			      "refusing it", aa->file, md ? md : "none", res.commit, plan.manifest_digest);
-			goto out;
-		}
-		if (same_as_saved(ctx, saved, &plan) < 0) {
-			cmd_error(ctx, "%s is stale: the servers changed since it was made; run berth plan again",
-			      aa->file);
-			goto out;
-		}
-	} else {
-		plan_render_text(&plan, &aa->po, ctx->color && isatty(STDOUT_FILENO), 0, stdout);
+	if (!saved) {
+		plan_render_text(&in.plan, &in.po, ctx->color && isatty(STDOUT_FILENO), 0, stdout);
 		fflush(stdout);
 	}
-
 	if (run_journal_start(&r.j, &err) < 0)
 		cmd_error(ctx, "ledger: %s", err.msg);
-	if (!plan_has_changes(&plan)) {
-		cmd_info(ctx, "no changes: the servers match commit %s", res.commit);
-		ret = plan.nerrors ? EXIT_FAIL : EXIT_OK;
-		goto out;
+	if (!plan_has_changes(&in.plan)) {
+		cmd_info(ctx, "no changes: the servers match commit %s", in.res.commit);
+		ret = in.plan.nerrors ? EXIT_FAIL : EXIT_OK;
+	} else if (saved || aa->auto_approve || aa->reconcile || approved(ctx)) {
+		ret = carry_out(&r, &in, aa->parallel, &ar);
 	}
-	if (!aa->file && !aa->auto_approve && !aa->reconcile) {
-		if (!isatty(STDIN_FILENO)) {
-			cmd_error(ctx, "refusing to apply without a terminal to confirm on: pass "
-			      "--auto-approve, or apply a saved plan file");
-			goto out;
-		}
-		if (!confirm(ctx)) {
-			cmd_error(ctx, "apply cancelled: nothing was changed");
-			goto out;
-		}
-	}
-	j.intent = j_intent;
-	j.result = j_result;
-	j.progress = j_progress;
-	j.ctx = &r;
-	ao.identity = &id;
-	ao.parallel = aa->parallel;
-	rc = apply_plan(res.fleet, &plan, &ao, &j, &ar, &err);
-	if (r.tty && ctx->verbosity >= 0)
-		fputs("\r\033[K", stderr);
-	if (rc < 0) {
-		cmd_berr(ctx, &err);
-		goto out;
-	}
-	for (i = 0; i < ar.n; i++)
-		if (ar.status[i] == APPLY_FAILED || ar.status[i] == APPLY_STALE ||
-		    ar.status[i] == APPLY_NOT_ATTEMPTED)
-			fprintf(stderr, "  %s %s: %s%s%s\n", plan.actions[i].address,
-				plan_action_name(plan.actions[i].kind), apply_status_name(ar.status[i]),
-				ar.errors[i] ? ": " : "", ar.errors[i] ? ar.errors[i] : "");
-	snprintf(summary, sizeof(summary),
-		 "Apply: %zu done, %zu failed, %zu stale, %zu not attempted.",
-		 ar.ok, ar.failed, ar.stale, ar.not_attempted);
-	printf("%s\n", summary);
-	ret = rc == 0 && !plan.nerrors ? EXIT_OK : EXIT_FAIL;
 out:
 	if (run_journal_end(&r.j, &ar, ret == EXIT_OK, &err) < 0)
 		cmd_error(ctx, "ledger: %s", err.msg);
 	apply_result_release(&ar);
-	if (have_plan)
-		plan_release(&plan);
-	json_decref(observed);
+	run_inputs_release(&in);
 	json_decref(saved);
-	json_decref(last);
-	aa->po.status = NULL;
-	status_free(status);
-	report_set_release(&reports);
-	incus_identity_release(&id);
-	manifest_result_release(&res);
 	run_journal_release(&r.j);
 	state_lock_release(lock);
 	pthread_mutex_destroy(&r.mu);

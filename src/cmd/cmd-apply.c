@@ -12,17 +12,12 @@
 #include <jansson.h>
 
 #include "apply/apply.h"
-#include "cmd/cmd.h"
-#include "incus/client.h"
-#include "incus/observe.h"
-#include "ledger/ledger.h"
+#include "apply/journal.h"
 #include "apply/lock.h"
-#include "manifest/manifest.h"
+#include "apply/prepare.h"
+#include "cmd/cmd.h"
 #include "plan/plan.h"
-#include "sched/status.h"
-#include "serve/store.h"
 #include "util/buf.h"
-#include "util/clock.h"
 #include "util/units.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -43,75 +38,37 @@ static const struct opt apply_opts_list[] = {
 	{ NULL, 0, 0, 0 },
 };
 
+/* The command's side of a run: its journal, and the progress shown on stderr. */
 struct run {
 	struct ctx *ctx;
-	struct ledger *ledger;
-	char run_id[32];
-	char actor[300];
-	const char *commit;
-	const char *mode;	/* "apply" or "reconcile": the action of run.start and run.end */
-	pthread_mutex_t mu;
-	size_t done;
+	struct run_journal j;
+	pthread_mutex_t mu;	/* one line of stderr at a time */
 	int tty;
 };
 
 static void
-journal_entry(struct run *r, const char *kind, const struct plan_action *a,
-	      const json_t *before, const json_t *after, const char *result,
-	      const char *errmsg)
+settled(void *arg, const json_t *x, const struct berr *err)
 {
-	struct ledger_entry e = { 0 };
-	struct berr err;
+	struct run *r = arg;
 
-	e.actor = r->actor;
-	e.run_id = r->run_id;
-	e.commit = r->commit;
-	e.kind = kind;
-	e.target = a ? a->server : NULL;
-	e.object = a ? a->address : NULL;
-	e.action = a ? plan_action_name(a->kind) : r->mode;
-	e.before = before;
-	e.after = after;
-	e.result = result;
-	e.error = errmsg;
-	if (ledger_append(r->ledger, &e, &err) < 0)
-		cmd_error(r->ctx, "ledger: %s", err.msg);
+	cmd_warn(r->ctx, "an earlier run (%s) was interrupted: its change of %s "
+		 "(ledger entry %lld) has no result; this run re-checks it",
+		 json_string_value(json_object_get(x, "run_id")),
+		 json_string_value(json_object_get(x, "object")),
+		 (long long)json_integer_value(json_object_get(x, "seq")));
+	if (err)
+		cmd_error(r->ctx, "ledger: %s", err->msg);
 }
 
-/*
- * Close an intent a killed run left without a result: a change.result in
- * that run's name saying it was interrupted, so the ledger pairs every
- * intent and later runs do not report it again. This run re-checks the
- * object like any other.
- */
-static void
-settle_intent(struct run *r, const json_t *intent)
-{
-	struct ledger_entry e = { 0 };
-	struct berr err;
-	char *why = xasprintf("interrupted before its result was recorded; re-checked by run %s",
-			      r->run_id);
-
-	e.actor = r->actor;
-	e.run_id = json_string_value(json_object_get(intent, "run_id"));
-	e.commit = json_string_value(json_object_get(intent, "git_commit"));
-	e.kind = "change.result";
-	e.target = json_string_value(json_object_get(intent, "target"));
-	e.object = json_string_value(json_object_get(intent, "object"));
-	e.action = json_string_value(json_object_get(intent, "action"));
-	e.result = "interrupted";
-	e.error = why;
-	if (ledger_append(r->ledger, &e, &err) < 0)
-		cmd_error(r->ctx, "ledger: %s", err.msg);
-	free(why);
-}
-
+/* A change.intent that cannot be written is said, and the change still made. */
 static int
 j_intent(void *ctx, const struct plan_action *a)
 {
 	struct run *r = ctx;
+	struct berr err;
 
-	journal_entry(r, "change.intent", a, a->before, a->after, NULL, NULL);
+	if (run_journal_intent(&r->j, a, &err) < 0)
+		cmd_error(r->ctx, "ledger: %s", err.msg);
 	return 0;
 }
 
@@ -120,9 +77,10 @@ j_result(void *ctx, const struct plan_action *a, enum apply_status st,
 	 const char *errmsg, const json_t *applied)
 {
 	struct run *r = ctx;
+	struct berr err;
 
-	journal_entry(r, "change.result", a, NULL,
-		      st == APPLY_OK ? applied : NULL, apply_status_name(st), errmsg);
+	if (run_journal_result(&r->j, a, st, errmsg, applied, &err) < 0)
+		cmd_error(r->ctx, "ledger: %s", err.msg);
 	pthread_mutex_lock(&r->mu);
 	if (r->ctx->verbosity >= 0)
 		fprintf(stderr, "%s  %s %s: %s%s%s\n", r->tty ? "\r\033[K" : "",
@@ -219,17 +177,25 @@ read_plan_file(const struct ctx *ctx, const char *path)
 	return doc;
 }
 
+/* Ask on the terminal whether to go on; refuse without one. */
 static int
-confirm(const struct ctx *ctx)
+approved(const struct ctx *ctx)
 {
 	char line[64];
 
-	(void)ctx;
-	fputs("\nDo you want to apply these changes? Only 'yes' is accepted: ", stderr);
-	if (!fgets(line, sizeof(line), stdin))
+	if (!isatty(STDIN_FILENO)) {
+		cmd_error(ctx, "refusing to apply without a terminal to confirm on: pass "
+			  "--auto-approve, or apply a saved plan file");
 		return 0;
-	line[strcspn(line, "\n")] = '\0';
-	return !strcmp(line, "yes");
+	}
+	fputs("\nDo you want to apply these changes? Only 'yes' is accepted: ", stderr);
+	if (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strcmp(line, "yes"))
+			return 1;
+	}
+	cmd_error(ctx, "apply cancelled: nothing was changed");
+	return 0;
 }
 
 struct apply_args {
@@ -241,190 +207,140 @@ struct apply_args {
 	unsigned parallel;
 };
 
+/* The saved plan of aa->file, whose commit and plan options the run takes. */
+static json_t *
+read_saved(struct ctx *ctx, struct apply_args *aa)
+{
+	json_t *saved = read_plan_file(ctx, aa->file), *x;
+
+	if (!saved)
+		return NULL;
+	ctx->ref = json_string_value(json_object_get(saved, "commit"));
+	x = json_object_get(saved, "opts");
+	aa->po.prune = json_is_true(json_object_get(x, "prune"));
+	aa->po.allow_mass_delete = json_is_true(json_object_get(x, "allow_mass_delete"));
+	aa->po.max_deletes = (unsigned)json_integer_value(json_object_get(x, "max_deletes"));
+	return saved;
+}
+
+/* Is the saved plan of file still the plan of these manifests and servers? */
+static int
+check_saved(const struct ctx *ctx, const char *file, const json_t *saved,
+	    const struct run_inputs *in)
+{
+	const char *md = json_string_value(json_object_get(saved, "manifest_digest"));
+
+	if (!md || strcmp(md, in->plan.manifest_digest)) {
+		cmd_error(ctx, "%s was made for other manifests (digest %.12s, commit %s has %.12s): "
+			  "refusing it", file, md ? md : "none", in->res.commit,
+			  in->plan.manifest_digest);
+		return -1;
+	}
+	if (same_as_saved(ctx, saved, &in->plan) < 0) {
+		cmd_error(ctx, "%s is stale: the servers changed since it was made; run berth plan again",
+			  file);
+		return -1;
+	}
+	return 0;
+}
+
+/* Make the plan's changes, saying what did not succeed; the exit code. */
+static int
+carry_out(struct run *r, const struct run_inputs *in, unsigned parallel,
+	  struct apply_result *ar)
+{
+	struct apply_journal j = { j_intent, j_result, j_progress, r };
+	struct apply_opts ao = { .identity = &in->id, .parallel = parallel };
+	const struct plan *p = &in->plan;
+	struct berr err;
+	size_t i;
+	int rc;
+
+	rc = apply_plan(in->res.fleet, p, &ao, &j, ar, &err);
+	if (r->tty && r->ctx->verbosity >= 0)
+		fputs("\r\033[K", stderr);
+	if (rc < 0)
+		return cmd_berr(r->ctx, &err);
+	for (i = 0; i < ar->n; i++)
+		if (ar->status[i] == APPLY_FAILED || ar->status[i] == APPLY_STALE ||
+		    ar->status[i] == APPLY_NOT_ATTEMPTED)
+			fprintf(stderr, "  %s %s: %s%s%s\n", p->actions[i].address,
+				plan_action_name(p->actions[i].kind), apply_status_name(ar->status[i]),
+				ar->errors[i] ? ": " : "", ar->errors[i] ? ar->errors[i] : "");
+	printf("Apply: %zu done, %zu failed, %zu stale, %zu not attempted.\n",
+	       ar->ok, ar->failed, ar->stale, ar->not_attempted);
+	return rc == 0 && !p->nerrors ? EXIT_OK : EXIT_FAIL;
+}
+
 static int
 run_apply(struct ctx *ctx, struct apply_args *aa)
 {
-	struct manifest_result res = { 0 };
-	struct berr err;
-	struct incus_identity id = { 0 };
-	struct observe_opts oo = { 0 };
-	struct apply_opts ao = { 0 };
-	struct apply_journal j = { 0 };
+	const char *mode = aa->reconcile ? "reconcile" : "apply", *sid = NULL;
+	struct run_inputs_opts o = { 0 };
+	struct run_inputs in = { 0 };
 	struct apply_result ar = { 0 };
-	struct plan plan = { 0 };
 	struct state_lock *lock = NULL;
 	struct state_lock_info replaced = { 0 };
-	struct run r;
-	struct report_set reports = { 0 };
-	struct status *status = NULL;
-	json_t *observed = NULL, *saved = NULL, *last = NULL, *dangling = NULL, *x;
-	int ret = EXIT_FAIL, have_plan = 0, started = 0, rc;
-	size_t i;
-	char summary[256];
+	struct run r = { .ctx = ctx };
+	struct berr err;
+	json_t *saved = NULL;
+	int ret = EXIT_FAIL;
 
-	memset(&r, 0, sizeof(r));
 	pthread_mutex_init(&r.mu, NULL);
-	r.ctx = ctx;
-	r.mode = aa->reconcile ? "reconcile" : "apply";
 	r.tty = isatty(STDERR_FILENO);
-	ledger_actor(r.actor, sizeof(r.actor));
-	ledger_new_run_id(r.run_id);
-
-	if (state_lock_acquire(ctx->state_dir, aa->reconcile ? "reconcile" : "apply",
-			       aa->lock_timeout_ms, &lock, &replaced, &err) < 0) {
+	if (state_lock_acquire(ctx->state_dir, mode, aa->lock_timeout_ms, &lock, &replaced,
+			       &err) < 0) {
 		cmd_berr(ctx, &err);
 		goto out;
 	}
 	if (replaced.id[0])
 		cmd_info(ctx, "took over lock %s left by pid %ld on %s since %s (no longer running)",
-		     replaced.id, replaced.pid, replaced.host, replaced.since);
-	if (ledger_open(ctx->state_dir, &r.ledger, &err) < 0) {
+			 replaced.id, replaced.pid, replaced.host, replaced.since);
+	if (run_journal_open(&r.j, ctx->state_dir, mode, &err) < 0) {
 		cmd_berr(ctx, &err);
 		goto out;
 	}
-	if ((dangling = ledger_dangling_intents(r.ledger, &err)) && json_array_size(dangling)) {
-		json_array_foreach(dangling, i, x) {
-			cmd_warn(ctx, "an earlier run (%s) was interrupted: its change of %s "
-			     "(ledger entry %lld) has no result; this run re-checks it",
-			     json_string_value(json_object_get(x, "run_id")),
-			     json_string_value(json_object_get(x, "object")),
-			     (long long)json_integer_value(json_object_get(x, "seq")));
-			settle_intent(&r, x);
-		}
-	}
-
-	if (aa->file) {
-		if (!(saved = read_plan_file(ctx, aa->file)))
-			goto out;
-		ctx->ref = json_string_value(json_object_get(saved, "commit"));
-		x = json_object_get(saved, "opts");
-		aa->po.prune = json_is_true(json_object_get(x, "prune"));
-		aa->po.allow_mass_delete = json_is_true(json_object_get(x, "allow_mass_delete"));
-		aa->po.max_deletes = (unsigned)json_integer_value(json_object_get(x, "max_deletes"));
-	}
-	if (load_valid_fleet(ctx, &res, ": nothing applied") < 0)
+	if (run_journal_settle(&r.j, settled, &r, &err) < 0)
+		cmd_error(ctx, "ledger: %s", err.msg);
+	if (aa->file && !(saved = read_saved(ctx, aa)))
 		goto out;
-	if (incus_identity_load(ctx->state_dir, &id, &err) < 0) {
-		cmd_berr(ctx, &err);
-		goto out;
-	}
 	if (saved) {
-		const char *sid = json_string_value(json_object_get(saved, "state_id"));
-
-		if (!sid || strcmp(sid, id.fingerprint)) {
-			cmd_error(ctx, "%s was made with another state directory (berth identity %.12s, "
-			      "this one is %.12s): refusing it", aa->file, sid ? sid : "none",
-			      id.fingerprint);
-			goto out;
-		}
+		sid = json_string_value(json_object_get(saved, "state_id"));
+		o.state_id = sid ? sid : "";	/* "" matches no identity */
 	}
-	r.commit = res.commit;
-	last = ledger_last_applied(r.ledger, &err);
-	aa->po.last_applied = last;
+	o.ledger = r.j.ledger;
+	o.plan = aa->po;
+	o.parallel = aa->parallel;
+	if (cmd_prepare(ctx, &in, &o, ": nothing applied") < 0) {
+		if (in.failed == RUN_INPUTS_OTHER_STATE)
+			cmd_error(ctx, "%s was made with another state directory (berth identity "
+				  "%.12s, this one is %.12s): refusing it", aa->file,
+				  sid ? sid : "none", in.id.fingerprint);
+		goto out;
+	}
+	r.j.commit = in.res.commit;
+	if (saved && check_saved(ctx, aa->file, saved, &in) < 0)
+		goto out;
 	/* The plan shown marks the hosts that take no new instances, as berth plan does. */
-	if (report_set_load(ctx->state_dir, &reports, &err) < 0)
-		cmd_warn(ctx, "no host health in this plan: %s", err.msg);
-	else
-		aa->po.status = status = status_build(res.fleet, reports.items, reports.n,
-						      clock_now_ms());
-	incus_global_init();
-	oo.identity = &id;
-	oo.parallel = aa->parallel;
-	if (!(observed = observe_fleet(res.fleet, &oo, &err))) {
-		cmd_berr(ctx, &err);
-		goto out;
-	}
-	if (plan_compute(res.fleet, observed, &aa->po, &plan) < 0) {
-		have_plan = 1;
-		cmd_error(ctx, "plan refused: %s", plan.refused);
-		goto out;
-	}
-	have_plan = 1;
-	if (saved) {
-		const char *md = json_string_value(json_object_get(saved, "manifest_digest"));
-
-		if (!md || strcmp(md, plan.manifest_digest)) {
-			cmd_error(ctx, "%s was made for other manifests (digest %.12s, commit %s has %.12s): "
-			      "refusing it", aa->file, md ? md : "none", res.commit, plan.manifest_digest);
-			goto out;
-		}
-		if (same_as_saved(ctx, saved, &plan) < 0) {
-			cmd_error(ctx, "%s is stale: the servers changed since it was made; run berth plan again",
-			      aa->file);
-			goto out;
-		}
-	} else {
-		plan_render_text(&plan, &aa->po, ctx->color && isatty(STDOUT_FILENO), 0, stdout);
+	if (!saved) {
+		plan_render_text(&in.plan, &in.po, ctx->color && isatty(STDOUT_FILENO), 0, stdout);
 		fflush(stdout);
 	}
-
-	journal_entry(&r, "run.start", NULL, NULL, NULL, NULL, NULL);
-	started = 1;
-	if (!plan_has_changes(&plan)) {
-		cmd_info(ctx, "no changes: the servers match commit %s", res.commit);
-		ret = plan.nerrors ? EXIT_FAIL : EXIT_OK;
-		goto out;
+	if (run_journal_start(&r.j, &err) < 0)
+		cmd_error(ctx, "ledger: %s", err.msg);
+	if (!plan_has_changes(&in.plan)) {
+		cmd_info(ctx, "no changes: the servers match commit %s", in.res.commit);
+		ret = in.plan.nerrors ? EXIT_FAIL : EXIT_OK;
+	} else if (saved || aa->auto_approve || aa->reconcile || approved(ctx)) {
+		ret = carry_out(&r, &in, aa->parallel, &ar);
 	}
-	if (!aa->file && !aa->auto_approve && !aa->reconcile) {
-		if (!isatty(STDIN_FILENO)) {
-			cmd_error(ctx, "refusing to apply without a terminal to confirm on: pass "
-			      "--auto-approve, or apply a saved plan file");
-			goto out;
-		}
-		if (!confirm(ctx)) {
-			cmd_error(ctx, "apply cancelled: nothing was changed");
-			goto out;
-		}
-	}
-	j.intent = j_intent;
-	j.result = j_result;
-	j.progress = j_progress;
-	j.ctx = &r;
-	ao.identity = &id;
-	ao.parallel = aa->parallel;
-	rc = apply_plan(res.fleet, &plan, &ao, &j, &ar, &err);
-	if (r.tty && ctx->verbosity >= 0)
-		fputs("\r\033[K", stderr);
-	if (rc < 0) {
-		cmd_berr(ctx, &err);
-		goto out;
-	}
-	for (i = 0; i < ar.n; i++)
-		if (ar.status[i] == APPLY_FAILED || ar.status[i] == APPLY_STALE ||
-		    ar.status[i] == APPLY_NOT_ATTEMPTED)
-			fprintf(stderr, "  %s %s: %s%s%s\n", plan.actions[i].address,
-				plan_action_name(plan.actions[i].kind), apply_status_name(ar.status[i]),
-				ar.errors[i] ? ": " : "", ar.errors[i] ? ar.errors[i] : "");
-	snprintf(summary, sizeof(summary),
-		 "Apply: %zu done, %zu failed, %zu stale, %zu not attempted.",
-		 ar.ok, ar.failed, ar.stale, ar.not_attempted);
-	printf("%s\n", summary);
-	ret = rc == 0 && !plan.nerrors ? EXIT_OK : EXIT_FAIL;
 out:
-	if (started) {
-		json_t *counts = json_pack("{s:I, s:I, s:I, s:I}", "changes", (json_int_t)ar.ok,
-					   "failed", (json_int_t)ar.failed, "stale",
-					   (json_int_t)ar.stale, "not_attempted",
-					   (json_int_t)ar.not_attempted);
-
-		journal_entry(&r, "run.end", NULL, NULL, counts,
-			      ret == EXIT_OK ? "ok" : "failed", NULL);
-		json_decref(counts);
-	}
+	if (run_journal_end(&r.j, &ar, ret == EXIT_OK, &err) < 0)
+		cmd_error(ctx, "ledger: %s", err.msg);
 	apply_result_release(&ar);
-	if (have_plan)
-		plan_release(&plan);
-	json_decref(observed);
+	run_inputs_release(&in);
 	json_decref(saved);
-	json_decref(last);
-	json_decref(dangling);
-	aa->po.status = NULL;
-	status_free(status);
-	report_set_release(&reports);
-	incus_identity_release(&id);
-	manifest_result_release(&res);
-	if (r.ledger)
-		ledger_close(r.ledger);
+	run_journal_release(&r.j);
 	state_lock_release(lock);
 	pthread_mutex_destroy(&r.mu);
 	return ret;

@@ -8,12 +8,11 @@
 
 #include <jansson.h>
 
+#include "apply/prepare.h"
 #include "cmd/cmd.h"
 #include "manifest/manifest.h"
 #include "sched/place.h"
 #include "sched/status.h"
-#include "serve/store.h"
-#include "util/clock.h"
 #include "util/suggest.h"
 #include "util/units.h"
 #include "util/xalloc.h"
@@ -92,15 +91,13 @@ int
 cmd_place(struct ctx *ctx, int argc, char **argv)
 {
 	struct optparse p;
-	struct manifest_result res = { 0 };
-	struct report_set set = { 0 };
-	struct status *s = NULL;
+	struct run_inputs_opts ro = { .until_health = 1, .need_health = 1 };
+	struct run_inputs in = { 0 };
 	struct placer pl = { 0 };
 	struct place_decision d = { 0 };
 	const struct m_offer *o;
 	const char *plan = NULL;
 	unsigned long count = 1;
-	struct berr err;
 	int r, ret = EXIT_FAIL;
 
 	optparse_init(&p, ctx, argc, argv, opts);
@@ -119,18 +116,13 @@ cmd_place(struct ctx *ctx, int argc, char **argv)
 	}
 	if (!plan)
 		return usage_error(ctx, "--plan: which plan to place; want --plan NAME");
-	if (load_valid_fleet(ctx, &res, ": nothing placed") < 0)
+	if (cmd_prepare(ctx, &in, &ro, ": nothing placed") < 0)
 		goto out;
-	if (!(o = fleet_offer(res.fleet, plan))) {
-		unknown_offer(ctx, res.fleet, plan);
-		goto out;
-	}
-	if (report_set_load(ctx->state_dir, &set, &err) < 0) {
-		cmd_berr(ctx, &err);
+	if (!(o = fleet_offer(in.res.fleet, plan))) {
+		unknown_offer(ctx, in.res.fleet, plan);
 		goto out;
 	}
-	s = status_build(res.fleet, set.items, set.n, clock_now_ms());
-	placer_init(&pl, s);
+	placer_init(&pl, in.status);
 	place_decide(&pl, o, count, &d);
 	if (ctx->format == FORMAT_JSON) {
 		json_t *j = place_decision_to_json(&d);
@@ -145,8 +137,6 @@ cmd_place(struct ctx *ctx, int argc, char **argv)
 out:
 	place_decision_release(&d);
 	placer_release(&pl);
-	status_free(s);
-	report_set_release(&set);
-	manifest_result_release(&res);
+	run_inputs_release(&in);
 	return ret;
 }

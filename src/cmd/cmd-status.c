@@ -3,8 +3,9 @@
  * capacity of every pool: allocated, capacity and free per host, and
  * whether each host takes new instances (and why not).
  *
- * The rules are sched/status.h's; this file loads the manifests and the
- * latest reports, builds the status at the current time and prints it:
+ * The rules are sched/status.h's; the manifests and the latest reports
+ * are read and the status built at the current time as for a run
+ * (apply/prepare.h, stopping after the hosts' health); this file prints it:
  * one table per pool, then the hosts in no pool (text), or
  * status_to_json() (--format json).
  */
@@ -15,11 +16,9 @@
 
 #include <jansson.h>
 
+#include "apply/prepare.h"
 #include "cmd/cmd.h"
-#include "manifest/manifest.h"
 #include "sched/status.h"
-#include "serve/store.h"
-#include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -286,34 +285,25 @@ print_text(const struct status *s, FILE *out)
 int
 cmd_status(struct ctx *ctx, int argc, char **argv)
 {
-	struct manifest_result res = { 0 };
-	struct report_set set = { 0 };
-	struct status *s = NULL;
-	struct berr err;
+	struct run_inputs_opts o = { .until_health = 1, .need_health = 1 };
+	struct run_inputs in = { 0 };
 	int r, ret = EXIT_FAIL;
 
 	if ((r = parse_no_options(ctx, argc, argv)) >= 0)
 		return r;
-	if (load_valid_fleet(ctx, &res, ": no status") < 0)
+	if (cmd_prepare(ctx, &in, &o, ": no status") < 0)
 		goto out;
-	if (report_set_load(ctx->state_dir, &set, &err) < 0) {
-		cmd_berr(ctx, &err);
-		goto out;
-	}
-	s = status_build(res.fleet, set.items, set.n, clock_now_ms());
 	if (ctx->format == FORMAT_JSON) {
-		json_t *j = status_to_json(s);
+		json_t *j = status_to_json(in.status);
 
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 		json_decref(j);
 	} else {
-		print_text(s, stdout);
+		print_text(in.status, stdout);
 	}
 	ret = EXIT_OK;
 out:
-	status_free(s);
-	report_set_release(&set);
-	manifest_result_release(&res);
+	run_inputs_release(&in);
 	return ret;
 }

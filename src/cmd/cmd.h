@@ -120,6 +120,20 @@ struct manifest_result;
 int load_valid_fleet(const struct ctx *ctx, struct manifest_result *res,
 		     const char *consequence);
 
+struct run_inputs;
+struct run_inputs_opts;
+/*
+ * Prepare a run's inputs (apply/prepare.h) from the configured commit and
+ * state directory (opts->source and opts->state_dir are set here), saying
+ * what load_valid_fleet() says, then the warning of a run without host
+ * health, then why it failed: the error, the diagnostics and "the
+ * manifests are not valid ..." followed by consequence, or "plan refused:
+ * ...". RUN_INPUTS_OTHER_STATE is left to the caller to say. 0 or -1;
+ * release in with run_inputs_release() either way.
+ */
+int cmd_prepare(const struct ctx *ctx, struct run_inputs *in,
+		const struct run_inputs_opts *opts, const char *consequence);
+
 int cmd_validate(struct ctx *ctx, int argc, char **argv);
 int cmd_plan(struct ctx *ctx, int argc, char **argv);
 int cmd_host(struct ctx *ctx, int argc, char **argv);

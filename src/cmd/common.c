@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apply/prepare.h"
 #include "cmd/cmd.h"
 #include "manifest/manifest.h"
 #include "util/suggest.h"
@@ -361,6 +362,22 @@ ctx_source_opts(const struct ctx *ctx, struct source_opts *o)
 	o->waiting_arg = (void *)ctx;
 }
 
+/* What loading the manifests has to say first: the commit it fetched. */
+static void
+say_fetched(const struct ctx *ctx, const struct source_opts *so,
+	    const struct manifest_result *res)
+{
+	if (res->fetched)
+		cmd_info(ctx, "fetched %s at commit %s", so->repo, res->commit);
+}
+
+static void
+say_invalid(const struct ctx *ctx, struct diags *d, const char *consequence)
+{
+	print_diags(ctx, d);
+	cmd_error(ctx, "the manifests are not valid (run `berth validate`)%s", consequence);
+}
+
 int
 load_valid_fleet(const struct ctx *ctx, struct manifest_result *res, const char *consequence)
 {
@@ -374,11 +391,9 @@ load_valid_fleet(const struct ctx *ctx, struct manifest_result *res, const char 
 		cmd_berr(ctx, &err);
 		goto out;
 	}
-	if (res->fetched)
-		cmd_info(ctx, "fetched %s at commit %s", so.repo, res->commit);
+	say_fetched(ctx, &so, res);
 	if (d.nerrors || !res->fleet) {
-		print_diags(ctx, &d);
-		cmd_error(ctx, "the manifests are not valid (run `berth validate`)%s", consequence);
+		say_invalid(ctx, &d, consequence);
 		goto out;
 	}
 	ret = 0;
@@ -386,5 +401,40 @@ out:
 	diags_release(&d);
 	if (ret < 0)
 		manifest_result_release(res);
+	return ret;
+}
+
+int
+cmd_prepare(const struct ctx *ctx, struct run_inputs *in, const struct run_inputs_opts *opts,
+	    const char *consequence)
+{
+	struct run_inputs_opts o = *opts;
+	struct source_opts so;
+	struct diags d = DIAGS_INIT;
+	struct berr err;
+	int ret;
+
+	ctx_source_opts(ctx, &so);
+	o.source = &so;
+	o.state_dir = ctx->state_dir;
+	ret = run_inputs_prepare(in, &o, &d, &err);
+	say_fetched(ctx, &so, &in->res);
+	if (in->no_health)
+		cmd_warn(ctx, "no host health in this plan: %s", in->no_health_err.msg);
+	if (ret < 0) {
+		switch (in->failed) {
+		case RUN_INPUTS_INVALID:
+			say_invalid(ctx, &d, consequence);
+			break;
+		case RUN_INPUTS_REFUSED:
+			cmd_error(ctx, "plan refused: %s", in->plan.refused);
+			break;
+		case RUN_INPUTS_OTHER_STATE:
+			break;	/* the caller's to say */
+		default:
+			cmd_berr(ctx, &err);
+		}
+	}
+	diags_release(&d);
 	return ret;
 }

@@ -375,7 +375,7 @@ store_prune(struct store *s, int64_t nonce_before_ms, int64_t history_before_ms,
 	return 0;
 }
 
-/* Read side for commands: open read-only, treat a missing database as empty. */
+/* Read side (store_usage_total): open read-only, treat a missing database as empty. */
 static int
 open_ro(const char *state_dir, sqlite3 **db, struct berr *err)
 {
@@ -402,73 +402,6 @@ has_table(sqlite3 *db, const char *name)
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return found;
-}
-
-struct set_ctx {
-	struct report_set *set;
-	int64_t *received;
-	size_t cap;
-};
-
-static void
-add_latest(void *ctx, const char *host, int64_t received_ms, const char *body, size_t len)
-{
-	struct set_ctx *c = ctx;
-	struct report_set *s = c->set;
-	struct berr perr;
-
-	(void)host;
-	if (s->n == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 16;
-		s->reports = xreallocarray(s->reports, c->cap, sizeof(*s->reports));
-		c->received = xreallocarray(c->received, c->cap, sizeof(*c->received));
-	}
-	/* Stored bodies were checked when accepted; one that no longer parses
-	 * (written by a newer berth) is skipped, not fatal. */
-	if (report_parse(body, len, &s->reports[s->n], &perr) < 0)
-		return;
-	c->received[s->n++] = received_ms;
-}
-
-int
-report_set_load(const char *state_dir, struct report_set *out, struct berr *err)
-{
-	struct set_ctx c = { .set = out };
-	sqlite3 *db;
-	int ret = -1;
-
-	memset(out, 0, sizeof(*out));
-	if (open_ro(state_dir, &db, err) < 0)
-		return -1;
-	if (!db || !has_table(db, "report_latest")) {
-		sqlite3_close(db);
-		return 0;
-	}
-	if (each_latest(db, add_latest, &c, err) < 0)
-		goto out;
-	out->items = xcalloc(out->n ? out->n : 1, sizeof(*out->items));
-	for (size_t i = 0; i < out->n; i++) {
-		out->items[i].host = out->reports[i].host;
-		out->items[i].report = &out->reports[i];
-		out->items[i].received_ms = c.received[i];
-	}
-	ret = 0;
-out:
-	free(c.received);
-	if (ret < 0)
-		report_set_release(out);
-	sqlite3_close(db);
-	return ret;
-}
-
-void
-report_set_release(struct report_set *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		report_release(&s->reports[i]);
-	free(s->reports);
-	free(s->items);
-	memset(s, 0, sizeof(*s));
 }
 
 int

@@ -8,7 +8,8 @@
  * the raw counters of consecutive reports.
  *
  * The database must have been created and migrated (ledger_open() does
- * that). A struct store is one SQLite connection, for one thread.
+ * that). A struct store is one SQLite connection, for one thread. The
+ * commands read the latest reports through sched/reports.h.
  */
 #ifndef BERTH_SERVE_STORE_H
 #define BERTH_SERVE_STORE_H
@@ -17,25 +18,10 @@
 #include <stdint.h>
 
 #include "agent/report.h"
-#include "sched/status.h"
 #include "util/err.h"
 
 /*
- * The latest accepted report of every host, parsed. Loaded read-only from
- * <state_dir>/berth.db; a missing database or table gives an empty set.
- */
-struct report_set {
-	struct host_report *items;
-	struct report *reports;		/* items[i].report == &reports[i] */
-	size_t n;
-};
-
-int report_set_load(const char *state_dir, struct report_set *out,
-		    struct berr *err);
-void report_set_release(struct report_set *s);
-
-/*
- * The intake's side: one read-write connection (synchronous=NORMAL: a
+ * One read-write connection (synchronous=NORMAL: a
  * commit survives berth crashing, and after a power cut the raw counters
  * of the next report cover whatever the last commits held, so usage
  * totals stay right). Caller frees with store_close().

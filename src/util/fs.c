@@ -1,3 +1,7 @@
+/*
+ * fs.c - mkdir -p, atomic durable writes, and bounded reads of whole files
+ * and descriptors (fs.h).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>

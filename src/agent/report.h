@@ -175,6 +175,8 @@ struct report {
  */
 int report_parse(const char *body, size_t len, struct report *r,
 		 struct berr *err);
+/* Free r's contents; r is zeroed. Safe on a zeroed or released report (r
+ * must not be NULL). */
 void report_release(struct report *r);
 
 /* The pool named name in r, or NULL. */

@@ -215,7 +215,7 @@ struct fleet {
  * which is left empty). Values the schema cannot check exactly (sizes,
  * durations, percentages, money) are parsed here; problems go to d with the
  * document's file and the node's mark. Returns the fleet (caller frees with
- * fleet_free()) even when d got errors.
+ * fleet_free(), which accepts NULL) even when d got errors.
  */
 struct fleet *fleet_build(struct mdocs *docs, struct diags *d);
 void fleet_free(struct fleet *f);

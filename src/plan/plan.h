@@ -116,10 +116,16 @@ struct plan {
 /*
  * Compute the plan. Never fails for bad observations: they become ERROR
  * actions or server errors. Returns 0; -1 only for a refused plan
- * (plan->refused says why). Caller releases with plan_release().
+ * (plan->refused says why). plan is zeroed first: the caller releases it
+ * with plan_release() whatever this returns.
  */
 int plan_compute(const struct fleet *f, const json_t *observed,
 		 const struct plan_opts *opts, struct plan *plan);
+/*
+ * Free the plan's contents; plan is zeroed. Safe on a zeroed (= { 0 }) or
+ * released plan, so a caller that may not have computed one needs no flag;
+ * plan itself must not be NULL.
+ */
 void plan_release(struct plan *plan);
 
 /* Has the plan any change (create, update, delete)? */

@@ -160,7 +160,7 @@ struct status {
  * order; reports of hosts not in f are ignored). The status borrows f and
  * each reports[i].report (not the reports array itself, which the caller
  * may free once this returns): they must outlive it. Caller frees with
- * status_free().
+ * status_free(), which accepts NULL.
  */
 struct status *status_build(const struct fleet *f,
 			    const struct host_report *reports, size_t nreports,

@@ -47,7 +47,10 @@ void desired_server(const struct fleet *f, const struct pserver *s,
 void dset_release(struct dset *d);
 /* Does server s hold hosts of pool p? */
 int pserver_in_pool(const struct pserver *s, const struct m_pool *p);
-/* The digest of what plan p sells (16 hex digits); out has 17 bytes. */
+/*
+ * The offer's version, user.berth.plan-version: a digest of what offer p
+ * sells (16 hex digits); out has 17 bytes.
+ */
 void offer_version(const struct m_offer *p, char out[17]);
 
 /* diff.c */

@@ -5,13 +5,14 @@
  * daemons (tests/data/observed/).
  *
  * Inputs: the checked fleet (manifest/model.h), an observation
- * (incus/observe.h for its JSON format) and the last-applied state of
- * objects (NULL until the ledger exists: every difference is then
- * "differs"). Output: ordered actions, grouped by server.
+ * (incus/observe.h for its JSON format) and, in plan_opts, the objects as
+ * berth last applied them (from the ledger; without them every difference
+ * is only "differs"). Output: ordered actions, grouped by server.
  *
  * What is planned, per server (a standalone host, or a cluster once):
- *   storage pools, projects, one profile plan-<name> per plan of a pool the
- *   server is in, images of the server's pools, cluster group config.
+ *   storage pools, projects, one profile plan-<name> per offer (Plan
+ *   manifest) of a pool the server is in, images of the server's pools,
+ *   cluster group config.
  * Order within a server: storage pools, projects, profiles, images, groups;
  * deletions after all else, in reverse.
  */

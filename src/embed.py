@@ -3,8 +3,9 @@
 
 usage: embed.py OUT.c SYMBOL FILE...
 
-Writes a table `const struct embedded_file SYMBOL[]` and `SYMBOL_count`,
-each entry with the file's base name, its bytes (NUL-terminated) and length.
+Writes a table `const struct embedded_file SYMBOL[]` and `SYMBOL_count`
+(declared in src/embedded.h), each entry with the file's base name, its
+bytes (NUL-terminated) and length, in order of base name.
 """
 import os
 import sys

@@ -82,8 +82,7 @@ agent_free(struct agent *a)
 	agent_key_free(a->key);
 	spool_close(a->spool);
 	incus_conn_free(a->incus);
-	if (a->curl)
-		curl_easy_cleanup(a->curl);
+	curl_easy_cleanup(a->curl);
 	free(a->url);
 	free(a->member);
 	free(a);

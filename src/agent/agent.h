@@ -35,7 +35,10 @@ struct agent_opts {
 
 struct agent;
 
-/* Load the key, open the spool. NULL with err. Free with agent_free(). */
+/*
+ * Load the key, open the spool. NULL with err. Free with agent_free(),
+ * which accepts NULL.
+ */
 struct agent *agent_new(const struct agent_opts *o, struct berr *err);
 void agent_free(struct agent *a);
 

@@ -15,6 +15,7 @@
 #include "agent/report.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -115,16 +116,15 @@ nic_json(const char *name, uint64_t rxb, uint64_t txb, uint64_t rxp,
 }
 
 /*
- * Read <root>/<rel> into out (NUL-terminated, at most max bytes); -1 with
- * err naming the path. out is initialised here; the caller releases it.
+ * Read <root>/<rel> into out (NUL-terminated, at most max bytes, no NUL
+ * byte inside) with fs_read_fd(); -1 with err naming the path. out is
+ * initialised here; the caller releases it.
  */
 static int
-read_text(const char *root, const char *rel, size_t max, struct buf *out,
+file_text(const char *root, const char *rel, size_t max, struct buf *out,
 	  struct berr *err)
 {
 	char *path = xasprintf("%s/%s", root, rel);
-	char chunk[8192];
-	ssize_t n;
 	int fd, ret = -1;
 
 	buf_init(out, max);
@@ -133,21 +133,12 @@ read_text(const char *root, const char *rel, size_t max, struct buf *out,
 		berr_set(err, "%s: cannot open: %s", path, strerror(errno));
 		goto out;
 	}
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
+	if (fs_read_fd(fd, out) < 0) {
+		if (errno == EFBIG)
+			berr_set(err, "%s: want at most %zu bytes, have more", path, max);
+		else
 			berr_set(err, "%s: cannot read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (buf_add(out, chunk, (size_t)n) < 0) {
-			berr_set(err, "%s: want at most %zu bytes, have more",
-				 path, max);
-			goto out;
-		}
+		goto out;
 	}
 	if (memchr(out->buf, '\0', out->len)) {
 		berr_set(err, "%s: want text, have a NUL byte", path);
@@ -934,7 +925,7 @@ collect_host_network(const struct collect_opts *o, struct berr *err)
 	json_t *out = NULL;
 	size_t n = 0, i;
 
-	if (read_text(proc_root(o), "net/dev", COLLECT_MAX_PROC, &text, err) < 0)
+	if (file_text(proc_root(o), "net/dev", COLLECT_MAX_PROC, &text, err) < 0)
 		goto out;
 	if (collect_parse_net_dev(text.buf, &nics, &n, err) < 0) {
 		berr_prefix(err, "%s/net/dev", proc_root(o));
@@ -967,7 +958,7 @@ read_stat(const struct collect_opts *o, struct collect_cpu *cpu,
 	struct buf text;
 	int ret = -1;
 
-	if (read_text(proc_root(o), "stat", COLLECT_MAX_PROC, &text, err) < 0)
+	if (file_text(proc_root(o), "stat", COLLECT_MAX_PROC, &text, err) < 0)
 		goto out;
 	if (collect_parse_stat(text.buf, cpu, threads, err) < 0) {
 		berr_prefix(err, "%s/stat", proc_root(o));
@@ -986,14 +977,14 @@ read_load_mem(const struct collect_opts *o, double load[3], uint64_t *total,
 	struct buf text;
 	int ret = -1;
 
-	if (read_text(proc_root(o), "loadavg", COLLECT_MAX_PROC, &text, err) < 0)
+	if (file_text(proc_root(o), "loadavg", COLLECT_MAX_PROC, &text, err) < 0)
 		goto out;
 	if (collect_parse_loadavg(text.buf, load, err) < 0) {
 		berr_prefix(err, "%s/loadavg", proc_root(o));
 		goto out;
 	}
 	buf_release(&text);
-	if (read_text(proc_root(o), "meminfo", COLLECT_MAX_PROC, &text, err) < 0)
+	if (file_text(proc_root(o), "meminfo", COLLECT_MAX_PROC, &text, err) < 0)
 		goto out;
 	if (collect_parse_meminfo(text.buf, total, avail, err) < 0) {
 		berr_prefix(err, "%s/meminfo", proc_root(o));
@@ -1094,7 +1085,7 @@ collect_boot_id(const struct collect_opts *o, char out[37], struct berr *err)
 	size_t len;
 	int ret = -1;
 
-	if (read_text(proc_root(o), rel, MAX_BOOT_ID_FILE, &text, err) < 0)
+	if (file_text(proc_root(o), rel, MAX_BOOT_ID_FILE, &text, err) < 0)
 		goto out;
 	len = text.len;
 	if (len && text.buf[len - 1] == '\n')

@@ -25,7 +25,8 @@ int agent_keygen(const char *path, char pub[AGENT_PUBKEY_MAX],
 
 /*
  * Load the private key at path (checked as above). pub (may be NULL) gets
- * its public key text. Caller frees with agent_key_free(). NULL with err.
+ * its public key text. Caller frees with agent_key_free() (accepts NULL).
+ * NULL with err.
  */
 struct evp_pkey_st *agent_key_load(const char *path,
 				   char pub[AGENT_PUBKEY_MAX],

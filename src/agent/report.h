@@ -132,7 +132,7 @@ struct report_instance {
 	const char *status;		/* Incus's: "Running", "Stopped", ... */
 	const char *started_at;		/* as Incus gave it, or NULL */
 	int64_t started_ms;		/* parsed; 0 when NULL or never started */
-	const char *plan;		/* or NULL */
+	const char *plan;		/* user.berth.plan: a Plan's name, or NULL */
 	uint64_t cpu_ns, memory, disk;
 	struct report_nic *nics;
 	size_t nnics;
@@ -175,6 +175,8 @@ struct report {
  */
 int report_parse(const char *body, size_t len, struct report *r,
 		 struct berr *err);
+/* Free r's contents; r is zeroed. Safe on a zeroed or released report (r
+ * must not be NULL). */
 void report_release(struct report *r);
 
 /* The pool named name in r, or NULL. */

@@ -86,7 +86,9 @@ struct apply_result {
  * Carry out the changes of plan (create, update, delete actions; the others
  * are APPLY_SKIPPED) on the servers of fleet f. Returns 0 when every change
  * succeeded, 1 when some failed (result says which), -1 with err when
- * nothing could be started. Release result with apply_result_release().
+ * nothing could be started (result is then released already). Release
+ * result with apply_result_release(), which accepts NULL and a zeroed or
+ * released result.
  */
 int apply_plan(const struct fleet *f, const struct plan *plan,
 	       const struct apply_opts *opts, const struct apply_journal *j,

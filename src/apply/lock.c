@@ -201,23 +201,14 @@ try_lock(const char *path, int *fdp, struct state_lock_info *holder, struct berr
 	}
 }
 
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
 int
 state_lock_acquire(const char *state_dir, const char *command,
 		   long timeout_ms, struct state_lock **out,
 		   struct state_lock_info *replaced, struct berr *err)
 {
 	struct state_lock_info holder, old;
-	struct timespec t0;
 	struct state_lock *l;
+	int64_t t0;
 	char *path;
 	int fd = -1, r;
 
@@ -227,24 +218,20 @@ state_lock_acquire(const char *state_dir, const char *command,
 	if (mkdir_p(state_dir, err) < 0)
 		return -1;
 	path = lock_path(state_dir);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_mono_ms();
 	for (;;) {
 		memset(&holder, 0, sizeof(holder));
 		if ((r = try_lock(path, &fd, &holder, err)) < 0)
 			goto fail;
 		if (r == 1)
 			break;
-		if (timeout_ms <= 0 || ms_since(&t0) >= timeout_ms) {
+		if (timeout_ms <= 0 || clock_mono_ms() - t0 >= timeout_ms) {
 			holder_message(err, state_dir, &holder);
 			if (timeout_ms > 0)
 				berr_prefix(err, "gave up waiting for the lock after %ld ms", timeout_ms);
 			goto fail;
 		}
-		{
-			struct timespec ts = { 0, POLL_MS * 1000000L };
-
-			nanosleep(&ts, NULL);
-		}
+		clock_sleep_ms(POLL_MS);
 	}
 	/* A holder line left behind: its process died and the kernel let go of its flock. */
 	if (read_holder(fd, &old) == 0 && replaced)
@@ -311,11 +298,7 @@ state_lock_holder(const char *state_dir, struct state_lock_info *info,
 	for (tries = 0; tries < 20; tries++) {
 		if (read_holder(fd, info) == 0)
 			break;
-		{
-			struct timespec ts = { 0, POLL_MS * 1000000L };
-
-			nanosleep(&ts, NULL);
-		}
+		clock_sleep_ms(POLL_MS);
 	}
 	ret = 0;
 out:

@@ -34,6 +34,7 @@ struct state_lock_info {
 int state_lock_acquire(const char *state_dir, const char *command,
 		       long timeout_ms, struct state_lock **out,
 		       struct state_lock_info *replaced, struct berr *err);
+/* Let go of the lock (its holder line is emptied) and free l; accepts NULL. */
 void state_lock_release(struct state_lock *l);
 
 /* Read the current holder, 0 when there is one, 1 when unlocked. */

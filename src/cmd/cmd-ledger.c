@@ -1,21 +1,8 @@
 /*
  * berth ledger - read and verify the audit ledger.
  *
- * Command table entry (src/main.c):
- *
- *	{ "ledger", cmd_ledger, NEED_STATE,
- *	  "the audit ledger: list, show, verify, checkpoint, export",
- *	  "  list [--since T] [--kind K] [--object A] [--run ID] [--limit N]\n"
- *	  "                        entries in seq order (--limit: the last N); T is a date\n"
- *	  "                        or UTC time: 2026-11-22 or 2026-11-22T04:12:00Z\n"
- *	  "  show SEQ              one entry with its before and after\n"
- *	  "  verify [--checkpoint SEQ:HASH]\n"
- *	  "                        walk the hash chain: exit 0 and the head, or exit 1\n"
- *	  "                        naming the first entry that does not verify and why;\n"
- *	  "                        --checkpoint: also prove the ledger extends it\n"
- *	  "  checkpoint            print SEQ:HASH of the head, to keep somewhere else\n"
- *	  "  export [--as jsonl|csv]\n"
- *	  "                        every entry with its hashes (default jsonl)\n" },
+ * Its subcommands and options are those of its entry in the command table
+ * (src/main.c), which `berth ledger --help` prints.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -2,12 +2,7 @@
  * berth unlock ID - break the apply lock of the state directory, by id,
  * and record that in the ledger.
  *
- * Command table entry (src/main.c):
- *
- *	{ "unlock", cmd_unlock, NEED_STATE,
- *	  "break the apply lock ID (from the lock error); recorded in the ledger",
- *	  "  ID                    the lock's id, as in \"lock l-1f2e...\" of the error of\n"
- *	  "                        the apply that found it held\n" },
+ * Its help is that of its entry in the command table (src/main.c).
  */
 #include <errno.h>
 #include <inttypes.h>

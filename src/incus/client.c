@@ -368,8 +368,7 @@ incus_conn_free(struct incus_conn *c)
 {
 	if (!c)
 		return;
-	if (c->curl)
-		curl_easy_cleanup(c->curl);
+	curl_easy_cleanup(c->curl);
 	buf_release(&c->body);
 	free(c->name);
 	free(c->kind);

@@ -45,6 +45,7 @@ struct incus_identity {
  */
 int incus_identity_load(const char *state_dir, struct incus_identity *id,
 			struct berr *err);
+/* Free the contents; id is zeroed. Accepts NULL and a zeroed struct. */
 void incus_identity_release(struct incus_identity *id);
 
 struct incus_opts {
@@ -61,7 +62,7 @@ struct incus_conn;
 /*
  * A connection to the server named name (used in messages) at endpoint,
  * pinned to fingerprint (required for https; ignored for unix). Nothing is
- * sent yet. Free with incus_conn_free().
+ * sent yet. Free with incus_conn_free(), which accepts NULL.
  */
 struct incus_conn *incus_conn_new(const char *name, const char *endpoint,
 				  const char *fingerprint,
@@ -93,7 +94,9 @@ struct incus_response {
  * for transport failures, pinning failures, and "error" envelopes (err
  * names the server, the method and path, the HTTP status and Incus's
  * error). resp->http_status is set in both cases when a response arrived
- * (412: stale ETag). Caller releases resp with incus_response_release().
+ * (412: stale ETag). resp is zeroed first, so the caller releases it with
+ * incus_response_release() whatever this returns; that accepts NULL and a
+ * zeroed struct.
  */
 int incus_request(struct incus_conn *c, const char *method, const char *path,
 		  const json_t *body, const char *if_match,

@@ -33,7 +33,8 @@ struct incus_target {
 /*
  * The target for host or cluster name of f (is_cluster says which):
  * endpoints without duplicates or empty ones. A name not in f gives a
- * target without endpoints. Release with incus_target_release().
+ * target without endpoints. Release with incus_target_release(), which is
+ * safe on a zeroed or released target (t must not be NULL).
  */
 void incus_target_init(struct incus_target *t, const struct fleet *f, const char *name,
 		       int is_cluster);

@@ -1,3 +1,10 @@
+/*
+ * check.c - the rules across documents. check.h lists every rule with the
+ * function here that enforces it; each function's comment names its rules.
+ * The functions also resolve the references they check, so the model's
+ * pointers are set when fleet_check() returns (NULL where one did not
+ * resolve).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +16,7 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define META_PATH(m) (m)->doc, "metadata.name"
-
+/* Names are unique per kind; the second one is an error naming the first. */
 static void
 unique_names(struct fleet *f, struct diags *d)
 {
@@ -52,6 +58,18 @@ is_platform(const struct meta *m)
 	return !strcmp(m->provider, "platform");
 }
 
+/*
+ * Is target another provider's, seen from owner? The platform's objects
+ * may refer to anyone's, and anyone's to the platform's.
+ */
+static int
+foreign(const struct meta *owner, const struct meta *target)
+{
+	return !is_platform(owner) && !is_platform(target) &&
+	       strcmp(owner->provider, target->provider);
+}
+
+/* metadata.provider names a Provider, or is "platform". */
 static void
 providers_exist(struct fleet *f, struct diags *d)
 {
@@ -89,6 +107,7 @@ provider_dir(const char *file, char *out, size_t outlen)
 	return 1;
 }
 
+/* Files under providers/<p>/ declare only Host, Plan and Instance objects of <p>. */
 static void
 provider_files(struct fleet *f, struct diags *d)
 {
@@ -133,6 +152,12 @@ labels_match(json_t *want, json_t *have)
 	return 1;
 }
 
+/*
+ * os: debian-11 and unknown OSes are warnings; Host.cluster names a Cluster
+ * (resolved, and the host added to its members), whose members declare no
+ * storage pools or projects; a cluster without members is a warning; the
+ * members of a cluster storage pool are members of that cluster.
+ */
 static void
 hosts_and_clusters(struct fleet *f, struct diags *d)
 {
@@ -216,6 +241,12 @@ declares_storage_pool(const struct m_host *h, const char *name)
 	return 0;
 }
 
+/*
+ * Pool.hosts.names name Hosts, of the pool's provider or the platform; the
+ * selection (names and labels) is resolved into pool->hosts, and each host
+ * in it declares the pool's storage pool (or its cluster does); a pool that
+ * selects no host is a warning.
+ */
 static void
 pools(struct fleet *f, struct diags *d)
 {
@@ -227,16 +258,20 @@ pools(struct fleet *f, struct diags *d)
 		size_t alloc = 0;
 
 		for (j = 0; j < p->nselect_names; j++) {
-			if (fleet_host(f, p->select_names[j]))
-				continue;
-			{
-				char path[64];
+			const struct m_host *h = fleet_host(f, p->select_names[j]);
+			char path[64];
 
-				snprintf(path, sizeof(path), "spec.hosts.names[%zu]", j);
+			snprintf(path, sizeof(path), "spec.hosts.names[%zu]", j);
+			if (!h)
 				diag_at(d, DIAG_ERROR, doc, path,
 					"unknown host \"%s\": want the name of a Host "
 					"declared in the manifests", p->select_names[j]);
-			}
+			else if (foreign(&p->meta, &h->meta))
+				diag_at(d, DIAG_ERROR, doc, path,
+					"host \"%s\" belongs to provider \"%s\": a pool of "
+					"provider \"%s\" may name only its own or the "
+					"platform's hosts", h->meta.name, h->meta.provider,
+					p->meta.provider);
 		}
 		for (j = 0; j < f->nhosts; j++) {
 			struct m_host *h = &f->hosts[j];
@@ -282,6 +317,7 @@ usable(const struct m_pool *p, uint64_t declared, enum resource r)
 	return v - ((v / 10000) * bp + (v % 10000) * bp / 10000);
 }
 
+/* The offer fits on at least one host of its (resolved) pool. */
 static void
 offer_fits(struct m_offer *pl, struct diags *d)
 {
@@ -331,8 +367,13 @@ pool_has_provider_host(const struct m_pool *p, const char *provider)
 	return 0;
 }
 
+/*
+ * Plan.pool names a Pool (resolved), on which the offer fits and which, for
+ * a provider's offer, holds a host of that provider; Plan.images name Images
+ * (resolved) of the offer's type, cached on its pool.
+ */
 static void
-plans(struct fleet *f, struct diags *d)
+offers(struct fleet *f, struct diags *d)
 {
 	size_t i, j;
 
@@ -387,6 +428,7 @@ plans(struct fleet *f, struct diags *d)
 	}
 }
 
+/* Image.pools name Pools (resolved). */
 static void
 images(struct fleet *f, struct diags *d)
 {
@@ -409,6 +451,12 @@ images(struct fleet *f, struct diags *d)
 	}
 }
 
+/*
+ * Instance.plan names a Plan of the instance's provider or the platform;
+ * Instance.image names an Image its Plan offers (when the Plan lists any);
+ * Instance.host names a Host that is not another provider's, in the Plan's
+ * pool. All three are resolved.
+ */
 static void
 instances(struct fleet *f, struct diags *d)
 {
@@ -454,9 +502,7 @@ instances(struct fleet *f, struct diags *d)
 				"in the manifests", in->host_name);
 			continue;
 		}
-		if (!is_platform(&in->host->meta) &&
-		    strcmp(in->host->meta.provider, in->meta.provider) &&
-		    !is_platform(&in->meta))
+		if (foreign(&in->meta, &in->host->meta))
 			diag_at(d, DIAG_ERROR, doc, "spec.host",
 				"host \"%s\" belongs to provider \"%s\": a provider may "
 				"not place instances on another provider's hosts",
@@ -484,6 +530,6 @@ fleet_check(struct fleet *f, struct diags *d)
 	hosts_and_clusters(f, d);
 	pools(f, d);
 	images(f, d);
-	plans(f, d);
+	offers(f, d);
 	instances(f, d);
 }

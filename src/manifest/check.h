@@ -1,24 +1,46 @@
 /*
  * check.h - rules that span documents, run after every document passed its
- * schema and the model was built.
+ * schema and the model was built. Each rule, under the function of check.c
+ * that enforces it, in the order fleet_check() runs them:
  *
- * - names are unique per kind (the second one is an error naming the first);
- * - references resolve: Plan.pool, Plan.images, Image.pools, Instance.plan,
- *   Instance.image, Instance.host, Host.cluster, Pool.hosts.names, and
- *   metadata.provider names a Provider; pointers in the model are set;
- * - a pool that selects no host is a warning; its storage pool must be
- *   declared on every host it selects (or on that host's cluster);
- * - cluster members declare no storage
- *   pools or projects of their own (the Cluster does); cluster pool members
- *   are members of that cluster;
- * - a plan fits on at least one host of its pool (declared capacity times
- *   overcommit, less the reserve); its images are cached on its pool and of
- *   its type;
- * - os: debian-11 is a warning (compatibility only), an OS berth does not
+ * unique_names()
+ * - names are unique per kind (the second one is an error naming the first).
+ * providers_exist()
+ * - metadata.provider names a Provider, or is "platform".
+ * provider_files()
+ * - files under providers/<p>/ declare only Host, Plan and Instance objects,
+ *   owned by <p>.
+ * hosts_and_clusters()
+ * - os: debian-11 is a warning (compatibility only); an OS berth does not
  *   know is a warning;
- * - files under providers/<p>/ declare only Host, Plan and Instance objects
- *   owned by <p>; no provider references another provider's hosts or plans;
- *   a provider's plan draws only on pools that contain that provider's hosts.
+ * - Host.cluster names a Cluster; cluster members declare no storage pools
+ *   or projects of their own (the Cluster does);
+ * - a cluster that no Host is a member of is a warning; the members of a
+ *   cluster storage pool are members of that cluster.
+ * pools()
+ * - Pool.hosts.names name Hosts; a provider's Pool names only that
+ *   provider's or the platform's hosts;
+ * - a pool that selects no host is a warning; its storage pool is declared
+ *   on every host it selects (or on that host's cluster).
+ * images()
+ * - Image.pools name Pools.
+ * offers()
+ * - Plan.pool names a Pool; a Plan (the offer) fits on at least one host of
+ *   its pool (declared capacity times overcommit, less the reserve);
+ * - a provider's Plan draws only on pools that contain that provider's hosts;
+ * - Plan.images name Images, cached on the Plan's pool and of its type.
+ * instances()
+ * - Instance.plan names a Plan of the instance's provider or of the
+ *   platform;
+ * - Instance.image names an Image, one its Plan offers when the Plan lists
+ *   images;
+ * - Instance.host names a Host of the instance's provider or of the
+ *   platform (a platform instance may use any host), in its Plan's pool.
+ *
+ * A reference that resolves is set in the model (the pointers of model.h:
+ * host->cluster, cluster->members, pool->hosts, image->pools, offer->pool,
+ * offer->images, instance->offer, ->image, ->host); one that does not stays
+ * NULL.
  */
 #ifndef BERTH_MANIFEST_CHECK_H
 #define BERTH_MANIFEST_CHECK_H
@@ -26,6 +48,7 @@
 #include "manifest/model.h"
 #include "util/diag.h"
 
+/* Run every rule above on f, adding each problem to d; fills f's references. */
 void fleet_check(struct fleet *f, struct diags *d);
 
 #endif

@@ -1,3 +1,8 @@
+/*
+ * manifest.c - manifest_load(): the files of a commit, their documents, each
+ * document against its schema, then the model and the rules across
+ * documents (see manifest.h).
+ */
 #include <stdio.h>
 #include <string.h>
 

@@ -35,7 +35,9 @@ struct manifest_result {
 /*
  * Load up to stage. Returns -1 with err when the manifests cannot be read
  * at all (repository, ref, path); 0 otherwise, problems being in d.
- * Release res with manifest_result_release().
+ * res is zeroed first: release it with manifest_result_release() whatever
+ * this returns. That is safe on a zeroed or released result (res must not
+ * be NULL).
  */
 int manifest_load(const struct source_opts *opts, enum manifest_stage stage,
 		  struct manifest_result *res, struct diags *d, struct berr *err);

@@ -5,8 +5,13 @@
  * from those documents' jansson trees and lives as long as the fleet. Sizes
  * are bytes, durations milliseconds, percentages basis points (1% = 100),
  * overcommit ratios thousandths (1.5 -> 1500), money integer minor units.
- * References between objects (plan -> pool, host -> cluster, ...) are
+ * References between objects (offer -> pool, host -> cluster, ...) are
  * resolved by check.c; until then the pointers are NULL.
+ *
+ * A Plan manifest is an offer (struct m_offer, fleet_offer()): what is sold.
+ * The manifest vocabulary keeps the word: kind Plan, Instance spec.plan,
+ * profiles plan-<name>, user.berth.plan. "plan" alone in the code is the
+ * change plan of src/plan/.
  */
 #ifndef BERTH_MANIFEST_MODEL_H
 #define BERTH_MANIFEST_MODEL_H
@@ -149,6 +154,7 @@ enum availability { AVAIL_ON_SALE, AVAIL_HIDDEN, AVAIL_RETIRED };
 
 struct m_image;
 
+/* A Plan manifest: what is sold, on which pool, at what price. */
 struct m_offer {
 	struct meta meta;
 	const char *pool_name;
@@ -215,7 +221,7 @@ struct fleet {
  * which is left empty). Values the schema cannot check exactly (sizes,
  * durations, percentages, money) are parsed here; problems go to d with the
  * document's file and the node's mark. Returns the fleet (caller frees with
- * fleet_free()) even when d got errors.
+ * fleet_free(), which accepts NULL) even when d got errors.
  */
 struct fleet *fleet_build(struct mdocs *docs, struct diags *d);
 void fleet_free(struct fleet *f);

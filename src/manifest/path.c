@@ -1,3 +1,7 @@
+/*
+ * path.c - building the field paths of path.h: plain keys joined with '.',
+ * other keys as ["key"] with JSON escaping, indexes as [N].
+ */
 #include <stdio.h>
 #include <string.h>
 

@@ -35,7 +35,7 @@ typedef void (*schema_report_fn)(void *ctx, const char *path, const char *msg);
 /*
  * Load and compile every embedded schema. Returns NULL with err set when a
  * schema is not valid JSON or uses an unsupported keyword. Free with
- * schema_set_free().
+ * schema_set_free(), which accepts NULL.
  */
 struct schema_set *schema_set_load(struct berr *err);
 /* Same, from caller-supplied (name, JSON text) pairs; for tests. */

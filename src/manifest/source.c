@@ -12,18 +12,18 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
 #include <openssl/evp.h>
 
 #include "manifest/source.h"
-#include "util/fs.h"
 #include "manifest/yaml.h"
 #include "util/buf.h"
-#include "util/xalloc.h"
+#include "util/clock.h"
+#include "util/fs.h"
 #include "util/hex.h"
+#include "util/xalloc.h"
 #include "util/banned.h"
 
 /*
@@ -656,8 +656,6 @@ wt_read_file(struct loader *l, const char *full, const char *rel)
 {
 	struct buf b = BUF_INIT;
 	struct stat st;
-	char chunk[16384];
-	ssize_t n;
 	size_t len;
 	char *data;
 	int fd, rc;
@@ -692,25 +690,15 @@ wt_read_file(struct loader *l, const char *full, const char *rel)
 		return rc;
 	}
 	buf_init(&b, YAML_MAX_FILE);
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (buf_add(&b, chunk, (size_t)n) < 0) {
+	if (fs_read_fd(fd, &b) < 0) {
+		if (errno == EFBIG)
 			diags_add(l->d, DIAG_ERROR, rel, 0, 0, "",
 				  "file is more than %u bytes, over the limit "
 				  "of %u bytes", (unsigned)YAML_MAX_FILE,
 				  (unsigned)YAML_MAX_FILE);
-			buf_release(&b);
-			close(fd);
-			return 0;
-		}
-	}
-	if (n < 0) {
-		diags_add(l->d, DIAG_ERROR, rel, 0, 0, "", "cannot read: %s",
-			  strerror(errno));
+		else
+			diags_add(l->d, DIAG_ERROR, rel, 0, 0, "", "cannot read: %s",
+				  strerror(errno));
 		buf_release(&b);
 		close(fd);
 		return 0;
@@ -1090,7 +1078,6 @@ static int
 lock_cache(struct loader *l, const char *dir, const char *url)
 {
 	char *path = xasprintf("%s.lock", dir), *parent = xstrdup(dir), *slash;
-	struct timespec nap = { 0, 50 * 1000 * 1000 };
 	char pid[32];
 	long waited = 0;
 	int fd = -1;
@@ -1126,7 +1113,7 @@ lock_cache(struct loader *l, const char *dir, const char *url)
 				 "\"%s\" into the same cache", pid, url);
 			l->opts->waiting(l->opts->waiting_arg, msg);
 		}
-		nanosleep(&nap, NULL);
+		clock_sleep_ms(50);
 		waited += 50;
 	}
 	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());

@@ -102,7 +102,8 @@ struct src_files {
  * (per-file problems are in d), -1 when the manifests cannot be read at all
  * (no such repository, unknown ref, path not found, fetch failed, a limit
  * passed), with err set and files left empty. Caller releases files with
- * src_files_release(). Calls source_global_init() if it was not called.
+ * src_files_release(), which accepts NULL, SRC_FILES_INIT and a zeroed or
+ * released struct. Calls source_global_init() if it was not called.
  */
 int source_load(const struct source_opts *opts, struct src_files *files,
 		struct diags *d, struct berr *err);

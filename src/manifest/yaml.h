@@ -118,6 +118,8 @@ int yaml_load(const char *file, const char *data, size_t len,
  */
 struct mark mdoc_mark(const struct mdoc *doc, const char *path);
 
+/* Free every document; docs is empty again. Safe on a zeroed or released
+ * struct (docs must not be NULL). */
 void mdocs_release(struct mdocs *docs);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * desired.c - the objects the manifests want on one server, in the Incus
- * shapes apply will send: storage pools, projects, plan profiles, images,
- * cluster groups.
+ * shapes apply will send: storage pools, projects, one profile plan-<name>
+ * per offer (Plan manifest), images, cluster groups.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -58,7 +58,7 @@ offer_version(const struct m_offer *p, char out[17])
 	unsigned mdlen = 0;
 	struct buf b = BUF_INIT;
 
-	/* What is sold; a change of any of these is a new plan version. */
+	/* What is sold; a change of any of these is a new offer version. */
 	buf_addf(&b, "cpu=%llu\nmemory=%llu\ndisk=%llu\ntraffic=%llu\ntype=%s\n"
 		 "price=%lld\ncurrency=%s\ncycle=%s\n",
 		 (unsigned long long)p->cpu, (unsigned long long)p->memory,
@@ -328,6 +328,7 @@ min_member_threads(const struct pserver *s)
 	return best;
 }
 
+/* The profile plan-<name> of each offer of a pool that s is in. */
 static void
 add_profiles(const struct fleet *f, const struct pserver *s, struct dset *out)
 {

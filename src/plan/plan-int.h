@@ -43,10 +43,14 @@ struct dset {
 /* desired.c: the objects the manifests want on s, in plan order. */
 void desired_server(const struct fleet *f, const struct pserver *s,
 		    struct dset *out);
+/* Safe on a zeroed or released dset (d must not be NULL). */
 void dset_release(struct dset *d);
 /* Does server s hold hosts of pool p? */
 int pserver_in_pool(const struct pserver *s, const struct m_pool *p);
-/* The digest of what plan p sells (16 hex digits); out has 17 bytes. */
+/*
+ * The offer's version, user.berth.plan-version: a digest of what offer p
+ * sells (16 hex digits); out has 17 bytes.
+ */
 void offer_version(const struct m_offer *p, char out[17]);
 
 /* diff.c */
@@ -66,6 +70,7 @@ void diff_object(enum plan_object o, const json_t *before, const json_t *after,
 int diff_ignored_key(enum plan_object o, const char *key);
 /* SHA-256 hex of the canonical JSON of v; "" for NULL. */
 void json_digest(const json_t *v, char out[65]);
+/* Free n fields and the array; accepts (NULL, 0). */
 void plan_fields_free(struct plan_field *fields, size_t n);
 
 /* Canonical JSON for digests: sorted keys, compact. Caller frees. */

@@ -1,6 +1,7 @@
 /*
  * plan.c - desired x observed -> ordered actions per server, with the
- * ownership, prune and safety rules of DESIGN.md section 1.
+ * ownership, prune and safety rules of the README (berth plan, "Safety
+ * rules").
  */
 #include <stdlib.h>
 #include <string.h>

@@ -5,13 +5,14 @@
  * daemons (tests/data/observed/).
  *
  * Inputs: the checked fleet (manifest/model.h), an observation
- * (incus/observe.h for its JSON format) and the last-applied state of
- * objects (NULL until the ledger exists: every difference is then
- * "differs"). Output: ordered actions, grouped by server.
+ * (incus/observe.h for its JSON format) and, in plan_opts, the objects as
+ * berth last applied them (from the ledger; without them every difference
+ * is only "differs"). Output: ordered actions, grouped by server.
  *
  * What is planned, per server (a standalone host, or a cluster once):
- *   storage pools, projects, one profile plan-<name> per plan of a pool the
- *   server is in, images of the server's pools, cluster group config.
+ *   storage pools, projects, one profile plan-<name> per offer (Plan
+ *   manifest) of a pool the server is in, images of the server's pools,
+ *   cluster group config.
  * Order within a server: storage pools, projects, profiles, images, groups;
  * deletions after all else, in reverse.
  */
@@ -116,10 +117,16 @@ struct plan {
 /*
  * Compute the plan. Never fails for bad observations: they become ERROR
  * actions or server errors. Returns 0; -1 only for a refused plan
- * (plan->refused says why). Caller releases with plan_release().
+ * (plan->refused says why). plan is zeroed first: the caller releases it
+ * with plan_release() whatever this returns.
  */
 int plan_compute(const struct fleet *f, const json_t *observed,
 		 const struct plan_opts *opts, struct plan *plan);
+/*
+ * Free the plan's contents; plan is zeroed. Safe on a zeroed (= { 0 }) or
+ * released plan, so a caller that may not have computed one needs no flag;
+ * plan itself must not be NULL.
+ */
 void plan_release(struct plan *plan);
 
 /* Has the plan any change (create, update, delete)? */

@@ -238,7 +238,7 @@ member_resources(const struct m_pool *p, struct status_member *m)
 	}
 }
 
-/* May plan pl go on host h of its pool (the provider rule, not retired)? */
+/* May offer pl go on host h of its pool (the provider rule, not retired)? */
 static int
 offer_for_host(const struct m_offer *pl, const struct m_host *h)
 {

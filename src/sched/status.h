@@ -4,7 +4,7 @@
  * host may take new instances (and why not). Pure: no I/O; the caller
  * hands in the fleet, the latest accepted report of each host and the time.
  *
- * Rules (README "Status and capacity"):
+ * Rules (README, "berth status"):
  * - A host is online when its last accepted report is at most
  *   max(3 x agent interval, 120 s) old, offline when older, "no agent" when
  *   no report was ever accepted. The interval is the Host manifest's
@@ -19,11 +19,12 @@
  *   the members of that cluster: each member's disk is the largest
  *   capacity any of them has (reported: the largest total) with the disk
  *   all of them allocate, and the pool's total counts it once.
- * - Allocated: the sum of the plans (cpu, memory, disk) of the instances
- *   on the host: those the agent reports (by their user.berth.plan), plus
- *   Instance manifests pinned to the host that the report does not list.
+ * - Allocated: the sum of the offers (the Plan manifests: cpu, memory,
+ *   disk) of the instances on the host: those the agent reports (by their
+ *   user.berth.plan), plus Instance manifests pinned to the host that the
+ *   report does not list.
  *   Every status counts (a stopped instance keeps its disk and may
- *   start); an instance whose plan is not in the manifests counts nothing.
+ *   start); an instance whose Plan is not in the manifests counts nothing.
  * - capacity = base x overcommit - reserve, reserve being the pool's
  *   percentage of base, computed exactly and rounded down once:
  *   floor(base x (overcommit_milli x 10 - reserve_bp) / 10000).
@@ -31,11 +32,11 @@
  * - Schedulable in a pool unless, first match wins: pending review,
  *   rejected, cordoned, draining, offline, no agent (only when the pool
  *   has require_agent), storage pool unavailable (the host's last report
- *   has an error for the pool's storage pool), pool closed, full (no plan
- *   of the pool that may
- *   go on the host fits in what is free; with no such plan: any free
- *   resource <= 0). The plans that may go on a host are those of the pool
- *   not retired, owned by the platform or by the host's provider.
+ *   has an error for the pool's storage pool), pool closed, full (no offer
+ *   of the pool that may go on the host fits in what is free; with no such
+ *   offer: any free resource <= 0). The offers that may go on a host are
+ *   the pool's Plans not retired, owned by the platform or by the host's
+ *   provider.
  */
 #ifndef BERTH_SCHED_STATUS_H
 #define BERTH_SCHED_STATUS_H
@@ -102,7 +103,7 @@ struct status_instance {
 	const char *project;
 	const char *status;	/* "Running", ...; "declared" for an Instance
 				   manifest not (yet) reported */
-	const char *plan;	/* NULL when unknown */
+	const char *plan;	/* its Plan (user.berth.plan); NULL: unknown */
 	const struct m_offer *offer;	/* that Plan in the manifests, counted in
 					   allocated; NULL: counts nothing */
 };
@@ -161,7 +162,7 @@ struct status {
  * order; reports of hosts not in f are ignored). The status borrows f and
  * each reports[i].report (not the reports array itself, which the caller
  * may free once this returns): they must outlive it. Caller frees with
- * status_free().
+ * status_free(), which accepts NULL.
  */
 struct status *status_build(const struct fleet *f,
 			    const struct host_report *reports, size_t nreports,

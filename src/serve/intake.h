@@ -83,7 +83,7 @@ struct intake;
  * migrated through the ledger, which the intake opens) for fleet f (borrowed: it must outlive
  * the intake or be replaced with intake_set_fleet() first). Starts the
  * writer thread. Caller frees with intake_free(), which flushes the
- * rejection entries still pending to the ledger.
+ * rejection entries still pending to the ledger; it accepts NULL.
  */
 int intake_open(const struct intake_opts *o, const struct fleet *f,
 		struct intake **out, struct berr *err);
@@ -160,7 +160,8 @@ void intake_stats(struct intake *in, struct intake_stats *s);
 /*
  * The status of the fleet now, from the latest accepted reports kept in
  * memory (status.h). It borrows from the intake, which holds its readers'
- * locks until intake_status_release() frees it (never status_free()).
+ * locks until intake_status_release() frees it (never status_free()):
+ * call that exactly once for each status this returns, never with NULL.
  */
 struct status *intake_status(struct intake *in, int64_t now_ms);
 void intake_status_release(struct intake *in, struct status *s);

@@ -1,3 +1,8 @@
+/*
+ * buf.c - the growable byte buffer of buf.h. An empty buffer points at the
+ * shared buf_empty with alloc 0, so b->buf is never NULL and an empty
+ * buffer owns no memory.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

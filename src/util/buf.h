@@ -23,7 +23,10 @@ extern char buf_empty[];
 #define BUF_INIT { buf_empty, 0, 0, 0 }
 
 void buf_init(struct buf *b, size_t max);
-/* Free the contents; b is BUF_INIT again (max kept). */
+/*
+ * Free the contents; b is BUF_INIT again (max kept). Safe on BUF_INIT, on a
+ * released buffer and on a zeroed struct; b itself must not be NULL.
+ */
 void buf_release(struct buf *b);
 /* Keep the allocation, drop the contents. */
 void buf_reset(struct buf *b);

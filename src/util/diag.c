@@ -1,3 +1,7 @@
+/*
+ * diag.c - the collector of diagnostics (diag.h): adding, sorting and
+ * formatting them; past its maximum it counts without recording.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

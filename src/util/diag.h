@@ -50,6 +50,10 @@ void diags_vadd(struct diags *d, enum diag_severity sev, const char *file,
 void diags_sort(struct diags *d);
 /* "file:line:col: path: message" (parts that are empty are left out). */
 void diag_format(const struct diag *g, char *out, size_t outlen);
+/*
+ * Free every diagnostic; d is all zeroes again (DIAGS_INIT, max too). Safe
+ * on DIAGS_INIT and on a zeroed or released struct; d must not be NULL.
+ */
 void diags_release(struct diags *d);
 
 #endif

@@ -1,3 +1,7 @@
+/*
+ * err.c - filling a struct berr (err.h). Every function accepts a NULL
+ * berr (the message is then dropped) and returns -1.
+ */
 #include <stdio.h>
 #include <string.h>
 

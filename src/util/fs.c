@@ -1,3 +1,7 @@
+/*
+ * fs.c - mkdir -p, atomic durable writes, and bounded reads of whole files
+ * and descriptors (fs.h).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -94,58 +98,51 @@ out:
 }
 
 int
-fs_read_file(const char *path, size_t max, char **out, size_t *len, struct berr *err)
+fs_read_fd(int fd, struct buf *out)
 {
-	size_t cap = 4096, n = 0;
-	char *b;
-	int fd, e;
+	char chunk[16384];
+	ssize_t n;
 
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		berr_set(err, "cannot read \"%s\": %s", path, strerror(e));
-		errno = e;
-		return -1;
-	}
-	b = xmalloc(cap + 1);
 	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			if (cap > max) {
-				close(fd);
-				free(b);
-				errno = EFBIG;
-				return berr_set(err, "\"%s\" is over %zu bytes", path, max);
-			}
-			cap *= 2;
-			b = xrealloc(b, cap + 1);
-		}
-		r = read(fd, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (r < 0) {
-			e = errno;
-			close(fd);
-			free(b);
-			berr_set(err, "cannot read \"%s\": %s", path, strerror(e));
-			errno = e;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		if (buf_add(out, chunk, (size_t)n) < 0) {
+			errno = EFBIG;
 			return -1;
 		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
 	}
-	close(fd);
-	if (n > max) {
-		free(b);
-		errno = EFBIG;
-		return berr_set(err, "\"%s\" is over %zu bytes", path, max);
+}
+
+int
+fs_read_file(const char *path, size_t max, char **out, size_t *len, struct berr *err)
+{
+	struct buf b;
+	int fd, e, ret = -1;
+
+	*out = NULL;
+	buf_init(&b, max);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fs_read_fd(fd, &b) < 0) {
+		e = errno;
+		if (fd >= 0 && e == EFBIG)
+			berr_set(err, "\"%s\" is over %zu bytes", path, max);
+		else
+			berr_set(err, "cannot read \"%s\": %s", path, strerror(e));
+		goto out;
 	}
-	b[n] = '\0';
-	*out = b;
-	if (len)
-		*len = n;
-	return 0;
+	*out = buf_detach(&b, len);
+	e = 0;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&b);
+	if (ret < 0)
+		errno = e;
+	return ret;
 }

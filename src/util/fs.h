@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 
 /*
@@ -24,10 +25,22 @@ int fs_write_atomic(const char *path, const void *data, size_t len,
 		    unsigned mode, struct berr *err);
 
 /*
- * Read the whole file at path, at most max bytes (more is an error), NUL
- * terminated. Caller frees *out. -1 with err; errno is kept (ENOENT).
+ * Read the whole file at path, at most max bytes (max > 0; more is an
+ * error), NUL terminated. Reads to end of file, so files that report no
+ * size (/proc) read whole. Caller frees *out. -1 with err ("cannot read
+ * \"<path>\": ...", "\"<path>\" is over <max> bytes"); errno is kept
+ * (ENOENT, EFBIG).
  */
 int fs_read_file(const char *path, size_t max, char **out, size_t *len,
 		 struct berr *err);
+
+/*
+ * Append what is left to read on fd to out, until end of file, within
+ * out->max (set it: see buf.h). For callers that open the file themselves
+ * or word their own messages. 0 at end of file; -1 with errno set: EFBIG
+ * when the data passes out->max, else read(2)'s. Either way out keeps what
+ * was added and fd stays open.
+ */
+int fs_read_fd(int fd, struct buf *out);
 
 #endif

@@ -1,3 +1,7 @@
+/*
+ * money.c - ISO 4217 currencies and their exponents, and amounts parsed
+ * exactly into minor units and formatted back (money.h).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,7 @@
+/*
+ * parallel.c - parallel_run(): a few threads take the next item from one
+ * shared counter until none is left.
+ */
 #include <pthread.h>
 #include <stdlib.h>
 

@@ -1,3 +1,6 @@
+/*
+ * suggest.c - edit distance and the "did you mean" candidate (suggest.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,3 +1,7 @@
+/*
+ * units.c - the exact parsers of units.h (sizes, durations, percentages)
+ * and the formatting of sizes.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

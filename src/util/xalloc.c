@@ -1,3 +1,7 @@
+/*
+ * xalloc.c - the allocators of xalloc.h: when memory runs out they print
+ * one line and abort(), so they never return NULL.
+ */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -798,8 +798,7 @@ fail:
 	in->ledger = NULL;
 	if (in->latest)
 		for (size_t i = 0; i < in->ring.n; i++)
-			if (in->latest[i].have)
-				report_release(&in->latest[i].report);
+			report_release(&in->latest[i].report);	/* safe on a zeroed report */
 	keyring_release(&in->ring);
 	free(in->latest);
 	json_decref(in->seqs);
@@ -824,8 +823,7 @@ intake_free(struct intake *in)
 	pthread_join(in->checkpointer, NULL);
 	store_close(in->ckpt);
 	for (size_t i = 0; i < in->ring.n; i++)
-		if (in->latest[i].have)
-			report_release(&in->latest[i].report);
+		report_release(&in->latest[i].report);	/* safe on a zeroed report */
 	free(in->latest);
 	keyring_release(&in->ring);
 	store_close(in->store);

@@ -25,6 +25,7 @@ plan_object_name(enum plan_object o)
 	case OBJ_PROFILE: return "profile";
 	case OBJ_IMAGE: return "image";
 	case OBJ_CLUSTER_GROUP: return "cluster-group";
+	case OBJ_INSTANCE: return "instance";
 	case OBJ_SERVER: return "server";
 	}
 	return "?";
@@ -217,7 +218,8 @@ list_of(const struct pserver *s, enum plan_object o)
 	static const char *const keys[] = {
 		[OBJ_STORAGE_POOL] = "storage_pools", [OBJ_PROJECT] = "projects",
 		[OBJ_PROFILE] = "profiles", [OBJ_IMAGE] = "images",
-		[OBJ_CLUSTER_GROUP] = "groups", [OBJ_SERVER] = NULL,
+		[OBJ_CLUSTER_GROUP] = "groups", [OBJ_INSTANCE] = "instances",
+		[OBJ_SERVER] = NULL,
 	};
 
 	return keys[o] ? json_object_get(s->obs, keys[o]) : NULL;

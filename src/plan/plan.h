@@ -35,6 +35,7 @@ enum plan_object {
 	OBJ_PROFILE,
 	OBJ_IMAGE,
 	OBJ_CLUSTER_GROUP,
+	OBJ_INSTANCE,		/* instances declared in git (Instance manifests) */
 	OBJ_SERVER,		/* the server itself: its ERROR when it could not be observed */
 };
 

@@ -53,6 +53,41 @@ int pserver_in_pool(const struct pserver *s, const struct m_pool *p);
  */
 void offer_version(const struct m_offer *p, char out[17]);
 
+/* instances.c: where each Instance manifest is or goes (see instances.c). */
+struct status;
+
+struct iplace {
+	const struct m_instance *in;
+	const char *server;		/* where it is or goes (host or cluster
+					   name), or NULL */
+	const struct m_host *host;	/* the host it runs on or goes to, or NULL */
+	const char *member;		/* cluster member to create it on, or NULL */
+	const json_t *obs;		/* the observed instance; NULL: absent */
+	char *reason;			/* why there (owned), for a create */
+	char *error;			/* cannot be placed (owned), or NULL */
+	char *blocked;			/* exists, but not as declared (owned), or NULL */
+};
+
+struct iplan {
+	struct iplace *v;		/* one per Instance manifest, in fleet order */
+	size_t n;
+};
+
+/*
+ * Find or place every Instance manifest of f, with the hosts' health st
+ * (NULL: none is placed). Release out with iplan_release() (safe on a
+ * zeroed struct).
+ */
+void instances_resolve(const struct fleet *f, const json_t *observed,
+		       const struct status *st, struct iplan *out);
+void iplan_release(struct iplan *p);
+/*
+ * What apply sends to create in (POST /1.0/instances), plus "state"
+ * (running|stopped) and, on a cluster, "target" (member). Caller
+ * json_decref()s.
+ */
+json_t *instance_desired(const struct m_instance *in, const char *member);
+
 /* diff.c */
 enum diff_mode {
 	DIFF_PRUNE_UNDECLARED,	/* undeclared keys are removed */

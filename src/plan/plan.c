@@ -60,6 +60,7 @@ struct pctx {
 	const struct fleet *f;
 	const struct plan_opts *opts;
 	struct plan *plan;
+	struct iplan inst;		/* where the Instance manifests are or go */
 };
 
 /* ---- targets ------------------------------------------------------------ */
@@ -594,6 +595,124 @@ plan_undeclared(struct pctx *c, const struct pserver *s, const struct dset *ds,
 	free(objs);
 }
 
+/* ---- instances ---------------------------------------------------------- */
+
+/* Is instance in within the targets (its Plan, or everything on s)? */
+static int
+instance_targeted(const struct pctx *c, const struct pserver *s, const struct m_instance *in)
+{
+	const struct plan_opts *o = c->opts;
+	size_t i;
+
+	if (!o || !o->ntargets)
+		return 1;
+	for (i = 0; i < o->ntargets; i++) {
+		char kind[16];
+		const char *name;
+
+		if (target_split(o->targets[i], kind, sizeof(kind), &name) < 0)
+			continue;
+		if (kind_from_name(kind) == KIND_PLAN) {
+			if (!strcmp(in->plan_name, name))
+				return 1;
+		} else if (kind_from_name(kind) != KIND_IMAGE &&
+			   object_targeted(c->f, o, s, OBJ_INSTANCE, in->meta.name)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The part of an observed instance berth plans on: what a saved plan pins
+ * and the ledger records (the server's runtime counters are left out, so
+ * that they do not make every saved plan stale). Caller json_decref()s.
+ */
+static json_t *
+instance_seen(const json_t *obs)
+{
+	json_t *v = json_object(), *config = json_object(), *x;
+	const char *k;
+
+	json_object_set(v, "name", json_object_get(obs, "name"));
+	json_object_set_new(v, "project", json_string(obj_project(obs)));
+	json_object_set(v, "type", json_object_get(obs, "type"));
+	json_object_set(v, "status", json_object_get(obs, "status"));
+	json_object_set(v, "location", json_object_get(obs, "location"));
+	json_object_set(v, "profiles", json_object_get(obs, "profiles"));
+	json_object_foreach(json_object_get(obs, "config"), k, x)
+		if (!strncmp(k, "user.berth.", 11) || !strncmp(k, "limits.", 7))
+			json_object_set(config, k, x);
+	json_object_set_new(v, "config", config);
+	return v;
+}
+
+static void
+plan_instance(struct pctx *c, const struct pserver *s, const struct iplace *ip)
+{
+	const struct m_instance *in = ip->in;
+	const char *project = in->project && strcmp(in->project, "default") ? in->project : NULL;
+	json_t *after = in->offer ? instance_desired(in, ip->member) : NULL;
+	struct plan_action *a;
+	int running, managed;
+	const char *st;
+
+	if (ip->error) {
+		a = add_action(c->plan, s, OBJ_INSTANCE, in->meta.name, project, ACTION_ERROR);
+		a->reason = xstrdup(ip->error);
+		a->after = after;
+		return;
+	}
+	if (!ip->obs) {
+		a = add_action(c->plan, s, OBJ_INSTANCE, in->meta.name, project, ACTION_CREATE);
+		a->reason = xstrdup(ip->reason ? ip->reason : "declared, absent on the server");
+		a->after = after;
+		diff_object(OBJ_INSTANCE, NULL, after, &a->fields, &a->nfields);
+		return;
+	}
+	managed = is_managed(OBJ_INSTANCE, ip->obs);
+	st = json_string_value(json_object_get(ip->obs, "status"));
+	running = st && !strcmp(st, "Running");
+	if (!managed || ip->blocked) {
+		a = add_action(c->plan, s, OBJ_INSTANCE, in->meta.name, project, ACTION_BLOCKED);
+		a->reason = xstrdup(ip->blocked ? ip->blocked :
+				    "an instance of this name exists and berth did not create it:"
+				    " rename one of them");
+		a->blocked_by = xstrdup(ip->blocked ? "pinned elsewhere" : "not managed by berth");
+	} else if (running != in->running) {
+		struct plan_field *fl = xcalloc(1, sizeof(*fl));
+
+		a = add_action(c->plan, s, OBJ_INSTANCE, in->meta.name, project, ACTION_UPDATE);
+		fl->field = xstrdup("state");
+		fl->before = json_string(running ? "running" : "stopped");
+		fl->after = json_string(in->running ? "running" : "stopped");
+		a->fields = fl;
+		a->nfields = 1;
+		a->reason = xasprintf("declared %s, %s on the server",
+				      in->running ? "running" : "stopped", st ? st : "in no state");
+		a->safety = running ? SAFETY_DISRUPTIVE : SAFETY_SAFE;
+	} else {
+		json_decref(after);
+		return;
+	}
+	a->before = instance_seen(ip->obs);
+	a->after = after;
+	json_digest(a->before, a->digest);
+}
+
+static void
+plan_instances(struct pctx *c, const struct pserver *s)
+{
+	size_t i;
+
+	for (i = 0; i < c->inst.n; i++) {
+		const struct iplace *ip = &c->inst.v[i];
+
+		if (ip->server && !strcmp(ip->server, s->name) && instance_targeted(c, s, ip->in))
+			plan_instance(c, s, ip);
+	}
+}
+
 /* ---- servers ------------------------------------------------------------ */
 
 static int
@@ -684,6 +803,7 @@ plan_server(struct pctx *c, const json_t *observed, struct pserver *s)
 	for (i = 0; i < ds.n; i++)
 		if (object_targeted(c->f, c->opts, s, ds.v[i].object, ds.v[i].name))
 			plan_desired(c, s, &ds.v[i]);
+	plan_instances(c, s);
 	/* Deletions after all else, in reverse order of kinds. */
 	for (o = OBJ_CLUSTER_GROUP + 1; o-- > OBJ_STORAGE_POOL; ) {
 		if (o == OBJ_CLUSTER_GROUP && !s->is_cluster)
@@ -722,7 +842,7 @@ int
 plan_compute(const struct fleet *f, const json_t *observed,
 	     const struct plan_opts *opts, struct plan *plan)
 {
-	struct pctx c = { f, opts, plan };
+	struct pctx c = { f, opts, plan, { NULL, 0 } };
 	struct pserver *servers;
 	size_t i, n = 0;
 
@@ -754,9 +874,11 @@ plan_compute(const struct fleet *f, const json_t *observed,
 		n++;
 	}
 	qsort(servers, n, sizeof(*servers), pserver_cmp);
+	instances_resolve(f, observed, opts ? opts->status : NULL, &c.inst);
 	for (i = 0; i < n; i++)
 		if (server_targeted(f, opts, &servers[i]))
 			plan_server(&c, observed, &servers[i]);
+	iplan_release(&c.inst);
 	free(servers);
 	apply_guard(plan, opts);
 	for (i = 0; i < plan->nactions; i++) {

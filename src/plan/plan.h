@@ -12,7 +12,8 @@
  * What is planned, per server (a standalone host, or a cluster once):
  *   storage pools, projects, one profile plan-<name> per offer (Plan
  *   manifest) of a pool the server is in, images of the server's pools,
- *   cluster group config.
+ *   cluster group config, and the Instance manifests that are or go there
+ *   (placed with plan_opts.status: see instances.c).
  * Order within a server: storage pools, projects, profiles, images, groups;
  * deletions after all else, in reverse.
  */
@@ -97,9 +98,10 @@ struct plan_opts {
 	size_t ntargets;
 	const json_t *last_applied;	/* address -> object as last applied, or NULL */
 	/*
-	 * Health of the hosts (sched/status.h), or NULL. Only the renderings
-	 * use it, to mark hosts that are offline or have no agent where a
-	 * pool requires one; it never changes actions, digests or plan files.
+	 * Health of the hosts (sched/status.h), or NULL. Instances that do
+	 * not exist yet are placed with it (without it they are not placed:
+	 * an ERROR each); the renderings mark hosts that are offline or have
+	 * no agent where a pool requires one. It changes no other action.
 	 */
 	const struct status *status;
 };

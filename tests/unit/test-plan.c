@@ -764,6 +764,124 @@ test_status_marks(void **state)
 	done(&y);
 }
 
+/* A host report saying it is alive, with cpu threads, memory and a pool. */
+static void
+alive(struct report *r, struct report_pool *pool, const char *host)
+{
+	memset(r, 0, sizeof(*r));
+	memset(pool, 0, sizeof(*pool));
+	r->host = host;
+	r->cpu_threads = 2;
+	r->mem_total = UINT64_C(4) << 30;
+	pool->name = "incus";
+	pool->total = UINT64_C(10) << 30;
+	r->pools = pool;
+	r->npools = 1;
+}
+
+/*
+ * Instances: placed by capacity (spread over lab-1 and lab-2), pinned to a
+ * cluster member (created on the cluster with target), found where they
+ * are (sticky, state converged), and not placed without the hosts' health.
+ */
+static void
+test_instances(void **state)
+{
+	const int64_t now = INT64_C(1795323600000);
+	static const char *const hosts[] = { "lab-1", "lab-2", "lab-c1", "lab-c2" };
+	struct report r[4];
+	struct report_pool pools[4];
+	struct host_report hr[4];
+	struct plan_opts o = { 0 };
+	struct status *st;
+	const struct plan_action *a;
+	json_t *old;
+	struct fx x;
+	size_t i;
+
+	(void)state;
+	/* Without health nothing is placed, and says why. */
+	run(&x, "instances", "converged", &o);
+	assert_int_equal(x.rc, 0);
+	a = expect(&x.plan, "host/lab-1/instance/web-1", ACTION_ERROR,
+		   "not placed: the hosts' health is unknown (the agents' reports could not be read)");
+	done(&x);
+
+	load(&x, "instances", "converged");
+	for (i = 0; i < 4; i++) {
+		alive(&r[i], &pools[i], hosts[i]);
+		hr[i] = (struct host_report){ hosts[i], now - 1000, &r[i] };
+	}
+	st = status_build(x.res.fleet, hr, 4, now);
+	o.status = st;
+	/* old-1 exists on lab-1, created by berth, stopped */
+	old = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "name", "old-1",
+			"project", "default", "status", "Stopped", "location", "none",
+			"type", "container", "config", "user.berth.managed", "true",
+			"user.berth.plan", "ct-small");
+	json_array_append_new(json_object_get(json_object_get(json_object_get(x.obs, "servers"),
+							      "lab-1"), "instances"), old);
+	x.rc = plan_compute(x.res.fleet, x.obs, &o, &x.plan);
+	assert_int_equal(x.rc, 0);
+
+	/* old-1 counts on lab-1 (no agent listed it): web-1 goes to lab-2, web-2 to lab-1 */
+	a = expect(&x.plan, "host/lab-2/instance/web-1", ACTION_CREATE, NULL);
+	assert_non_null(strstr(a->reason, "placed on lab-2 by spread"));
+	assert_string_equal(json_string_value(json_object_get(a->after, "state")), "running");
+	assert_null(json_object_get(a->after, "target"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a->after, "config"),
+							      "user.berth.price")), "200");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a->after, "config"),
+							      "limits.memory")), "256MiB");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a->after, "config"),
+							      "user.berth.owner")), "customer-1");
+	a = expect(&x.plan, "host/lab-1/instance/web-2", ACTION_CREATE, NULL);
+	assert_string_equal(json_string_value(json_object_get(a->after, "state")), "stopped");
+
+	/* pinned to a member: created on the cluster, targeted */
+	a = expect(&x.plan, "cluster/lab-cluster/instance/db-1", ACTION_CREATE,
+		   "declared by Instance/db-1, absent: pinned to host lab-c2");
+	assert_string_equal(json_string_value(json_object_get(a->after, "target")), "lab-c2");
+
+	/* old-1: sticky, declared running: started */
+	a = expect(&x.plan, "host/lab-1/instance/old-1", ACTION_UPDATE,
+		   "declared running, Stopped on the server");
+	assert_int_equal(a->nfields, 1);
+	assert_string_equal(a->fields[0].field, "state");
+	assert_non_null(a->digest[0] ? a->digest : NULL);
+	assert_null(find(&x.plan, "host/lab-2/instance/old-1"));
+	done(&x);
+
+	/* lab-2 cordoned: both new instances share lab-1; lab-1 full: one is refused */
+	load(&x, "instances", "converged");
+	fleet_host(x.res.fleet, "lab-2")->state = HOST_CORDONED;
+	status_free(st);
+	st = status_build(x.res.fleet, hr, 4, now);
+	o.status = st;
+	x.rc = plan_compute(x.res.fleet, x.obs, &o, &x.plan);
+	expect(&x.plan, "host/lab-1/instance/web-1", ACTION_CREATE, NULL);
+	expect(&x.plan, "host/lab-1/instance/web-2", ACTION_CREATE, NULL);
+	expect(&x.plan, "host/lab-1/instance/old-1", ACTION_ERROR,
+	       "cannot be placed: 0 of 2 hosts can take ct-small: lab-1 insufficient-cpu"
+	       " (want 1, free 0), lab-2 cordoned; placed 0 of 1");
+	assert_int_equal(x.plan.nerrors, 1);
+	done(&x);
+
+	/* an unobservable server of the pool: nothing placed (it may be there) */
+	load(&x, "instances", "converged");
+	json_object_set_new(json_object_get(json_object_get(x.obs, "servers"), "lab-2"),
+			    "error", json_string("connection refused"));
+	status_free(st);
+	st = status_build(x.res.fleet, hr, 4, now);	/* a status borrows its fleet */
+	o.status = st;
+	x.rc = plan_compute(x.res.fleet, x.obs, &o, &x.plan);
+	expect(&x.plan, "host/lab-1/instance/web-1", ACTION_ERROR,
+	       "not placed: server lab-2 of pool lab could not be observed, and the instance"
+	       " may exist there");
+	done(&x);
+	status_free(st);
+}
+
 int
 main(void)
 {
@@ -786,6 +904,7 @@ main(void)
 		cmocka_unit_test(test_plan_file),
 		cmocka_unit_test(test_color),
 		cmocka_unit_test(test_status_marks),
+		cmocka_unit_test(test_instances),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

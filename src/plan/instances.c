@@ -1,0 +1,318 @@
+/*
+ * instances.c - where each Instance manifest is, or goes, and what berth
+ * sends to create it. Pure, like the rest of src/plan/: the fleet, the
+ * observation and the hosts' health (sched/status.h) come in.
+ *
+ * - An instance that exists (found by name and project on any server) stays
+ *   where it is: placement is sticky. Pinned elsewhere than it runs, it is
+ *   blocked (berth does not move instances yet).
+ * - One that does not exist is placed (sched/place.h) on a host of its
+ *   offer's pool, or on its pinned host when that host may take it; every
+ *   instance placed earlier in the run, and every instance that exists but
+ *   no agent has reported yet, counts as allocated.
+ * - It is not placed while a server that could hold it could not be
+ *   observed (it might exist there), nor without the hosts' health.
+ * - What it is created with: the offer's profile plan-<offer>, the image
+ *   cached on the host under the Image's name, the offer version's cpu and
+ *   memory limits and root disk on the instance itself (so that a later
+ *   edit of the Plan, which changes the profile, never changes an instance
+ *   already sold), and the sold snapshot in user.berth.* keys: plan,
+ *   plan-version, price (minor units), currency, cycle, owner, provider.
+ *   placed-at is the time of the create, which apply adds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan/plan-int.h"
+#include "sched/place.h"
+#include "sched/status.h"
+#include "util/units.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+static const char *const cycle_names[] = {
+	[CYCLE_HOURLY] = "hourly", [CYCLE_MONTHLY] = "monthly",
+	[CYCLE_QUARTERLY] = "quarterly", [CYCLE_SEMIANNUAL] = "semiannual",
+	[CYCLE_YEARLY] = "yearly",
+};
+
+static const char *
+project_of(const char *p)
+{
+	return p && *p ? p : "default";
+}
+
+/* The observed instance named name in project, on any server; its server. */
+static const json_t *
+find_instance(const json_t *observed, const char *name, const char *project,
+	      const char **server)
+{
+	const json_t *servers = json_object_get(observed, "servers"), *s, *v;
+	const char *sname;
+	size_t i;
+
+	json_object_foreach((json_t *)servers, sname, s) {
+		json_array_foreach(json_object_get(s, "instances"), i, v) {
+			const char *n = json_string_value(json_object_get(v, "name"));
+			const char *p = json_string_value(json_object_get(v, "project"));
+
+			if (n && !strcmp(n, name) && !strcmp(project_of(p), project)) {
+				*server = sname;
+				return v;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* The host an observed instance runs on: the server's, or its cluster location. */
+static const struct m_host *
+host_of(const struct fleet *f, const char *server, const json_t *v)
+{
+	const struct m_host *h = fleet_host(f, server);
+	const char *loc = json_string_value(json_object_get(v, "location"));
+
+	if (h && !h->cluster)
+		return h;
+	return loc ? fleet_host(f, loc) : NULL;
+}
+
+/* Does the agent's last report of sh list the instance? */
+static int
+reported(const struct status_host *sh, const char *name, const char *project)
+{
+	size_t i;
+
+	for (i = 0; i < sh->ninstances; i++)
+		if (!strcmp(sh->instances[i].name, name) &&
+		    !strcmp(project_of(sh->instances[i].project), project) &&
+		    strcmp(sh->instances[i].status, "declared"))
+			return 1;
+	return 0;
+}
+
+/* The server (standalone host or cluster) that holds host h. */
+static const char *
+server_of(const struct m_host *h)
+{
+	return h->cluster ? h->cluster->meta.name : h->meta.name;
+}
+
+/* A server of o's pool that could not be observed, or NULL. */
+static const char *
+unobserved_server(const json_t *observed, const struct m_offer *o)
+{
+	const json_t *servers = json_object_get(observed, "servers");
+	size_t i;
+
+	for (i = 0; o->pool && i < o->pool->nhosts; i++) {
+		const char *name = server_of(o->pool->hosts[i]);
+		const json_t *s = json_object_get(servers, name);
+
+		if (o->pool->hosts[i]->review != REVIEW_APPROVED)
+			continue;
+		if (!s || json_is_string(json_object_get(s, "error")))
+			return name;
+	}
+	return NULL;
+}
+
+json_t *
+instance_desired(const struct m_instance *in, const char *member)
+{
+	const struct m_offer *o = in->offer;
+	json_t *v = json_object(), *config = json_object(), *devices, *root;
+	char size[32], version[17];
+
+	json_object_set_new(v, "name", json_string(in->meta.name));
+	json_object_set_new(v, "type", json_string(o->type == TYPE_VM ? "virtual-machine"
+								   : "container"));
+	json_object_set_new(v, "profiles", json_pack("[s, s+]", "default", "plan-", o->meta.name));
+	json_object_set_new(v, "source", json_pack("{s:s, s:s}", "type", "image", "alias",
+						   in->image ? in->image->meta.name : in->image_name));
+	json_object_set_new(config, "limits.cpu", json_sprintf("%llu", (unsigned long long)o->cpu));
+	format_size(o->memory, size, sizeof(size));
+	json_object_set_new(config, "limits.memory", json_string(size));
+	json_object_set_new(config, "user.berth.managed", json_string("true"));
+	json_object_set_new(config, "user.berth.plan", json_string(o->meta.name));
+	offer_version(o, version);
+	json_object_set_new(config, "user.berth.plan-version", json_string(version));
+	json_object_set_new(config, "user.berth.price", json_sprintf("%lld",
+			    (long long)o->price.minor));
+	json_object_set_new(config, "user.berth.currency", json_string(o->price.currency));
+	json_object_set_new(config, "user.berth.cycle", json_string(cycle_names[o->cycle]));
+	if (in->owner)
+		json_object_set_new(config, "user.berth.owner", json_string(in->owner));
+	json_object_set_new(config, "user.berth.provider", json_string(
+			    o->meta.provider ? o->meta.provider : "platform"));
+	json_object_set_new(v, "config", config);
+	format_size(o->disk, size, sizeof(size));
+	root = json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "path", "/", "pool",
+			 o->pool && o->pool->storage_pool ? o->pool->storage_pool : "",
+			 "size", size);
+	devices = json_object();
+	json_object_set_new(devices, "root", root);
+	json_object_set_new(v, "devices", devices);
+	json_object_set_new(v, "state", json_string(in->running ? "running" : "stopped"));
+	if (member)
+		json_object_set_new(v, "target", json_string(member));
+	return v;
+}
+
+/* "cordoned, insufficient-memory (want 2GiB, free 1GiB)" of check c. */
+static char *
+reasons_text(const struct place_check *c)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < c->nreasons; i++) {
+		char *t = place_reason_text(&c->reasons[i]);
+
+		buf_addf(&b, "%s%s", i ? ", " : "", t);
+		free(t);
+	}
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * A pinned instance: status already counts a pinned Instance manifest on
+ * its host (reported or not), so its own need is in allocated: only
+ * reasons other than capacity, or capacity already overdrawn, refuse it.
+ */
+static void
+place_pinned(struct placer *pl, const struct m_instance *in, struct iplace *ip)
+{
+	const struct status_host *sh = status_host(pl->s, in->host->meta.name);
+	struct place_check c;
+	size_t i, k = 0;
+
+	place_check_host(pl, in->offer, sh, &c);
+	for (i = 0; i < c.nreasons; i++) {
+		const struct place_reason *r = &c.reasons[i];
+
+		if (r->code >= PLACE_INSUFFICIENT_CPU && r->code <= PLACE_INSUFFICIENT_DISK &&
+		    r->free >= 0)
+			continue;	/* its own need is what is missing: counted already */
+		c.reasons[k++] = *r;
+	}
+	c.nreasons = k;
+	if (k) {
+		char *why = reasons_text(&c);
+
+		ip->error = xasprintf("pinned to host %s, which cannot take it: %s",
+				      in->host->meta.name, why);
+		free(why);
+		return;
+	}
+	ip->host = in->host;
+	ip->reason = xasprintf("declared by Instance/%s, absent: pinned to host %s",
+			       in->meta.name, in->host->meta.name);
+}
+
+static void
+place_free(struct placer *pl, const struct m_instance *in, struct iplace *ip)
+{
+	struct place_decision d;
+	char *summary;
+
+	place_decide(pl, in->offer, 1, &d);
+	summary = place_summary(&d);
+	if (d.nplaced) {
+		ip->host = d.placements[0]->host;
+		ip->reason = xasprintf("declared by Instance/%s, absent: placed on %s by %s (%s)",
+				       in->meta.name, ip->host->meta.name,
+				       in->offer->pool->placement == PLACEMENT_PACK ? "pack"
+										    : "spread",
+				       summary);
+	} else {
+		ip->error = xasprintf("cannot be placed: %s", summary);
+	}
+	free(summary);
+	place_decision_release(&d);
+}
+
+void
+instances_resolve(const struct fleet *f, const json_t *observed,
+		  const struct status *st, struct iplan *out)
+{
+	struct placer pl = { 0 };
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->v = xcalloc(f->ninstances + 1, sizeof(*out->v));
+	out->n = f->ninstances;
+	if (st)
+		placer_init(&pl, st);
+	/* Pass 1: what exists; what no agent reported yet counts as allocated. */
+	for (i = 0; i < f->ninstances; i++) {
+		const struct m_instance *in = &f->instances[i];
+		struct iplace *ip = &out->v[i];
+		const char *project = project_of(in->project);
+		const struct status_host *sh;
+
+		ip->in = in;
+		ip->obs = find_instance(observed, in->meta.name, project, &ip->server);
+		if (!ip->obs)
+			continue;
+		ip->host = host_of(f, ip->server, ip->obs);
+		if (in->host && ip->host && in->host != ip->host)
+			ip->blocked = xasprintf("pinned to host %s, runs on %s: berth does not"
+						" move instances yet", in->host->meta.name,
+						ip->host->meta.name);
+		sh = st && ip->host ? status_host(st, ip->host->meta.name) : NULL;
+		if (sh && in->offer && !in->host && !reported(sh, in->meta.name, project))
+			place_commit(&pl, in->offer, sh);
+	}
+	/* Pass 2: place what does not exist, in manifest order. */
+	for (i = 0; i < f->ninstances; i++) {
+		const struct m_instance *in = &f->instances[i];
+		struct iplace *ip = &out->v[i];
+		const char *down;
+
+		if (ip->obs)
+			continue;
+		if (!in->offer || !in->offer->pool) {
+			ip->error = xstrdup("its plan or the plan's pool is not in the manifests");
+		} else if ((down = unobserved_server(observed, in->offer))) {
+			ip->error = xasprintf("not placed: server %s of pool %s could not be"
+					      " observed, and the instance may exist there",
+					      down, in->offer->pool->meta.name);
+		} else if (!st) {
+			ip->error = xstrdup("not placed: the hosts' health is unknown (the agents'"
+					    " reports could not be read)");
+		} else if (in->host) {
+			place_pinned(&pl, in, ip);
+		} else {
+			place_free(&pl, in, ip);
+		}
+		if (ip->host) {
+			ip->server = server_of(ip->host);
+			if (ip->host->cluster)
+				ip->member = ip->host->meta.name;
+		} else if (!ip->server) {
+			/* An error belongs to a server: the pin's, or the pool's first. */
+			const struct m_host *h = in->host ? in->host :
+				in->offer && in->offer->pool && in->offer->pool->nhosts ?
+				in->offer->pool->hosts[0] : NULL;
+
+			ip->server = h ? server_of(h) : NULL;
+		}
+	}
+	placer_release(&pl);
+}
+
+void
+iplan_release(struct iplan *p)
+{
+	size_t i;
+
+	for (i = 0; p->v && i < p->n; i++) {
+		free(p->v[i].error);
+		free(p->v[i].reason);
+		free(p->v[i].blocked);
+	}
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}

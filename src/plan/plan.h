@@ -14,7 +14,8 @@
  *   manifest) of a pool the server is in, images of the server's pools,
  *   cluster group config, and the Instance manifests that are or go there
  *   (placed with plan_opts.status: see instances.c).
- * Order within a server: storage pools, projects, profiles, images, groups;
+ * Order within a server: storage pools, projects, profiles, images, groups,
+ * instances;
  * deletions after all else, in reverse.
  */
 #ifndef BERTH_PLAN_PLAN_H

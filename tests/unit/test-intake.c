@@ -40,6 +40,12 @@
 #define BOOT_A "11111111-2222-4333-8444-555555555555"
 #define BOOT_B "99999999-2222-4333-8444-555555555555"
 
+/*
+ * What the tests wait for comes within this, or the test fails: generous,
+ * since a loaded machine only makes a passing test slower.
+ */
+#define DEADLINE_MS 20000
+
 static int64_t fake_now;	/* 0: the real clock */
 static unsigned conn_limit;	/* 0: the default */
 static unsigned timeout_s;	/* 0: 2 s */
@@ -243,6 +249,8 @@ post_as(struct fx *f, struct evp_pkey_st *key, const char *host, const char *boo
 	buf_init(&ans, 0);
 	snprintf(url, sizeof(url), "%s/v1/reports", f->url);
 	curl_easy_reset(f->curl);
+	/* not curl's 1 s: a slow server would get the body it is about to refuse */
+	curl_easy_setopt(f->curl, CURLOPT_EXPECT_100_TIMEOUT_MS, (long)DEADLINE_MS);
 	curl_easy_setopt(f->curl, CURLOPT_URL, url);
 	curl_easy_setopt(f->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(f->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -300,12 +308,6 @@ rejected(struct fx *f, enum intake_reason r)
 	} while (0)
 
 /* ---- waiting on what the server does ------------------------------------ */
-
-/*
- * What the tests wait for comes within this, or the test fails: generous,
- * since a loaded machine only makes a passing test slower.
- */
-#define DEADLINE_MS 20000
 
 /* Poll cond every 10 ms until it holds; fail naming what did not happen by the deadline. */
 #define WAIT_FOR(cond, what) do { \

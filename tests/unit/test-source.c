@@ -1015,6 +1015,9 @@ test_remote_concurrent(void **state)
 			struct diags d = DIAGS_INIT;
 			struct berr err;
 
+			/* the parent's lock is not ours: were the parent to
+			 * fail, we would wait on ourselves */
+			close(fd);
 			close(pfd[0]);
 			o.repo = url;
 			o.state_dir = fx->state;

@@ -156,7 +156,12 @@ setup(void **state)
 		fail_msg("%s", line);
 	}
 	diags_release(&d);
+	/* as the tests set them, and a failed one may have left them */
 	fake_now = 0;
+	conn_limit = 0;
+	timeout_s = 0;
+	max_buffered = 0;
+	expect_continue = 0;
 	start(f);
 	f->curl = curl_easy_init();
 	*state = f;

@@ -4,7 +4,8 @@
  * server): apply from empty, converge, update, stale plans, a daemon
  * killed before an apply, prune, and the journal's order.
  *
- * Needs root and /usr/libexec/incus/incusd; otherwise skipped (exit 77).
+ * Needs root and /usr/libexec/incus/incusd; otherwise the lab tests are
+ * skipped (exit 77), except under CI=true (a failure).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "lab.h"
+
 #include "apply/apply.h"
 #include "incus/client.h"
 #include "incus/observe.h"
@@ -31,8 +34,7 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define INCUSD "/usr/libexec/incus/incusd"
-#define LAB SOURCE_ROOT "/contrib/lab/lab"
+#define LAB LAB_SCRIPT
 
 struct lab {
 	char root[PATH_MAX];	/* mkdtemp */
@@ -43,7 +45,8 @@ struct lab {
 	struct incus_identity id;
 	struct manifest_result fleet;
 	int loaded;
-	int up;
+	struct lab_guard guard;
+	int up;			/* lab_down() is due */
 };
 
 static struct lab lab;
@@ -416,12 +419,9 @@ lab_setup(void **state)
 	snprintf(lab.fleet_dir, sizeof(lab.fleet_dir), "%s/fleet", tmpl);
 	if (mkdir(lab.fleet_dir, 0700) != 0)
 		return -1;
-	if (run("'%s' up --hosts 2 --cluster 2 --dir '%s' >'%s/lab-up.log' 2>&1",
-		LAB, lab.dir, lab.root) != 0) {
-		run("cat '%s/lab-up.log' >&2", lab.root);
+	lab.up = 1;	/* from now on: whatever starts is brought down */
+	if (lab_up(lab.root, lab.dir, "--hosts 2 --cluster 2", &lab.guard) < 0)
 		return -1;
-	}
-	lab.up = 1;
 	if (load_lab_json() < 0)
 		return -1;
 	if (incus_identity_load(lab.state, &lab.id, &err) < 0) {
@@ -438,13 +438,12 @@ lab_teardown(void **state)
 {
 	(void)state;
 	if (lab.up)
-		run("'%s' down --dir '%s' >/dev/null 2>&1", LAB, lab.dir);
+		lab_down(lab.root, lab.dir, &lab.guard);
+	lab.up = 0;
 	if (lab.loaded)
 		manifest_result_release(&lab.fleet);
 	json_decref(lab.json);
 	incus_identity_release(&lab.id);
-	if (lab.root[0])
-		run("rm -rf '%s'", lab.root);
 	return 0;
 }
 
@@ -788,7 +787,7 @@ test_apply_daemon_down(void **state)
 	pid = (pid_t)strtol(field("lab-2", "pid"), NULL, 10);
 	assert_true(pid > 1);
 	assert_int_equal(kill(pid, SIGKILL), 0);
-	usleep(500 * 1000);
+	lab_wait_gone((long)pid, 60000);	/* its sockets are closed */
 	assert_int_equal(apply(&p, &r, &j), 1);
 	check_journal(&p, &r, j.log.buf);
 	journal_release(&j);
@@ -897,17 +896,16 @@ main(void)
 		cmocka_unit_test(test_apply_daemon_down),
 		cmocka_unit_test(test_apply_prune),
 	};
+	const char *why;
 	int rc;
 
 	incus_global_init();
 	source_global_init();
 	rc = cmocka_run_group_tests_name("apply-offline", offline, NULL, NULL);
-	if (geteuid() != 0 || access(INCUSD, X_OK) != 0) {
-		fprintf(stderr, "skipping the lab tests: they need root and %s\n", INCUSD);
-		source_global_shutdown();
-		return rc ? rc : 77;
-	}
-	rc |= cmocka_run_group_tests_name("apply-lab", lab_tests, lab_setup, lab_teardown);
+	if ((why = lab_missing()))
+		rc = rc ? rc : lab_skip("test-apply", why);
+	else
+		rc |= cmocka_run_group_tests_name("apply-lab", lab_tests, lab_setup, lab_teardown);
 	source_global_shutdown();
 	return rc;
 }

@@ -2,9 +2,10 @@
  * test-collect.c - what the agent measures: the /proc parsers on real and
  * hostile text, the interface rule and cpu_use on the fake trees under
  * tests/data/proc/, the conversion of Incus answers recorded from a real
- * incusd (tests/data/proc/incus/), and, when BERTH_TEST_INCUS_SOCKET names
- * the unix socket of a running incusd, collection against it (skipped
- * otherwise; this test starts no daemon).
+ * incusd (tests/data/proc/incus/), and collection against a real incusd:
+ * lab-1 of a lab started with contrib/lab/lab, holding a running and a
+ * stopped instance. That part needs root and /usr/libexec/incus/incusd;
+ * without them it is skipped (exit 77), except under CI=true (a failure).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "lab.h"
 
 #include "agent/collect.h"
 #include "agent/report.h"
@@ -758,16 +761,187 @@ pools_recorded(void **state)
 	json_decref(pools);
 }
 
-/* ---- a real incusd, when there is one ---------------------------------- */
+/* ---- a real incusd: lab-1 of a lab started here ------------------------ */
 
-static char *
-incus_endpoint(void)
+static struct {
+	char root[64];		/* mkdtemp */
+	char dir[80];		/* root/lab */
+	struct lab_guard guard;
+	int up;			/* lab_down() is due */
+	char *endpoint;		/* "unix://" and lab-1's socket */
+} lab;
+
+/* method path with body (stolen) on c, and its operation to its end; -1 says why. */
+static int
+request_wait(struct incus_conn *c, const char *method, const char *path, json_t *body)
 {
-	const char *s = getenv("BERTH_TEST_INCUS_SOCKET");
+	struct incus_response resp;
+	struct berr err;
+	int rc = incus_request(c, method, path, body, NULL, &resp, &err);
 
-	if (!s || !*s)
-		return NULL;
-	return xasprintf("unix://%s", s);
+	if (rc == 0 && resp.operation[0])
+		rc = incus_wait(c, resp.operation, 300, &err);
+	if (rc < 0)
+		fprintf(stderr, "%s %s: %s\n", method, path, err.msg);
+	else
+		incus_response_release(&resp);
+	json_decref(body);
+	return rc;
+}
+
+/* A container from the lab's busybox image (pulled from its image server) on pool "default". */
+static json_t *
+container(const char *name, const char *plan, const json_t *image_server, const char *pem)
+{
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:{s:s, s:s, s:s}},"
+			 " s:{s:s}}", "name", name, "type", "container",
+			 "source", "type", "image", "mode", "pull", "protocol", "incus",
+			 "server", json_string_value(json_object_get(image_server, "endpoint")),
+			 "alias", "busybox", "certificate", pem,
+			 "devices", "root", "type", "disk", "path", "/", "pool", "default",
+			 "config", "user.berth.plan", plan);
+}
+
+/*
+ * The lab (one host and the image server), and on lab-1: storage pool
+ * "default", instance c1 (plan vps-s) running in project default, web
+ * (plan vps-m) stopped in project tenants.
+ */
+static int
+lab_setup(void **state)
+{
+	json_t *lj = NULL, *img;
+	json_error_t je;
+	struct incus_conn *c = NULL;
+	struct berr err;
+	char *file, *pem = NULL;
+	int rc = -1;
+
+	(void)state;
+	snprintf(lab.root, sizeof(lab.root), "/tmp/berth-test-collect.XXXXXX");
+	if (!mkdtemp(lab.root))
+		return -1;
+	chmod(lab.root, 0711);
+	snprintf(lab.dir, sizeof(lab.dir), "%s/lab", lab.root);
+	lab.up = 1;	/* from now on: whatever starts is brought down */
+	if (lab_up(lab.root, lab.dir, "--hosts 1", &lab.guard) < 0)
+		return -1;
+	file = xasprintf("%s/lab.json", lab.dir);
+	lj = json_load_file(file, 0, &je);
+	free(file);
+	if (!lj) {
+		fprintf(stderr, "lab.json: %s\n", je.text);
+		return -1;
+	}
+	lab.endpoint = xasprintf("unix://%s", json_string_value(json_object_get(
+		json_array_get(json_object_get(lj, "hosts"), 0), "socket")));
+	img = json_object_get(lj, "image_server");
+	file = xasprintf("%s/server.crt", json_string_value(json_object_get(img, "dir")));
+	pem = slurp(file);
+	free(file);
+	if (!(c = incus_conn_new("lab-1", lab.endpoint, NULL, NULL, NULL, &err))) {
+		fprintf(stderr, "%s\n", err.msg);
+		goto out;
+	}
+	if (request_wait(c, "POST", "/1.0/storage-pools",
+			 json_pack("{s:s, s:s}", "name", "default", "driver", "dir")) < 0 ||
+	    request_wait(c, "POST", "/1.0/projects",
+			 json_pack("{s:s, s:{s:s, s:s}}", "name", "tenants", "config",
+				   "features.images", "false", "features.profiles", "false")) < 0 ||
+	    request_wait(c, "POST", "/1.0/instances", container("c1", "vps-s", img, pem)) < 0 ||
+	    request_wait(c, "PUT", "/1.0/instances/c1/state",
+			 json_pack("{s:s, s:i}", "action", "start", "timeout", 60)) < 0 ||
+	    request_wait(c, "POST", "/1.0/instances?project=tenants",
+			 container("web", "vps-m", img, pem)) < 0)
+		goto out;
+	rc = 0;
+out:
+	incus_conn_free(c);
+	json_decref(lj);
+	free(pem);
+	return rc;
+}
+
+static int
+lab_teardown(void **state)
+{
+	(void)state;
+	if (lab.up)
+		lab_down(lab.root, lab.dir, &lab.guard);
+	lab.up = 0;
+	free(lab.endpoint);
+	return 0;
+}
+
+/* The instance named name of a collected list; fails when there is none. */
+static json_t *
+instance_named(json_t *list, const char *name)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(list, i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "name")), name))
+			return v;
+	fail_msg("no instance \"%s\" collected", name);
+	return NULL;
+}
+
+static const char *
+jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	if (!s)
+		fail_msg("%s: want a string, have none", key);
+	return s;
+}
+
+/* The instances of lab-1 as collected, against what Incus says of each. */
+static void
+real_instances(struct incus_conn *c, const struct collect_opts *o)
+{
+	unsigned long req0, req1;
+	unsigned long long bytes;
+	json_t *inst, *c1, *web, *st;
+	struct berr err;
+
+	incus_conn_stats(c, &req0, &bytes);
+	inst = collect_instances(o, c, &err);
+	if (!inst)
+		fail_msg("%s", err.msg);
+	incus_conn_stats(c, &req1, &bytes);
+	assert_int_equal(req1 - req0, 1);	/* one request for all */
+	assert_int_equal(json_array_size(inst), 2);
+	c1 = instance_named(inst, "c1");
+	web = instance_named(inst, "web");
+	assert_int_equal(json_object_size(c1), 10);
+	assert_int_equal(json_object_size(web), 10);
+
+	st = incus_get(c, "/1.0/instances/c1/state", &err);
+	if (!st)
+		fail_msg("%s", err.msg);
+	assert_string_equal(jstr(c1, "project"), "default");
+	assert_string_equal(jstr(c1, "type"), "container");
+	assert_string_equal(jstr(c1, "status"), "Running");
+	assert_string_equal(jstr(c1, "plan"), "vps-s");
+	assert_string_equal(jstr(c1, "started_at"), jstr(st, "started_at"));
+	assert_true(jint(c1, "cpu_ns") > 0);
+	assert_true(jint(c1, "memory") > 0);
+	jint(c1, "disk");
+	/* no NIC but lo, which is left out */
+	assert_int_equal(json_array_size(json_object_get(c1, "network")), 0);
+	assert_non_null(json_object_get(json_object_get(st, "network"), "lo"));
+	json_decref(st);
+
+	assert_string_equal(jstr(web, "project"), "tenants");
+	assert_string_equal(jstr(web, "type"), "container");
+	assert_string_equal(jstr(web, "status"), "Stopped");
+	assert_string_equal(jstr(web, "plan"), "vps-m");
+	assert_true(json_is_null(json_object_get(web, "started_at")));
+	assert_true(jint(web, "cpu_ns") == 0 && jint(web, "memory") == 0);
+	assert_int_equal(json_array_size(json_object_get(web, "network")), 0);
+	json_decref(inst);
 }
 
 static void
@@ -778,73 +952,47 @@ real_incus(void **state)
 	struct incus_conn *c;
 	unsigned long req0, req1;
 	unsigned long long bytes;
-	json_t *hs, *inst, *urls, *pools, *p, *v;
+	json_t *hs, *inst, *res, *p;
 	struct berr err;
-	char *ep = incus_endpoint();
-	size_t i;
 
 	(void)state;
-	if (!ep) {
-		skip();
-		return;
-	}
-	o.incus_endpoint = ep;
+	o.incus_endpoint = lab.endpoint;
 	c = collect_connect(&o, &err);
 	if (!c)
 		fail_msg("%s", err.msg);
+	real_instances(c, &o);
 
-	/* instances: one request */
-	incus_conn_stats(c, &req0, &bytes);
-	inst = collect_instances(&o, c, &err);
-	if (!inst)
-		fail_msg("%s", err.msg);
-	incus_conn_stats(c, &req1, &bytes);
-	assert_int_equal(req1 - req0, 1);
-	urls = incus_get(c, "/1.0/instances?all-projects=true", &err);
-	assert_non_null(urls);
-	assert_int_equal(json_array_size(inst), json_array_size(urls));
-	json_decref(urls);
-	json_array_foreach(inst, i, v) {
-		assert_int_equal(json_object_size(v), 10);
-		assert_true(json_is_string(json_object_get(v, "name")));
-		assert_true(json_is_string(json_object_get(v, "project")));
-		assert_true(json_is_string(json_object_get(v, "status")));
-		assert_true(json_is_string(json_object_get(v, "started_at")) ||
-			    json_is_null(json_object_get(v, "started_at")));
-		jint(v, "cpu_ns");
-		jint(v, "memory");
-		jint(v, "disk");
-		assert_true(json_is_array(json_object_get(v, "network")));
-	}
-	json_decref(inst);
-
-	/* host stats: fixture /proc and /sys, real storage pools */
-	pools = incus_get(c, "/1.0/storage-pools", &err);
-	assert_non_null(pools);
+	/* host stats: fixture /proc and /sys, lab-1's storage pool */
 	incus_conn_stats(c, &req0, &bytes);
 	hs = collect_host_stats(&o, c, &prev, &err);
 	if (!hs)
 		fail_msg("%s", err.msg);
 	incus_conn_stats(c, &req1, &bytes);
-	assert_int_equal(req1 - req0, 1 + json_array_size(pools));
+	assert_int_equal(req1 - req0, 2);	/* the pools, then the resources of each */
 	assert_int_equal(json_object_size(hs), 6);
 	assert_true(jint(hs, "cpu_threads") == 4);
 	assert_true(json_real_value(json_object_get(hs, "cpu_use")) == 0.0);	/* same file twice */
 	assert_int_equal(json_array_size(json_object_get(hs, "load")), 3);
 	assert_true(jint(json_object_get(hs, "memory"), "total") == 16318004ULL * 1024);
 	assert_int_equal(json_array_size(json_object_get(hs, "network")), 2);
-	assert_int_equal(json_array_size(json_object_get(hs, "storage_pools")), json_array_size(pools));
-	json_array_foreach(json_object_get(hs, "storage_pools"), i, p) {
-		assert_true(json_is_string(json_object_get(p, "driver")));
-		assert_true(jint(p, "free") == jint(p, "total") - jint(p, "used"));
-	}
+	assert_int_equal(json_array_size(json_object_get(hs, "storage_pools")), 1);
+	p = json_array_get(json_object_get(hs, "storage_pools"), 0);
+	assert_string_equal(jstr(p, "name"), "default");
+	assert_string_equal(jstr(p, "driver"), "dir");
+	res = incus_get(c, "/1.0/storage-pools/default/resources", &err);
+	if (!res)
+		fail_msg("%s", err.msg);
+	/* the file system's size; what is used moves with the rest of the machine */
+	assert_true(jint(p, "total") == jint(json_object_get(res, "space"), "total"));
+	assert_true(jint(p, "total") > 0);
+	assert_true(jint(p, "free") == jint(p, "total") - jint(p, "used"));
+	json_decref(res);
 	assert_true(prev.valid && prev.total == 3728158);
 	inst = collect_instances(&o, c, &err);
 	assert_non_null(inst);
 	assert_report(hs, inst);
 	json_decref(inst);
 	json_decref(hs);
-	json_decref(pools);
 
 	/* with a previous sample: no second sample, cpu_use since then */
 	first = prev;
@@ -858,7 +1006,6 @@ real_incus(void **state)
 	json_decref(hs);
 
 	incus_conn_free(c);
-	free(ep);
 }
 
 int
@@ -879,8 +1026,17 @@ main(void)
 		cmocka_unit_test(instances_recorded),
 		cmocka_unit_test(instances_edges),
 		cmocka_unit_test(pools_recorded),
+	};
+	const struct CMUnitTest lab_tests[] = {
 		cmocka_unit_test(real_incus),
 	};
+	const char *why;
+	int rc;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests_name("collect", tests, NULL, NULL);
+	if ((why = lab_missing()))
+		return rc ? rc : lab_skip("test-collect", why);
+	incus_global_init();
+	rc |= cmocka_run_group_tests_name("collect-lab", lab_tests, lab_setup, lab_teardown);
+	return rc;
 }

@@ -4,9 +4,10 @@
  * contrib/lab/lab (2 standalone hosts, a 2-member cluster, an image server).
  *
  * Needs root and /usr/libexec/incus/incusd; otherwise the lab tests are
- * skipped (exit 77 when nothing else ran). With BERTH_RECORD_DIR set, the
- * observations are also written there as lab-observe-*.json (the lab's
- * directory replaced by /LAB): that is how tests/data/observed/ is made.
+ * skipped (exit 77), except under CI=true (a failure). With BERTH_RECORD_DIR
+ * set, the observations are also written there as lab-observe-*.json (the
+ * lab's directory replaced by /LAB): that is how tests/data/observed/ is
+ * made.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lab.h"
+
 #include "incus/client.h"
 #include "incus/connect.h"
 #include "incus/observe.h"
@@ -33,8 +36,7 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define INCUSD "/usr/libexec/incus/incusd"
-#define LAB SOURCE_ROOT "/contrib/lab/lab"
+#define LAB LAB_SCRIPT
 
 struct lab {
 	char root[PATH_MAX];	/* mkdtemp */
@@ -43,7 +45,8 @@ struct lab {
 	json_t *json;		/* lab.json */
 	struct incus_identity id;
 	struct manifest_result fleet;	/* hosts, cluster */
-	int up;
+	struct lab_guard guard;
+	int up;			/* lab_down() is due */
 };
 
 static struct lab lab;
@@ -440,12 +443,9 @@ lab_setup(void **state)
 	snprintf(lab.root, sizeof(lab.root), "%s", tmpl);
 	snprintf(lab.dir, sizeof(lab.dir), "%s/lab", tmpl);
 	snprintf(lab.state, sizeof(lab.state), "%s/state", tmpl);
-	if (run("'%s' up --hosts 2 --cluster 2 --dir '%s' >'%s/lab-up.log' 2>&1",
-		LAB, lab.dir, lab.root) != 0) {
-		run("cat '%s/lab-up.log' >&2", lab.root);
+	lab.up = 1;	/* from now on: whatever starts is brought down */
+	if (lab_up(lab.root, lab.dir, "--hosts 2 --cluster 2", &lab.guard) < 0)
 		return -1;
-	}
-	lab.up = 1;
 	file = xasprintf("%s/lab.json", lab.dir);
 	lab.json = json_load_file(file, 0, &jerr);
 	free(file);
@@ -465,12 +465,11 @@ lab_teardown(void **state)
 {
 	(void)state;
 	if (lab.up)
-		run("'%s' down --dir '%s' >/dev/null 2>&1", LAB, lab.dir);
+		lab_down(lab.root, lab.dir, &lab.guard);
+	lab.up = 0;
 	manifest_result_release(&lab.fleet);
 	json_decref(lab.json);
 	incus_identity_release(&lab.id);
-	if (lab.root[0])
-		run("rm -rf '%s'", lab.root);
 	return 0;
 }
 
@@ -1033,13 +1032,11 @@ test_observe_daemon_down(void **state)
 	json_int_t pid = json_integer_value(json_object_get(daemon_of("lab-2"), "pid"));
 	json_t *obs, *s;
 	const char *e;
-	int i;
 
 	(void)state;
 	assert_true(pid > 1);
 	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
-	for (i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
-		usleep(50000);
+	lab_wait_gone((long)pid, 60000);	/* its sockets are closed */
 
 	obs = observe(lab.fleet.fleet, NULL);
 	s = server_of(obs, "lab-2");
@@ -1079,16 +1076,16 @@ main(void)
 		cmocka_unit_test(test_observe_populated),
 		cmocka_unit_test(test_observe_daemon_down),
 	};
+	const char *why;
 	int rc;
 
 	incus_global_init();
 	source_global_init();
 	rc = cmocka_run_group_tests_name("incus-offline", offline, NULL, NULL);
-	if (geteuid() != 0 || access(INCUSD, X_OK) != 0) {
-		fprintf(stderr, "skipping the lab tests: they need root and %s\n", INCUSD);
-		return rc ? rc : 77;
-	}
-	rc |= cmocka_run_group_tests_name("incus-lab", lab_tests, lab_setup, lab_teardown);
+	if ((why = lab_missing()))
+		rc = rc ? rc : lab_skip("test-incus", why);
+	else
+		rc |= cmocka_run_group_tests_name("incus-lab", lab_tests, lab_setup, lab_teardown);
 	source_global_shutdown();
 	return rc;
 }

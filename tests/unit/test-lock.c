@@ -68,48 +68,85 @@ now_ms(void)
 	return (long)(t.tv_sec * 1000 + t.tv_nsec / 1000000);
 }
 
-/*
- * A child that takes the lock, sends its holder line's id over a pipe,
- * then holds it for hold_ms (-1: until killed) and releases it.
- */
-static pid_t
-child_holder(const char *dir, long hold_ms, char id[40])
-{
-	int p[2];
+/* A child holding the lock of a state directory. */
+struct holder {
 	pid_t pid;
+	char id[40];	/* its holder line's id */
+	int tell;	/* a byte here: release the lock */
+	int told;	/* then the time it released it comes here */
+};
+
+/*
+ * Start a child that takes the lock, sends its id, and holds the lock
+ * until killed or told (holder_release()).
+ */
+static void
+holder_start(const char *dir, struct holder *h)
+{
+	int up[2], down[2];
 	ssize_t n;
 
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	h->pid = fork();
+	assert_true(h->pid >= 0);
+	if (h->pid == 0) {
 		struct state_lock *l;
 		struct state_lock_info info;
 		struct berr err;
+		long delay, t;
 
-		close(p[0]);
+		close(up[0]);
+		close(down[1]);
 		if (state_lock_acquire(dir, "apply", 0, &l, NULL, &err) < 0)
 			_exit(2);
 		if (state_lock_holder(dir, &info, &err) != 0)
 			_exit(3);
-		if (write(p[1], info.id, sizeof(info.id)) != (ssize_t)sizeof(info.id))
+		if (write(up[1], info.id, sizeof(info.id)) != (ssize_t)sizeof(info.id))
 			_exit(4);
-		if (hold_ms < 0) {
-			for (;;)
-				pause();
-		} else {
-			struct timespec ts = { hold_ms / 1000, (hold_ms % 1000) * 1000000L };
+		if (read(down[0], &delay, sizeof(delay)) != (ssize_t)sizeof(delay))
+			_exit(5);
+		{
+			struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
 
 			nanosleep(&ts, NULL);
 		}
+		/* the time before the release: nobody can have the lock earlier */
+		t = now_ms();
 		state_lock_release(l);
+		if (write(up[1], &t, sizeof(t)) != (ssize_t)sizeof(t))
+			_exit(6);
 		_exit(0);
 	}
-	close(p[1]);
-	n = read(p[0], id, 40);
-	close(p[0]);
-	assert_int_equal(n, 40);
-	return pid;
+	close(up[1]);
+	close(down[0]);
+	h->tell = down[1];
+	h->told = up[0];
+	n = read(h->told, h->id, sizeof(h->id));
+	assert_int_equal(n, sizeof(h->id));
+}
+
+/* Tell h to release its lock delay_ms from now. */
+static void
+holder_release(struct holder *h, long delay_ms)
+{
+	assert_int_equal(write(h->tell, &delay_ms, sizeof(delay_ms)), sizeof(delay_ms));
+}
+
+/* When h released its lock (it waits for that); h is gone. */
+static long
+holder_end(struct holder *h)
+{
+	long t = -1;
+	int status;
+
+	if (read(h->told, &t, sizeof(t)) != (ssize_t)sizeof(t))
+		fail_msg("the holder did not tell when it released the lock");
+	assert_int_equal(waitpid(h->pid, &status, 0), h->pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(h->tell);
+	close(h->told);
+	return t;
 }
 
 static void
@@ -158,55 +195,74 @@ dead_holder(void **state)
 	struct fixture *f = *state;
 	struct state_lock *l = NULL;
 	struct state_lock_info replaced, info;
+	struct holder h;
 	struct berr err;
-	char id[40];
-	pid_t pid;
 	int status;
 
-	pid = child_holder(f->state, -1, id);
+	holder_start(f->state, &h);
 	assert_int_equal(state_lock_acquire(f->state, "apply", 0, &l, NULL, &err), -1);
-	assert_non_null(strstr(err.msg, id));
+	assert_non_null(strstr(err.msg, h.id));
 	assert_int_equal(state_lock_holder(f->state, &info, &err), 0);
-	assert_int_equal(info.pid, (long)pid);
-	kill(pid, SIGKILL);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(info.pid, (long)h.pid);
+	kill(h.pid, SIGKILL);
+	assert_int_equal(waitpid(h.pid, &status, 0), h.pid);
 	assert_true(WIFSIGNALED(status));
+	close(h.tell);
+	close(h.told);
 
 	assert_int_equal(state_lock_acquire(f->state, "apply", 0, &l, &replaced, &err), 0);
-	assert_string_equal(replaced.id, id);
-	assert_int_equal(replaced.pid, (long)pid);
+	assert_string_equal(replaced.id, h.id);
+	assert_int_equal(replaced.pid, (long)h.pid);
 	assert_string_equal(replaced.command, "apply");
 	assert_int_equal(state_lock_holder(f->state, &info, &err), 0);
 	assert_int_equal(info.pid, (long)getpid());
 	state_lock_release(l);
 }
 
+/*
+ * A wait that ends before the holder lets go gives up; one that lasts
+ * longer gets the lock once it is let go, not before.
+ */
 static void
 timeout(void **state)
 {
 	struct fixture *f = *state;
 	struct state_lock *l = NULL;
 	struct state_lock_info replaced;
+	struct holder h;
 	struct berr err;
-	char id[40];
-	pid_t pid;
-	long t0;
-	int status;
+	long t0, called, got, released;
+	int round;
 
-	/* Held for 400 ms: a 100 ms wait gives up, a 10 s wait gets it. */
-	pid = child_holder(f->state, 400, id);
+	holder_start(f->state, &h);
 	t0 = now_ms();
 	assert_int_equal(state_lock_acquire(f->state, "apply", 100, &l, NULL, &err), -1);
 	assert_true(now_ms() - t0 >= 100);
 	assert_non_null(strstr(err.msg, "gave up waiting for the lock after 100 ms: another berth apply"));
-	assert_non_null(strstr(err.msg, id));
-	assert_int_equal(state_lock_acquire(f->state, "apply", 10000, &l, &replaced, &err), 0);
-	assert_true(now_ms() - t0 >= 300);
-	assert_true(now_ms() - t0 < 5000);
-	assert_string_equal(replaced.id, "");	/* released, not died */
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	state_lock_release(l);
+	assert_non_null(strstr(err.msg, h.id));
+
+	/*
+	 * Let go 500 ms after it is told, while a 60 s wait runs. A round in
+	 * which this process was too slow to start waiting before the release
+	 * shows nothing: it is tried again.
+	 */
+	for (round = 0;; round++) {
+		holder_release(&h, 500);
+		called = now_ms();
+		assert_int_equal(state_lock_acquire(f->state, "apply", 60000, &l, &replaced, &err), 0);
+		got = now_ms();
+		released = holder_end(&h);
+		assert_string_equal(replaced.id, "");	/* released, not died */
+		if (got < released)
+			fail_msg("the lock was taken %ld ms before its holder released it",
+				 released - got);
+		state_lock_release(l);
+		if (called < released)
+			break;
+		if (round == 4)
+			fail_msg("5 times the wait began only after the holder had let go");
+		holder_start(f->state, &h);
+	}
 }
 
 static void

@@ -1,0 +1,177 @@
+/*
+ * lab.c - a lab of real incusd daemons for the unit tests (lab.h).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lab.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+static int
+run(const char *fmt, ...)
+{
+	struct buf cmd = BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	buf_vaddf(&cmd, fmt, ap);
+	va_end(ap);
+	rc = system(cmd.buf);
+	buf_release(&cmd);
+	return rc;
+}
+
+const char *
+lab_missing(void)
+{
+	if (geteuid() != 0)
+		return "they need root (incusd does)";
+	if (access(LAB_INCUSD, X_OK) != 0)
+		return "they need " LAB_INCUSD;
+	return NULL;
+}
+
+int
+lab_skip(const char *test, const char *why)
+{
+	const char *ci = getenv("CI");
+
+	if (ci && !strcmp(ci, "true")) {
+		fprintf(stderr, "%s: FAILED: the tests against real incusd daemons cannot run "
+			"here (%s), and under CI=true nothing may be skipped\n", test, why);
+		return 1;
+	}
+	fprintf(stderr, "\n%s: SKIPPED the tests against real incusd daemons: %s\n\n", test, why);
+	return 77;
+}
+
+/*
+ * The guard, after fork(): in a session of its own (the test's process
+ * group is killed at its timeout), without the test's output (the test
+ * runner reads it until it is closed), it waits on its pipe. "d" means the
+ * lab is down; the end of the pipe without it means the test process is
+ * gone: run cmd. Only async-signal-safe calls here.
+ */
+static void
+guard(int fd, const char *cmd)
+{
+	int null = open("/dev/null", O_RDWR);
+	ssize_t n;
+	char c = 0;
+
+	setsid();
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(null, 2);
+	for (int i = 3; i < 1024; i++)
+		if (i != fd)
+			close(i);
+	while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n == 1 && c == 'd')
+		_exit(0);
+	{
+		char *const argv[] = { (char *)"sh", (char *)"-c", (char *)cmd, NULL };
+
+		execve("/bin/sh", argv, environ);
+	}
+	_exit(127);
+}
+
+int
+lab_up(const char *root, const char *dir, const char *args, struct lab_guard *g)
+{
+	char *cmd = xasprintf("'%s' down --dir '%s' >/dev/null 2>&1; rm -rf --one-file-system '%s'",
+			      LAB_SCRIPT, dir, root);
+	int p[2];
+
+	/* close-on-exec: `lab up` and its daemons must not keep the pipe open */
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		fprintf(stderr, "pipe: %s\n", strerror(errno));
+		free(cmd);
+		return -1;
+	}
+	fflush(NULL);
+	g->pid = fork();
+	if (g->pid == 0) {
+		close(p[1]);
+		guard(p[0], cmd);
+	}
+	close(p[0]);
+	free(cmd);
+	if (g->pid < 0) {
+		fprintf(stderr, "fork: %s\n", strerror(errno));
+		g->pid = 0;
+		close(p[1]);
+		return -1;
+	}
+	g->fd = p[1];
+	if (run("'%s' up %s --dir '%s' >'%s/lab-up.log' 2>&1", LAB_SCRIPT, args, dir, root) != 0) {
+		fprintf(stderr, "`lab up %s` failed:\n", args);
+		run("cat '%s/lab-up.log' >&2", root);
+		return -1;
+	}
+	return 0;
+}
+
+void
+lab_down(const char *root, const char *dir, struct lab_guard *g)
+{
+	if (run("'%s' down --dir '%s' >'%s/lab-down.log' 2>&1", LAB_SCRIPT, dir, root) != 0) {
+		fprintf(stderr, "warning: `lab down --dir %s` failed, its daemons may still run:\n", dir);
+		run("cat '%s/lab-down.log' >&2", root);
+	}
+	run("rm -rf --one-file-system '%s'", root);
+	if (g->pid > 0) {
+		if (write(g->fd, "d", 1) != 1)
+			fprintf(stderr, "warning: cannot tell the lab's guard: %s\n", strerror(errno));
+		close(g->fd);
+		waitpid(g->pid, NULL, 0);
+		g->pid = 0;
+	}
+}
+
+/* 1 while process pid runs: /proc/PID/stat names a state that is not Z or X. */
+static int
+alive(long pid)
+{
+	char path[64], line[512], *p;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	p = strrchr(line, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+void
+lab_wait_gone(long pid, long ms)
+{
+	int64_t until = clock_mono_ms() + ms;
+
+	while (alive(pid)) {
+		if (clock_mono_ms() > until)
+			fail_msg("process %ld still runs after %ld ms", pid, ms);
+		clock_sleep_ms(20);
+	}
+}

@@ -1,0 +1,469 @@
+/*
+ * test-check.c - the rules that span documents (manifest/check.c), each
+ * with a fleet that breaks it and one that keeps it. Fleets are small
+ * YAML texts taken the way manifest_load() takes them: yaml_load(), the
+ * schema of each document (every case must pass it: the rules under test
+ * are check.c's), fleet_build(), fleet_check(). Every diagnostic is
+ * compared whole: severity, file:line:col, path and message.
+ *
+ * A document is four lines and its "---" a fifth, so the n-th document of
+ * a file (from 0) has its metadata on line 5n + 3 and its spec on 5n + 4.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest/check.h"
+#include "manifest/model.h"
+#include "manifest/schema.h"
+#include "manifest/yaml.h"
+#include "util/buf.h"
+#include "util/banned.h"
+
+/* ---- documents ---------------------------------------------------------- */
+
+#define DOC(kind, meta, spec) \
+	"apiVersion: berth/v1\nkind: " kind "\nmetadata: " meta "\nspec: " spec "\n---\n"
+
+#define CAP	"capacity: {cpu: 4, memory: 8GiB, disk: 100GiB}"
+#define INCUS	", storage_pools: [{name: incus, driver: dir}]"
+#define FP	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define PRICE	"price: {amount: \"4.50\", currency: EUR, cycle: monthly}"
+#define SMALL	"type: container, cpu: 1, memory: 1GiB, disk: 10GiB, " PRICE
+
+#define HOST_OS(meta, os, more) DOC("Host", meta, \
+	"{endpoint: \"unix:///run/incus.socket\", os: " os ", " CAP more "}")
+#define HOST(meta, more)	HOST_OS(meta, "debian-12", more)
+#define CLUSTER(meta, more)	DOC("Cluster", meta, \
+	"{endpoint: \"https://10.0.0.1:8443\", fingerprint: \"" FP "\"" more "}")
+#define POOL(meta, spec)	DOC("Pool", meta, spec)
+#define PLAN(meta, spec)	DOC("Plan", meta, spec)
+#define IMAGE(meta, more)	DOC("Image", meta, \
+	"{source: {server: \"https://images.example.net\", protocol: simplestreams," \
+	" alias: debian/12}" more "}")
+#define INSTANCE(meta, spec)	DOC("Instance", meta, spec)
+#define PROVIDER(name)		DOC("Provider", "{name: " name "}", \
+	"{display_name: X, revenue_share: 70%, currency: EUR}")
+
+/*
+ * The smallest good fleet: host a (site x) in pool p (storage pool incus),
+ * plan s on p offering image deb, cached on p. Documents 0 to 3.
+ */
+#define MIN \
+	HOST("{name: a, labels: {site: x}}", INCUS) \
+	POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}") \
+	PLAN("{name: s}", "{pool: p, " SMALL ", images: [deb]}") \
+	IMAGE("{name: deb}", ", type: container, pools: [p]")
+
+/*
+ * A fleet that keeps every rule: standalone hosts a and b, a cluster c of
+ * m1 and m2 with its storage pool, pools p and pc, plans s and sc, image
+ * deb on both pools, and provider acme with its own host (in pool p), plan
+ * and instances, one of them on the platform's plan s.
+ */
+#define FLEET_YAML \
+	HOST("{name: a, labels: {site: x}}", INCUS) \
+	HOST("{name: b, labels: {site: x}}", INCUS) \
+	POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}") \
+	PLAN("{name: s}", "{pool: p, " SMALL ", images: [deb]}") \
+	IMAGE("{name: deb}", ", type: container, pools: [p, pc]") \
+	INSTANCE("{name: i1}", "{plan: s, image: deb, host: a}")
+#define CLUSTER_YAML \
+	CLUSTER("{name: c}", ", storage_pools: [{name: incus, driver: dir," \
+		" members: {m1: {source: x}, m2: {source: y}}}]") \
+	HOST("{name: m1}", ", cluster: c") \
+	HOST("{name: m2}", ", cluster: c") \
+	POOL("{name: pc}", "{hosts: {names: [m1, m2]}, storage_pool: incus}") \
+	PLAN("{name: sc}", "{pool: pc, " SMALL ", images: [deb]}")
+#define ACME_YAML \
+	HOST("{name: ah, provider: acme, labels: {site: x}}", INCUS) \
+	PLAN("{name: as, provider: acme}", "{pool: p, " SMALL "}") \
+	INSTANCE("{name: ai, provider: acme}", "{plan: as, image: deb, host: ah}") \
+	INSTANCE("{name: ai2, provider: acme}", "{plan: s, image: deb, host: ah}")
+
+/* ---- cases -------------------------------------------------------------- */
+
+#define MAX_FILES	4
+#define MAX_WANT	3
+
+struct file {
+	const char *name;
+	const char *text;
+};
+
+struct check_case {
+	const char *what;
+	struct file files[MAX_FILES];
+	/* "error: file:line:col: path: message", sorted as diags_sort() does */
+	const char *want[MAX_WANT];
+};
+
+static const struct check_case cases[] = {
+	/* ---- passing */
+	{ "a fleet that keeps every rule",
+	  { { "fleet.yaml", FLEET_YAML }, { "cluster.yaml", CLUSTER_YAML },
+	    { "providers.yaml", PROVIDER("acme") },
+	    { "providers/acme/fleet.yaml", ACME_YAML } },
+	  { NULL } },
+	{ "one name in two kinds",
+	  { { "f.yaml", MIN POOL("{name: a}", "{hosts: {names: [a]}, storage_pool: incus}") } },
+	  { NULL } },
+	{ "a plan that fills a host exactly after overcommit and reserve",
+	  { { "f.yaml",
+	      HOST("{name: a, labels: {site: x}}", INCUS)
+	      POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus,"
+		   " overcommit: {cpu: 2}, reserve: {cpu: 25%}}")
+	      PLAN("{name: s}", "{pool: p, type: container, cpu: 6, memory: 8GiB,"
+		   " disk: 100GiB, " PRICE "}") } },
+	  { NULL } },
+	{ "the OSes berth knows",
+	  { { "f.yaml",
+	      HOST_OS("{name: a}", "debian-13", "") HOST_OS("{name: b}", "ubuntu-22.04", "")
+	      HOST_OS("{name: c}", "ubuntu-24.04", "") HOST_OS("{name: d}", "ubuntu-26.04", "") } },
+	  { NULL } },
+	{ "a platform instance on a provider's host",
+	  { { "f.yaml", MIN INSTANCE("{name: i1}", "{plan: s, image: deb, host: ah}") },
+	    { "providers.yaml", PROVIDER("acme") },
+	    { "providers/acme/h.yaml", HOST("{name: ah, provider: acme, labels: {site: x}}", INCUS) } },
+	  { NULL } },
+
+	/* ---- names are unique per kind */
+	{ "a second host of the same name",
+	  { { "f.yaml", MIN HOST("{name: a, labels: {site: y}}", INCUS) } },
+	  { "error: f.yaml:23:18: metadata.name: duplicate Host name \"a\" (first declared"
+	    " at f.yaml:3:18)" } },
+
+	/* ---- references resolve */
+	{ "metadata.provider names no Provider",
+	  { { "f.yaml", MIN HOST("{name: b, provider: zeta}", INCUS) } },
+	  { "error: f.yaml:23:31: metadata.provider: unknown provider \"zeta\": want the name"
+	    " of a Provider declared in the manifests, or \"platform\"" } },
+	{ "Plan.pool",
+	  { { "f.yaml", HOST("{name: a, labels: {site: x}}", INCUS)
+		PLAN("{name: s}", "{pool: nope, " SMALL "}") } },
+	  { "error: f.yaml:9:14: spec.pool: unknown pool \"nope\": want the name of a Pool"
+	    " declared in the manifests" } },
+	{ "Plan.images",
+	  { { "f.yaml", HOST("{name: a, labels: {site: x}}", INCUS)
+		POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}")
+		PLAN("{name: s}", "{pool: p, " SMALL ", images: [nope]}") } },
+	  { "error: f.yaml:14:134: spec.images[0]: unknown image \"nope\": want the name of"
+	    " an Image declared in the manifests" } },
+	{ "Image.pools",
+	  { { "f.yaml", HOST("{name: a, labels: {site: x}}", INCUS)
+		POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}")
+		IMAGE("{name: deb}", ", pools: [p, nope]") } },
+	  { "error: f.yaml:14:110: spec.pools[1]: unknown pool \"nope\": want the name of a"
+	    " Pool declared in the manifests" } },
+	{ "Instance.plan",
+	  { { "f.yaml", MIN INSTANCE("{name: i}", "{plan: nope, image: deb}") } },
+	  { "error: f.yaml:24:14: spec.plan: unknown plan \"nope\": want the name of a Plan"
+	    " declared in the manifests" } },
+	{ "Instance.image",
+	  { { "f.yaml", MIN INSTANCE("{name: i}", "{plan: s, image: nope}") } },
+	  { "error: f.yaml:24:24: spec.image: unknown image \"nope\": want the name of an"
+	    " Image declared in the manifests" } },
+	{ "Instance.host",
+	  { { "f.yaml", MIN INSTANCE("{name: i}", "{plan: s, image: deb, host: nope}") } },
+	  { "error: f.yaml:24:35: spec.host: unknown host \"nope\": want the name of a Host"
+	    " declared in the manifests" } },
+	{ "Host.cluster",
+	  { { "f.yaml", MIN HOST("{name: b}", ", cluster: nope") } },
+	  { "error: f.yaml:24:118: spec.cluster: unknown cluster \"nope\": want the name of a"
+	    " Cluster declared in the manifests" } },
+	{ "Pool.hosts.names",
+	  { { "f.yaml", MIN POOL("{name: q}", "{hosts: {names: [a, nope]}, storage_pool: incus}") } },
+	  { "error: f.yaml:24:27: spec.hosts.names[1]: unknown host \"nope\": want the name"
+	    " of a Host declared in the manifests" } },
+
+	/* ---- pools */
+	{ "a pool that selects no host",
+	  { { "f.yaml", MIN POOL("{name: q}", "{hosts: {labels: {site: z}}, storage_pool: incus}") } },
+	  { "warning: f.yaml:24:15: spec.hosts: pool \"q\" selects no host" } },
+	{ "a host of the pool without its storage pool",
+	  { { "f.yaml", MIN HOST("{name: b, labels: {site: x}}",
+				 ", storage_pools: [{name: other, driver: dir}]") } },
+	  { "error: f.yaml:9:50: spec.storage_pool: storage pool \"incus\" is not declared on"
+	    " host \"b\": want it in that Host's spec.storage_pools (adopt: true links an"
+	    " existing one)" } },
+	{ "a cluster of the pool without its storage pool",
+	  { { "f.yaml", MIN CLUSTER("{name: c}", ", storage_pools: [{name: other, driver: dir}]")
+		HOST("{name: m1, labels: {site: x}}", ", cluster: c") } },
+	  { "error: f.yaml:9:50: spec.storage_pool: storage pool \"incus\" is not declared on"
+	    " host \"m1\" (cluster \"c\"): want it in that Cluster's spec.storage_pools"
+	    " (adopt: true links an existing one)" } },
+
+	/* ---- clusters */
+	{ "members with storage pools and projects of their own",
+	  { { "f.yaml", CLUSTER("{name: c}", "")
+		HOST("{name: m1}", ", cluster: c" INCUS)
+		HOST("{name: m2}", ", cluster: c, projects: [{name: tenants}]") } },
+	  { "error: f.yaml:9:136: spec.storage_pools: host is a member of cluster \"c\":"
+	    " declare storage pools on the Cluster, not on its members",
+	    "error: f.yaml:14:131: spec.projects: host is a member of cluster \"c\": declare"
+	    " projects on the Cluster, not on its members" } },
+	{ "a cluster storage pool naming a host outside the cluster",
+	  { { "f.yaml", MIN CLUSTER("{name: c}", ", storage_pools: [{name: incus, driver: dir,"
+					" members: {m1: {source: x}, a: {source: y}}}]")
+		HOST("{name: m1}", ", cluster: c") } },
+	  { "error: f.yaml:24:197: spec.storage_pools[0].members.a: \"a\" is not a member of"
+	    " cluster \"c\": want a Host whose spec.cluster is \"c\"" } },
+	{ "a cluster without members",
+	  { { "f.yaml", MIN CLUSTER("{name: c}", "") } },
+	  { "warning: f.yaml:23:18: metadata.name: cluster \"c\" has no members: no Host names"
+	    " it in spec.cluster" } },
+
+	/* ---- plans */
+	{ "a plan that fits on no host",
+	  { { "f.yaml",
+	      HOST("{name: a, labels: {site: x}}", INCUS)
+	      POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus,"
+		   " overcommit: {cpu: 2}, reserve: {cpu: 25%}}")
+	      PLAN("{name: s}", "{pool: p, type: container, cpu: 7, memory: 8GiB,"
+		   " disk: 100GiB, " PRICE "}") } },
+	  { "error: f.yaml:14:7: spec: plan \"s\" fits on no host of pool \"p\": want 7 cpu,"
+	    " 8GiB memory, 100GiB disk; the largest host (\"a\") has 6 cpu, 8GiB memory,"
+	    " 100GiB disk after overcommit and reserve" } },
+	{ "a plan's image not cached on its pool",
+	  { { "f.yaml", HOST("{name: a, labels: {site: x}}", INCUS)
+		POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}")
+		PLAN("{name: s}", "{pool: p, " SMALL ", images: [deb]}")
+		IMAGE("{name: deb}", "") } },
+	  { "error: f.yaml:14:134: spec.images[0]: image \"deb\" is not cached on pool \"p\":"
+	    " want \"p\" in that Image's spec.pools" } },
+	{ "a plan's image of the other type",
+	  { { "f.yaml", HOST("{name: a, labels: {site: x}}", INCUS)
+		POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}")
+		PLAN("{name: s}", "{pool: p, " SMALL ", images: [deb]}")
+		IMAGE("{name: deb}", ", type: virtual-machine, pools: [p]") } },
+	  { "error: f.yaml:14:134: spec.images[0]: image \"deb\" is a virtual-machine image:"
+	    " want a container image for a container plan" } },
+
+	/* ---- operating systems */
+	{ "debian-11, and an OS berth does not know",
+	  { { "f.yaml", HOST_OS("{name: a}", "debian-11", "") HOST_OS("{name: b}", "gentoo-2", "") } },
+	  { "warning: f.yaml:4:50: spec.os: debian-11 is accepted for compatibility only:"
+	    " want debian-12, debian-13 or ubuntu-22.04 and later",
+	    "warning: f.yaml:9:50: spec.os: unknown OS \"gentoo-2\": berth knows debian-12,"
+	    " debian-13, ubuntu-22.04, ubuntu-24.04 and ubuntu-26.04" } },
+
+	/* ---- instances and their plan */
+	{ "an instance's image the plan does not offer",
+	  { { "f.yaml", MIN IMAGE("{name: deb2}", ", pools: [p]")
+		INSTANCE("{name: i}", "{plan: s, image: deb2}") } },
+	  { "error: f.yaml:29:24: spec.image: image \"deb2\" is not offered by plan \"s\":"
+	    " want one of its spec.images" } },
+	{ "an instance on a host outside its plan's pool",
+	  { { "f.yaml", MIN HOST("{name: b}", INCUS)
+		INSTANCE("{name: i}", "{plan: s, image: deb, host: b}") } },
+	  { "error: f.yaml:29:35: spec.host: host \"b\" is not in pool \"p\" of plan \"s\"" } },
+
+	/* ---- providers */
+	{ "a Pool under providers/",
+	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") },
+	    { "providers/acme/p.yaml",
+	      POOL("{name: q, provider: acme}", "{hosts: {names: [a]}, storage_pool: incus}") } },
+	  { "error: providers/acme/p.yaml:2:7: kind: a file under providers/acme/ may declare"
+	    " only Host, Plan and Instance objects, have Pool" } },
+	{ "objects under providers/ of no provider or another",
+	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") PROVIDER("zeta") },
+	    { "providers/acme/h.yaml", HOST("{name: b}", INCUS)
+		HOST("{name: c, provider: zeta}", INCUS) } },
+	  { "error: providers/acme/h.yaml:3:11: metadata.provider: want provider \"acme\""
+	    " (files under providers/acme/ declare objects of that provider), have none"
+	    " (platform)",
+	    "error: providers/acme/h.yaml:8:31: metadata.provider: want provider \"acme\""
+	    " (files under providers/acme/ declare objects of that provider), have \"zeta\"" } },
+	{ "an instance on another provider's plan",
+	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") PROVIDER("zeta") },
+	    { "providers/zeta/z.yaml",
+	      HOST("{name: zh, provider: zeta, labels: {site: x}}", INCUS)
+	      PLAN("{name: zs, provider: zeta}", "{pool: p, " SMALL "}") },
+	    { "providers/acme/i.yaml",
+	      INSTANCE("{name: ai, provider: acme}", "{plan: zs, image: deb}") } },
+	  { "error: providers/acme/i.yaml:4:14: spec.plan: plan \"zs\" belongs to provider"
+	    " \"zeta\": an instance of \"acme\" may use only its own or the platform's plans" } },
+	{ "an instance on another provider's host",
+	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") PROVIDER("zeta") },
+	    { "providers/zeta/z.yaml",
+	      HOST("{name: zh, provider: zeta, labels: {site: x}}", INCUS) },
+	    { "providers/acme/i.yaml",
+	      INSTANCE("{name: ai, provider: acme}", "{plan: s, image: deb, host: zh}") } },
+	  { "error: providers/acme/i.yaml:4:35: spec.host: host \"zh\" belongs to provider"
+	    " \"zeta\": a provider may not place instances on another provider's hosts" } },
+	{ "a provider's plan on a pool without its hosts",
+	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") },
+	    { "providers/acme/s.yaml", PLAN("{name: as, provider: acme}", "{pool: p, " SMALL "}") } },
+	  { "error: providers/acme/s.yaml:4:14: spec.pool: pool \"p\" has no host of provider"
+	    " \"acme\": a provider's plan draws only on pools that contain that provider's"
+	    " hosts" } },
+};
+
+/* ---- running a case ----------------------------------------------------- */
+
+struct schema_ctx {
+	const char *what;
+	const struct mdoc *doc;
+};
+
+static void
+schema_problem(void *ctx, const char *path, const char *msg)
+{
+	const struct schema_ctx *s = ctx;
+
+	fail_msg("%s: %s: the case's YAML fails its schema at %s: %s", s->what,
+		 s->doc->file, path, msg);
+}
+
+/* The fleet of c's files, checked: its diagnostics into d. Caller frees. */
+static struct fleet *
+check_fleet(const struct check_case *c, const struct schema_set *schemas, struct diags *d)
+{
+	struct mdocs docs = MDOCS_INIT;
+	struct fleet *f;
+	char line[1024];
+	size_t i;
+
+	for (i = 0; i < MAX_FILES && c->files[i].name; i++)
+		if (yaml_load(c->files[i].name, c->files[i].text, strlen(c->files[i].text),
+			      &docs, d) < 0) {
+			diag_format(&d->v[0], line, sizeof(line));
+			fail_msg("%s: %s", c->what, line);
+		}
+	for (i = 0; i < docs.n; i++) {
+		struct schema_ctx s = { c->what, &docs.v[i] };
+
+		schema_validate_manifest(schemas, docs.v[i].root, schema_problem, &s);
+	}
+	f = fleet_build(&docs, d);
+	if (d->n) {
+		diag_format(&d->v[0], line, sizeof(line));
+		fail_msg("%s: the model refuses the case: %s", c->what, line);
+	}
+	fleet_check(f, d);
+	diags_sort(d);
+	return f;
+}
+
+/* The diagnostics, one "error: ..." or "warning: ..." line each, onto out. */
+static void
+format_diags(const struct diags *d, struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		char line[1024];
+
+		diag_format(&d->v[i], line, sizeof(line));
+		buf_addf(out, "%s: %s\n", d->v[i].severity == DIAG_ERROR ? "error" : "warning",
+			 line);
+	}
+}
+
+/* Every case, every mismatch reported (not only the first). */
+static void
+test_cases(void **state)
+{
+	struct berr err;
+	struct schema_set *schemas = schema_set_load(&err);
+	struct buf bad = BUF_INIT;
+	size_t i, j, nbad = 0;
+
+	(void)state;
+	if (!schemas)
+		fail_msg("%s", err.msg);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct check_case *c = &cases[i];
+		struct diags d = DIAGS_INIT;
+		struct fleet *f = check_fleet(c, schemas, &d);
+		struct buf want = BUF_INIT, have = BUF_INIT;
+
+		for (j = 0; j < MAX_WANT && c->want[j]; j++)
+			buf_addf(&want, "%s\n", c->want[j]);
+		format_diags(&d, &have);
+		if (strcmp(want.buf, have.buf)) {
+			buf_addf(&bad, "\n%s:\nwant:\n%shave:\n%s", c->what, want.buf, have.buf);
+			nbad++;
+		}
+		buf_release(&want);
+		buf_release(&have);
+		diags_release(&d);
+		fleet_free(f);
+	}
+	schema_set_free(schemas);
+	if (nbad)
+		fail_msg("%zu of %zu cases differ:%s", nbad, sizeof(cases) / sizeof(cases[0]), bad.buf);
+	buf_release(&bad);
+}
+
+/* The good fleet's references are resolved into pointers of the model. */
+static void
+test_pointers(void **state)
+{
+	struct berr err;
+	struct schema_set *schemas = schema_set_load(&err);
+	struct diags d = DIAGS_INIT;
+	struct fleet *f;
+	struct m_instance *i1, *ai2;
+	struct m_offer *s;
+	struct m_image *deb;
+	struct m_cluster *c;
+	struct m_pool *p, *pc;
+
+	(void)state;
+	if (!schemas)
+		fail_msg("%s", err.msg);
+	f = check_fleet(&cases[0], schemas, &d);
+	assert_int_equal(d.n, 0);
+	i1 = fleet_instance(f, "i1");
+	s = fleet_offer(f, "s");
+	deb = fleet_image(f, "deb");
+	c = fleet_cluster(f, "c");
+	p = fleet_pool(f, "p");
+	pc = fleet_pool(f, "pc");
+	assert_non_null(i1);
+	assert_ptr_equal(i1->offer, s);
+	assert_ptr_equal(i1->image, deb);
+	assert_ptr_equal(i1->host, fleet_host(f, "a"));
+	assert_ptr_equal(s->pool, p);
+	assert_int_equal(s->nimages, 1);
+	assert_ptr_equal(s->images[0], deb);
+	assert_int_equal(deb->npools, 2);
+	assert_ptr_equal(deb->pools[0], p);
+	assert_ptr_equal(deb->pools[1], pc);
+	assert_ptr_equal(fleet_host(f, "m1")->cluster, c);
+	assert_null(fleet_host(f, "a")->cluster);
+	assert_int_equal(c->nmembers, 2);
+	assert_ptr_equal(c->members[0], fleet_host(f, "m1"));
+	assert_ptr_equal(c->members[1], fleet_host(f, "m2"));
+	/* pools hold the hosts they select, in fleet order */
+	assert_int_equal(p->nhosts, 3);
+	assert_ptr_equal(p->hosts[0], fleet_host(f, "a"));
+	assert_ptr_equal(p->hosts[1], fleet_host(f, "b"));
+	assert_ptr_equal(p->hosts[2], fleet_host(f, "ah"));
+	assert_int_equal(pc->nhosts, 2);
+	ai2 = fleet_instance(f, "ai2");
+	assert_ptr_equal(ai2->offer, s);
+	assert_ptr_equal(ai2->host, fleet_host(f, "ah"));
+	assert_string_equal(ai2->meta.provider, "acme");
+	diags_release(&d);
+	fleet_free(f);
+	schema_set_free(schemas);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_pointers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1079,8 +1079,8 @@ lock_cache(struct loader *l, const char *dir, const char *url)
 {
 	char *path = xasprintf("%s.lock", dir), *parent = xstrdup(dir), *slash;
 	char pid[32];
-	long waited = 0;
-	int fd = -1;
+	int64_t start = clock_mono_ms(), waited = 0;
+	int told = 0, fd = -1;
 
 	if ((slash = strrchr(parent, '/')))
 		*slash = '\0';
@@ -1101,11 +1101,11 @@ lock_cache(struct loader *l, const char *dir, const char *url)
 		if (waited >= CACHE_LOCK_WAIT_MS) {
 			holder(fd, pid, sizeof(pid));
 			berr_set(l->err, "the cache of \"%s\" is still locked by another berth"
-				 " (pid %s) after %ld s: \"%s\"", url, pid,
-				 waited / 1000, path);
+				 " (pid %s) after %lld s: \"%s\"", url, pid,
+				 (long long)(waited / 1000), path);
 			goto fail;
 		}
-		if (waited == 1000 && l->opts->waiting) {
+		if (waited >= 1000 && !told++ && l->opts->waiting) {
 			char msg[300];
 
 			holder(fd, pid, sizeof(pid));
@@ -1114,7 +1114,7 @@ lock_cache(struct loader *l, const char *dir, const char *url)
 			l->opts->waiting(l->opts->waiting_arg, msg);
 		}
 		clock_sleep_ms(50);
-		waited += 50;
+		waited = clock_mono_ms() - start;	/* time, not naps: a loaded machine naps longer */
 	}
 	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {

@@ -482,6 +482,10 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reque
 		atomic_fetch_sub(&s->in_flight, 1);
 		q->answered = 1;
 	}
+	/* The budget first: whoever sees the truncation counted finds it free. */
+	if (q->reserved)
+		atomic_fetch_sub(&s->buffered, q->reserved);
+	q->reserved = 0;
 	if (q->is_report && !q->answered && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
 		char detail[160];
 
@@ -492,8 +496,6 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reque
 			      MHD_lookup_connection_value(c, MHD_HEADER_KIND, REPORT_H_HOST),
 			      detail, q->remote);
 	}
-	if (q->reserved)
-		atomic_fetch_sub(&s->buffered, q->reserved);
 	buf_release(&q->body);
 	free(q);
 	*con_cls = NULL;

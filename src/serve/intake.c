@@ -234,7 +234,10 @@ record_reject(struct intake *in, enum intake_reason reason, const char *host,
 			k->detail[i] = '?';
 	snprintf(k->remote, sizeof(k->remote), "%s", remote ? remote : "");
 	pthread_mutex_unlock(&in->rej_mu);
+	/* Under q_mu, or the writer may miss it between its check and its wait. */
+	pthread_mutex_lock(&in->q_mu);
 	pthread_cond_signal(&in->q_cond);
+	pthread_mutex_unlock(&in->q_mu);
 }
 
 /* Write the ledger entries that are due (all pending ones when force). */

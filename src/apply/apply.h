@@ -13,10 +13,12 @@
  * operations are waited for (incus_wait). Image copies into a cluster are
  * done once per cluster, never two at a time.
  *
- * When one action of a server fails, the later actions of that server that
- * depend on it are not attempted (a profile whose storage pool failed);
- * the other servers go on. Re-running after any failure converges without
- * duplicates (creates check for existence first).
+ * When one action of a server fails, the later actions of that server are
+ * not attempted (a profile whose storage pool failed), except after a
+ * failed instance action: later instance actions still are, as no
+ * instance depends on another. The other servers go on. Re-running after
+ * any failure converges without duplicates (creates check for existence
+ * first).
  */
 #ifndef BERTH_APPLY_APPLY_H
 #define BERTH_APPLY_APPLY_H

@@ -14,15 +14,33 @@
  *                  fingerprint), GET/PUT /1.0/images/FP?project=P, DELETE (async),
  *                  POST /1.0/images?project=P (async)
  *   cluster groups GET/PUT /1.0/cluster/groups/NAME
+ *   instances      GET /1.0/instances/NAME?project=P, POST
+ *                  /1.0/instances?project=P[&target=MEMBER] (async), PUT
+ *                  /1.0/instances/NAME/state?project=P {"action": "start" |
+ *                  "stop", "timeout": 30[, "force": true]} (async), DELETE
+ *                  /1.0/instances/NAME?project=P (async; refused while running)
  * The single GET of each of these returns the same JSON as its entry in
  * the recursion=1 list the observation reads (checked for pools, projects,
- * profiles, images and groups, standalone and clustered).
+ * profiles, images and groups, standalone and clustered). Instances are
+ * the exception: the observation may carry more (their state), so they
+ * are compared by their berth keys and status only (instance_same()).
+ *
+ * An instance's create body is the plan's "after" less two keys of
+ * berth's own: "state" ("running": started once created; "stopped") and
+ * "target" (the cluster member, sent as &target=). berth adds
+ * config["user.berth.placed-at"], the time of the create (the planner
+ * cannot know it). A POST for a name that is taken is accepted by Incus
+ * and fails only in its operation, so a create reads first. A running
+ * instance is stopped before a delete, with force (the plan marked the
+ * delete destructive); a stop the plan asks for is a clean one, and one
+ * that times out fails.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "apply/apply.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -108,13 +126,50 @@ has_alias(const json_t *image, const char *name)
 	return 0;
 }
 
+static const char *
+config_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(obj, "config"), key));
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+/*
+ * Are two instances (as observed, as read) the same for berth: the same
+ * status, and the same user.berth.* keys with the same values? The rest
+ * (volatile keys, state, devices the server expands) is the server's.
+ */
+static int
+instance_same(const json_t *x, const json_t *y)
+{
+	const json_t *cx = json_object_get(x, "config"), *cy = json_object_get(y, "config"), *v;
+	const char *k;
+
+	if (!same_str(json_string_value(json_object_get(x, "status")),
+		      json_string_value(json_object_get(y, "status"))))
+		return 0;
+	json_object_foreach((json_t *)cx, k, v)
+		if (prefixed(k, "user.berth.") && !json_equal(v, json_object_get(cy, k)))
+			return 0;
+	json_object_foreach((json_t *)cy, k, v)
+		if (prefixed(k, "user.berth.") && !json_object_get(cx, k))
+			return 0;
+	return 1;
+}
+
 /*
  * Is the object the server has (have) what the plan would create (want)?
  * Every key of want but its identity and creation-only parts (name,
  * source, members, aliases) must be in have with the same value; for maps
  * (config, properties, devices) every key of want's map must be in have's
  * with the same value, extra keys of the server being allowed. Images must
- * also carry the alias.
+ * also carry the alias. An instance is berth's own of the same plan
+ * (user.berth.managed "true", the same user.berth.plan): created earlier
+ * by an interrupted apply, its state is converged, nothing else compared.
  */
 static int
 matches_after(const struct plan_action *a, const json_t *have)
@@ -124,6 +179,10 @@ matches_after(const struct plan_action *a, const json_t *have)
 
 	if (!want)
 		return 0;
+	if (a->object == OBJ_INSTANCE)
+		return same_str(config_str(have, "user.berth.managed"), "true") &&
+		       same_str(config_str(have, "user.berth.plan"),
+				config_str(want, "user.berth.plan"));
 	if (a->object == OBJ_IMAGE && !has_alias(have, a->name))
 		return 0;
 	json_object_foreach((json_t *)want, k, v) {
@@ -241,6 +300,8 @@ unchanged(const struct plan_action *a, const json_t *have)
 		return 1;
 	if (!a->before)
 		return 0;
+	if (a->object == OBJ_INSTANCE)
+		return instance_same(a->before, have);
 	n1 = normalised(a->before);
 	n2 = normalised(have);
 	same = json_equal(n1, n2);
@@ -253,7 +314,8 @@ unchanged(const struct plan_action *a, const json_t *have)
 static void
 add_project(const struct plan_action *a, json_t *have)
 {
-	if (have && (a->object == OBJ_PROFILE || a->object == OBJ_IMAGE) &&
+	if (have && (a->object == OBJ_PROFILE || a->object == OBJ_IMAGE ||
+		     a->object == OBJ_INSTANCE) &&
 	    !json_object_get(have, "project"))
 		json_object_set_new(have, "project", json_string(a->project ? a->project
 									    : "default"));
@@ -362,7 +424,7 @@ object_path(struct actx *x)
 
 	buf_reset(&x->path);
 	buf_reset(&x->query);
-	if (a->object == OBJ_PROFILE || a->object == OBJ_IMAGE) {
+	if (a->object == OBJ_PROFILE || a->object == OBJ_IMAGE || a->object == OBJ_INSTANCE) {
 		buf_addstr(&x->query, "?project=");
 		incus_path_escape(&x->query, a->project ? a->project : "default");
 	}
@@ -371,6 +433,7 @@ object_path(struct actx *x)
 	case OBJ_PROJECT: buf_addstr(&x->path, "/1.0/projects/"); break;
 	case OBJ_PROFILE: buf_addstr(&x->path, "/1.0/profiles/"); break;
 	case OBJ_CLUSTER_GROUP: buf_addstr(&x->path, "/1.0/cluster/groups/"); break;
+	case OBJ_INSTANCE: buf_addstr(&x->path, "/1.0/instances/"); break;
 	case OBJ_IMAGE: return 0;	/* image_path() */
 	default:
 		return berr_set(x->err, "%s: nothing to apply for a %s", a->address,
@@ -683,6 +746,211 @@ do_delete(struct actx *x)
 	return write_status(r);
 }
 
+/* ---- instances ---------------------------------------------------------- */
+
+#define INSTANCE_STATE_TIMEOUT 30	/* seconds Incus is given for a start or a stop */
+
+/* 1 when the plan wants the instance running, 0 stopped, -1 with err. */
+static int
+want_running(struct actx *x)
+{
+	const json_t *v = json_object_get(x->a->after, "state");
+	const char *s = json_string_value(v);
+
+	if (s && !strcmp(s, "running"))
+		return 1;
+	if (s && !strcmp(s, "stopped"))
+		return 0;
+	if (s)
+		return berr_set(x->err, "%s: state \"%s\": want \"running\" or \"stopped\"",
+				x->a->address, s);
+	return berr_set(x->err, "%s: the plan gives no state: want \"running\" or"
+			" \"stopped\"", x->a->address);
+}
+
+static int
+is_running(const json_t *instance)
+{
+	return same_str(json_string_value(json_object_get(instance, "status")), "Running");
+}
+
+/*
+ * PUT .../state {"action": action, "timeout": 30} (and "force": true when
+ * force) and wait for it: 0, or -1 (1: 412) with err "start failed: ...".
+ */
+static int
+instance_state(struct actx *x, const char *action, int force)
+{
+	struct buf p = BUF_INIT;
+	json_t *body = json_pack("{s:s, s:i}", "action", action, "timeout",
+				 INSTANCE_STATE_TIMEOUT);
+	int r;
+
+	if (force)
+		json_object_set_new(body, "force", json_true());
+	buf_addstr(&p, "/1.0/instances/");
+	incus_path_escape(&p, x->a->name);
+	buf_addf(&p, "/state%s", x->query.buf);
+	r = write_req(x, "PUT", p.buf, body, NULL);
+	if (r)
+		berr_prefix(x->err, "%s failed", action);
+	json_decref(body);
+	buf_release(&p);
+	return r;
+}
+
+/* Start or stop (cleanly) the instance the server has (have) as wanted. */
+static int
+instance_converge(struct actx *x, const json_t *have, int running)
+{
+	if (running && !is_running(have))
+		return instance_state(x, "start", 0);
+	if (!running && is_running(have))
+		return instance_state(x, "stop", 0);
+	return 0;
+}
+
+/* POST the plan's instance (after less "state" and "target") and wait. */
+static int
+instance_post(struct actx *x)
+{
+	const json_t *target = json_object_get(x->a->after, "target");
+	json_t *body = json_deep_copy(x->a->after), *config;
+	struct buf p = BUF_INIT;
+	char now[32];
+	int r;
+
+	json_object_del(body, "state");
+	json_object_del(body, "target");
+	if (!json_object_get(body, "name"))
+		json_object_set_new(body, "name", json_string(x->a->name));
+	config = json_object_get(body, "config");
+	if (!json_is_object(config)) {
+		config = json_object();
+		json_object_set_new(body, "config", config);
+	}
+	clock_format(clock_now_ms(), 0, now, sizeof(now));
+	json_object_set_new(config, "user.berth.placed-at", json_string(now));
+	buf_addf(&p, "/1.0/instances%s", x->query.buf);
+	if (json_string_value(target) && *json_string_value(target)) {
+		buf_addstr(&p, "&target=");
+		incus_path_escape(&p, json_string_value(target));
+	}
+	r = write_req(x, "POST", p.buf, body, NULL);
+	json_decref(body);
+	buf_release(&p);
+	return r;
+}
+
+/*
+ * Create: read first (Incus accepts a POST for a name that is taken and
+ * fails only in the operation). Found, and berth's of the same plan: an
+ * earlier create was interrupted, converge its state. Found otherwise:
+ * stale. Absent: POST, then start when the plan wants it running; a
+ * start that fails leaves the instance created (and stopped) and the
+ * action failed.
+ */
+static enum apply_status
+instance_create(struct actx *x, json_t **applied)
+{
+	const struct plan_action *a = x->a;
+	json_t *have = NULL;
+	int running, r;
+
+	if ((running = want_running(x)) < 0)
+		return APPLY_FAILED;
+	r = get_obj(x, x->path.buf, &have, NULL);
+	if (r < 0)
+		return APPLY_FAILED;
+	if (r > 0) {
+		const char *plan = config_str(a->after, "user.berth.plan");
+
+		if (!matches_after(a, have)) {
+			json_decref(have);
+			berr_set(x->err, "changed since the plan: %s (it exists now and is not"
+				 " berth's instance of Plan \"%s\")", a->address, plan ? plan : "");
+			return APPLY_STALE;
+		}
+		r = instance_converge(x, have, running);
+		json_decref(have);
+	} else {
+		r = instance_post(x);
+		if (r == 0 && running && (r = instance_state(x, "start", 0)) != 0) {
+			struct berr start_err;
+
+			memcpy(&start_err, x->err, sizeof(start_err));
+			berr_set(x->err, "created, but the %s", start_err.msg);
+		}
+	}
+	if (r == 0)
+		*applied = read_back(x);
+	return write_status(r);
+}
+
+/*
+ * Update: only the state (start or a clean stop), of an instance still as
+ * the plan saw it (its status and berth keys, instance_same()).
+ */
+static enum apply_status
+instance_update(struct actx *x, json_t **applied)
+{
+	const struct plan_action *a = x->a;
+	json_t *have = NULL;
+	size_t i;
+	int running, r;
+
+	for (i = 0; i < a->nfields; i++) {
+		if (strcmp(a->fields[i].field, "state") != 0) {
+			berr_set(x->err, "%s: %s: berth changes only the state of an existing"
+				 " instance", a->address, a->fields[i].field);
+			return APPLY_FAILED;
+		}
+	}
+	if ((running = want_running(x)) < 0)
+		return APPLY_FAILED;
+	r = get_obj(x, x->path.buf, &have, NULL);
+	if (r < 0)
+		return APPLY_FAILED;
+	if (r == 0) {
+		berr_set(x->err, "changed since the plan: %s (it no longer exists)", a->address);
+		return APPLY_STALE;
+	}
+	if (!unchanged(a, have)) {
+		json_decref(have);
+		berr_set(x->err, "changed since the plan: %s", a->address);
+		return APPLY_STALE;
+	}
+	r = instance_converge(x, have, running);
+	json_decref(have);
+	if (r == 0)
+		*applied = read_back(x);
+	return write_status(r);
+}
+
+/* Delete: a forced stop first when it is not stopped, then DELETE. */
+static enum apply_status
+instance_delete(struct actx *x)
+{
+	json_t *have = NULL;
+	int stopped, r;
+
+	r = get_obj(x, x->path.buf, &have, NULL);
+	if (r < 0)
+		return APPLY_FAILED;
+	if (r == 0)
+		return APPLY_OK;	/* already gone */
+	if (!unchanged(x->a, have)) {
+		json_decref(have);
+		berr_set(x->err, "changed since the plan: %s", x->a->address);
+		return APPLY_STALE;
+	}
+	stopped = same_str(json_string_value(json_object_get(have, "status")), "Stopped");
+	json_decref(have);
+	if (!stopped && (r = instance_state(x, "stop", 1)) != 0)
+		return write_status(r);
+	return write_status(write_req(x, "DELETE", x->path.buf, NULL, NULL));
+}
+
 static enum apply_status
 run_action(struct incus_conn *c, const struct fleet *f, const struct plan_action *a,
 	   const struct apply_opts *o, json_t **applied, int *deferred, struct berr *err)
@@ -706,6 +974,14 @@ run_action(struct incus_conn *c, const struct fleet *f, const struct plan_action
 	}
 	if (object_path(&x) < 0)
 		goto out;
+	if (a->object == OBJ_INSTANCE) {
+		switch (a->kind) {
+		case ACTION_CREATE: st = instance_create(&x, applied); break;
+		case ACTION_UPDATE: st = instance_update(&x, applied); break;
+		default: st = instance_delete(&x); break;
+		}
+		goto out;
+	}
 	switch (a->kind) {
 	case ACTION_CREATE: st = do_create(&x, applied); break;
 	case ACTION_UPDATE: st = do_update(&x, applied); break;

@@ -1,6 +1,10 @@
 /*
  * apply.c - the plan's changes, server by server: servers in parallel,
- * the actions of one server one after another, in the plan's order.
+ * the actions of one server one after another, in the plan's order (so an
+ * instance is created only once the profiles and images before it in the
+ * plan are done). After a failure on a server its later actions are not
+ * attempted, but for a failed instance action: the later instance actions
+ * still are (no instance depends on another), the rest not.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -130,6 +134,7 @@ apply_server(struct work *w, struct aserver *s)
 	struct berr cerr, err;
 	struct batch b = { NULL, 0, 0 };
 	const char *failed = NULL;	/* address of the first failure */
+	const char *failed_inst = NULL;	/* ... of the first failed instance action */
 	int connected = 0;
 	size_t k;
 
@@ -152,10 +157,10 @@ apply_server(struct work *w, struct aserver *s)
 			       " earlier intent failed", NULL);
 			continue;
 		}
-		if (failed) {
+		if (failed || (failed_inst && a->object != OBJ_INSTANCE)) {
 			char *msg = xasprintf("not attempted: an earlier change on %s \"%s\""
 					      " failed (%s)", s->t.is_cluster ? "cluster" : "host",
-					      s->t.name, failed);
+					      s->t.name, failed ? failed : failed_inst);
 
 			finish(w, i, APPLY_NOT_ATTEMPTED, msg, NULL);
 			free(msg);
@@ -195,8 +200,13 @@ apply_server(struct work *w, struct aserver *s)
 		finish(w, i, st, st == APPLY_OK ? NULL : err.msg[0] ? err.msg : "failed",
 		       applied);
 		json_decref(applied);
-		if (st == APPLY_FAILED)
+		if (st == APPLY_FAILED && a->object == OBJ_INSTANCE) {
+			/* No other instance depends on it: only what follows them does. */
+			if (!failed_inst)
+				failed_inst = a->address;
+		} else if (st == APPLY_FAILED) {
 			failed = a->address;
+		}
 	}
 	flush(w, c, &b);
 	free(b.idx);

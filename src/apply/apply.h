@@ -1,21 +1,24 @@
 /*
  * apply.h - carrying out a plan on real Incus servers.
  *
- * Per server, actions run in the plan's order (storage pools, projects,
- * profiles, images, groups; deletions last, in reverse); servers run in
- * parallel (opts->parallel at once). Before each change the journal's
- * intent() is called (the ledger writes a change.intent), after it
- * result(). Every write first re-reads the single object (GET, with its
- * ETag), checks that it is still what the plan was based on (the digest of
- * its canonical JSON, see plan.h), and sends the ETag as If-Match: a
- * changed object or a 412 fails that action as "stale" and nothing is
- * overwritten. Async operations are waited for (incus_wait). Image copies
- * into a cluster are done once per cluster, never two at a time.
+ * Per server, actions run one at a time in the plan's order (storage
+ * pools, projects, profiles, images, groups, instances; deletions last, in
+ * reverse); servers run in parallel (opts->parallel at once). Before each
+ * change the journal's intent() is called (the ledger writes a
+ * change.intent), after it result(). Every write first re-reads the single
+ * object (GET, with its ETag), checks that it is still what the plan was
+ * based on (the digest of its canonical JSON, see plan.h), and sends the
+ * ETag as If-Match (instances: see apply_action()): a changed object or a
+ * 412 fails that action as "stale" and nothing is overwritten. Async
+ * operations are waited for (incus_wait). Image copies into a cluster are
+ * done once per cluster, never two at a time.
  *
- * When one action of a server fails, the later actions of that server that
- * depend on it are not attempted (a profile whose storage pool failed);
- * the other servers go on. Re-running after any failure converges without
- * duplicates (creates check for existence first).
+ * When one action of a server fails, the later actions of that server are
+ * not attempted (a profile whose storage pool failed), except after a
+ * failed instance action: later instance actions still are, as no
+ * instance depends on another. The other servers go on. Re-running after
+ * any failure converges without duplicates (creates check for existence
+ * first).
  */
 #ifndef BERTH_APPLY_APPLY_H
 #define BERTH_APPLY_APPLY_H
@@ -97,8 +100,9 @@ void apply_result_release(struct apply_result *r);
 
 /*
  * One change (a create, update or delete of a storage pool, project,
- * profile, image or cluster group) on the server behind c, as apply_plan()
- * makes it; f gives images their server's pinned fingerprint (may be NULL).
+ * profile, image, cluster group or instance) on the server behind c, as
+ * apply_plan() makes it; f gives images their server's pinned fingerprint
+ * (may be NULL).
  *
  * Staleness, exactly: the object is read with a single GET (images through
  * their alias when the plan saw none). An update or delete goes ahead when
@@ -113,6 +117,28 @@ void apply_result_release(struct apply_result *r);
  * given) has the same value on the server and images carry the alias,
  * else APPLY_STALE. A delete that finds nothing: APPLY_OK. A cluster pool
  * left "Pending" by an interrupted create is completed.
+ *
+ * Instances (GET /1.0/instances/NAME?project=P; never read back in a
+ * batch) differ:
+ *   create  a->after is the POST body plus "state" ("running" or
+ *           "stopped", required) and "target" (a cluster member, optional),
+ *           both removed from the body and "target" sent as &target=;
+ *           config "user.berth.placed-at" is set to the time of the create
+ *           (RFC 3339 UTC, seconds). Once created it is started when
+ *           "running" (timeout 30 s). A start that fails: APPLY_FAILED,
+ *           err "created, but the start failed: ...", the instance left
+ *           stopped. An instance found by that name with config
+ *           user.berth.managed "true" and the same user.berth.plan as
+ *           a->after is one created earlier: it is started or (cleanly)
+ *           stopped as "state" says; any other: APPLY_STALE.
+ *   update  only the state: every a->fields[].field must be "state"; the
+ *           instance is started, or stopped cleanly (timeout 30 s, a stop
+ *           that times out fails, never forced), to match a->after's
+ *           "state".
+ *   delete  a forced stop when it is not "Stopped", then DELETE.
+ * Their staleness: the digest as above, or else a->before and what was
+ * read have the same "status" and the same user.berth.* config keys. No
+ * If-Match is sent: an instance's ETag does not cover its status.
  *
  * *applied is the object read back (caller json_decref()s) or NULL.
  * Errors are in err (APPLY_FAILED, APPLY_STALE).

@@ -31,6 +31,7 @@
 #include "manifest/manifest.h"
 #include "plan/plan.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -872,6 +873,516 @@ test_apply_prune(void **state)
 	plan_release(&p);
 }
 
+/* ---- instances ---------------------------------------------------------- */
+
+/*
+ * The lab's fleet applied (pools, plan profiles, the busybox image under
+ * its Image name as alias on every server), whatever ran before.
+ */
+static void
+inst_fleet_ready(void)
+{
+	struct apply_result r;
+	struct journal j;
+	struct plan p;
+
+	load_fleet(4, 0);
+	make_plan(&p, 0);
+	if (plan_has_changes(&p)) {
+		if (apply(&p, &r, &j) != 0) {
+			print_failures(&p, &r);
+			fail_msg("the lab's fleet could not be applied");
+		}
+		journal_release(&j);
+		apply_result_release(&r);
+	}
+	plan_release(&p);
+	assert_non_null(json_object_get(lab.json, "cluster"));
+}
+
+static const char *
+inst_cluster(void)
+{
+	return json_string_value(json_object_get(json_object_get(lab.json, "cluster"), "name"));
+}
+
+/* A request on daemon's socket, its operation waited for: 0, or -1 (err in msg). */
+static int
+inst_request(const char *daemon, const char *method, const char *path, const char *body,
+	     struct berr *err)
+{
+	struct incus_conn *c = conn_unix(daemon);
+	struct incus_response resp;
+	json_t *b = body ? json_loads(body, 0, NULL) : NULL;
+	int rc;
+
+	rc = incus_request(c, method, path, b, NULL, &resp, err);
+	if (rc == 0 && resp.operation[0])
+		rc = incus_wait(c, resp.operation, 60, err);
+	incus_response_release(&resp);
+	json_decref(b);
+	incus_conn_free(c);
+	return rc;
+}
+
+/* Remove the instance, running or not; nothing when it is absent. */
+static void
+inst_remove(const char *daemon, const char *name)
+{
+	char *path = xasprintf("/1.0/instances/%s", name);
+	char *state = xasprintf("/1.0/instances/%s/state", name);
+	struct berr err;
+	json_t *v = get_on(daemon, path);
+
+	if (v && strcmp(json_string_value(json_object_get(v, "status")), "Stopped") != 0 &&
+	    inst_request(daemon, "PUT", state, "{\"action\": \"stop\", \"force\": true}", &err) < 0)
+		fail_msg("%s", err.msg);
+	if (v && inst_request(daemon, "DELETE", path, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	json_decref(v);
+	free(path);
+	free(state);
+}
+
+static json_t *
+inst_get(const char *daemon, const char *name)
+{
+	char *path = xasprintf("/1.0/instances/%s", name);
+	json_t *v = get_on(daemon, path);
+
+	free(path);
+	return v;
+}
+
+static const char *
+inst_status(const json_t *v)
+{
+	return json_string_value(json_object_get(v, "status"));
+}
+
+/* The instance as an observation reads it (recursion=2, its state included). */
+static json_t *
+inst_observed(const char *daemon, const char *name)
+{
+	json_t *list = get_on(daemon, "/1.0/instances?recursion=2&project=default"), *v, *out = NULL;
+	size_t i;
+
+	json_array_foreach(list, i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "name")), name))
+			out = json_incref(v);
+	json_decref(list);
+	if (!out)
+		fail_msg("no instance %s on %s", name, daemon);
+	return out;
+}
+
+/*
+ * What the planner sends to create an instance of Plan plan: the POST
+ * body plus "state" and, on a cluster, "target".
+ */
+static json_t *
+inst_after(const char *name, const char *plan, const char *state, const char *target)
+{
+	char *profile = xasprintf("plan-%s", plan);
+	json_t *v;
+
+	v = json_pack("{s:s, s:s, s:[s, s], s:{s:s, s:s},"
+		      " s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s},"
+		      " s:{s:{s:s, s:s, s:s, s:s}}, s:s}",
+		      "name", name, "type", "container", "profiles", "default", profile,
+		      "source", "type", "image", "alias", "busybox",
+		      "config", "limits.cpu", "1", "limits.memory", "256MiB",
+		      "user.berth.managed", "true", "user.berth.plan", plan,
+		      "user.berth.price", "200", "user.berth.currency", "EUR",
+		      "user.berth.owner", "customer-1", "user.berth.provider", "platform",
+		      "devices", "root", "type", "disk", "path", "/", "pool", "incus", "size", "1GiB",
+		      "state", state);
+	assert_non_null(v);
+	if (target)
+		json_object_set_new(v, "target", json_string(target));
+	free(profile);
+	return v;
+}
+
+/* Append an instance action to p, made by hand as the planner makes them. */
+static struct plan_action *
+inst_action(struct plan *p, enum plan_action_kind kind, const char *server, int cluster,
+	    const char *name)
+{
+	struct plan_action *a;
+
+	p->actions = xreallocarray(p->actions, p->nactions + 1, sizeof(*p->actions));
+	a = &p->actions[p->nactions++];
+	p->aactions = p->nactions;
+	memset(a, 0, sizeof(*a));
+	a->server = xstrdup(server);
+	a->address = xasprintf("%s/%s/instance/%s", cluster ? "cluster" : "host", server, name);
+	a->object = OBJ_INSTANCE;
+	a->name = xstrdup(name);
+	a->kind = kind;
+	a->safety = kind == ACTION_DELETE ? SAFETY_DESTRUCTIVE : SAFETY_SAFE;
+	if (kind == ACTION_CREATE)
+		p->ncreate++;
+	else if (kind == ACTION_UPDATE)
+		p->nupdate++;
+	else
+		p->ndelete++;
+	return a;
+}
+
+/* A create of name (Plan "small") on host lab-1. */
+static struct plan_action *
+inst_create(struct plan *p, const char *name, const char *state)
+{
+	struct plan_action *a = inst_action(p, ACTION_CREATE, "lab-1", 0, name);
+
+	a->after = inst_after(name, "small", state, NULL);
+	return a;
+}
+
+/* The update the planner makes for a state change of name on lab-1, from what it observes now. */
+static struct plan_action *
+inst_state_change(struct plan *p, const char *name, const char *from, const char *to)
+{
+	struct plan_action *a = inst_action(p, ACTION_UPDATE, "lab-1", 0, name);
+
+	a->before = inst_observed("lab-1", name);
+	plan_digest(a->before, a->digest);
+	a->after = inst_after(name, "small", to, NULL);
+	a->fields = xcalloc(1, sizeof(*a->fields));
+	a->nfields = 1;
+	a->fields[0].field = xstrdup("state");
+	a->fields[0].before = json_string(from);
+	a->fields[0].after = json_string(to);
+	return a;
+}
+
+/* Apply a hand-made plan whose every change must succeed. */
+static void
+inst_apply_ok(struct plan *p, struct journal *j)
+{
+	struct apply_result r;
+
+	if (apply(p, &r, j) != 0) {
+		print_failures(p, &r);
+		fail_msg("applying the instance actions failed");
+	}
+	assert_int_equal(r.ok, p->ncreate + p->nupdate + p->ndelete);
+	check_journal(p, &r, j->log.buf);
+	apply_result_release(&r);
+}
+
+/* config["user.berth.placed-at"]: RFC 3339 UTC in seconds, between from and to (ms). */
+static void
+assert_placed_at(const json_t *v, int64_t from, int64_t to)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(v, "config"),
+							  "user.berth.placed-at"));
+	int64_t ms;
+
+	if (!s)
+		fail_msg("no user.berth.placed-at in %s", json_dumps(v, JSON_COMPACT));
+	assert_int_equal(strlen(s), 20);	/* 2026-12-06T03:00:00Z */
+	assert_int_equal(s[19], 'Z');
+	assert_int_equal(clock_parse_rfc3339(s, &ms), 0);
+	assert_true(ms >= from / 1000 * 1000);
+	assert_true(ms <= to);
+}
+
+/*
+ * Creates on a host: one running, one stopped, placed-at set at the
+ * create; the same plan again converges (nothing recreated), and starts
+ * an instance a create left stopped (an interrupted apply).
+ */
+static void
+test_apply_instance_create(void **state)
+{
+	struct plan p = { 0 };
+	struct journal j;
+	struct berr err;
+	json_t *v, *placed;
+	int64_t t0, t1;
+
+	(void)state;
+	inst_fleet_ready();
+	inst_create(&p, "web-1", "running");
+	inst_create(&p, "web-2", "stopped");
+	t0 = clock_now_ms();
+	inst_apply_ok(&p, &j);
+	t1 = clock_now_ms();
+	/* what was read back is what the server holds */
+	v = json_object_get(j.applied, "host/lab-1/instance/web-1");
+	assert_non_null(v);
+	assert_string_equal(inst_status(v), "Running");
+	assert_string_equal(inst_status(json_object_get(j.applied, "host/lab-1/instance/web-2")),
+			    "Stopped");
+	journal_release(&j);
+
+	v = inst_get("lab-1", "web-1");
+	assert_non_null(v);
+	assert_string_equal(inst_status(v), "Running");
+	assert_placed_at(v, t0, t1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "config"),
+							      "user.berth.plan")), "small");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(v, "profiles"), 1)),
+			    "plan-small");
+	placed = json_deep_copy(json_object_get(json_object_get(v, "config"), "user.berth.placed-at"));
+	json_decref(v);
+	v = inst_get("lab-1", "web-2");
+	assert_non_null(v);
+	assert_string_equal(inst_status(v), "Stopped");
+	assert_placed_at(v, t0, t1);
+	json_decref(v);
+
+	/* an interrupted create left web-1 stopped: the same plan starts it */
+	assert_int_equal(inst_request("lab-1", "PUT", "/1.0/instances/web-1/state",
+				      "{\"action\": \"stop\", \"force\": true}", &err), 0);
+	inst_apply_ok(&p, &j);
+	journal_release(&j);
+	v = inst_get("lab-1", "web-1");
+	assert_string_equal(inst_status(v), "Running");
+	assert_true(json_equal(placed, json_object_get(json_object_get(v, "config"),
+						       "user.berth.placed-at")));
+	json_decref(v);
+	v = inst_get("lab-1", "web-2");
+	assert_string_equal(inst_status(v), "Stopped");
+	json_decref(v);
+	json_decref(placed);
+	plan_release(&p);
+	inst_remove("lab-1", "web-1");
+	inst_remove("lab-1", "web-2");
+}
+
+/*
+ * Two creates on the cluster member named by "target" (left to itself,
+ * Incus would put the second on the emptier member), then their deletes
+ * while running.
+ */
+static void
+test_apply_instance_cluster(void **state)
+{
+	const char *names[] = { "cweb-1", "cweb-2" };
+	struct plan p = { 0 };
+	struct plan_action *a;
+	struct journal j;
+	json_t *v;
+	size_t i;
+
+	(void)state;
+	inst_fleet_ready();
+	for (i = 0; i < 2; i++) {
+		a = inst_action(&p, ACTION_CREATE, inst_cluster(), 1, names[i]);
+		a->after = inst_after(names[i], "csmall", "running", "lab-c2");
+	}
+	inst_apply_ok(&p, &j);
+	journal_release(&j);
+	plan_release(&p);
+	for (i = 0; i < 2; i++) {
+		v = inst_get("lab-c1", names[i]);
+		assert_non_null(v);
+		assert_string_equal(json_string_value(json_object_get(v, "location")), "lab-c2");
+		assert_string_equal(inst_status(v), "Running");
+		json_decref(v);
+	}
+
+	for (i = 0; i < 2; i++) {
+		a = inst_action(&p, ACTION_DELETE, inst_cluster(), 1, names[i]);
+		a->before = inst_observed("lab-c1", names[i]);
+		plan_digest(a->before, a->digest);
+	}
+	inst_apply_ok(&p, &j);
+	journal_release(&j);
+	plan_release(&p);
+	for (i = 0; i < 2; i++) {
+		assert_null(inst_get("lab-c1", names[i]));
+		assert_null(inst_get("lab-c2", names[i]));
+	}
+}
+
+/*
+ * State changes (a clean stop, a start), an update planned on a state
+ * that changed since, a create that finds another instance by its name,
+ * an update of something else than the state, a delete while running.
+ */
+static void
+test_apply_instance_state(void **state)
+{
+	struct incus_conn *c = conn_unix("lab-1");
+	struct apply_opts o = { 0 };
+	struct plan p = { 0 }, old = { 0 };
+	struct plan_action *a;
+	struct journal j;
+	struct berr err;
+	json_t *applied = NULL, *v;
+
+	(void)state;
+	inst_fleet_ready();
+	o.identity = &lab.id;
+	o.operation_timeout_s = 120;
+	inst_create(&p, "web-3", "running");
+	assert_int_equal(apply_action(c, lab.fleet.fleet, &p.actions[0], &o, &applied, &err),
+			 APPLY_OK);
+	assert_string_equal(inst_status(applied), "Running");
+	json_decref(applied);
+	plan_release(&p);
+	inst_state_change(&old, "web-3", "running", "stopped");	/* kept for later */
+
+	/* stop (cleanly), then start */
+	inst_state_change(&p, "web-3", "running", "stopped");
+	inst_apply_ok(&p, &j);
+	assert_string_equal(inst_status(json_object_get(j.applied, "host/lab-1/instance/web-3")),
+			    "Stopped");
+	journal_release(&j);
+	plan_release(&p);
+	v = inst_get("lab-1", "web-3");
+	assert_string_equal(inst_status(v), "Stopped");
+	json_decref(v);
+	inst_state_change(&p, "web-3", "stopped", "running");
+	inst_apply_ok(&p, &j);
+	journal_release(&j);
+	plan_release(&p);
+	v = inst_get("lab-1", "web-3");
+	assert_string_equal(inst_status(v), "Running");
+	json_decref(v);
+
+	/* a plan made on a state that is no longer: stale, nothing done */
+	inst_state_change(&p, "web-3", "running", "stopped");
+	assert_int_equal(inst_request("lab-1", "PUT", "/1.0/instances/web-3/state",
+				      "{\"action\": \"stop\", \"force\": true}", &err), 0);
+	assert_int_equal(apply_action(c, lab.fleet.fleet, &p.actions[0], &o, &applied, &err),
+			 APPLY_STALE);
+	assert_null(applied);
+	assert_non_null(strstr(err.msg, "changed since the plan: host/lab-1/instance/web-3"));
+	plan_release(&p);
+	inst_state_change(&p, "web-3", "stopped", "running");
+	assert_int_equal(apply_action(c, lab.fleet.fleet, &p.actions[0], &o, &applied, &err),
+			 APPLY_OK);
+	json_decref(applied);
+	plan_release(&p);
+	/* the first plan saw it running, as it is again: it still applies */
+	assert_int_equal(apply_action(c, lab.fleet.fleet, &old.actions[0], &o, &applied, &err),
+			 APPLY_OK);
+	assert_string_equal(inst_status(applied), "Stopped");
+	json_decref(applied);
+	plan_release(&old);
+
+	/* a berth key changed by hand since the plan: stale */
+	inst_state_change(&p, "web-3", "stopped", "running");
+	assert_int_equal(inst_request("lab-1", "PATCH", "/1.0/instances/web-3",
+				      "{\"config\": {\"user.berth.owner\": \"customer-2\"}}", &err), 0);
+	assert_int_equal(apply_action(c, lab.fleet.fleet, &p.actions[0], &o, &applied, &err),
+			 APPLY_STALE);
+	assert_non_null(strstr(err.msg, "changed since the plan: host/lab-1/instance/web-3"));
+	plan_release(&p);
+	v = inst_get("lab-1", "web-3");
+	assert_string_equal(inst_status(v), "Stopped");
+	json_decref(v);
+
+	/* only the state is changed by an update */
+	inst_state_change(&p, "web-3", "stopped", "running");
+	free(p.actions[0].fields[0].field);
+	p.actions[0].fields[0].field = xstrdup("config[\"limits.cpu\"]");
+	assert_int_equal(apply_action(c, lab.fleet.fleet, &p.actions[0], &o, &applied, &err),
+			 APPLY_FAILED);
+	assert_non_null(strstr(err.msg, "berth changes only the state of an existing instance"));
+	plan_release(&p);
+
+	/* a create finding an instance of another Plan by that name: stale */
+	a = inst_create(&p, "web-3", "running");
+	json_object_set_new(json_object_get(a->after, "config"), "user.berth.plan",
+			    json_string("extra"));
+	assert_int_equal(apply_action(c, lab.fleet.fleet, a, &o, &applied, &err), APPLY_STALE);
+	assert_null(applied);
+	assert_non_null(strstr(err.msg, "changed since the plan: host/lab-1/instance/web-3"
+			       " (it exists now"));
+	plan_release(&p);
+	v = inst_get("lab-1", "web-3");
+	assert_string_equal(inst_status(v), "Stopped");
+	json_decref(v);
+
+	/* delete it while running: stopped (forced), then deleted */
+	assert_int_equal(inst_request("lab-1", "PUT", "/1.0/instances/web-3/state",
+				      "{\"action\": \"start\"}", &err), 0);
+	a = inst_action(&p, ACTION_DELETE, "lab-1", 0, "web-3");
+	a->before = inst_observed("lab-1", "web-3");
+	plan_digest(a->before, a->digest);
+	assert_string_equal(inst_status(a->before), "Running");
+	inst_apply_ok(&p, &j);
+	journal_release(&j);
+	plan_release(&p);
+	assert_null(inst_get("lab-1", "web-3"));
+	incus_conn_free(c);
+}
+
+/*
+ * A create Incus refuses (a profile that does not exist): failed with
+ * Incus's error, nothing created. A create whose start fails (a macvlan
+ * NIC on a parent the host has not): failed, the instance left stopped;
+ * the next instance of the server is still created, its next profile is
+ * not attempted.
+ */
+static void
+test_apply_instance_failures(void **state)
+{
+	struct plan p = { 0 };
+	struct plan_action *a;
+	struct apply_result r;
+	struct journal j;
+	json_t *v;
+
+	(void)state;
+	inst_fleet_ready();
+	a = inst_create(&p, "bad-1", "running");
+	json_array_set_new(json_object_get(a->after, "profiles"), 1, json_string("plan-nothing"));
+	a = inst_create(&p, "bad-2", "running");
+	json_object_set_new(json_object_get(a->after, "devices"), "eth9",
+			    json_pack("{s:s, s:s, s:s}", "type", "nic", "nictype", "macvlan",
+				      "parent", "berthnone0"));
+	inst_create(&p, "good-1", "running");
+	p.actions = xreallocarray(p.actions, p.nactions + 1, sizeof(*p.actions));
+	a = &p.actions[p.nactions++];
+	p.aactions = p.nactions;
+	memset(a, 0, sizeof(*a));
+	a->server = xstrdup("lab-1");
+	a->address = xstrdup("host/lab-1/profile/plan-later");
+	a->object = OBJ_PROFILE;
+	a->name = xstrdup("plan-later");
+	a->project = xstrdup("default");
+	a->kind = ACTION_CREATE;
+	a->after = json_pack("{s:s, s:{}, s:{}}", "name", "plan-later", "config", "devices");
+	p.ncreate++;
+
+	assert_int_equal(apply(&p, &r, &j), 1);
+	check_journal(&p, &r, j.log.buf);
+	journal_release(&j);
+	assert_int_equal(r.status[0], APPLY_FAILED);
+	if (!strstr(r.errors[0], "Requested profile \"plan-nothing\" doesn't exist"))
+		fail_msg("bad-1: %s", r.errors[0]);
+	assert_int_equal(r.status[1], APPLY_FAILED);
+	if (strncmp(r.errors[1], "created, but the start failed: ", 31) != 0 ||
+	    !strstr(r.errors[1], "berthnone0"))
+		fail_msg("bad-2: %s", r.errors[1]);
+	assert_int_equal(r.status[2], APPLY_OK);
+	assert_int_equal(r.status[3], APPLY_NOT_ATTEMPTED);
+	assert_non_null(strstr(r.errors[3], "not attempted: an earlier change on host \"lab-1\""
+			       " failed (host/lab-1/instance/bad-1)"));
+	assert_int_equal(r.failed, 2);
+	apply_result_release(&r);
+	plan_release(&p);
+
+	assert_null(inst_get("lab-1", "bad-1"));
+	v = inst_get("lab-1", "bad-2");
+	assert_non_null(v);
+	assert_string_equal(inst_status(v), "Stopped");
+	json_decref(v);
+	v = inst_get("lab-1", "good-1");
+	assert_string_equal(inst_status(v), "Running");
+	json_decref(v);
+	assert_int_equal(count_profiles("lab-1", "plan-later"), 0);
+	inst_remove("lab-1", "bad-2");
+	inst_remove("lab-1", "good-1");
+}
+
 static void
 test_status_names(void **state)
 {
@@ -895,6 +1406,10 @@ main(void)
 		cmocka_unit_test(test_apply_create_conflict),
 		cmocka_unit_test(test_apply_daemon_down),
 		cmocka_unit_test(test_apply_prune),
+		cmocka_unit_test(test_apply_instance_create),
+		cmocka_unit_test(test_apply_instance_cluster),
+		cmocka_unit_test(test_apply_instance_state),
+		cmocka_unit_test(test_apply_instance_failures),
 	};
 	const char *why;
 	int rc;

@@ -233,6 +233,39 @@ place_free(struct placer *pl, const struct m_instance *in, struct iplace *ip)
 	place_decision_release(&d);
 }
 
+/*
+ * Instances on berth's offers that no Instance manifest declares (sold by a
+ * panel, or left from an earlier manifest) and no agent has reported yet:
+ * they take their offer's resources too.
+ */
+static void
+count_undeclared(const struct fleet *f, const json_t *observed, struct placer *pl)
+{
+	const json_t *s, *v;
+	const char *sname;
+	size_t i;
+
+	json_object_foreach((json_t *)json_object_get(observed, "servers"), sname, s) {
+		json_array_foreach(json_object_get(s, "instances"), i, v) {
+			const char *name = json_string_value(json_object_get(v, "name"));
+			const char *project = project_of(json_string_value(json_object_get(v, "project")));
+			const char *plan = json_string_value(json_object_get(
+				json_object_get(v, "expanded_config"), "user.berth.plan"));
+			const struct m_instance *in = name ? fleet_instance(f, name) : NULL;
+			const struct m_offer *o = plan ? fleet_offer(f, plan) : NULL;
+			const struct m_host *h;
+			const struct status_host *sh;
+
+			if (!o || (in && !strcmp(project_of(in->project), project)))
+				continue;
+			h = host_of(f, sname, v);
+			sh = h ? status_host(pl->s, h->meta.name) : NULL;
+			if (sh && !reported(sh, name, project))
+				place_commit(pl, o, sh);
+		}
+	}
+}
+
 void
 instances_resolve(const struct fleet *f, const json_t *observed,
 		  const struct status *st, struct iplan *out)
@@ -243,8 +276,10 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 	memset(out, 0, sizeof(*out));
 	out->v = xcalloc(f->ninstances + 1, sizeof(*out->v));
 	out->n = f->ninstances;
-	if (st)
+	if (st) {
 		placer_init(&pl, st);
+		count_undeclared(f, observed, &pl);
+	}
 	/* Pass 1: what exists; what no agent reported yet counts as allocated. */
 	for (i = 0; i < f->ninstances; i++) {
 		const struct m_instance *in = &f->instances[i];

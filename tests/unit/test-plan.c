@@ -867,6 +867,24 @@ test_instances(void **state)
 	assert_int_equal(x.plan.nerrors, 1);
 	done(&x);
 
+	/* an instance a panel sold on lab-1 (ct-medium: 2 cpu), not reported yet: lab-1 is full */
+	load(&x, "instances", "converged");
+	old = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{}, s:{s:s}}", "name", "panel-1",
+			"project", "default", "status", "Running", "location", "none",
+			"type", "container", "config", "expanded_config",
+			"user.berth.plan", "ct-medium");
+	json_array_append_new(json_object_get(json_object_get(json_object_get(x.obs, "servers"),
+							      "lab-1"), "instances"), old);
+	status_free(st);
+	st = status_build(x.res.fleet, hr, 4, now);
+	o.status = st;
+	x.rc = plan_compute(x.res.fleet, x.obs, &o, &x.plan);
+	expect(&x.plan, "host/lab-2/instance/web-1", ACTION_CREATE, NULL);
+	expect(&x.plan, "host/lab-2/instance/web-2", ACTION_CREATE, NULL);
+	a = expect(&x.plan, "host/lab-1/instance/old-1", ACTION_ERROR, NULL);
+	assert_non_null(strstr(a->reason, "lab-1 insufficient-cpu (want 1, free 0)"));
+	done(&x);
+
 	/* an unobservable server of the pool: nothing placed (it may be there) */
 	load(&x, "instances", "converged");
 	json_object_set_new(json_object_get(json_object_get(x.obs, "servers"), "lab-2"),

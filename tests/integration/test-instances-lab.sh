@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Instances delivered on real Incus: three standalone daemons and a
+# two-member cluster. Placement by capacity (spread 2/2/2, pack on the
+# cluster, a pin), sticky placement (a second plan changes nothing), the
+# declared state converged, hosts that may not take work never chosen, an
+# exhausted pool explained host by host, and berth place and POST /v1/place
+# giving the same answer.
+. "$(dirname "$0")/lib.sh"
+
+if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
+	echo "needs root and incusd"; exit 77
+fi
+LAB="$SOURCE_ROOT/contrib/lab/lab"
+chmod 0711 "$T"
+trap '"$LAB" down --dir "$T/lab" >/dev/null 2>&1; rm -rf --one-file-system "$T"' EXIT
+"$LAB" up --hosts 3 --cluster 2 --dir "$T/lab" >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
+. "$T/lab/lab.env"
+
+R=$T/fleet
+new_repo "$R"
+# hosts HOST-STATE...: lab-1..3 with cpu 4 each (4 instances of "small"), in the given states
+hosts() {
+	local i=1 st
+	: > "$R/hosts.yaml"
+	for st in "$@"; do
+		local review=approved state=$st
+		[ "$st" = pending ] && { review=pending; state=active; }
+		cat >> "$R/hosts.yaml" <<X
+---
+apiVersion: berth/v1
+kind: Host
+metadata: {name: lab-$i, labels: {site: lab}}
+spec:
+  endpoint: $(var lab-$i ENDPOINT)
+  fingerprint: "$(var lab-$i FINGERPRINT)"
+  os: debian-12
+  review: $review
+  state: $state
+  capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}
+  storage_pools: [{name: incus, driver: dir}]
+X
+		i=$((i + 1))
+	done
+}
+hosts active active active
+cat > "$R/cluster.yaml" <<X
+apiVersion: berth/v1
+kind: Cluster
+metadata: {name: lab-cluster}
+spec:
+  endpoint: $LAB_CLUSTER_ENDPOINT
+  fingerprint: "$LAB_CLUSTER_FINGERPRINT"
+  storage_pools: [{name: incus, driver: dir}]
+---
+apiVersion: berth/v1
+kind: Host
+metadata: {name: lab-c1, labels: {site: cl}}
+spec: {endpoint: $(var lab-c1 ENDPOINT), fingerprint: "$LAB_CLUSTER_FINGERPRINT", cluster: lab-cluster, os: debian-12, capacity: {cpu: 2, memory: 8GiB, disk: 20GiB}}
+---
+apiVersion: berth/v1
+kind: Host
+metadata: {name: lab-c2, labels: {site: cl}}
+spec: {endpoint: $(var lab-c2 ENDPOINT), fingerprint: "$LAB_CLUSTER_FINGERPRINT", cluster: lab-cluster, os: debian-12, capacity: {cpu: 2, memory: 8GiB, disk: 20GiB}}
+X
+cat > "$R/sold.yaml" <<X
+apiVersion: berth/v1
+kind: Pool
+metadata: {name: lab}
+spec: {hosts: {labels: {site: lab}}, storage_pool: incus, placement: spread, require_agent: false}
+---
+apiVersion: berth/v1
+kind: Pool
+metadata: {name: cl}
+spec: {hosts: {labels: {site: cl}}, storage_pool: incus, placement: pack, require_agent: false}
+---
+apiVersion: berth/v1
+kind: Image
+metadata: {name: busybox}
+spec: {source: {server: "$LAB_IMAGE_SERVER", protocol: incus, alias: busybox, server_fingerprint: "$LAB_IMAGE_SERVER_FINGERPRINT"}, pools: [lab, cl], auto_update: false}
+---
+apiVersion: berth/v1
+kind: Plan
+metadata: {name: small}
+spec: {pool: lab, type: container, cpu: 1, memory: 64MiB, disk: 100MiB, images: [busybox], price: {amount: "4.50", currency: EUR, cycle: monthly}}
+---
+apiVersion: berth/v1
+kind: Plan
+metadata: {name: csmall}
+spec: {pool: cl, type: container, cpu: 1, memory: 64MiB, disk: 100MiB, images: [busybox], price: {amount: "3.00", currency: EUR, cycle: monthly}}
+X
+commit "$R" fleet
+"$BERTH" --repo "$R" host trust-command lab-1 >/dev/null
+"$LAB" trust --cert "$BERTH_STATE/client.crt" --dir "$T/lab" >/dev/null
+expect "apply the fleet without instances" 0 "$BERTH" --repo "$R" apply --auto-approve
+
+# instances FIRST LAST PLAN [EXTRA-SPEC]: Instance manifests web-FIRST..web-LAST
+instances() {
+	local i
+	for i in $(seq "$1" "$2"); do
+		printf -- '---\napiVersion: berth/v1\nkind: Instance\nmetadata: {name: %s-%d}\nspec: {plan: %s, image: busybox, owner: customer-%d%s}\n' \
+			"${4:-web}" "$i" "$3" "$i" "${5:-}"
+	done
+}
+# where NAME: the member or host the instance runs on, from the servers themselves
+where() {
+	local h
+	for h in lab-1 lab-2 lab-3; do
+		curl -sf --unix-socket "$(var $h SOCKET)" "http://incus/1.0/instances/$1" >/dev/null && { echo "$h"; return; }
+	done
+	curl -sf --unix-socket "$(var lab-c1 SOCKET)" "http://incus/1.0/instances/$1" | jq -r .metadata.location
+}
+status_of() { curl -sf --unix-socket "$(var "$2" SOCKET)" "http://incus/1.0/instances/$1" | jq -r .metadata.status; }
+count_on() { curl -sf --unix-socket "$(var "$1" SOCKET)" "http://incus/1.0/instances" | jq '.metadata | length'; }
+
+# berth place before anything runs: 3 of 3, spread 2/2 over the first two for 4
+expect "place 4 of small" 0 "$BERTH" --repo "$R" --format json place --plan small --count 4
+[ "$(jq -r '[.placements[].host] | join(",")' "$T/out")" = "lab-1,lab-2,lab-3,lab-1" ] &&
+	pass "place spreads, ties by name" || fail "place order: $(jq -c .placements "$T/out")"
+cp "$T/out" "$T/place.json"
+
+# POST /v1/place answers the same
+PORT=$((20000 + RANDOM % 20000))
+"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" >"$T/serve.log" 2>&1 &
+SERVE=$!
+up=0
+for _ in $(seq 1 200); do
+	curl -sf "http://127.0.0.1:$((PORT + 1))/healthz" >/dev/null 2>&1 && { up=1; break; }
+	kill -0 "$SERVE" 2>/dev/null || break
+	sleep 0.1
+done
+if [ $up = 1 ]; then
+	curl -s -XPOST -d '{"plan":"small","count":4}' "http://127.0.0.1:$((PORT + 1))/v1/place" > "$T/post.json"
+	jq -e --slurpfile a "$T/place.json" '. == $a[0]' "$T/post.json" >/dev/null &&
+		pass "POST /v1/place answers as berth place" || fail "POST /v1/place differs: $(head -c 300 "$T/post.json")"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -d '{"plan":"nope"}' "http://127.0.0.1:$((PORT + 1))/v1/place")
+	[ "$code" = 404 ] && pass "an unknown plan is 404" || fail "unknown plan: HTTP $code"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -d '{"plan":"small"}' "http://127.0.0.1:$PORT/v1/place")
+	[ "$code" != 200 ] && pass "the agents' listener does not place" || fail "agents' listener placed"
+else
+	fail "berth serve never answered on 127.0.0.1:$((PORT + 1))"; cat "$T/serve.log"
+fi
+kill "$SERVE" 2>/dev/null; wait "$SERVE" 2>/dev/null || true
+
+# Six instances spread 2/2/2; three on the cluster packed, one pinned to
+# lab-c2; one declared stopped.
+{ instances 1 5 small; instances 6 6 small web ", state: stopped"
+  instances 1 3 csmall db; instances 4 4 csmall db ", host: lab-c2"; } > "$R/instances.yaml"
+commit "$R" "ten instances"
+expect "plan the instances" 2 "$BERTH" --repo "$R" plan --detailed-exitcode
+has "a create under its host, with the placement" "$T/out" "placed on lab-1 by spread"
+has "pinned" "$T/out" "pinned to host lab-c2"
+has "ten to create" "$T/out" "Plan: 10 to create, 0 to update"
+expect "apply the instances" 0 "$BERTH" --repo "$R" apply --auto-approve
+has "ten done" "$T/out" "Apply: 10 done, 0 failed"
+for h in lab-1 lab-2 lab-3; do
+	[ "$(count_on $h)" = 2 ] && pass "$h runs 2 instances" || fail "$h runs $(count_on $h) instances, want 2"
+done
+# pack: db-4's pin to lab-c2 counts there from the start, so lab-c2 is the
+# fullest and takes db-1 to its last slot; db-2 and db-3 fill lab-c1.
+[ "$(where db-1),$(where db-2),$(where db-3),$(where db-4)" = "lab-c2,lab-c1,lab-c1,lab-c2" ] &&
+	pass "pack fills the fullest member first, the pin counted; the pin holds" ||
+	fail "cluster placement: $(where db-1),$(where db-2),$(where db-3),$(where db-4)"
+h=$(where web-1)
+[ "$(status_of web-1 "$h")" = Running ] && pass "web-1 running" || fail "web-1 is $(status_of web-1 "$h")"
+h=$(where web-6)
+[ "$(status_of web-6 "$h")" = Stopped ] && pass "web-6 stopped as declared" || fail "web-6 is $(status_of web-6 "$h")"
+cfg=$(curl -sf --unix-socket "$(var "$h" SOCKET)" "http://incus/1.0/instances/web-6" | jq -c '.metadata.config')
+for kv in '"user.berth.plan":"small"' '"user.berth.price":"450"' '"user.berth.currency":"EUR"' \
+	'"user.berth.cycle":"monthly"' '"user.berth.owner":"customer-6"' '"user.berth.provider":"platform"' \
+	'"limits.cpu":"1"' '"user.berth.managed":"true"'; do
+	case $cfg in *"$kv"*) pass "sold snapshot $kv" ;; *) fail "sold snapshot: no $kv in $cfg" ;; esac
+done
+echo "$cfg" | jq -e '."user.berth.placed-at" | test("^20[0-9-]+T[0-9:]+Z$")' >/dev/null &&
+	pass "placed-at recorded" || fail "placed-at: $cfg"
+expect "second plan: no changes (placement is sticky)" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
+has "nothing to do" "$T/out" "Plan: 0 to create, 0 to update, 0 to delete, 0 blocked, 0 errors."
+expect "ledger has a create per instance" 0 "$BERTH" ledger list --kind change.result
+[ "$(grep -c '/instance/.* create -> ok' "$T/out")" = 10 ] && pass "ten instance results in the ledger" ||
+	fail "instance results in the ledger: $(grep -c '/instance/' "$T/out")"
+
+# The declared state is converged: web-1 stopped by hand is started again.
+h=$(where web-1)
+INCUS_DIR=$(var "$h" DIR) incus stop web-1 --force
+expect "plan sees the stop" 2 "$BERTH" --repo "$R" plan --detailed-exitcode
+has "start planned" "$T/out" 'state: "stopped" -> "running"'
+expect "reconcile starts it" 0 "$BERTH" --repo "$R" reconcile
+[ "$(status_of web-1 "$h")" = Running ] && pass "web-1 running again" || fail "web-1 is $(status_of web-1 "$h")"
+
+# Hosts that may not take work are never chosen, and each says why.
+hosts cordoned draining pending
+instances 7 7 small >> "$R/instances.yaml"
+commit "$R" "lab-1 cordoned, lab-2 draining, lab-3 pending; one more instance"
+expect "no host may take web-7" 1 "$BERTH" --repo "$R" plan
+has "each host's reason" "$T/out" "cannot be placed: 0 of 3 hosts can take small: lab-1 cordoned, lab-2 draining, lab-3 review-pending"
+expect "berth place agrees" 1 "$BERTH" --repo "$R" place --plan small
+has "place summary" "$T/out" "0 of 3 hosts can take small: lab-1 cordoned, lab-2 draining, lab-3 review-pending"
+
+# Back to active: six more fill the pool to 12; the 13th is refused host by host.
+hosts active active active
+{ instances 1 5 small; instances 6 6 small web ", state: stopped"; instances 7 13 small
+  instances 1 3 csmall db; instances 4 4 csmall db ", host: lab-c2"; } > "$R/instances.yaml"
+commit "$R" "thirteen of small"
+expect "the thirteenth cannot be placed" 1 "$BERTH" --repo "$R" plan
+has "capacity exhausted, per host" "$T/out" "cannot be placed: 0 of 3 hosts can take small: lab-1 insufficient-cpu (want 1, free 0), lab-2 insufficient-cpu (want 1, free 0), lab-3 insufficient-cpu (want 1, free 0)"
+has "the others still planned" "$T/out" "Plan: 6 to create, 0 to update, 0 to delete, 0 blocked, 1 errors."
+expect "apply places what fits" 1 "$BERTH" --repo "$R" apply --auto-approve
+has "six done" "$T/out" "Apply: 6 done, 0 failed"
+for h in lab-1 lab-2 lab-3; do
+	[ "$(count_on $h)" = 4 ] && pass "$h full with 4" || fail "$h runs $(count_on $h) instances, want 4"
+done
+expect "ledger verifies" 0 "$BERTH" ledger verify
+finish

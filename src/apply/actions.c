@@ -888,40 +888,65 @@ instance_create(struct actx *x, json_t **applied)
 }
 
 /*
- * Update: only the state (start or a clean stop), of an instance still as
- * the plan saw it (its status and berth keys, instance_same()).
+ * Update: the state (start or a clean stop) and the sold snapshot's
+ * user.berth.* keys (PATCH, which keeps every other key), of an instance
+ * still as the plan saw it (its status and berth keys, instance_same()).
  */
 static enum apply_status
 instance_update(struct actx *x, json_t **applied)
 {
 	const struct plan_action *a = x->a;
-	json_t *have = NULL;
+	json_t *have = NULL, *stamp = json_object();
 	size_t i;
-	int running, r;
+	int running = -1, r;
 
 	for (i = 0; i < a->nfields; i++) {
-		if (strcmp(a->fields[i].field, "state") != 0) {
-			berr_set(x->err, "%s: %s: berth changes only the state of an existing"
-				 " instance", a->address, a->fields[i].field);
-			return APPLY_FAILED;
+		const char *f = a->fields[i].field;
+
+		if (!strcmp(f, "state"))
+			continue;
+		if ((prefixed(f, "config[\"user.berth.") || prefixed(f, "config[\"limits.")) &&
+		    a->fields[i].after) {
+			size_t n = strlen(f);
+			char *key = xstrndup(f + 8, n > 10 ? n - 10 : 0);	/* config["KEY"] */
+
+			json_object_set(stamp, key, a->fields[i].after);
+			free(key);
+			continue;
 		}
+		json_decref(stamp);
+		berr_set(x->err, "%s: %s: berth changes only the state, the user.berth.* and"
+			 " the limits.* keys of an existing instance", a->address, f);
+		return APPLY_FAILED;
 	}
-	if ((running = want_running(x)) < 0)
+	if (json_object_get(a->after, "state") && (running = want_running(x)) < 0) {
+		json_decref(stamp);
 		return APPLY_FAILED;
+	}
 	r = get_obj(x, x->path.buf, &have, NULL);
-	if (r < 0)
-		return APPLY_FAILED;
-	if (r == 0) {
-		berr_set(x->err, "changed since the plan: %s (it no longer exists)", a->address);
-		return APPLY_STALE;
+	if (r <= 0) {
+		json_decref(stamp);
+		if (r == 0)
+			berr_set(x->err, "changed since the plan: %s (it no longer exists)", a->address);
+		return r < 0 ? APPLY_FAILED : APPLY_STALE;
 	}
 	if (!unchanged(a, have)) {
 		json_decref(have);
+		json_decref(stamp);
 		berr_set(x->err, "changed since the plan: %s", a->address);
 		return APPLY_STALE;
 	}
-	r = instance_converge(x, have, running);
+	r = 0;
+	if (json_object_size(stamp)) {
+		json_t *body = json_pack("{s:O}", "config", stamp);
+
+		r = write_req(x, "PATCH", x->path.buf, body, NULL);
+		json_decref(body);
+	}
+	if (r == 0 && running >= 0)
+		r = instance_converge(x, have, running);
 	json_decref(have);
+	json_decref(stamp);
 	if (r == 0)
 		*applied = read_back(x);
 	return write_status(r);

@@ -10,8 +10,10 @@
 
 #include "plan/plan-int.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/hex.h"
+#include "util/units.h"
 #include "util/banned.h"
 
 #define DEFAULT_MAX_DELETES 10
@@ -700,6 +702,164 @@ plan_instance(struct pctx *c, const struct pserver *s, const struct iplace *ip)
 	json_digest(a->before, a->digest);
 }
 
+/* The config value of key of an instance: its own, else from its profiles. */
+static const char *
+instance_key(const json_t *v, const char *key, int expanded)
+{
+	const char *x = json_string_value(json_object_get(json_object_get(v, "config"), key));
+
+	if (!x && expanded)
+		x = json_string_value(json_object_get(json_object_get(v, "expanded_config"), key));
+	return x;
+}
+
+/* Is the observed instance v declared by an Instance manifest? */
+static int
+instance_declared(const struct fleet *f, const json_t *v)
+{
+	const char *name = json_string_value(json_object_get(v, "name"));
+	const struct m_instance *in = name ? fleet_instance(f, name) : NULL;
+
+	return in && !strcmp(in->project && *in->project ? in->project : "default",
+			     obj_project(v));
+}
+
+/*
+ * The sold snapshot of an instance a panel sold on offer o's profile:
+ * each user.berth.* key it does not carry itself yet, and the cpu and
+ * memory limits it runs with now (so a later edit of the Plan does not
+ * resize it), as plan fields. 0 when it carries them all.
+ */
+static size_t
+panel_stamp(const struct m_offer *o, const json_t *v, struct plan_field **out)
+{
+	static const char *const cycles[] = { "hourly", "monthly", "quarterly", "semiannual",
+					      "yearly" };
+	char version[17], placed[32];
+	json_t *want = json_object();
+	const char *created = json_string_value(json_object_get(v, "created_at"));
+	const char *k, *lim;
+	json_t *x;
+	int64_t ms;
+	size_t n = 0;
+
+	offer_version(o, version);
+	json_object_set_new(want, "user.berth.plan", json_string(o->meta.name));
+	json_object_set_new(want, "user.berth.plan-version", json_string(version));
+	json_object_set_new(want, "user.berth.price", json_sprintf("%lld", (long long)o->price.minor));
+	json_object_set_new(want, "user.berth.currency", json_string(o->price.currency));
+	json_object_set_new(want, "user.berth.cycle", json_string(cycles[o->cycle]));
+	json_object_set_new(want, "user.berth.provider", json_string(o->meta.provider ?
+								     o->meta.provider : "platform"));
+	json_object_set_new(want, "user.berth.sold-by", json_string("panel"));
+	if (created && clock_parse_rfc3339(created, &ms) == 0 && ms > 0) {
+		clock_format(ms, 0, placed, sizeof(placed));
+		json_object_set_new(want, "user.berth.placed-at", json_string(placed));
+	}
+	/* what it runs with now (from its profiles), held on the instance itself */
+	if ((lim = instance_key(v, "limits.cpu", 1)))
+		json_object_set_new(want, "limits.cpu", json_string(lim));
+	if ((lim = instance_key(v, "limits.memory", 1)))
+		json_object_set_new(want, "limits.memory", json_string(lim));
+	*out = xcalloc(json_object_size(want) + 1, sizeof(**out));
+	json_object_foreach(want, k, x) {
+		if (instance_key(v, k, 0))
+			continue;	/* its own already: never overwritten */
+		(*out)[n].field = xasprintf("config[\"%s\"]", k);
+		(*out)[n].after = json_incref(x);
+		n++;
+	}
+	json_decref(want);
+	return n;
+}
+
+/*
+ * Instances on s that no Instance manifest declares:
+ * - created by berth (user.berth.managed on the instance itself): an
+ *   orphan, kept unless --prune (then deleted, within the mass-delete
+ *   guard);
+ * - on the profile of an offer berth knows, not berth's: sold by a panel;
+ *   on first sight its sold snapshot is stamped on it (never resized or
+ *   deleted: only keys it lacks are added, with the values it has now);
+ * - on a plan profile no Plan declares any more: an orphan, kept.
+ */
+static void
+plan_unlisted_instances(struct pctx *c, const struct pserver *s)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(list_of(s, OBJ_INSTANCE), i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const char *project = strcmp(obj_project(v), "default") ? obj_project(v) : NULL;
+		const char *plan = instance_key(v, "user.berth.plan", 1);
+		const char *st = json_string_value(json_object_get(v, "status"));
+		const struct m_offer *o = plan ? fleet_offer(c->f, plan) : NULL;
+		struct plan_action *a = NULL;
+		struct plan_field *fields = NULL;
+		size_t n;
+
+		if (!name || instance_declared(c->f, v) ||
+		    !object_targeted(c->f, c->opts, s, OBJ_INSTANCE, name))
+			continue;
+		if (c->opts && c->opts->ntargets && plan) {
+			/* a Plan target selects its own instances only */
+			char t[300];
+			size_t k;
+			int hit = 0;
+
+			snprintf(t, sizeof(t), "Plan/%s", plan);
+			for (k = 0; k < c->opts->ntargets; k++)
+				hit |= !strncmp(c->opts->targets[k], "Plan/", 5) ?
+				       !strcmp(c->opts->targets[k], t) : 1;
+			if (!hit)
+				continue;
+		}
+		if (is_managed(OBJ_INSTANCE, v)) {
+			if (!c->opts || !c->opts->prune) {
+				a = add_action(c->plan, s, OBJ_INSTANCE, name, project, ACTION_RETAINED);
+				a->reason = xstrdup("created by berth, no Instance manifest declares it"
+						    " any more: kept (--prune deletes it)");
+				a->blocked_by = xstrdup("prune not asked");
+			} else {
+				a = add_action(c->plan, s, OBJ_INSTANCE, name, project, ACTION_DELETE);
+				a->reason = xasprintf("created by berth, no Instance manifest declares"
+						      " it any more%s", st && !strcmp(st, "Running") ?
+						      " (running: it is stopped first)" : "");
+			}
+		} else if (o) {
+			n = panel_stamp(o, v, &fields);
+			if (!n) {
+				free(fields);
+				continue;
+			}
+			a = add_action(c->plan, s, OBJ_INSTANCE, name, project, ACTION_UPDATE);
+			a->fields = fields;
+			a->nfields = n;
+			a->reason = xasprintf("sold by a panel on plan-%s: its sold snapshot is"
+					      " recorded on it (the instance keeps what it runs with)",
+					      o->meta.name);
+			a->after = json_object();
+			json_object_set_new(a->after, "config", json_object());
+			for (size_t k = 0; k < n; k++) {
+				const char *f = fields[k].field;
+				char *key = xstrndup(f + 8, strlen(f) - 10);
+
+				json_object_set(json_object_get(a->after, "config"), key, fields[k].after);
+				free(key);
+			}
+		} else if (plan) {
+			a = add_action(c->plan, s, OBJ_INSTANCE, name, project, ACTION_RETAINED);
+			a->reason = xasprintf("on profile plan-%s, which no Plan declares: kept", plan);
+			a->blocked_by = xstrdup("plan unknown");
+		} else {
+			continue;	/* not berth's business */
+		}
+		a->before = instance_seen(v);
+		json_digest(a->before, a->digest);
+	}
+}
+
 static void
 plan_instances(struct pctx *c, const struct pserver *s)
 {
@@ -804,6 +964,7 @@ plan_server(struct pctx *c, const json_t *observed, struct pserver *s)
 		if (object_targeted(c->f, c->opts, s, ds.v[i].object, ds.v[i].name))
 			plan_desired(c, s, &ds.v[i]);
 	plan_instances(c, s);
+	plan_unlisted_instances(c, s);
 	/* Deletions after all else, in reverse order of kinds. */
 	for (o = OBJ_CLUSTER_GROUP + 1; o-- > OBJ_STORAGE_POOL; ) {
 		if (o == OBJ_CLUSTER_GROUP && !s->is_cluster)

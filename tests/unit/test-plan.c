@@ -116,6 +116,11 @@ field(const struct plan_action *a, const char *name)
 static void
 summary(const struct plan *p, size_t c, size_t u, size_t d, size_t b, size_t e, size_t r)
 {
+	if (p->ncreate != c || p->nupdate != u || p->ndelete != d || p->nblocked != b ||
+	    p->nerrors != e || p->nretained != r)
+		fail_msg("summary: want %zu %zu %zu %zu %zu %zu, have %zu %zu %zu %zu %zu %zu",
+			 c, u, d, b, e, r, p->ncreate, p->nupdate, p->ndelete, p->nblocked,
+			 p->nerrors, p->nretained);
 	assert_int_equal(p->ncreate, c);
 	assert_int_equal(p->nupdate, u);
 	assert_int_equal(p->ndelete, d);
@@ -282,7 +287,19 @@ test_drift(void **state)
 	assert_null(find(&x.plan, "host/lab-2/storage-pool/incus"));
 	assert_null(find(&x.plan, "host/lab-1/project/tenants"));
 	assert_null(find(&x.plan, "host/lab-1/profile/default"));
-	summary(&x.plan, 0, 1, 0, 1, 0, 2);
+	/* c1 runs on plan-ct-small without an Instance manifest: sold by a
+	 * panel, its snapshot is stamped; c2 is on plan-legacy, no Plan's. */
+	a = expect(&x.plan, "host/lab-1/instance/c1", ACTION_UPDATE,
+		   "sold by a panel on plan-ct-small: its sold snapshot is recorded on it"
+		   " (the instance keeps what it runs with)");
+	assert_string_equal(json_string_value(field(a, "config[\"user.berth.price\"]")->after), "200");
+	assert_string_equal(json_string_value(field(a, "config[\"user.berth.sold-by\"]")->after),
+			    "panel");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a->after, "config"),
+							      "user.berth.plan")), "ct-small");
+	a = expect(&x.plan, "host/lab-1/instance/c2", ACTION_RETAINED,
+		   "on profile plan-legacy, which no Plan declares: kept");
+	summary(&x.plan, 0, 2, 0, 1, 0, 3);
 	text = render(&x.plan, NULL, 0, 0);
 	golden(text, "lab/drift.txt");
 	free(text);
@@ -309,7 +326,7 @@ test_prune(void **state)
 	assert_string_equal(a->blocked_by, "in use");
 	/* deletes come after everything else of the server */
 	assert_true(a > find(&x.plan, "host/lab-1/profile/plan-ct-small"));
-	summary(&x.plan, 0, 1, 1, 1, 0, 1);
+	summary(&x.plan, 0, 2, 1, 1, 0, 2);
 	done(&x);
 }
 
@@ -325,7 +342,7 @@ test_mass_delete_guard(void **state)
 	run(&x, "lab", "mass", &o);
 	assert_int_equal(x.rc, 0);
 	/* 12 old-NN on lab-2 + plan-old on lab-1 = 13 > 10 */
-	summary(&x.plan, 0, 1, 0, 14, 0, 1);
+	summary(&x.plan, 0, 2, 0, 14, 0, 2);
 	a = expect(&x.plan, "host/lab-2/profile/old-07", ACTION_BLOCKED,
 		   "13 deletes exceed the mass-deletion guard of 10: check the manifests,"
 		   " then pass --allow-mass-delete (or raise --max-deletes)");
@@ -335,13 +352,13 @@ test_mass_delete_guard(void **state)
 
 	o.allow_mass_delete = 1;
 	run(&x, "lab", "mass", &o);
-	summary(&x.plan, 0, 1, 13, 1, 0, 1);
+	summary(&x.plan, 0, 2, 13, 1, 0, 2);
 	done(&x);
 
 	o.allow_mass_delete = 0;
 	o.max_deletes = 13;
 	run(&x, "lab", "mass", &o);
-	summary(&x.plan, 0, 1, 13, 1, 0, 1);
+	summary(&x.plan, 0, 2, 13, 1, 0, 2);
 	for (i = 1; i < x.plan.nactions; i++)
 		if (!strcmp(x.plan.actions[i].server, x.plan.actions[i - 1].server) &&
 		    x.plan.actions[i].object == OBJ_PROFILE &&
@@ -367,7 +384,7 @@ test_adopt(void **state)
 	f = field(a, "config[\"user.berth.managed\"]");
 	assert_null(f->before);
 	assert_string_equal(json_string_value(f->after), "true");
-	summary(&x.plan, 0, 2, 0, 0, 0, 2);
+	summary(&x.plan, 0, 3, 0, 0, 0, 3);
 	done(&x);
 }
 
@@ -584,7 +601,8 @@ test_json_shape_and_determinism(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "commit")), "worktree");
 	assert_int_equal(strlen(json_string_value(json_object_get(j, "manifest_digest"))), 64);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "delete")), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "retained")), 1);
+	/* plan-legacy's profile and its instance c2 */
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "retained")), 2);
 	assert_int_equal(json_array_size(json_object_get(j, "servers")), 3);
 	json_array_foreach(json_object_get(j, "actions"), i, a) {
 		static const char *const keys[] = { "address", "server", "object", "name",

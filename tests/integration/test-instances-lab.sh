@@ -208,5 +208,36 @@ has "six done" "$T/out" "Apply: 6 done, 0 failed"
 for h in lab-1 lab-2 lab-3; do
 	[ "$(count_on $h)" = 4 ] && pass "$h full with 4" || fail "$h runs $(count_on $h) instances, want 4"
 done
+
+# web-12 leaves git: kept (it is berth's, and still counts), deleted only with --prune.
+h12=$(where web-12)
+{ instances 1 5 small; instances 6 6 small web ", state: stopped"; instances 7 11 small; instances 13 13 small
+  instances 1 3 csmall db; instances 4 4 csmall db ", host: lab-c2"; } > "$R/instances.yaml"
+commit "$R" "web-12 sold no more"
+expect "an orphan is kept, and still counts" 1 "$BERTH" --repo "$R" plan
+has "orphan kept" "$T/out" "created by berth, no Instance manifest declares it any more: kept (--prune deletes it)"
+has "web-13 still refused" "$T/out" "cannot be placed: 0 of 3 hosts can take small"
+expect "prune deletes it" 1 "$BERTH" --repo "$R" apply --auto-approve --prune
+has "one deleted" "$T/out" "Apply: 1 done, 0 failed"
+[ -z "$(where web-12)" ] && pass "web-12 deleted" || fail "web-12 still on $(where web-12)"
+
+# A panel sells one on plan-small where web-12 was: stamped on first sight, and counted.
+INCUS_DIR=$(var "$h12" DIR) incus launch busybox panel-1 -p default -p plan-small >/dev/null
+expect "the panel's instance is seen" 1 "$BERTH" --repo "$R" plan
+has "stamped as a panel sale" "$T/out" "sold by a panel on plan-small: its sold snapshot is recorded on it"
+has "and counted: still no room for web-13" "$T/out" "cannot be placed: 0 of 3 hosts can take small"
+expect "apply records the sale" 1 "$BERTH" --repo "$R" apply --auto-approve
+cfg=$(curl -sf --unix-socket "$(var "$h12" SOCKET)" "http://incus/1.0/instances/panel-1" | jq -c '.metadata.config')
+for kv in '"user.berth.sold-by":"panel"' '"user.berth.price":"450"' '"user.berth.plan":"small"' '"limits.cpu":"1"'; do
+	case $cfg in *"$kv"*) pass "panel sale stamped: $kv" ;; *) fail "panel sale: no $kv in $cfg" ;; esac
+done
+case $cfg in *user.berth.managed*) fail "a panel's instance is marked berth's: $cfg" ;; *) pass "a panel's instance stays the panel's" ;; esac
+expect "the sale is in the ledger" 0 "$BERTH" ledger list --object "host/$h12/instance/panel-1"
+has "stamp result" "$T/out" "update -> ok"
+{ instances 1 5 small; instances 6 6 small web ", state: stopped"; instances 7 11 small
+  instances 1 3 csmall db; instances 4 4 csmall db ", host: lab-c2"; } > "$R/instances.yaml"
+commit "$R" "web-13 withdrawn"
+expect "clean: nothing more to do" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
+has "no changes" "$T/out" "Plan: 0 to create, 0 to update, 0 to delete, 0 blocked, 0 errors."
 expect "ledger verifies" 0 "$BERTH" ledger verify
 finish

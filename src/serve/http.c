@@ -398,6 +398,10 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		remote_addr(c, q->remote, sizeof(q->remote));
 		q->is_report = !strcmp(url, "/v1/reports");
 		q->is_place = !strcmp(url, "/v1/place") && (s->serves & HTTP_READS);
+		if (!strcmp(url, "/v1/place") && !q->is_place) {
+			q->answered = 1;
+			return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
+		}
 		if (q->is_place) {
 			if (strcmp(method, "POST"))
 				return send_json(c, 405, json_pack("{s:s}", "error", "want POST"));
@@ -433,6 +437,10 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 							   "received at once: retry later"));
 		}
 		q->deadline_ms = clock_mono_ms() + (int64_t)s->timeout_s * 1000;
+		return MHD_YES;
+	}
+	if (q->answered && !q->is_report) {
+		*upload_size = 0;	/* answered on the first call: drop the body */
 		return MHD_YES;
 	}
 	if (q->is_place) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-plan - a no-op `berth plan` on 8 lab daemons with 200 plan profiles
-# each, against
+# and 50 instances (stopped busybox containers, declared in git) each, against
 #   (a) the same objects read one GET per object, sequentially, the way
 #       per-resource tools do (one curl per profile);
 #   (b) the floor: the same recursion=1 GETs berth issues, sent concurrently
@@ -14,6 +14,7 @@ build=${1:-$top/build}
 berth=$build/src/berth
 HOSTS=${HOSTS:-8}
 PLANS=${PLANS:-200}
+INSTANCES=${INSTANCES:-50}	# per host
 ROUNDS=${ROUNDS:-5}
 T=$(mktemp -d /tmp/berth-bench-plan.XXXXXX)
 chmod 0711 "$T"
@@ -36,7 +37,15 @@ for h in $LAB_HOSTS; do
 	printf -- '---\napiVersion: berth/v1\nkind: Host\nmetadata: {name: %s, labels: {site: lab}}\nspec:\n  endpoint: %s\n  fingerprint: "%s"\n  os: debian-12\n  capacity: {cpu: 64, memory: 256GiB, disk: 4TiB}\n  storage_pools: [{name: incus, driver: dir}]\n' \
 		"$h" "${!ep}" "${!fp}" >> "$R/hosts.yaml"
 done
-printf 'apiVersion: berth/v1\nkind: Pool\nmetadata: {name: lab}\nspec: {hosts: {labels: {site: lab}}, storage_pool: incus}\n' > "$R/pool.yaml"
+printf 'apiVersion: berth/v1\nkind: Pool\nmetadata: {name: lab}\nspec: {hosts: {labels: {site: lab}}, storage_pool: incus, require_agent: false}\n' > "$R/pool.yaml"
+printf -- '---\napiVersion: berth/v1\nkind: Image\nmetadata: {name: busybox}\nspec: {source: {server: "%s", protocol: incus, alias: busybox, server_fingerprint: "%s"}, pools: [lab], auto_update: false}\n' \
+	"$LAB_IMAGE_SERVER" "$LAB_IMAGE_SERVER_FINGERPRINT" >> "$R/pool.yaml"
+printf -- '---\napiVersion: berth/v1\nkind: Plan\nmetadata: {name: tiny}\nspec: {pool: lab, type: container, cpu: 1, memory: 64MiB, disk: 100MiB, images: [busybox], price: {amount: "1.00", currency: EUR, cycle: monthly}}\n' >> "$R/pool.yaml"
+for h in $LAB_HOSTS; do
+	for i in $(seq 1 "$INSTANCES"); do
+		printf -- '---\napiVersion: berth/v1\nkind: Instance\nmetadata: {name: %s-i%d}\nspec: {plan: tiny, image: busybox, host: %s, state: stopped}\n' "$h" "$i" "$h"
+	done
+done > "$R/instances.yaml"
 for i in $(seq 1 "$PLANS"); do
 	printf -- '---\napiVersion: berth/v1\nkind: Plan\nmetadata: {name: p%d}\nspec: {pool: lab, type: container, cpu: %d, memory: %dMiB, disk: %dGiB, price: {amount: "%d.00", currency: EUR, cycle: monthly}}\n' \
 		"$i" $((1 + i % 8)) $((256 * (1 + i % 16))) $((1 + i % 50)) $((1 + i % 40)) >> "$R/plans.yaml"
@@ -45,22 +54,11 @@ git -C "$R" -c init.defaultBranch=main init -q
 git -C "$R" add -A
 git -C "$R" -c user.name=bench -c user.email=bench@berth.invalid commit -qm fleet
 
-# Trust berth's certificate, then converge by hand from the plan (apply
-# comes later): POST every object the plan creates over the unix socket.
+# Trust berth's certificate, then converge with berth apply.
 "$berth" --repo "$R" host trust-command lab-1 >/dev/null   # creates the identity
 "$top/contrib/lab/lab" trust --cert "$BERTH_STATE/client.crt" --dir "$T/lab" >/dev/null
-echo "converging $HOSTS x $PLANS profiles"
-"$berth" --repo "$R" plan --format json | jq -c '.actions[] | select(.action == "create") | [.server, .object, .after]' |
-while read -r line; do
-	server=$(jq -r '.[0]' <<<"$line"); object=$(jq -r '.[1]' <<<"$line")
-	v=LAB_$(echo "$server" | tr 'a-z-' 'A-Z_')_SOCKET
-	case $object in
-	storage-pool) url=/1.0/storage-pools ;;
-	profile) url=/1.0/profiles ;;
-	*) continue ;;
-	esac
-	jq -c '.[2]' <<<"$line" | curl -sf --unix-socket "${!v}" -X POST -H 'Content-Type: application/json' --data-binary @- "http://incus$url" >/dev/null
-done
+echo "converging $HOSTS x ($PLANS profiles + $INSTANCES instances)"
+"$berth" --repo "$R" -q apply --auto-approve >/dev/null
 if ! "$berth" --repo "$R" plan --detailed-exitcode >"$T/noop" 2>&1; then
 	echo "the fleet did not converge:"; tail -5 "$T/noop"; exit 1
 fi
@@ -80,6 +78,9 @@ for h in $LAB_HOSTS; do
 	curl_https "${!v}/1.0/storage-pools/incus" >/dev/null
 	for i in $(seq 1 "$PLANS"); do
 		curl_https "${!v}/1.0/profiles/plan-p$i" >/dev/null
+	done
+	for i in $(seq 1 "$INSTANCES"); do
+		curl_https "${!v}/1.0/instances/$h-i$i" >/dev/null
 	done
 done
 t1=$(now)
@@ -101,7 +102,7 @@ for r in $(seq "$ROUNDS"); do
 done | median > "$T/t-b"
 
 tb=$(cat "$T/t-berth"); ta=$(cat "$T/t-a"); tf=$(cat "$T/t-b")
-printf '%d hosts x %d plan profiles, no-op plan (median of %d)\n' "$HOSTS" "$PLANS" "$ROUNDS"
+printf '%d hosts x (%d plan profiles + %d instances), no-op plan (median of %d)\n' "$HOSTS" "$PLANS" "$INSTANCES" "$ROUNDS"
 printf '  berth plan:                        %.3f s\n' "$tb"
 printf '  (a) one GET per object, sequential: %.3f s   berth is %.1fx faster (goal >= 10x)\n' "$ta" "$(echo "$ta / $tb" | bc -l)"
 printf '  (b) floor, concurrent recursion=1:  %.3f s   berth is %.2fx the floor (goal <= 1.5x)\n' "$tf" "$(echo "$tb / $tf" | bc -l)"

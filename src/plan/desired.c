@@ -328,6 +328,31 @@ min_member_threads(const struct pserver *s)
 	return best;
 }
 
+void
+offer_config(const struct m_offer *o, json_t *config)
+{
+	char size[32], version[17];
+
+	json_object_set_new(config, "limits.cpu", json_sprintf("%llu", (unsigned long long)o->cpu));
+	format_size(o->memory, size, sizeof(size));
+	json_object_set_new(config, "limits.memory", json_string(size));
+	json_object_set_new(config, "user.berth.managed", json_string("true"));
+	json_object_set_new(config, "user.berth.plan", json_string(o->meta.name));
+	offer_version(o, version);
+	json_object_set_new(config, "user.berth.plan-version", json_string(version));
+}
+
+json_t *
+offer_root_disk(const struct m_offer *o)
+{
+	char size[32];
+
+	format_size(o->disk, size, sizeof(size));
+	return json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "path", "/", "pool",
+			 o->pool && o->pool->storage_pool ? o->pool->storage_pool : "",
+			 "size", size);
+}
+
 /* The profile plan-<name> of each offer of a pool that s is in. */
 static void
 add_profiles(const struct fleet *f, const struct pserver *s, struct dset *out)
@@ -337,8 +362,7 @@ add_profiles(const struct fleet *f, const struct pserver *s, struct dset *out)
 	for (i = 0; i < f->noffers; i++) {
 		const struct m_offer *p = &f->offers[i];
 		struct dobj *x;
-		json_t *config, *root, *devices;
-		char size[32], version[17];
+		json_t *config, *devices;
 		uint64_t maxcpus = 0;
 
 		if (!pserver_in_pool(s, p->pool))
@@ -348,14 +372,7 @@ add_profiles(const struct fleet *f, const struct pserver *s, struct dset *out)
 		x->name = x->owned_name;
 		x->project = "default";
 		config = json_object();
-		json_object_set_new(config, "limits.cpu", json_sprintf("%llu",
-				    (unsigned long long)p->cpu));
-		format_size(p->memory, size, sizeof(size));
-		json_object_set_new(config, "limits.memory", json_string(size));
-		json_object_set_new(config, "user.berth.managed", json_string("true"));
-		json_object_set_new(config, "user.berth.plan", json_string(p->meta.name));
-		offer_version(p, version);
-		json_object_set_new(config, "user.berth.plan-version", json_string(version));
+		offer_config(p, config);
 		if (p->type == TYPE_VM && s->cluster) {
 			if (s->cluster->vm_maxcpus_auto)
 				maxcpus = min_member_threads(s);
@@ -366,15 +383,8 @@ add_profiles(const struct fleet *f, const struct pserver *s, struct dset *out)
 			json_object_set_new(config, "raw.qemu.conf",
 					    json_sprintf("[smp-opts]\nmaxcpus = %llu",
 							 (unsigned long long)maxcpus));
-		root = json_object();
-		json_object_set_new(root, "type", json_string("disk"));
-		json_object_set_new(root, "path", json_string("/"));
-		json_object_set_new(root, "pool", json_string(p->pool->storage_pool ?
-							      p->pool->storage_pool : ""));
-		format_size(p->disk, size, sizeof(size));
-		json_object_set_new(root, "size", json_string(size));
 		devices = json_object();
-		json_object_set_new(devices, "root", root);
+		json_object_set_new(devices, "root", offer_root_disk(p));
 		x->after = json_object();
 		json_object_set_new(x->after, "name", json_string(x->name));
 		json_object_set_new(x->after, "description", p->description ?

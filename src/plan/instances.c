@@ -122,8 +122,7 @@ json_t *
 instance_desired(const struct m_instance *in, const char *member)
 {
 	const struct m_offer *o = in->offer;
-	json_t *v = json_object(), *config = json_object(), *devices, *root;
-	char size[32], version[17];
+	json_t *v = json_object(), *config = json_object(), *devices;
 
 	json_object_set_new(v, "name", json_string(in->meta.name));
 	json_object_set_new(v, "type", json_string(o->type == TYPE_VM ? "virtual-machine"
@@ -131,13 +130,7 @@ instance_desired(const struct m_instance *in, const char *member)
 	json_object_set_new(v, "profiles", json_pack("[s, s+]", "default", "plan-", o->meta.name));
 	json_object_set_new(v, "source", json_pack("{s:s, s:s}", "type", "image", "alias",
 						   in->image ? in->image->meta.name : in->image_name));
-	json_object_set_new(config, "limits.cpu", json_sprintf("%llu", (unsigned long long)o->cpu));
-	format_size(o->memory, size, sizeof(size));
-	json_object_set_new(config, "limits.memory", json_string(size));
-	json_object_set_new(config, "user.berth.managed", json_string("true"));
-	json_object_set_new(config, "user.berth.plan", json_string(o->meta.name));
-	offer_version(o, version);
-	json_object_set_new(config, "user.berth.plan-version", json_string(version));
+	offer_config(o, config);
 	json_object_set_new(config, "user.berth.price", json_sprintf("%lld",
 			    (long long)o->price.minor));
 	json_object_set_new(config, "user.berth.currency", json_string(o->price.currency));
@@ -147,12 +140,8 @@ instance_desired(const struct m_instance *in, const char *member)
 	json_object_set_new(config, "user.berth.provider", json_string(
 			    o->meta.provider ? o->meta.provider : "platform"));
 	json_object_set_new(v, "config", config);
-	format_size(o->disk, size, sizeof(size));
-	root = json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "path", "/", "pool",
-			 o->pool && o->pool->storage_pool ? o->pool->storage_pool : "",
-			 "size", size);
 	devices = json_object();
-	json_object_set_new(devices, "root", root);
+	json_object_set_new(devices, "root", offer_root_disk(o));
 	json_object_set_new(v, "devices", devices);
 	json_object_set_new(v, "state", json_string(in->running ? "running" : "stopped"));
 	if (member)

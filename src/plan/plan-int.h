@@ -52,6 +52,14 @@ int pserver_in_pool(const struct pserver *s, const struct m_pool *p);
  * sells (16 hex digits); out has 17 bytes.
  */
 void offer_version(const struct m_offer *p, char out[17]);
+/*
+ * What a profile plan-<name> and an instance of offer o both carry: its
+ * limits.cpu and limits.memory, user.berth.managed, user.berth.plan and
+ * user.berth.plan-version, set in config.
+ */
+void offer_config(const struct m_offer *o, json_t *config);
+/* The root disk of offer o's size on its pool's storage pool. Caller json_decref()s. */
+json_t *offer_root_disk(const struct m_offer *o);
 
 /* instances.c: where each Instance manifest is or goes (see instances.c). */
 struct status;

@@ -599,9 +599,11 @@ plan_undeclared(struct pctx *c, const struct pserver *s, const struct dset *ds,
 
 /* ---- instances ---------------------------------------------------------- */
 
-/* Is instance in within the targets (its Plan, or everything on s)? */
+/* Is the instance name of plan (may be NULL) on s within the targets (its
+ * Plan, or everything on s)? */
 static int
-instance_targeted(const struct pctx *c, const struct pserver *s, const struct m_instance *in)
+instance_targeted(const struct pctx *c, const struct pserver *s, const char *name,
+		  const char *plan)
 {
 	const struct plan_opts *o = c->opts;
 	size_t i;
@@ -610,15 +612,15 @@ instance_targeted(const struct pctx *c, const struct pserver *s, const struct m_
 		return 1;
 	for (i = 0; i < o->ntargets; i++) {
 		char kind[16];
-		const char *name;
+		const char *tname;
 
-		if (target_split(o->targets[i], kind, sizeof(kind), &name) < 0)
+		if (target_split(o->targets[i], kind, sizeof(kind), &tname) < 0)
 			continue;
 		if (kind_from_name(kind) == KIND_PLAN) {
-			if (!strcmp(in->plan_name, name))
+			if (plan && !strcmp(plan, tname))
 				return 1;
 		} else if (kind_from_name(kind) != KIND_IMAGE &&
-			   object_targeted(c->f, o, s, OBJ_INSTANCE, in->meta.name)) {
+			   object_targeted(c->f, o, s, OBJ_INSTANCE, name)) {
 			return 1;
 		}
 	}
@@ -799,22 +801,8 @@ plan_unlisted_instances(struct pctx *c, const struct pserver *s)
 		struct plan_field *fields = NULL;
 		size_t n;
 
-		if (!name || instance_declared(c->f, v) ||
-		    !object_targeted(c->f, c->opts, s, OBJ_INSTANCE, name))
+		if (!name || instance_declared(c->f, v) || !instance_targeted(c, s, name, plan))
 			continue;
-		if (c->opts && c->opts->ntargets && plan) {
-			/* a Plan target selects its own instances only */
-			char t[300];
-			size_t k;
-			int hit = 0;
-
-			snprintf(t, sizeof(t), "Plan/%s", plan);
-			for (k = 0; k < c->opts->ntargets; k++)
-				hit |= !strncmp(c->opts->targets[k], "Plan/", 5) ?
-				       !strcmp(c->opts->targets[k], t) : 1;
-			if (!hit)
-				continue;
-		}
 		if (is_managed(OBJ_INSTANCE, v)) {
 			if (!c->opts || !c->opts->prune) {
 				a = add_action(c->plan, s, OBJ_INSTANCE, name, project, ACTION_RETAINED);
@@ -868,7 +856,7 @@ plan_instances(struct pctx *c, const struct pserver *s)
 	for (i = 0; i < c->inst.n; i++) {
 		const struct iplace *ip = &c->inst.v[i];
 
-		if (ip->server && !strcmp(ip->server, s->name) && instance_targeted(c, s, ip->in))
+		if (ip->server && !strcmp(ip->server, s->name) && instance_targeted(c, s, ip->in->meta.name, ip->in->plan_name))
 			plan_instance(c, s, ip);
 	}
 }

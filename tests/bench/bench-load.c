@@ -23,29 +23,7 @@
 
 #include "manifest/manifest.h"
 #include "util/buf.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-write_file(const char *dir, const char *name, const struct buf *b)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (!(f = fopen(path, "w")) || fwrite(b->buf, 1, b->len, f) != b->len) {
-		perror(path);
-		exit(1);
-	}
-	fclose(f);
-}
+#include "bench.h"
 
 /*
  * A fleet of n manifests: 10 pools, n/5 hosts (one file each), plans and

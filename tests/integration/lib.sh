@@ -75,6 +75,15 @@ has() {
 		fail "$1: want \"$3\" in output"; sed -n 's/^/    | /;1,20p' "$2"; fi
 }
 
+# jq_true FILTER FILE [JQ-OPTION...]: FILTER gives exactly one value, true,
+# on FILE. (jq -e is not enough: jq 1.6 exits 0 when FILE is empty or a
+# select() leaves nothing.)
+jq_true() {
+	local filter=$1 file=$2
+	shift 2
+	[ "$(jq "$@" "$filter" "$file" 2>/dev/null)" = true ]
+}
+
 # wait_for SECONDS WHAT CMD...: run CMD every 0.1 s until it succeeds. When
 # it has not after SECONDS (times WAIT_SCALE: 10 under a checker), WHAT
 # fails and wait_for returns 1, which ends the test at the top level (set -e).

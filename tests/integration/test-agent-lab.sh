@@ -166,28 +166,28 @@ for h in lab-c1 lab-c2; do
 done
 
 expect "status --format json" 0 "$BERTH" --repo "$R" --format json status
-jq -e '[.hosts[] | select(.name == "lab-c1" or .name == "lab-c2") | .instances | map(.name)] == [["m1"], ["m2"]]' "$T/out" >/dev/null &&
+jq_true '[.hosts[] | select(.name == "lab-c1" or .name == "lab-c2") | .instances | map(.name)] == [["m1"], ["m2"]]' "$T/out" &&
 	pass "each member's instances on that member" || fail "each member's instances on that member"
-jq -e '.hosts | map(select(.health == "online")) | length == 4' "$T/out" >/dev/null &&
+jq_true '.hosts | map(select(.health == "online")) | length == 4' "$T/out" &&
 	pass "all four hosts online" || fail "all four hosts online"
-jq -e '.hosts[] | select(.name == "lab-1") | .instances | map(.name) | sort == ["c1", "c2"]' "$T/out" >/dev/null &&
+jq_true '.hosts[] | select(.name == "lab-1") | .instances | map(.name) | sort == ["c1", "c2"]' "$T/out" &&
 	pass "status lists the real containers" || fail "status lists the real containers"
 # Allocated is the sum of the plans of the containers: 1 + 2 cpu, 256MiB + 1GiB, 1GiB + 4GiB.
-jq -e '.hosts[] | select(.name == "lab-1") | .allocated == {"cpu": 3, "memory": 1342177280, "disk": 5368709120}' "$T/out" >/dev/null &&
+jq_true '.hosts[] | select(.name == "lab-1") | .allocated == {"cpu": 3, "memory": 1342177280, "disk": 5368709120}' "$T/out" &&
 	pass "allocated is the sum of the plans" || { fail "allocated is the sum of the plans"; jq '.hosts[0].allocated' "$T/out"; }
 threads=$(nproc)
-jq -e --argjson t "$threads" '.pools[0].members[] | select(.host == "lab-1") | .resources.cpu.reported == $t' "$T/out" >/dev/null &&
+jq_true '.pools[0].members[] | select(.host == "lab-1") | .resources.cpu.reported == $t' "$T/out" --argjson t "$threads" &&
 	pass "reported cpu threads are the machine's ($threads)" || fail "reported cpu threads"
 memtotal=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) * 1024))
-jq -e --argjson m "$memtotal" '.pools[0].members[] | select(.host == "lab-1") | .resources.memory.reported == $m' "$T/out" >/dev/null &&
+jq_true '.pools[0].members[] | select(.host == "lab-1") | .resources.memory.reported == $m' "$T/out" --argjson m "$memtotal" &&
 	pass "reported memory is MemTotal" || { fail "reported memory is MemTotal ($memtotal)"; jq ".pools[0].members[0].resources.memory" "$T/out"; }
-jq -e '.pools[0].schedulable == 2' "$T/out" >/dev/null && pass "both hosts schedulable" ||
+jq_true '.pools[0].schedulable == 2' "$T/out" && pass "both hosts schedulable" ||
 	{ fail "both hosts schedulable"; jq '.hosts[] | {name, reason}' "$T/out"; }
 # Capacity: cpu base is min(declared 64, reported threads) x overcommit 4.
-jq -e --argjson t "$threads" '.pools[0].members[] | select(.host == "lab-1") | .resources.cpu.capacity == 4 * $t and .resources.cpu.free == 4 * $t - 3' "$T/out" >/dev/null &&
+jq_true '.pools[0].members[] | select(.host == "lab-1") | .resources.cpu.capacity == 4 * $t and .resources.cpu.free == 4 * $t - 3' "$T/out" --argjson t "$threads" &&
 	pass "cpu capacity and free from the reported threads" || fail "cpu capacity and free"
 curl -s "$URL/v1/status" > "$T/vs"
-jq -e '.hosts | map(select(.health == "online")) | length == 4' "$T/vs" >/dev/null &&
+jq_true '.hosts | map(select(.health == "online")) | length == 4' "$T/vs" &&
 	pass "/v1/status agrees" || fail "/v1/status agrees"
 curl -s "$URL/metrics" > "$T/m"
 has "/metrics: lab-1 up" "$T/m" 'berth_host_up{host="lab-1"} 1'

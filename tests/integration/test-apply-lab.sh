@@ -127,7 +127,7 @@ expect "second apply while the first holds the lock" 1 "$BERTH" --repo "$R" appl
 has "lock error names the holder" "$T/err" "another berth apply holds the lock of $BERTH_STATE: pid $holder on host"
 kill -9 "$holder"
 wait_for 60 "the killed apply's lock is free" lock_free "$BERTH_STATE/apply.lock"
-if jq -e --argjson p "$holder" '.pid == $p' "$BERTH_STATE/apply.lock" >/dev/null; then
+if jq_true '.pid == $p' "$BERTH_STATE/apply.lock" --argjson p "$holder"; then
 	pass "the killed holder's line is left in the lock"; else fail "the killed holder's line is left in the lock"; fi
 wait_for 30 "script ends with the apply it ran" gone "$first"
 wait "$first" 2>/dev/null || true

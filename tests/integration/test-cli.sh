@@ -37,7 +37,7 @@ for lib in libyaml libcurl jansson openssl libgit2 sqlite libmicrohttpd; do
 	has "version names $lib" "$T/out" "$lib"
 done
 expect "version --format json" 0 "$BERTH" version --format json
-if jq -e '.format_version == "1.0" and (.libraries | length) == 7' "$T/out" >/dev/null; then
+if jq_true '.format_version == "1.0" and (.libraries | length) == 7' "$T/out"; then
 	pass "version json has format_version and 7 libraries"
 else
 	fail "version json"

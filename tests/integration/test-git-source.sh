@@ -45,9 +45,9 @@ if [ -n "$want" ] && [ "$have" = "$want" ]; then pass "render reads every manife
 	fail "render reads every manifest and skips hidden files"; diff <(echo "$want") <(echo "$have") | sed 's/^/    | /'; fi
 expect "subdirectory of a work tree as --repo" 0 "$BERTH" --repo "$R/fleet" --ref stable --path fleet validate
 expect "json output" 1 "$BERTH" --repo "$R" --path fleet validate --format json
-if jq -e --arg c "$v2" '.format_version == "1.0" and .valid == false and .commit == $c and .errors == 1 and
+if jq_true '.format_version == "1.0" and .valid == false and .commit == $c and .errors == 1 and
     .diagnostics[0].file == "fleet/plans.yaml" and .diagnostics[0].line == 14 and
-    .diagnostics[0].path == "spec.price.amount"' "$T/out" >/dev/null; then
+    .diagnostics[0].path == "spec.price.amount"' "$T/out" --arg c "$v2"; then
 	pass "json diagnostics name file, line, path and commit"
 else
 	fail "json diagnostics"; cat "$T/out"

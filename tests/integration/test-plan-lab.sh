@@ -99,8 +99,8 @@ has "the cluster gets its own plan profile" "$T/out" "+ create profile plan-csma
 has "-v shows requests per host" "$T/out" "host lab-1 (7 requests,"
 expect "detailed exit code with changes" 2 "$BERTH" --repo "$R" plan --detailed-exitcode
 expect "json plan" 0 "$BERTH" --repo "$R" plan --format json
-if jq -e '.format_version == "1.0" and .summary.create == 8 and
-    ([.actions[].address] | index("host/lab-2/profile/plan-small")) != null' "$T/out" >/dev/null; then
+if jq_true '.format_version == "1.0" and .summary.create == 8 and
+    ([.actions[].address] | index("host/lab-2/profile/plan-small")) != null' "$T/out"; then
 	pass "json plan has versions, summary and addresses"
 else
 	fail "json plan"

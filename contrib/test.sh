@@ -38,6 +38,7 @@ reap_labs() {
 	contrib/lab/lab reap
 }
 reap_labs
+# shellcheck disable=SC2154 # rc is set in the trap itself
 trap 'rc=$?; reap_labs || rc=1; exit $rc' EXIT
 # shellcheck disable=SC2086
 meson test -C "$builddir" --print-errorlogs --num-processes 2 ${MESON_TEST_ARGS:-}

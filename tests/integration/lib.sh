@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the integration tests (sourced). Each test gets a
 # temporary directory $T and a state directory $BERTH_STATE in it; on exit,
 # cleanup brings down the lab in $T/lab if the test started one and removes

@@ -123,6 +123,8 @@ prompted() { grep -q "Only 'yes'" "$T/first.log"; }
 wait_for 120 "the first apply asks its question" prompted || { cat "$T/first.log"; exit 1; }
 holder=$(jq -r .pid "$BERTH_STATE/apply.lock" || true)
 case $holder in ''|*[!0-9]*) fail "the lock names the first apply's pid (have \"$holder\")"; exit 1 ;; esac
+tr '\0' ' ' <"/proc/$holder/cmdline" | grep -qF -- "--repo $R apply" ||
+	{ fail "pid $holder of the lock is the first apply"; exit 1; }
 expect "second apply while the first holds the lock" 1 "$BERTH" --repo "$R" apply --auto-approve
 has "lock error names the holder" "$T/err" "another berth apply holds the lock of $BERTH_STATE: pid $holder on host"
 kill -9 "$holder"

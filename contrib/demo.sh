@@ -5,10 +5,15 @@
 # commit: validate -> plan -> apply -> plan (no changes) -> ledger verify.
 #
 #   contrib/demo.sh [--keep]     --keep leaves the lab running afterwards
+#                                (started with lab up --persist: lab reap
+#                                leaves it alone too)
 #
 #   BERTH_DEMO_DIR   where the lab, the fleet repository and the state live
 #                    (default /var/tmp/berth-demo; must be reachable by the
 #                    containers, so not under a 0700 home directory)
+#   BERTH            the berth command to run (a built binary, or a wrapper
+#                    such as the tests' valgrind one); when it is set,
+#                    nothing is built
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,10 +27,13 @@ step "installing dependencies (when missing) and building"
 # shellcheck source=contrib/deps.sh
 . contrib/deps.sh
 berth_install_deps
-builddir=${BUILDDIR:-$top/build}
-[ -f "$builddir/build.ninja" ] || meson setup "$builddir" >/dev/null
-meson compile -C "$builddir" >/dev/null
-berth=$builddir/src/berth
+berth=${BERTH:-}
+if [ -z "$berth" ]; then
+	builddir=${BUILDDIR:-$top/build}
+	[ -f "$builddir/build.ninja" ] || meson setup "$builddir" >/dev/null
+	meson compile -C "$builddir" >/dev/null
+	berth=$builddir/src/berth
+fi
 "$berth" version
 
 demo=${BERTH_DEMO_DIR:-/var/tmp/berth-demo}
@@ -35,9 +43,12 @@ chmod 0711 "$demo"
 export BERTH_STATE=$demo/state
 
 step "starting the lab in $lab"
-contrib/lab/lab up --hosts 2 --cluster 2 --net 127.42.0 --dir "$lab"
+# The trap is set first: a lab that fails half way up is brought down too.
 if [ $keep = 0 ]; then
 	trap 'step "stopping the lab"; contrib/lab/lab down --dir "$lab"' EXIT
+	contrib/lab/lab up --hosts 2 --cluster 2 --net 127.42.0 --dir "$lab"
+else
+	contrib/lab/lab up --hosts 2 --cluster 2 --net 127.42.0 --dir "$lab" --persist
 fi
 # shellcheck source=/dev/null
 . "$lab/lab.env"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Build berth and run every test suite (unit, integration against a real
-# Incus lab, fuzz corpus replay, ajv agreement). On a bare Debian 12, as root,
-# it first installs everything it needs. Exits non-zero on any failure.
+# Build berth and run every test suite of `meson test`: unit, integration
+# (the berth binary, with real Incus labs and ajv) and fuzz (corpus replay).
+# On a bare Debian 12, as root, it first installs everything it needs.
+# Labs left running by killed tests are brought down before and after.
+# Exits non-zero on any failure.
 #
 #   BUILDDIR=build    where to build (default: build/ in the checkout)
 #   MESON_TEST_ARGS   extra arguments for `meson test` (e.g. --suite unit)
@@ -28,5 +30,15 @@ if [ ! -x "$builddir/ajv/node_modules/.bin/ajv" ]; then
 	npm install --silent --no-audit --no-fund --prefix "$builddir/ajv" ajv-cli@5 ajv-formats@2 >/dev/null
 fi
 
+# A test killed by its timeout dies with its trap, but the incusd daemons of
+# its lab run in sessions of their own: lab reap brings down every lab whose
+# session has ended, so their addresses are free for this run and the next.
+reap_labs() {
+	[ "$(id -u)" = 0 ] || return 0
+	contrib/lab/lab reap
+}
+reap_labs
+# shellcheck disable=SC2154 # rc is set in the trap itself
+trap 'rc=$?; reap_labs || rc=1; exit $rc' EXIT
 # shellcheck disable=SC2086
 meson test -C "$builddir" --print-errorlogs --num-processes 2 ${MESON_TEST_ARGS:-}

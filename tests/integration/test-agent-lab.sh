@@ -11,7 +11,6 @@ if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
 	echo "needs root and incusd"; exit 77
 fi
 command -v faketime >/dev/null || { echo "needs faketime (contrib/deps.sh installs it)"; exit 77; }
-LAB="$SOURCE_ROOT/contrib/lab/lab"
 chmod 0711 "$T"
 SERVE_PID=
 SERVE_GROUP=	# 1: SERVE_PID leads a process group of its own (faketime forks berth)
@@ -24,7 +23,7 @@ stop_serve() {
 }
 # The containers' bridges live in this network namespace: named per run, removed at the end.
 BR=b$$
-trap 'stop_serve; "$LAB" down --dir "$T/lab" >/dev/null 2>&1; ip link del "${BR}1" 2>/dev/null || true; ip link del "${BR}2" 2>/dev/null || true; rm -rf "$T"' EXIT
+test_cleanup() { stop_serve; ip link del "${BR}1" 2>/dev/null || true; ip link del "${BR}2" 2>/dev/null || true; }
 "$LAB" up --hosts 2 --cluster 2 --dir "$T/lab" --net 127.44.0 >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
 . "$T/lab/lab.env"
 li() { local h=$1; shift; INCUS_DIR=$(var "$h" DIR) INCUS_CONF="$T/incus-client" incus "$@"; }
@@ -124,16 +123,29 @@ li lab-c1 launch busybox m2 --target lab-c2 -c user.berth.plan=small >/dev/null 
 traffic() { li "$1" exec c1 -- ping -c 3 -W 1 -i 0.2 192.0.2.99 >/dev/null 2>&1 || true; }
 traffic lab-1
 
+# answers URL [CURL-OPTION...]: berth serve (SERVE_PID) runs and URL says ok.
+# A server that exited stops the wait at once: the test ends there.
+answers() {
+	local url=$1
+	shift
+	if gone "$SERVE_PID"; then
+		fail "berth serve exited"; sed 's/^/    | /' "$T/serve.log"; exit 1
+	fi
+	curl -sf "$@" "$url" >/dev/null 2>&1
+}
+# serve_up URL [CURL-OPTION...]: wait until the server started last answers at URL.
+serve_up() { wait_for 60 "berth serve answers at $1" answers "$@" || { sed 's/^/    | /' "$T/serve.log"; exit 1; }; }
+# start_serve [OPTION...]: berth serve on $URL, up when this returns.
 start_serve() {
 	"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" "$@" >>"$T/serve.log" 2>&1 &
 	SERVE_PID=$!
-	for _ in $(seq 1 50); do curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	cat "$T/serve.log"; return 1
+	serve_up "$URL/healthz"
 }
 agent() { local h=$1; shift; "$BERTH" agent once --host "$h" --key "$T/$h.key" --server "$URL" \
 	--incus "unix://$(var "$h" SOCKET)" --spool "$T/spool-$h" "$@"; }
 
-start_serve && pass "berth serve listens" || fail "berth serve did not start"
+start_serve
+pass "berth serve listens"
 curl -s "$URL/healthz" > "$T/h"
 has "/healthz says ok" "$T/h" "ok"
 
@@ -154,28 +166,28 @@ for h in lab-c1 lab-c2; do
 done
 
 expect "status --format json" 0 "$BERTH" --repo "$R" --format json status
-jq -e '[.hosts[] | select(.name == "lab-c1" or .name == "lab-c2") | .instances | map(.name)] == [["m1"], ["m2"]]' "$T/out" >/dev/null &&
+jq_true '[.hosts[] | select(.name == "lab-c1" or .name == "lab-c2") | .instances | map(.name)] == [["m1"], ["m2"]]' "$T/out" &&
 	pass "each member's instances on that member" || fail "each member's instances on that member"
-jq -e '.hosts | map(select(.health == "online")) | length == 4' "$T/out" >/dev/null &&
+jq_true '.hosts | map(select(.health == "online")) | length == 4' "$T/out" &&
 	pass "all four hosts online" || fail "all four hosts online"
-jq -e '.hosts[] | select(.name == "lab-1") | .instances | map(.name) | sort == ["c1", "c2"]' "$T/out" >/dev/null &&
+jq_true '.hosts[] | select(.name == "lab-1") | .instances | map(.name) | sort == ["c1", "c2"]' "$T/out" &&
 	pass "status lists the real containers" || fail "status lists the real containers"
 # Allocated is the sum of the plans of the containers: 1 + 2 cpu, 256MiB + 1GiB, 1GiB + 4GiB.
-jq -e '.hosts[] | select(.name == "lab-1") | .allocated == {"cpu": 3, "memory": 1342177280, "disk": 5368709120}' "$T/out" >/dev/null &&
+jq_true '.hosts[] | select(.name == "lab-1") | .allocated == {"cpu": 3, "memory": 1342177280, "disk": 5368709120}' "$T/out" &&
 	pass "allocated is the sum of the plans" || { fail "allocated is the sum of the plans"; jq '.hosts[0].allocated' "$T/out"; }
 threads=$(nproc)
-jq -e --argjson t "$threads" '.pools[0].members[] | select(.host == "lab-1") | .resources.cpu.reported == $t' "$T/out" >/dev/null &&
+jq_true '.pools[0].members[] | select(.host == "lab-1") | .resources.cpu.reported == $t' "$T/out" --argjson t "$threads" &&
 	pass "reported cpu threads are the machine's ($threads)" || fail "reported cpu threads"
 memtotal=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) * 1024))
-jq -e --argjson m "$memtotal" '.pools[0].members[] | select(.host == "lab-1") | .resources.memory.reported == $m' "$T/out" >/dev/null &&
+jq_true '.pools[0].members[] | select(.host == "lab-1") | .resources.memory.reported == $m' "$T/out" --argjson m "$memtotal" &&
 	pass "reported memory is MemTotal" || { fail "reported memory is MemTotal ($memtotal)"; jq ".pools[0].members[0].resources.memory" "$T/out"; }
-jq -e '.pools[0].schedulable == 2' "$T/out" >/dev/null && pass "both hosts schedulable" ||
+jq_true '.pools[0].schedulable == 2' "$T/out" && pass "both hosts schedulable" ||
 	{ fail "both hosts schedulable"; jq '.hosts[] | {name, reason}' "$T/out"; }
 # Capacity: cpu base is min(declared 64, reported threads) x overcommit 4.
-jq -e --argjson t "$threads" '.pools[0].members[] | select(.host == "lab-1") | .resources.cpu.capacity == 4 * $t and .resources.cpu.free == 4 * $t - 3' "$T/out" >/dev/null &&
+jq_true '.pools[0].members[] | select(.host == "lab-1") | .resources.cpu.capacity == 4 * $t and .resources.cpu.free == 4 * $t - 3' "$T/out" --argjson t "$threads" &&
 	pass "cpu capacity and free from the reported threads" || fail "cpu capacity and free"
 curl -s "$URL/v1/status" > "$T/vs"
-jq -e '.hosts | map(select(.health == "online")) | length == 4' "$T/vs" >/dev/null &&
+jq_true '.hosts | map(select(.health == "online")) | length == 4' "$T/vs" &&
 	pass "/v1/status agrees" || fail "/v1/status agrees"
 curl -s "$URL/metrics" > "$T/m"
 has "/metrics: lab-1 up" "$T/m" 'berth_host_up{host="lab-1"} 1'
@@ -200,7 +212,7 @@ n=$(ls "$T/spool-lab-1" | grep -c '^r-.*\.json$')
 # so the total of eth0 of c1 is its value in the last report.
 last=$(ls "$T/spool-lab-1"/r-*.json | sort | tail -1)
 want_tx=$(jq '.instances[] | select(.name == "c1") | .network[] | select(.name == "eth0") | .tx_bytes' "$last")
-start_serve || fail "berth serve restarts"
+start_serve
 traffic lab-1
 expect "intake back: the spool drains" 0 agent lab-1
 has "all four delivered" "$T/err" "4 delivered"
@@ -226,7 +238,6 @@ has "the agent reports bad_signature" "$T/err" "bad_signature"
 curl -s "$URL/metrics" > "$T/m"
 has "/metrics counts it" "$T/m" 'berth_reports_rejected_total{reason="bad_signature"} 1'
 stop_serve
-sleep 0.2
 expect "ledger has the rejection" 0 "$BERTH" ledger list --kind report.rejected
 has "rejection entry names host and reason" "$T/out" "bad_signature"
 expect "ledger verifies" 0 "$BERTH" ledger verify
@@ -236,7 +247,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.crt" >/dev/null 2>&1
 "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" >>"$T/serve.log" 2>&1 &
 SERVE_PID=$!
-for _ in $(seq 1 50); do curl -sf --cacert "$T/tls.crt" "https://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+serve_up "https://127.0.0.1:$PORT/healthz" --cacert "$T/tls.crt"
 expect "agent over https" 0 "$BERTH" agent once --host lab-2 --key "$T/lab-2.key" --server "https://127.0.0.1:$PORT" \
 	--server-ca "$T/tls.crt" --incus "unix://$(var lab-2 SOCKET)" --spool "$T/spool-lab-2"
 has "accepted over https" "$T/err" "1 delivered"
@@ -252,7 +263,7 @@ expect "reconcile (nothing to change)" 0 "$BERTH" --repo "$R" reconcile
 # Monitoring on a listener of its own: the agents' port takes reports only.
 ADMIN=http://127.0.0.1:$((PORT + 1))
 start_serve --admin-listen "127.0.0.1:$((PORT + 1))"
-sleep 0.3
+serve_up "$ADMIN/healthz"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/metrics")
 [ "$code" = 404 ] && pass "--admin-listen: no /metrics on the agents' port" || fail "/metrics on the agents' port: $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '{}' "$ADMIN/v1/reports")
@@ -274,12 +285,12 @@ setsid env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 	faketime -f '+5m' "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" >>"$T/serve.log" 2>&1 &
 SERVE_PID=$!
 SERVE_GROUP=1
-for _ in $(seq 1 50); do curl -sf "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+serve_up "$URL/healthz"
 curl -s "$URL/metrics" > "$T/m"
 has "/metrics: lab-1 down" "$T/m" 'berth_host_up{host="lab-1"} 0'
 stop_serve
-if curl -sf "$URL/healthz" >/dev/null 2>&1; then fail "the intake under faketime still answers after it was stopped"
-else pass "the intake under faketime stopped"; fi
+silent() { ! curl -sf "$URL/healthz" >/dev/null 2>&1; }
+wait_for 30 "the intake under faketime stops with its process group" silent && pass "the intake under faketime stopped"
 expect "plan 5 minutes on" 0 ft -f '+5m' "$BERTH" --repo "$R" plan
 has "plan marks the offline host" "$T/out" "host lab-1: offline"
 
@@ -297,7 +308,7 @@ spec: {hosts: {names: [lab-2]}, storage_pool: spare}
 X
 commit "$R" spare
 kill "$(var lab-2 PID)"
-for _ in $(seq 1 100); do kill -0 "$(var lab-2 PID)" 2>/dev/null || break; sleep 0.1; done
+wait_for 60 "lab-2's incusd stops on SIGTERM" gone "$(var lab-2 PID)"
 rm -rf "$T/spare-src"
 "$LAB" up --hosts 2 --cluster 2 --dir "$T/lab" --net 127.44.0 >>"$T/lab.log" 2>&1 || { tail -5 "$T/lab.log"; fail "restarting lab-2"; }
 . "$T/lab/lab.env"

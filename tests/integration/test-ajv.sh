@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # test-ajv.sh - the schemas are valid JSON Schema, and ajv and berth agree.
 #
 # 1. Every schema in schemas/ compiles with ajv in strict draft 2020-12 mode.
@@ -7,14 +7,15 @@
 #    converted to JSON by `berth render`, validated by ajv against
 #    manifest.json, and compared with berth's own verdict from
 #    `berth validate --schema-only`. Any disagreement fails the test.
+#    The fixtures of the YAML reader, tests/data/bad/yaml-*/, are YAML that
+#    berth refuses before there is a document to give ajv: for them berth
+#    must refuse both render and validate; any other file berth cannot
+#    render fails the test.
 #
 # Environment (set by meson): BERTH, SOURCE_ROOT, BUILD_ROOT. ajv-cli is
 # installed by the project's test script into $BUILD_ROOT/ajv; without it
 # this test fails.
-set -u
-
-: "${BERTH:?BERTH must name the berth binary}"
-: "${SOURCE_ROOT:?SOURCE_ROOT must be set}"
+. "$(dirname "$0")/lib.sh"
 : "${BUILD_ROOT:?BUILD_ROOT must be set}"
 
 AJV="$BUILD_ROOT/ajv/node_modules/.bin/ajv"
@@ -30,8 +31,7 @@ if ! command -v node >/dev/null; then
 	exit 1
 fi
 
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+WORK=$T
 mkdir -p "$WORK/docs" "$WORK/repos"
 failed=0
 
@@ -96,7 +96,7 @@ if (out.length)
 EOF
 echo 0 >"$WORK/counter"
 : >"$WORK/index.tsv"
-skipped=0
+refused=0
 nfiles=0
 
 # check_file LABEL ROOT REL: render and validate ROOT/REL on its own.
@@ -106,15 +106,28 @@ check_file() {
 	nfiles=$((nfiles + 1))
 	mkdir -p "$repo/$(dirname "$rel")"
 	cp "$root/$rel" "$repo/$rel"
+	rc=0
+	"$BERTH" --repo "$repo" --worktree validate --schema-only --format json \
+		>"$WORK/validate.json" 2>"$WORK/validate.err" || rc=$?
 	if ! "$BERTH" --repo "$repo" --worktree render >"$WORK/render.jsonl" \
 			2>"$WORK/render.err"; then
-		# not YAML berth can read: a parser question, not a schema one
-		skipped=$((skipped + 1))
+		case $label in
+		tests/data/bad/yaml-*)
+			# YAML berth refuses before any document: nothing for ajv
+			refused=$((refused + 1))
+			if [ "$rc" -ne 1 ]; then
+				echo "FAIL: $label/$rel: render refuses it but validate exits $rc" >&2
+				failed=1
+			fi
+			;;
+		*)
+			echo "FAIL: $label/$rel: berth render fails:" >&2
+			cat "$WORK/render.err" >&2
+			failed=1
+			;;
+		esac
 		return
 	fi
-	"$BERTH" --repo "$repo" --worktree validate --schema-only --format json \
-		>"$WORK/validate.json" 2>"$WORK/validate.err"
-	rc=$?
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
 		echo "FAIL: $label/$rel: berth validate exited $rc:" >&2
 		cat "$WORK/validate.err" >&2
@@ -162,10 +175,11 @@ fi
 
 # ---- 3. ajv's verdict, in one run ---------------------------------------
 
+# (ajv exits 1 when any document is invalid: its verdicts are read below)
 mapfile -t refs < <(refs_except "$SCHEMAS/manifest.json")
 "$AJV" validate --spec=draft2020 --strict=true --all-errors --errors=text \
 	-s "$SCHEMAS/manifest.json" "${refs[@]}" -d "$WORK/docs/*.json" \
-	>"$WORK/ajv.out" 2>&1
+	>"$WORK/ajv.out" 2>&1 || true
 
 # ---- 4. compare -----------------------------------------------------------
 
@@ -195,8 +209,13 @@ while IFS=$'\t' read -r doc berth label msgs; do
 	echo "  document: $(cat "$doc")" >&2
 done <"$WORK/index.tsv"
 
+nyaml=$(find "$SOURCE_ROOT"/tests/data/bad/yaml-*/ -type f \( -name '*.yaml' -o -name '*.yml' \) | wc -l)
+if [ "$refused" -ne "$nyaml" ]; then
+	echo "FAIL: berth refused $refused of the $nyaml YAML reader fixtures" >&2
+	failed=1
+fi
 echo "ajv: $nschemas schemas compile; $ndocs documents from $nfiles files" \
-	"($skipped files skipped: not YAML berth reads);" \
+	"($refused YAML reader fixtures refused by berth, as they must be);" \
 	"$agree agree, $disagree disagree"
 if [ "$disagree" -ne 0 ] || [ "$failed" -ne 0 ]; then
 	exit 1

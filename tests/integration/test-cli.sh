@@ -30,13 +30,14 @@ for cmd in plan apply; do
 	expect "$cmd: --max-deletes overflow" 1 "$BERTH" $cmd --max-deletes 99999999999999999999
 	has "$cmd: --max-deletes wants a number" "$T/err" '--max-deletes: want a number, have "99999999999999999999"'
 	expect "$cmd: --parallel 0" 1 "$BERTH" $cmd --parallel 0
+	has "$cmd: --parallel names its range" "$T/err" "berth $cmd: --parallel: want a number from 1 to 1024, have \"0\""
 done
 expect "version" 0 "$BERTH" version
 for lib in libyaml libcurl jansson openssl libgit2 sqlite libmicrohttpd; do
 	has "version names $lib" "$T/out" "$lib"
 done
 expect "version --format json" 0 "$BERTH" version --format json
-if jq -e '.format_version == "1.0" and (.libraries | length) == 7' "$T/out" >/dev/null; then
+if jq_true '.format_version == "1.0" and (.libraries | length) == 7' "$T/out"; then
 	pass "version json has format_version and 7 libraries"
 else
 	fail "version json"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command, end to end: contrib/demo.sh starts the lab,
 # binds examples/lab to it, validates from a commit, and stops the lab.
+# It runs $BERTH (under valgrindcli, lib.sh's wrapper) and builds nothing.
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
@@ -8,7 +9,7 @@ if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
 fi
 chmod 0711 "$T"
 rc=0
-BERTH_SKIP_DEPS=1 BUILDDIR="$BUILD_ROOT" BERTH_DEMO_DIR="$T/demo" \
+BERTH_SKIP_DEPS=1 BERTH="$BERTH" BERTH_DEMO_DIR="$T/demo" \
 	bash "$SOURCE_ROOT/contrib/demo.sh" >"$T/demo.log" 2>&1 || rc=$?
 if [ $rc = 0 ]; then pass "demo exits 0"; else fail "demo exits 0 (exit $rc)"; tail -30 "$T/demo.log"; fi
 has "demo validates the lab fleet from a commit" "$T/demo.log" "11 documents in 5 files valid at commit"
@@ -23,5 +24,6 @@ if grep -rq '0000000000000000000000000000000000000000000000000000000000000000' "
 else
 	pass "every lab fingerprint was bound"
 fi
+[ ! -e "$T/demo/lab" ] && pass "the demo's lab directory is gone" || fail "the demo's lab directory is gone"
 if pgrep -f "$T/demo/lab" >/dev/null; then fail "no daemon of the demo left running"; else pass "no daemon of the demo left running"; fi
 finish

@@ -10,7 +10,7 @@ for ex in fleet lab; do
 	expect "examples/$ex validates" 0 "$BERTH" --repo "$R" --path "examples/$ex" validate --strict
 	has "examples/$ex has no warnings" "$T/err" "valid at commit"
 	expect "examples/$ex json" 0 "$BERTH" --repo "$R" --path "examples/$ex" validate --format json
-	if jq -e '.valid and .errors == 0 and .warnings == 0 and (.diagnostics | length) == 0' "$T/out" >/dev/null; then
+	if jq_true '.valid and .errors == 0 and .warnings == 0 and (.diagnostics | length) == 0' "$T/out"; then
 		pass "examples/$ex json is clean"
 	else
 		fail "examples/$ex json is clean"
@@ -19,7 +19,7 @@ done
 expect "render examples/fleet" 0 "$BERTH" --repo "$R" --path examples/fleet render
 n=$(wc -l < "$T/out")
 if [ "$n" = 23 ]; then pass "render prints 23 documents"; else fail "render prints 23 documents (have $n)"; fi
-if jq -e -s 'map(select(.document.kind == "Plan" and .document.metadata.name == "vps-s"))[0].document.spec.price.amount == "4.50"' "$T/out" >/dev/null; then
+if jq_true 'map(select(.document.kind == "Plan" and .document.metadata.name == "vps-s"))[0].document.spec.price.amount == "4.50"' "$T/out" -s; then
 	pass "render keeps money as a string"
 else
 	fail "render keeps money as a string"

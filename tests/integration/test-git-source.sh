@@ -37,13 +37,17 @@ has "unknown ref message" "$T/err" 'unknown revision "nope"'
 expect "unknown path" 1 "$BERTH" --repo "$R" --path nowhere validate
 has "unknown path message" "$T/err" '"nowhere" not found'
 expect "not a repository" 1 "$BERTH" --repo "$T/nothing-here" validate
-"$BERTH" --repo "$R" --ref stable render >"$T/out" 2>"$T/err" || true
-if grep -q 'ci.yml\|gitlab\|wip.yaml' "$T/out"; then fail "hidden files are skipped"; else pass "hidden files are skipped"; fi
+# render reads exactly the YAML files of the commit that are not hidden.
+expect "render at a branch" 0 "$BERTH" --repo "$R" --ref stable render
+want=$(git -C "$R" ls-tree -r --name-only stable | grep -E '\.ya?ml$' | grep -Ev '(^|/)\.' | sort)
+have=$(jq -r .file "$T/out" | sort -u)
+if [ -n "$want" ] && [ "$have" = "$want" ]; then pass "render reads every manifest and skips hidden files"; else
+	fail "render reads every manifest and skips hidden files"; diff <(echo "$want") <(echo "$have") | sed 's/^/    | /'; fi
 expect "subdirectory of a work tree as --repo" 0 "$BERTH" --repo "$R/fleet" --ref stable --path fleet validate
 expect "json output" 1 "$BERTH" --repo "$R" --path fleet validate --format json
-if jq -e --arg c "$v2" '.format_version == "1.0" and .valid == false and .commit == $c and .errors == 1 and
+if jq_true '.format_version == "1.0" and .valid == false and .commit == $c and .errors == 1 and
     .diagnostics[0].file == "fleet/plans.yaml" and .diagnostics[0].line == 14 and
-    .diagnostics[0].path == "spec.price.amount"' "$T/out" >/dev/null; then
+    .diagnostics[0].path == "spec.price.amount"' "$T/out" --arg c "$v2"; then
 	pass "json diagnostics name file, line, path and commit"
 else
 	fail "json diagnostics"; cat "$T/out"

@@ -2,7 +2,9 @@
 # Integration test of contrib/lab/lab against real incusd daemons:
 # up (2 hosts, a 2-member cluster, the image server), the env files, HTTPS and
 # unix-socket access, certificate fingerprints, trust, an image pull between
-# daemons, idempotent up, restart of a dead daemon, down (twice).
+# daemons, idempotent up, restart of a dead daemon, the registry and reap
+# (a lab whose session ended is brought down, one started --persist is
+# not), down (twice).
 #
 # Needs root, incusd, incus, busybox-static, openssl, curl and jq; exits 77
 # (skipped) when they are missing.
@@ -32,6 +34,9 @@ fi
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/berth-lab-test.XXXXXX")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-lab-client.XXXXXX")
+DIR2=$WORK/orphan
+# A registry of this test's own: reap must not touch the labs of others.
+export LAB_REGISTRY=$WORK/registry
 DONE=0
 
 cleanup() {
@@ -48,7 +53,15 @@ cleanup() {
             "$LAB" down --dir "$DIR" >&2 || true
         fi
     fi
-    rm -rf "$WORK"
+    if [[ -d $DIR2 ]]; then
+        "$LAB" down --dir "$DIR2" >&2 || rc=1
+    fi
+    if awk -v t="$WORK/" 'index($5, t) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+        printf '%s: something is still mounted below it: left in place\n' "$WORK" >&2
+        rc=1
+    else
+        rm -rf --one-file-system "$WORK"
+    fi
     exit "$rc"
 }
 trap cleanup EXIT
@@ -85,6 +98,23 @@ lab_incusd_pids() {
 wait_op() {   # socket operation-url -> prints final operation JSON
     sock_get "$1" "$2/wait?timeout=120" || true
 }
+
+# until_within SECONDS WHAT CMD...: CMD every 0.1 s until it succeeds; fail
+# naming WHAT when SECONDS pass first
+until_within() {
+    local end=$((SECONDS + $1)) what=$2
+    shift 2
+    until "$@"; do
+        ((SECONDS < end)) || fail "$what: not after $1 s"
+        sleep 0.1
+    done
+}
+dead() { [[ ! -d /proc/$1 || $(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) == Z ]]; }
+no_image() { ! sock_get "$1" "/1.0/images/$2" >/dev/null 2>&1; }
+
+# the registry entry of a lab directory: "dir=... session=..."
+reg_entry() { grep -lxF "dir=$1" "$LAB_REGISTRY"/*.lab 2>/dev/null | xargs -r cat | tr '\n' ' '; }
+session_of() { local l; read -r l <"/proc/$1/stat"; l=${l##*) }; read -r _ _ _ l _ <<<"$l"; echo "$l"; }
 
 # ------------------------------------------------------------------------
 step "lab up --hosts 2 --cluster 2 --dir $DIR"
@@ -202,8 +232,11 @@ res=$(wait_op "$S1" "$op")
 if [[ $(jq -r .metadata.status <<<"$res") == Success ]]; then
     note "pull without 'certificate' succeeded"
     sock_get "$S1" "/1.0/images/$LAB_IMAGE_FINGERPRINT" >/dev/null || fail "image missing after pull"
-    curl -sS --unix-socket "$S1" -X DELETE "http://lab/1.0/images/$LAB_IMAGE_FINGERPRINT" >/dev/null
-    sleep 1
+    op=$(curl -sS --unix-socket "$S1" -X DELETE "http://lab/1.0/images/$LAB_IMAGE_FINGERPRINT" | jq -r .operation)
+    [[ $op == /1.0/operations/* ]] || fail "lab-1: DELETE /1.0/images gave no operation"
+    res=$(wait_op "$S1" "$op")
+    [[ $(jq -r .metadata.status <<<"$res") == Success ]] || fail "lab-1: image delete failed: $(jq -c .metadata <<<"$res")"
+    until_within 60 "lab-1: the pulled image is deleted" no_image "$S1" "$LAB_IMAGE_FINGERPRINT"
 else
     note "pull without 'certificate' fails as expected: $(jq -r '.metadata.err // .error' <<<"$res")"
 fi
@@ -275,7 +308,7 @@ else
 fi
 old=$(jq -r '.hosts[] | select(.name == "lab-2") | .pid' "$J")
 kill -KILL "$old"
-for _ in $(seq 50); do [[ -d /proc/$old ]] || break; sleep 0.1; done
+until_within 30 "lab-2 (pid $old) is gone after SIGKILL" dead "$old"
 if "$LAB" status --dir "$DIR" >"$WORK/status"; then fail "lab status should fail with a daemon down"; fi
 grep -q '^lab-2 .* down$' "$WORK/status" || fail "lab status does not show lab-2 down: $(cat "$WORK/status")"
 ok "lab status shows lab-2 down"
@@ -287,6 +320,37 @@ others_after=$(jq -c '[.hosts[0].pid, .image_server.pid, .cluster.members[].pid]
 sock_get "$S2" /1.0 >/dev/null || fail "lab-2 does not answer after restart"
 [[ $(https_get "$(envvar lab-2 ENDPOINT)/1.0" | jq -r .metadata.auth) == untrusted ]] || fail "lab-2 https after restart"
 ok "lab-2 restarted: pid $old -> $new, other pids unchanged"
+
+# ------------------------------------------------------------------------
+step "the registry: a lab is registered with the session that started it"
+[[ $(reg_entry "$DIR") == "dir=$DIR session=$(session_of $$) " ]] ||
+    fail "registry entry of $DIR: '$(reg_entry "$DIR")', want our session $(session_of $$)"
+ok "$DIR registered with session $(session_of $$)"
+
+step "lab reap: a lab whose session ended goes down, the others stay"
+# A second lab (the image server only) started --persist from a session
+# that ends at once: reap leaves it alone.
+setsid -w "$LAB" up --hosts 0 --dir "$DIR2" --persist >"$WORK/orphan.log" 2>&1 ||
+    fail "lab up --persist in a session of its own: $(tail -5 "$WORK/orphan.log")"
+[[ $(reg_entry "$DIR2") == "dir=$DIR2 session= " ]] || fail "--persist registry entry: '$(reg_entry "$DIR2")'"
+orphan=$(cat "$DIR2/lab-images/pid")
+"$LAB" reap
+[[ -d $DIR2 ]] && ! dead "$orphan" || fail "reap brought down a lab started --persist"
+ok "a lab started --persist is not reaped"
+# Started again without --persist from a session that ends: reaped.
+setsid -w "$LAB" up --hosts 0 --dir "$DIR2" >>"$WORK/orphan.log" 2>&1 ||
+    fail "lab up in a session of its own: $(tail -5 "$WORK/orphan.log")"
+[[ $(cat "$DIR2/lab-images/pid") == "$orphan" ]] || fail "the second up restarted the image server"
+"$LAB" reap | tee "$WORK/reap.log"
+grep -qF "$DIR2: the session that started it" "$WORK/reap.log" || fail "reap does not name $DIR2"
+[[ ! -e $DIR2 ]] || fail "reap left $DIR2"
+until_within 30 "the reaped lab's incusd (pid $orphan) is gone" dead "$orphan"
+[[ -z $(reg_entry "$DIR2") ]] || fail "the reaped lab is still registered"
+for p in $(jq -r '.hosts[].pid, .image_server.pid, .cluster.members[].pid' "$J"); do
+    ! dead "$p" || fail "reap stopped pid $p of the lab of this (live) session"
+done
+[[ -n $(reg_entry "$DIR") ]] || fail "reap unregistered the lab of this (live) session"
+ok "reaped the orphan; this session's lab still runs"
 
 # ------------------------------------------------------------------------
 step "lab down"
@@ -310,6 +374,8 @@ fi
 ok "no loop device backed by a file in $DIR"
 [[ ! -e $DIR ]] || fail "$DIR still exists"
 ok "$DIR removed (lab down took $DOWN_TIME)"
+[[ -z $(reg_entry "$DIR") ]] || fail "$DIR is still registered after down"
+ok "$DIR unregistered"
 
 step "lab down again"
 "$LAB" down --dir "$DIR" || fail "second lab down failed"

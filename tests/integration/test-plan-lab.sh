@@ -6,9 +6,7 @@
 if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
 	echo "needs root and incusd"; exit 77
 fi
-LAB="$SOURCE_ROOT/contrib/lab/lab"
 chmod 0711 "$T"
-trap '"$LAB" down --dir "$T/lab" >/dev/null 2>&1; rm -rf "$T"' EXIT
 "$LAB" up --hosts 3 --cluster 2 --dir "$T/lab" >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
 . "$T/lab/lab.env"
 
@@ -101,8 +99,8 @@ has "the cluster gets its own plan profile" "$T/out" "+ create profile plan-csma
 has "-v shows requests per host" "$T/out" "host lab-1 (7 requests,"
 expect "detailed exit code with changes" 2 "$BERTH" --repo "$R" plan --detailed-exitcode
 expect "json plan" 0 "$BERTH" --repo "$R" plan --format json
-if jq -e '.format_version == "1.0" and .summary.create == 8 and
-    ([.actions[].address] | index("host/lab-2/profile/plan-small")) != null' "$T/out" >/dev/null; then
+if jq_true '.format_version == "1.0" and .summary.create == 8 and
+    ([.actions[].address] | index("host/lab-2/profile/plan-small")) != null' "$T/out"; then
 	pass "json plan has versions, summary and addresses"
 else
 	fail "json plan"
@@ -110,13 +108,20 @@ fi
 
 # Observation costs the same with 10 and with 500 profiles on a server.
 sock=$(var lab-1 SOCKET)
+nprofiles() { curl -sf --unix-socket "$sock" http://incus/1.0/profiles | jq '.metadata | length'; }
+before=$(nprofiles)
+bad=0
 for i in $(seq 1 500); do
-	curl -s --unix-socket "$sock" -X POST -d "{\"name\":\"p$i\"}" http://incus/1.0/profiles >/dev/null
-	[ "$i" = 10 ] && { "$BERTH" --repo "$R" plan -v >"$T/p10" 2>&1 || true; }
+	curl -sf --unix-socket "$sock" -X POST -d "{\"name\":\"p$i\"}" http://incus/1.0/profiles >/dev/null || bad=$((bad + 1))
+	if [ "$i" = 10 ]; then expect "plan with 10 extra profiles" 0 "$BERTH" --repo "$R" plan -v; cp "$T/out" "$T/p10"; fi
 done
-"$BERTH" --repo "$R" plan -v >"$T/p500" 2>&1 || true
-r10=$(grep -o 'host lab-1 ([0-9]* requests' "$T/p10")
-r500=$(grep -o 'host lab-1 ([0-9]* requests' "$T/p500")
+[ "$bad" = 0 ] && pass "500 profiles created" || fail "500 profiles created: $bad failed"
+after=$(nprofiles)
+[ "$after" = $((before + 500)) ] && pass "the server lists them ($before + 500)" || fail "the server lists $after profiles, want $before + 500"
+expect "plan with 500 extra profiles" 0 "$BERTH" --repo "$R" plan -v
+cp "$T/out" "$T/p500"
+r10=$(grep -o 'host lab-1 ([0-9]* requests' "$T/p10" || true)
+r500=$(grep -o 'host lab-1 ([0-9]* requests' "$T/p500" || true)
 if [ -n "$r10" ] && [ "$r10" = "$r500" ]; then pass "same requests with 10 and 500 profiles ($r10)"; else fail "requests: '$r10' vs '$r500'"; fi
 
 # A wrong fingerprint is refused with both fingerprints; the others are planned.
@@ -131,7 +136,7 @@ git_ -C "$R" revert --no-edit HEAD >/dev/null
 
 # A daemon that is down: an error for it, the others planned.
 kill -9 "$(var lab-2 PID)"
-sleep 1
+wait_for 30 "lab-2's incusd is gone after SIGKILL" gone "$(var lab-2 PID)"
 expect "one daemon down: plan fails" 1 "$BERTH" --repo "$R" plan
 has "the down host has an error" "$T/out" 'host "lab-2": GET /1.0'
 has "the others are planned" "$T/out" "Plan: 6 to create, 0 to update, 0 to delete, 0 blocked, 1 errors."

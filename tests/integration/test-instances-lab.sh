@@ -10,9 +10,7 @@
 if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
 	echo "needs root and incusd"; exit 77
 fi
-LAB="$SOURCE_ROOT/contrib/lab/lab"
 chmod 0711 "$T"
-trap '"$LAB" down --dir "$T/lab" >/dev/null 2>&1; rm -rf --one-file-system "$T"' EXIT
 "$LAB" up --hosts 3 --cluster 2 --dir "$T/lab" >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
 . "$T/lab/lab.env"
 
@@ -122,15 +120,13 @@ cp "$T/out" "$T/place.json"
 PORT=$((20000 + RANDOM % 20000))
 "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" >"$T/serve.log" 2>&1 &
 SERVE=$!
+test_cleanup() { kill "$SERVE" 2>/dev/null || true; }
 up=0
-for _ in $(seq 1 200); do
-	curl -sf "http://127.0.0.1:$((PORT + 1))/healthz" >/dev/null 2>&1 && { up=1; break; }
-	kill -0 "$SERVE" 2>/dev/null || break
-	sleep 0.1
-done
+serving() { curl -sf "http://127.0.0.1:$((PORT + 1))/healthz" >/dev/null 2>&1 || ! kill -0 "$SERVE" 2>/dev/null; }
+wait_for 60 "berth serve answers" serving && kill -0 "$SERVE" 2>/dev/null && up=1
 if [ $up = 1 ]; then
 	curl -s -XPOST -d '{"plan":"small","count":4}' "http://127.0.0.1:$((PORT + 1))/v1/place" > "$T/post.json"
-	jq -e --slurpfile a "$T/place.json" '. == $a[0]' "$T/post.json" >/dev/null &&
+	jq_true '. == $a[0]' "$T/post.json" --slurpfile a "$T/place.json" &&
 		pass "POST /v1/place answers as berth place" || fail "POST /v1/place differs: $(head -c 300 "$T/post.json")"
 	code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -d '{"plan":"nope"}' "http://127.0.0.1:$((PORT + 1))/v1/place")
 	[ "$code" = 404 ] && pass "an unknown plan is 404" || fail "unknown plan: HTTP $code"
@@ -139,7 +135,8 @@ if [ $up = 1 ]; then
 else
 	fail "berth serve never answered on 127.0.0.1:$((PORT + 1))"; cat "$T/serve.log"
 fi
-kill "$SERVE" 2>/dev/null; wait "$SERVE" 2>/dev/null || true
+kill "$SERVE" 2>/dev/null || true
+wait_for 30 "berth serve stops" gone "$SERVE"
 
 # Six instances spread 2/2/2; three on the cluster packed, one pinned to
 # lab-c2; one declared stopped.
@@ -150,6 +147,7 @@ expect "plan the instances" 2 "$BERTH" --repo "$R" plan --detailed-exitcode
 has "a create under its host, with the placement" "$T/out" "placed on lab-1 by spread"
 has "pinned" "$T/out" "pinned to host lab-c2"
 has "ten to create" "$T/out" "Plan: 10 to create, 0 to update"
+head=$(ledger_head)
 expect "apply the instances" 0 "$BERTH" --repo "$R" apply --auto-approve
 has "ten done" "$T/out" "Apply: 10 done, 0 failed"
 for h in lab-1 lab-2 lab-3; do
@@ -170,13 +168,13 @@ for kv in '"user.berth.plan":"small"' '"user.berth.price":"450"' '"user.berth.cu
 	'"limits.cpu":"1"' '"user.berth.managed":"true"'; do
 	case $cfg in *"$kv"*) pass "sold snapshot $kv" ;; *) fail "sold snapshot: no $kv in $cfg" ;; esac
 done
-echo "$cfg" | jq -e '."user.berth.placed-at" | test("^20[0-9-]+T[0-9:]+Z$")' >/dev/null &&
+[ "$(echo "$cfg" | jq '."user.berth.placed-at" | test("^20[0-9-]+T[0-9:]+Z$")')" = true ] &&
 	pass "placed-at recorded" || fail "placed-at: $cfg"
 expect "second plan: no changes (placement is sticky)" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
 has "nothing to do" "$T/out" "Plan: 0 to create, 0 to update, 0 to delete, 0 blocked, 0 errors."
-expect "ledger has a create per instance" 0 "$BERTH" ledger list --kind change.result
-[ "$(grep -c '/instance/.* create -> ok' "$T/out")" = 10 ] && pass "ten instance results in the ledger" ||
-	fail "instance results in the ledger: $(grep -c '/instance/' "$T/out")"
+entries_after "$head" --kind change.result
+n=$(jq -s '[.[] | select((.object | test("/instance/")) and .action == "create" and .result == "ok")] | length' "$T/entries")
+[ "$n" = 10 ] && pass "this apply's ten instance results in the ledger" || fail "instance results of this apply in the ledger: $n"
 
 # The declared state is converged: web-1 stopped by hand is started again.
 h=$(where web-1)

@@ -18,7 +18,7 @@ INSTANCES=${INSTANCES:-50}	# per host
 ROUNDS=${ROUNDS:-5}
 T=$(mktemp -d /tmp/berth-bench-plan.XXXXXX)
 chmod 0711 "$T"
-trap '"$top/contrib/lab/lab" down --dir "$T/lab" >/dev/null 2>&1; rm -rf "$T"' EXIT
+trap '"$top/contrib/lab/lab" down --dir "$T/lab" >/dev/null 2>&1 && rm -rf --one-file-system "$T"' EXIT
 export BERTH_STATE=$T/state NO_COLOR=1
 
 now() { date +%s.%N; }

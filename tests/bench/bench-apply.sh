@@ -31,7 +31,7 @@ T=$(mktemp -d /tmp/berth-bench-apply.XXXXXX)
 chmod 0711 "$T"
 CG=
 uncg() { [ -z "$CG" ] || { for d in "$CG"/*/; do rmdir "$d" 2>/dev/null || true; done; rmdir "$CG" 2>/dev/null || true; }; }
-trap 'uncg; "$LAB" down --dir "$T/lab" >/dev/null 2>&1 && rm -rf --one-file-system "$T"' EXIT
+trap 'if "$LAB" down --dir "$T/lab" >/dev/null 2>&1; then uncg; rm -rf --one-file-system "$T"; else uncg; fi' EXIT
 export BERTH_STATE=$T/state NO_COLOR=1
 
 now() { date +%s.%N; }

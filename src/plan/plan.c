@@ -148,10 +148,15 @@ server_targeted(const struct fleet *f, const struct plan_opts *o,
 	return 0;
 }
 
-/* Is the object (object, name) on s within the targets? */
+/*
+ * Is the object (object, name) on s within the targets? A Plan target
+ * selects its profile plan-<name> and the instances of plan (NULL for
+ * other objects, and for instances on no plan).
+ */
 static int
 object_targeted(const struct fleet *f, const struct plan_opts *o,
-		const struct pserver *s, enum plan_object obj, const char *name)
+		const struct pserver *s, enum plan_object obj, const char *name,
+		const char *plan)
 {
 	size_t i;
 
@@ -167,6 +172,8 @@ object_targeted(const struct fleet *f, const struct plan_opts *o,
 		case KIND_PLAN:
 			if (obj == OBJ_PROFILE && !strncmp(name, "plan-", 5) &&
 			    !strcmp(name + 5, tname))
+				return 1;
+			if (obj == OBJ_INSTANCE && plan && !strcmp(plan, tname))
 				return 1;
 			break;
 		case KIND_IMAGE:
@@ -560,7 +567,7 @@ plan_undeclared(struct pctx *c, const struct pserver *s, const struct dset *ds,
 		if (!name || declared(ds, o, name, o == OBJ_PROFILE || o == OBJ_IMAGE ?
 				      obj_project(v) : NULL))
 			continue;
-		if (!object_targeted(c->f, c->opts, s, o, name))
+		if (!object_targeted(c->f, c->opts, s, o, name, NULL))
 			continue;
 		/* insertion sort by name, for a stable order */
 		for (j = n; j > 0 && strcmp(names[j - 1], name) > 0; j--) {
@@ -598,34 +605,6 @@ plan_undeclared(struct pctx *c, const struct pserver *s, const struct dset *ds,
 }
 
 /* ---- instances ---------------------------------------------------------- */
-
-/* Is the instance name of plan (may be NULL) on s within the targets (its
- * Plan, or everything on s)? */
-static int
-instance_targeted(const struct pctx *c, const struct pserver *s, const char *name,
-		  const char *plan)
-{
-	const struct plan_opts *o = c->opts;
-	size_t i;
-
-	if (!o || !o->ntargets)
-		return 1;
-	for (i = 0; i < o->ntargets; i++) {
-		char kind[16];
-		const char *tname;
-
-		if (target_split(o->targets[i], kind, sizeof(kind), &tname) < 0)
-			continue;
-		if (kind_from_name(kind) == KIND_PLAN) {
-			if (plan && !strcmp(plan, tname))
-				return 1;
-		} else if (kind_from_name(kind) != KIND_IMAGE &&
-			   object_targeted(c->f, o, s, OBJ_INSTANCE, name)) {
-			return 1;
-		}
-	}
-	return 0;
-}
 
 /*
  * The part of an observed instance berth plans on: what a saved plan pins
@@ -801,7 +780,8 @@ plan_unlisted_instances(struct pctx *c, const struct pserver *s)
 		struct plan_field *fields = NULL;
 		size_t n;
 
-		if (!name || instance_declared(c->f, v) || !instance_targeted(c, s, name, plan))
+		if (!name || instance_declared(c->f, v) ||
+		    !object_targeted(c->f, c->opts, s, OBJ_INSTANCE, name, plan))
 			continue;
 		if (is_managed(OBJ_INSTANCE, v)) {
 			if (!c->opts || !c->opts->prune) {
@@ -856,7 +836,9 @@ plan_instances(struct pctx *c, const struct pserver *s)
 	for (i = 0; i < c->inst.n; i++) {
 		const struct iplace *ip = &c->inst.v[i];
 
-		if (ip->server && !strcmp(ip->server, s->name) && instance_targeted(c, s, ip->in->meta.name, ip->in->plan_name))
+		if (ip->server && !strcmp(ip->server, s->name) &&
+		    object_targeted(c->f, c->opts, s, OBJ_INSTANCE, ip->in->meta.name,
+				    ip->in->plan_name))
 			plan_instance(c, s, ip);
 	}
 }
@@ -949,7 +931,7 @@ plan_server(struct pctx *c, const json_t *observed, struct pserver *s)
 	}
 	desired_server(c->f, s, &ds);
 	for (i = 0; i < ds.n; i++)
-		if (object_targeted(c->f, c->opts, s, ds.v[i].object, ds.v[i].name))
+		if (object_targeted(c->f, c->opts, s, ds.v[i].object, ds.v[i].name, NULL))
 			plan_desired(c, s, &ds.v[i]);
 	plan_instances(c, s);
 	plan_unlisted_instances(c, s);

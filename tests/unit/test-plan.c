@@ -903,6 +903,29 @@ test_instances(void **state)
 	assert_non_null(strstr(a->reason, "lab-1 insufficient-cpu (want 1, free 0)"));
 	done(&x);
 
+	/* --target Plan/ct-cluster: its instance only; Host/lab-1: what is on lab-1 */
+	{
+		const char *const tp[] = { "Plan/ct-cluster" }, *const th[] = { "Host/lab-1" };
+		struct plan_opts ot = o;
+
+		ot.targets = tp;
+		ot.ntargets = 1;
+		load(&x, "instances", "converged");
+		status_free(st);
+		st = status_build(x.res.fleet, hr, 4, now);
+		o.status = ot.status = st;
+		x.rc = plan_compute(x.res.fleet, x.obs, &ot, &x.plan);
+		expect(&x.plan, "cluster/lab-cluster/instance/db-1", ACTION_CREATE, NULL);
+		assert_null(find(&x.plan, "host/lab-1/instance/web-1"));
+		assert_null(find(&x.plan, "host/lab-2/instance/web-1"));
+		plan_release(&x.plan);
+		ot.targets = th;
+		x.rc = plan_compute(x.res.fleet, x.obs, &ot, &x.plan);
+		expect(&x.plan, "host/lab-1/instance/web-1", ACTION_CREATE, NULL);
+		assert_null(find(&x.plan, "cluster/lab-cluster/instance/db-1"));
+		done(&x);
+	}
+
 	/* an unobservable server of the pool: nothing placed (it may be there) */
 	load(&x, "instances", "converged");
 	json_object_set_new(json_object_get(json_object_get(x.obs, "servers"), "lab-2"),

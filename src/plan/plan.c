@@ -584,15 +584,17 @@ plan_undeclared(struct pctx *c, const struct pserver *s, const struct dset *ds,
 		size_t users = users_of(s, o, objs[i], &what);
 		struct plan_action *a;
 
-		if (!c->opts || !c->opts->prune) {
+		if (users) {
+			/* with or without --prune: say who holds it (a Plan removed
+			 * from git while instances use its profile) */
+			a = add_action(c->plan, s, o, names[i], project, ACTION_RETAINED);
+			a->reason = in_use_reason(users, what);
+			a->blocked_by = xstrdup("in use");
+		} else if (!c->opts || !c->opts->prune) {
 			a = add_action(c->plan, s, o, names[i], project, ACTION_RETAINED);
 			a->reason = xstrdup("managed by berth and no longer declared: kept"
 					    " (--prune deletes it)");
 			a->blocked_by = xstrdup("prune not asked");
-		} else if (users) {
-			a = add_action(c->plan, s, o, names[i], project, ACTION_RETAINED);
-			a->reason = in_use_reason(users, what);
-			a->blocked_by = xstrdup("in use");
 		} else {
 			a = add_action(c->plan, s, o, names[i], project, ACTION_DELETE);
 			a->reason = xstrdup("managed by berth and no longer declared");

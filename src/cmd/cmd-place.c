@@ -18,8 +18,6 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define PLACE_MAX_COUNT	100000
-
 enum { O_PLAN = 1, O_COUNT };
 
 static const struct opt opts[] = {

@@ -447,6 +447,41 @@ place_summary(const struct place_decision *d)
 	return buf_detach(&b, NULL);
 }
 
+int
+place_request_parse(const char *data, size_t len, char **plan, size_t *count,
+		    struct berr *err)
+{
+	json_error_t je;
+	json_t *body, *jc;
+	const char *p;
+	int r = -1;
+
+	*plan = NULL;
+	*count = 1;
+	body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(body)) {
+		berr_set(err, "want a JSON object like {\"plan\": \"vps-s\", \"count\": 1}");
+		goto out;
+	}
+	jc = json_object_get(body, "count");
+	if (jc && (!json_is_integer(jc) || json_integer_value(jc) < 1 ||
+		   json_integer_value(jc) > PLACE_MAX_COUNT)) {
+		berr_set(err, "count: want an integer from 1 to %d", PLACE_MAX_COUNT);
+		goto out;
+	}
+	if (jc)
+		*count = (size_t)json_integer_value(jc);
+	if (!(p = json_string_value(json_object_get(body, "plan"))) || !*p) {
+		berr_set(err, "plan: want the name of a Plan");
+		goto out;
+	}
+	*plan = xstrdup(p);
+	r = 0;
+out:
+	json_decref(body);
+	return r;
+}
+
 static json_t *
 reasons_json(const struct place_check *c)
 {

@@ -39,6 +39,7 @@
 
 #include "manifest/model.h"
 #include "sched/status.h"
+#include "util/err.h"
 
 enum place_code {
 	PLACE_NOT_IN_POOL,
@@ -140,6 +141,17 @@ char *place_summary(const struct place_decision *d);
  * free 1GiB)". Caller frees.
  */
 char *place_reason_text(const struct place_reason *r);
+
+/*
+ * A placement request, as a panel sends it to POST /v1/place: a JSON
+ * object {"plan": NAME, "count": N} (count 1 to PLACE_MAX_COUNT, default
+ * 1) of len bytes. 0 with *plan (caller frees) and *count; -1 with err
+ * ("want a JSON object like ...", "count: want an integer from 1 to
+ * 100000", "plan: want the name of a Plan").
+ */
+#define PLACE_MAX_COUNT	100000
+int place_request_parse(const char *data, size_t len, char **plan, size_t *count,
+			struct berr *err);
 
 /*
  * berth place's JSON: {"format_version": "1.0", "plan": NAME,

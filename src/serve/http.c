@@ -226,7 +226,6 @@ handle_get(struct http_server *s, struct MHD_Connection *c, const char *url)
 }
 
 #define PLACE_MAX_BODY	4096
-#define PLACE_MAX_COUNT	100000
 
 /*
  * POST /v1/place {"plan": NAME, "count": N}: berth place's answer, from the
@@ -236,51 +235,34 @@ handle_get(struct http_server *s, struct MHD_Connection *c, const char *url)
 static enum MHD_Result
 handle_place(struct http_server *s, struct MHD_Connection *c, struct req *q)
 {
-	json_error_t je;
-	json_t *body = NULL, *jc, *out;
 	const struct m_offer *o;
 	struct status *st;
 	struct placer p;
 	struct place_decision d;
-	const char *plan;
-	json_int_t count = 1;
+	struct berr err;
+	json_t *out;
+	char *plan;
+	size_t count;
 
 	if (q->too_large)
 		return send_json(c, 413, json_pack("{s:s}", "error", "the body is over 4096 bytes"));
-	if (!(body = json_loadb(q->body.buf, q->body.len, 0, &je)) || !json_is_object(body)) {
-		json_decref(body);
-		return send_json(c, 400, json_pack("{s:s}", "error",
-						   "want a JSON object like {\"plan\": \"vps-s\", \"count\": 1}"));
-	}
-	plan = json_string_value(json_object_get(body, "plan"));
-	jc = json_object_get(body, "count");
-	if (jc && (!json_is_integer(jc) || json_integer_value(jc) < 1 ||
-		   json_integer_value(jc) > PLACE_MAX_COUNT)) {
-		json_decref(body);
-		return send_json(c, 400, json_pack("{s:s}", "error",
-						   "count: want an integer from 1 to 100000"));
-	}
-	if (jc)
-		count = json_integer_value(jc);
-	if (!plan) {
-		json_decref(body);
-		return send_json(c, 400, json_pack("{s:s}", "error", "plan: want the name of a Plan"));
-	}
+	if (place_request_parse(q->body.buf, q->body.len, &plan, &count, &err) < 0)
+		return send_json(c, 400, json_pack("{s:s}", "error", err.msg));
 	st = intake_status(s->in, clock_now_ms());
 	if (!(o = fleet_offer(st->fleet, plan))) {
 		out = json_pack("{s:o}", "error",
 				json_sprintf("no Plan \"%.200s\" in the manifests", plan));
 		intake_status_release(s->in, st);
-		json_decref(body);
+		free(plan);
 		return send_json(c, 404, out);
 	}
 	placer_init(&p, st);
-	place_decide(&p, o, (size_t)count, &d);
+	place_decide(&p, o, count, &d);
 	out = place_decision_to_json(&d);
 	place_decision_release(&d);
 	placer_release(&p);
 	intake_status_release(s->in, st);
-	json_decref(body);
+	free(plan);
 	return send_json(c, 200, out);
 }
 

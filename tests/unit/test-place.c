@@ -334,6 +334,45 @@ test_json(void **state)
 	placer_release(&p);
 }
 
+/* The body of POST /v1/place: what is taken, and each refusal's words. */
+static void
+test_request(void **state)
+{
+	static const struct { const char *body, *plan, *err; size_t count; } cases[] = {
+		{ "{\"plan\":\"s\",\"count\":3}", "s", NULL, 3 },
+		{ "{\"plan\":\"s\"}", "s", NULL, 1 },
+		{ "{\"plan\":\"s\",\"count\":0}", NULL, "count: want an integer from 1 to 100000", 0 },
+		{ "{\"plan\":\"s\",\"count\":100001}", NULL, "count: want an integer from 1 to 100000", 0 },
+		{ "{\"plan\":\"s\",\"count\":\"2\"}", NULL, "count: want an integer from 1 to 100000", 0 },
+		{ "{\"plan\":7}", NULL, "plan: want the name of a Plan", 0 },
+		{ "{\"plan\":\"\"}", NULL, "plan: want the name of a Plan", 0 },
+		{ "{\"plan\":\"a\",\"plan\":\"b\"}", NULL,
+		  "want a JSON object like {\"plan\": \"vps-s\", \"count\": 1}", 0 },
+		{ "[1,2", NULL, "want a JSON object like {\"plan\": \"vps-s\", \"count\": 1}", 0 },
+		{ "", NULL, "want a JSON object like {\"plan\": \"vps-s\", \"count\": 1}", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct berr err;
+		char *plan = NULL;
+		size_t count = 0;
+		int r = place_request_parse(cases[i].body, strlen(cases[i].body), &plan, &count, &err);
+
+		if (cases[i].plan) {
+			assert_int_equal(r, 0);
+			assert_string_equal(plan, cases[i].plan);
+			assert_int_equal(count, cases[i].count);
+		} else {
+			assert_int_equal(r, -1);
+			assert_null(plan);
+			assert_string_equal(err.msg, cases[i].err);
+		}
+		free(plan);
+	}
+}
+
 int
 main(void)
 {
@@ -344,6 +383,7 @@ main(void)
 		cmocka_unit_test(test_earlier_placements_count),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_request),
 	};
 
 	return cmocka_run_group_tests_name("place", tests, setup, teardown);

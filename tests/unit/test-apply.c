@@ -1278,14 +1278,37 @@ test_apply_instance_state(void **state)
 	assert_string_equal(inst_status(v), "Stopped");
 	json_decref(v);
 
-	/* only the state is changed by an update */
+	/* only the state and the sold snapshot's keys are changed by an update */
 	inst_state_change(&p, "web-3", "stopped", "running");
 	free(p.actions[0].fields[0].field);
-	p.actions[0].fields[0].field = xstrdup("config[\"limits.cpu\"]");
+	p.actions[0].fields[0].field = xstrdup("devices.root.size");
 	assert_int_equal(apply_action(c, lab.fleet.fleet, &p.actions[0], &o, &applied, &err),
 			 APPLY_FAILED);
-	assert_non_null(strstr(err.msg, "berth changes only the state of an existing instance"));
+	assert_non_null(strstr(err.msg, "devices.root.size: berth changes only the state, the"
+			       " user.berth.* and the limits.* keys of an existing instance"));
 	plan_release(&p);
+
+	/* a panel's sale stamped: only the keys it lacks are added, the rest kept */
+	inst_state_change(&p, "web-3", "stopped", "stopped");
+	free(p.actions[0].fields[0].field);
+	json_decref(p.actions[0].fields[0].before);
+	json_decref(p.actions[0].fields[0].after);
+	p.actions[0].fields[0].field = xstrdup("config[\"user.berth.sold-by\"]");
+	p.actions[0].fields[0].before = NULL;
+	p.actions[0].fields[0].after = json_string("panel");
+	json_decref(p.actions[0].after);
+	p.actions[0].after = json_pack("{s:{s:s}}", "config", "user.berth.sold-by", "panel");
+	assert_int_equal(apply_action(c, lab.fleet.fleet, &p.actions[0], &o, &applied, &err),
+			 APPLY_OK);
+	json_decref(applied);
+	plan_release(&p);
+	v = inst_get("lab-1", "web-3");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "config"),
+							      "user.berth.sold-by")), "panel");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "config"),
+							      "user.berth.owner")), "customer-2");
+	assert_string_equal(inst_status(v), "Stopped");
+	json_decref(v);
 
 	/* a create finding an instance of another Plan by that name: stale */
 	a = inst_create(&p, "web-3", "running");

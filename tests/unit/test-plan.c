@@ -868,6 +868,12 @@ test_instances(void **state)
 	assert_string_equal(a->fields[0].field, "state");
 	assert_non_null(a->digest[0] ? a->digest : NULL);
 	assert_null(find(&x.plan, "host/lab-2/instance/old-1"));
+	{
+		char *text = render(&x.plan, &o, 0, 0);
+
+		golden(text, "instances/placed.txt");
+		free(text);
+	}
 	done(&x);
 
 	/* lab-2 cordoned: both new instances share lab-1; lab-1 full: one is refused */

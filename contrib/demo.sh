@@ -89,6 +89,9 @@ step "berth host trust-command: what makes a host trust berth (shown for lab-1)"
 echo "    ... (on a real host you run it as root; the lab trusts berth directly)"
 contrib/lab/lab trust --cert "$BERTH_STATE/client.crt" --dir "$lab"
 
+step "berth place: where two more instances of ct-small would go, and why not elsewhere"
+"$berth" --repo "$fleet" place --plan ct-small --count 2
+
 step "berth plan: what berth would change on every server, and why"
 "$berth" --repo "$fleet" plan -v
 

@@ -12,10 +12,12 @@ rc=0
 BERTH_SKIP_DEPS=1 BERTH="$BERTH" BERTH_DEMO_DIR="$T/demo" \
 	bash "$SOURCE_ROOT/contrib/demo.sh" >"$T/demo.log" 2>&1 || rc=$?
 if [ $rc = 0 ]; then pass "demo exits 0"; else fail "demo exits 0 (exit $rc)"; tail -30 "$T/demo.log"; fi
-has "demo validates the lab fleet from a commit" "$T/demo.log" "11 documents in 5 files valid at commit"
+has "demo validates the lab fleet from a commit" "$T/demo.log" "13 documents in 6 files valid at commit"
 has "demo shows a precise error" "$T/demo.log" 'plans.yaml:12:19: spec.price.amount: want at most 2 decimals for EUR, have "2.005"'
-has "demo plans every server over https" "$T/demo.log" "Plan: 14 to create, 0 to update, 0 to delete, 0 blocked, 0 errors."
-has "demo applies every change" "$T/demo.log" "Apply: 14 done, 0 failed, 0 stale, 0 not attempted."
+has "demo plans every server over https" "$T/demo.log" "Plan: 16 to create, 0 to update, 0 to delete, 0 blocked, 0 errors."
+has "demo applies every change" "$T/demo.log" "Apply: 16 done, 0 failed, 0 stale, 0 not attempted."
+has "demo places by capacity" "$T/demo.log" "2 of 2 hosts can take ct-small"
+has "demo places the instances one per host" "$T/demo.log" "placed on lab-2 by spread"
 has "demo re-plans to no changes" "$T/demo.log" "berth plan --detailed-exitcode: exit 0 (0: no changes)"
 has "demo verifies the ledger" "$T/demo.log" "entries verify; head"
 has "demo stops the lab" "$T/demo.log" "is down"

@@ -1088,21 +1088,32 @@ counts(int changes, int failed, int stale, int not_attempted)
 			 "stale", stale, "not_attempted", not_attempted);
 }
 
+/* ledger_last_run(mode) fills every field of r as want has it. */
+static void
+assert_last_run(struct ledger *l, const char *mode, const struct ledger_run *want)
+{
+	struct ledger_run r;
+	struct berr err;
+
+	memset(&r, 0xff, sizeof(r));
+	assert_int_equal(ledger_last_run(l, mode, &r, &err), 0);
+	assert_int_equal(r.seq, want->seq);
+	assert_int_equal(r.end_ms, want->end_ms);
+	assert_string_equal(r.result, want->result);
+	assert_int_equal(r.changes, want->changes);
+	assert_int_equal(r.failed, want->failed);
+	assert_int_equal(r.stale, want->stale);
+	assert_int_equal(r.not_attempted, want->not_attempted);
+}
+
 static void
 last_run(void **state)
 {
 	struct fixture *f = *state;
-	struct ledger_run r;
-	struct berr err;
 	int64_t rec, app, ms_rec, ms_app, ms, t0;
 	char *sql, *msg = NULL;
 
-	memset(&r, 0xff, sizeof(r));
-	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
-	assert_int_equal(r.seq, 0);
-	assert_int_equal(r.end_ms, 0);
-	assert_string_equal(r.result, "");
-	assert_int_equal(r.changes + r.failed + r.stale + r.not_attempted, 0);
+	assert_last_run(f->l, "reconcile", &(struct ledger_run){ .seq = 0 });
 
 	t0 = clock_now_ms();
 	rec = run_end(f->l, "reconcile", "ok", counts(3, 1, 2, 4), &ms_rec);
@@ -1111,31 +1122,18 @@ last_run(void **state)
 	app = run_end(f->l, "apply", "failed", counts(9, 5, 6, 7), &ms_app);
 	assert_true(ms_rec >= t0 && ms_rec <= clock_now_ms());
 
-	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
-	assert_int_equal(r.seq, rec);
-	assert_int_equal(r.end_ms, ms_rec);
-	assert_string_equal(r.result, "ok");
-	assert_int_equal(r.changes, 3);
-	assert_int_equal(r.failed, 1);
-	assert_int_equal(r.stale, 2);
-	assert_int_equal(r.not_attempted, 4);
-	assert_int_equal(ledger_last_run(f->l, "apply", &r, &err), 0);
-	assert_int_equal(r.seq, app);
-	assert_int_equal(r.end_ms, ms_app);
-	assert_string_equal(r.result, "failed");
-	assert_int_equal(r.changes, 9);
-	assert_int_equal(r.failed, 5);
-	assert_int_equal(r.stale, 6);
-	assert_int_equal(r.not_attempted, 7);
-	assert_int_equal(ledger_last_run(f->l, "destroy", &r, &err), 0);
-	assert_int_equal(r.seq, 0);
+	assert_last_run(f->l, "reconcile", &(struct ledger_run){
+		.seq = rec, .end_ms = ms_rec, .result = "ok",
+		.changes = 3, .failed = 1, .stale = 2, .not_attempted = 4 });
+	assert_last_run(f->l, "apply", &(struct ledger_run){
+		.seq = app, .end_ms = ms_app, .result = "failed",
+		.changes = 9, .failed = 5, .stale = 6, .not_attempted = 7 });
+	assert_last_run(f->l, "destroy", &(struct ledger_run){ .seq = 0 });
 
 	/* The last one wins; no counts are zeros. */
 	rec = run_end(f->l, "reconcile", "failed", NULL, &ms);
-	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
-	assert_int_equal(r.seq, rec);
-	assert_string_equal(r.result, "failed");
-	assert_int_equal(r.changes + r.failed + r.stale + r.not_attempted, 0);
+	assert_last_run(f->l, "reconcile", &(struct ledger_run){
+		.seq = rec, .end_ms = ms, .result = "failed" });
 
 	/* An after that is not JSON (written behind berth's back): zeros, no error. */
 	sql = xasprintf("INSERT INTO ledger (seq, time, actor, kind, action, after, prev_hash, "
@@ -1143,11 +1141,8 @@ last_run(void **state)
 			"'reconcile', '{not json', '%s', '%s')", (long long)rec + 1, zeros, zeros);
 	assert_int_equal(raw_exec(f->db, sql, &msg), SQLITE_OK);
 	free(sql);
-	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
-	assert_int_equal(r.seq, rec + 1);
-	assert_int_equal(r.end_ms, 1795320720123);
-	assert_string_equal(r.result, "");
-	assert_int_equal(r.changes, 0);
+	assert_last_run(f->l, "reconcile", &(struct ledger_run){
+		.seq = rec + 1, .end_ms = 1795320720123 });
 }
 
 /* A report.rejected entry as berth serve's intake writes it; its time in *ms. */

@@ -3,7 +3,6 @@
  * stays append-only, verify's diagnosis of each way of tampering with it
  * behind berth's back, and the readers (head, last run, rejections).
  */
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -22,6 +21,8 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "helpers.h"
+
 #include "ledger/ledger.h"
 /* The authorizer is only reachable through ledger_exec(), which is private. */
 #include "ledger/ledger-int.h"
@@ -34,17 +35,10 @@ static const char zeros[] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
 
 struct fixture {
-	char dir[64];
+	struct tmpdir t;
 	char *db;
 	struct ledger *l;
 };
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -52,19 +46,12 @@ setup(void **state)
 	struct fixture *f = xcalloc(1, sizeof(*f));
 	struct berr err;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/berth-ledger.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (tmpdir_init(&f->t, "ledger") < 0)
 		return -1;
-	f->db = xasprintf("%s/state/berth.db", f->dir);
-	{
-		char *sdir = xasprintf("%s/state", f->dir);
-		int r = ledger_open(sdir, &f->l, &err);
-
-		free(sdir);
-		if (r < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			return -1;
-		}
+	f->db = xasprintf("%s/berth.db", f->t.state);
+	if (ledger_open(f->t.state, &f->l, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
 	}
 	*state = f;
 	return 0;
@@ -76,7 +63,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	ledger_close(f->l);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_release(&f->t);
 	free(f->db);
 	free(f);
 	return 0;
@@ -188,7 +175,7 @@ round_trip(void **state)
 	struct ledger_verify_result r;
 	struct berr err;
 	struct stat st;
-	char *dir = xasprintf("%s/state", f->dir);
+	const char *dir = f->t.state;
 	int n = 0;
 
 	expect_ok(f->l, NULL, 0);
@@ -213,7 +200,6 @@ round_trip(void **state)
 	assert_int_equal(ledger_open(dir, &f->l, &err), 0);
 	assert_int_equal(append(f->l, "run.end", "r-1", NULL, NULL, NULL, NULL, NULL, "ok"), 4);
 	expect_ok(f->l, NULL, 4);
-	free(dir);
 }
 
 /* Hash of an entry computed here from the definition, with jansson and EVP. */
@@ -752,14 +738,14 @@ newer_schema(void **state)
 	struct fixture *f = *state;
 	struct ledger *l = NULL;
 	struct berr err;
-	char *msg = NULL, *dir = xasprintf("%s/state", f->dir);
+	const char *dir = f->t.state;
+	char *msg = NULL;
 
 	assert_int_equal(raw_exec(f->db, "INSERT INTO schema_version VALUES (999, '999-x.sql', 'now')",
 				  &msg), SQLITE_OK);
 	assert_int_equal(ledger_open(dir, &l, &err), -1);
 	assert_null(l);
 	assert_non_null(strstr(err.msg, "has schema version 999, newer than this berth knows"));
-	free(dir);
 }
 
 #define THREADS 8
@@ -857,7 +843,7 @@ batch_chain(void **state)
 {
 	struct fixture *f = *state;
 	struct berr err;
-	char *dir = xasprintf("%s/state", f->dir);
+	const char *dir = f->t.state;
 
 	fill(f->l, 2);
 	assert_int_equal(ledger_batch_begin(f->l, &err), 0);
@@ -883,7 +869,6 @@ batch_chain(void **state)
 	tamper(f->db, "UPDATE ledger SET object = 'profile/evil' WHERE seq = 10");
 	expect_bad(f->l, NULL, 10, "entry 10 does not verify: edited (its hash does not "
 		   "match its contents)");
-	free(dir);
 }
 
 static void
@@ -911,7 +896,7 @@ batch_rollback(void **state)
 	struct fixture *f = *state;
 	struct ledger_verify_result r1, r2;
 	struct berr err;
-	char *dir = xasprintf("%s/state", f->dir);
+	const char *dir = f->t.state;
 
 	fill(f->l, 3);
 	assert_int_equal(ledger_verify(f->l, NULL, &r1, &err), 0);
@@ -933,7 +918,6 @@ batch_rollback(void **state)
 	assert_int_equal(ledger_open(dir, &f->l, &err), 0);
 	expect_ok(f->l, NULL, 4);
 	integrity_ok(f->db);
-	free(dir);
 }
 
 /* A process killed in the middle of a batch: the chain ends before it. */
@@ -943,7 +927,7 @@ batch_crash(void **state)
 	struct fixture *f = *state;
 	struct ledger_verify_result r;
 	struct berr err;
-	char *dir = xasprintf("%s/state", f->dir);
+	const char *dir = f->t.state;
 	pid_t pid;
 	int status;
 
@@ -978,7 +962,6 @@ batch_crash(void **state)
 	integrity_ok(f->db);
 	fill(f->l, 1);
 	expect_ok(f->l, NULL, 4);
-	free(dir);
 }
 
 /* Several threads append into one open batch. */

@@ -1236,13 +1236,14 @@ test_apply_instance_state(void **state)
 	assert_string_equal(inst_status(v), "Stopped");
 	json_decref(v);
 
-	/* only the state is changed by an update */
+	/* an update changes only the state, user.berth.* and limits.* */
 	inst_state_change(&p, "web-3", "stopped", "running");
 	free(p.actions[0].fields[0].field);
-	p.actions[0].fields[0].field = xstrdup("config[\"limits.cpu\"]");
+	p.actions[0].fields[0].field = xstrdup("config[\"security.nesting\"]");
 	assert_int_equal(apply_action(c, lab.fleet.fleet, &p.actions[0], &o, &applied, &err),
 			 APPLY_FAILED);
-	assert_non_null(strstr(err.msg, "berth changes only the state of an existing instance"));
+	assert_non_null(strstr(err.msg, "config[\"security.nesting\"]: berth changes only the "
+			       "state, the user.berth.* and the limits.* keys of an existing instance"));
 	plan_release(&p);
 
 	/* a create finding an instance of another Plan by that name: stale */

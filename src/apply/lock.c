@@ -273,26 +273,42 @@ state_lock_release(struct state_lock *l)
 	free(l);
 }
 
-int
-state_lock_holder(const char *state_dir, struct state_lock_info *info,
-		  struct berr *err)
+/*
+ * Open the lock file of state_dir read-only and give it to fn, with its
+ * path and ctx, and close it: what fn returns, 1 when there is no lock
+ * file (fn not called), -1 with err when it cannot be opened.
+ */
+static int
+with_lock_file(const char *state_dir,
+	       int (*fn)(int fd, const char *path, void *ctx, struct berr *err),
+	       void *ctx, struct berr *err)
 {
 	char *path = lock_path(state_dir);
-	int fd, ret = -1, tries;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ret;
 
-	memset(info, 0, sizeof(*info));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			ret = 1;
-		else
-			berr_set(err, "cannot open the lock \"%s\": %s", path, strerror(errno));
-		goto out;
+	if (fd >= 0) {
+		ret = fn(fd, path, ctx, err);
+		close(fd);
+	} else if (errno == ENOENT) {
+		ret = 1;
+	} else {
+		ret = berr_set(err, "cannot open the lock \"%s\": %s", path, strerror(errno));
 	}
+	free(path);
+	return ret;
+}
+
+/* The holder of the lock file fd into info: 0, or 1 when nobody holds it. */
+static int
+holder_of(int fd, const char *path, void *info, struct berr *err)
+{
+	int tries;
+
+	(void)path;
+	(void)err;
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		flock(fd, LOCK_UN);
-		ret = 1;
-		goto out;
+		return 1;
 	}
 	/* Held: the holder writes its line right after taking the lock. */
 	for (tries = 0; tries < 20; tries++) {
@@ -300,57 +316,58 @@ state_lock_holder(const char *state_dir, struct state_lock_info *info,
 			break;
 		clock_sleep_ms(POLL_MS);
 	}
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(path);
-	return ret;
+	return 0;
+}
+
+int
+state_lock_holder(const char *state_dir, struct state_lock_info *info,
+		  struct berr *err)
+{
+	memset(info, 0, sizeof(*info));
+	return with_lock_file(state_dir, holder_of, info, err);
+}
+
+struct lock_break {
+	const char *state_dir;
+	const char *id;
+	struct state_lock_info *broken;
+};
+
+/* Unlink the lock file fd when its holder is b->id: 0, 1 when it has no holder. */
+static int
+break_it(int fd, const char *path, void *ctx, struct berr *err)
+{
+	struct lock_break *b = ctx;
+	struct state_lock_info h;
+	struct stat st_fd, st_path;
+
+	if (read_holder(fd, &h) < 0)
+		return 1;
+	if (strcmp(h.id, b->id))
+		return berr_set(err, "no lock has id \"%s\": the lock of %s is %s (pid %ld on "
+				"host %s since %s)", b->id, b->state_dir, h.id, h.pid, h.host,
+				h.since);
+	/* Unlink only the file we read. */
+	if (fstat(fd, &st_fd) < 0 || stat(path, &st_path) < 0 ||
+	    st_fd.st_dev != st_path.st_dev || st_fd.st_ino != st_path.st_ino)
+		return berr_set(err, "the lock of %s changed while it was being broken: try "
+				"again", b->state_dir);
+	if (unlink(path) < 0)
+		return berr_set(err, "cannot remove the lock \"%s\": %s", path, strerror(errno));
+	*b->broken = h;
+	return 0;
 }
 
 int
 state_lock_break(const char *state_dir, const char *id,
 		 struct state_lock_info *broken, struct berr *err)
 {
-	char *path = lock_path(state_dir);
-	struct state_lock_info h;
-	struct stat a, b;
-	int fd, ret = -1;
+	struct lock_break b = { state_dir, id, broken };
+	int r;
 
 	memset(broken, 0, sizeof(*broken));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			berr_set(err, "no lock has id \"%s\": %s is not locked", id, state_dir);
-		else
-			berr_set(err, "cannot open the lock \"%s\": %s", path, strerror(errno));
-		goto out;
-	}
-	if (read_holder(fd, &h) < 0) {
-		berr_set(err, "no lock has id \"%s\": %s is not locked", id, state_dir);
-		goto out;
-	}
-	if (strcmp(h.id, id)) {
-		berr_set(err, "no lock has id \"%s\": the lock of %s is %s (pid %ld on host %s "
-			 "since %s)", id, state_dir, h.id, h.pid, h.host, h.since);
-		goto out;
-	}
-	/* Unlink only the file we read. */
-	if (fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_dev != b.st_dev ||
-	    a.st_ino != b.st_ino) {
-		berr_set(err, "the lock of %s changed while it was being broken: try again",
-			 state_dir);
-		goto out;
-	}
-	if (unlink(path) < 0) {
-		berr_set(err, "cannot remove the lock \"%s\": %s", path, strerror(errno));
-		goto out;
-	}
-	*broken = h;
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(path);
-	return ret;
+	r = with_lock_file(state_dir, break_it, &b, err);
+	if (r == 1)
+		return berr_set(err, "no lock has id \"%s\": %s is not locked", id, state_dir);
+	return r;
 }

@@ -113,16 +113,90 @@ normalize_since(const char *s, char out[32], struct berr *err)
 			"2026-11-22T04:12:00Z, have \"%s\"", s);
 }
 
+/*
+ * Prepare sql on l's connection and hold l's mutex until rows_end(): the
+ * statement, or NULL with err saying what failed ("ledger: what: ...") and
+ * the mutex released. The caller binds its parameters, then calls rows_end().
+ */
+static sqlite3_stmt *
+rows_begin(struct ledger *l, const char *sql, const char *what, struct berr *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	ledger_mutex_lock(l);
+	if (sqlite3_prepare_v2(ledger_sqlite(l), sql, -1, &st, NULL) == SQLITE_OK)
+		return st;
+	db_fail(l, err, what);
+	sqlite3_finalize(st);
+	ledger_mutex_unlock(l);
+	return NULL;
+}
+
+/*
+ * Step st, calling row(ctx, st) on each row until it returns non-zero,
+ * then finalize st and release l's mutex. 0, or -1 with err as
+ * rows_begin() words it.
+ */
+static int
+rows_end(struct ledger *l, sqlite3_stmt *st, int (*row)(void *ctx, sqlite3_stmt *st),
+	 void *ctx, const char *what, struct berr *err)
+{
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (row(ctx, st))
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = db_fail(l, err, what);
+	sqlite3_finalize(st);
+	ledger_mutex_unlock(l);
+	return ret;
+}
+
+/*
+ * The rows of sql, each added to out (a JSON object or array; owned by
+ * the caller) by add. out, or NULL with err and out freed.
+ */
+static json_t *
+rows_json(struct ledger *l, const char *sql, json_t *out,
+	  int (*add)(void *out, sqlite3_stmt *st), const char *what, struct berr *err)
+{
+	sqlite3_stmt *st = rows_begin(l, sql, what, err);
+
+	if (!st || rows_end(l, st, add, out, what, err) < 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+struct query_ctx {
+	int (*fn)(void *ctx, const json_t *entry);
+	void *ctx;
+};
+
+static int
+query_row(void *ctx, sqlite3_stmt *st)
+{
+	struct query_ctx *q = ctx;
+	json_t *e = row_json(st);
+	int stop = q->fn(q->ctx, e);
+
+	json_decref(e);
+	return stop;
+}
+
 int
 ledger_query(struct ledger *l, const struct ledger_filter *f,
 	     int (*fn)(void *ctx, const json_t *entry), void *ctx,
 	     struct berr *err)
 {
 	struct ledger_filter none = { 0 };
+	struct query_ctx q = { fn, ctx };
 	struct buf sql = BUF_INIT;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	char since[32];
-	int rc, ret = -1;
+	int ret = -1;
 
 	if (!f)
 		f = &none;
@@ -149,11 +223,8 @@ ledger_query(struct ledger *l, const struct ledger_filter *f,
 	} else {
 		buf_addstr(&sql, " ORDER BY seq");
 	}
-	ledger_mutex_lock(l);
-	if (sqlite3_prepare_v2(ledger_sqlite(l), sql.buf, -1, &st, NULL) != SQLITE_OK) {
-		db_fail(l, err, "reading entries");
+	if (!(st = rows_begin(l, sql.buf, "reading entries", err)))
 		goto out;
-	}
 	if (f->since)
 		sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC);
 	if (f->kind)
@@ -166,124 +237,79 @@ ledger_query(struct ledger *l, const struct ledger_filter *f,
 		sqlite3_bind_int64(st, 5, f->seq);
 	if (f->limit > 0)
 		sqlite3_bind_int64(st, 6, f->limit > INT64_MAX ? INT64_MAX : (int64_t)f->limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *e = row_json(st);
-		int stop = fn(ctx, e);
-
-		json_decref(e);
-		if (stop)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(l, err, "reading entries");
-		goto out;
-	}
-	ret = 0;
+	ret = rows_end(l, st, query_row, &q, "reading entries", err);
 out:
-	sqlite3_finalize(st);
-	ledger_mutex_unlock(l);
 	buf_release(&sql);
 	return ret;
+}
+
+/* out[object] = after of an applied change; a deletion (or no after) drops it. */
+static int
+applied_row(void *out, sqlite3_stmt *st)
+{
+	const char *obj = (const char *)sqlite3_column_text(st, 0);
+	const char *action = (const char *)sqlite3_column_text(st, 1);
+
+	if ((action && !strcmp(action, "delete")) || sqlite3_column_type(st, 2) == SQLITE_NULL)
+		json_object_del(out, obj);
+	else
+		json_object_set_new(out, obj, json_col(st, 2));
+	return 0;
 }
 
 json_t *
 ledger_last_applied(struct ledger *l, struct berr *err)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *out = json_object();
-	int rc;
+	return rows_json(l, "SELECT object, action, after FROM ledger "
+			 "WHERE kind = 'change.result' AND result = 'ok' AND object IS NOT NULL "
+			 "ORDER BY seq", json_object(), applied_row, "reading applied objects", err);
+}
 
-	ledger_mutex_lock(l);
-	if (sqlite3_prepare_v2(ledger_sqlite(l), "SELECT object, action, after FROM ledger "
-			       "WHERE kind = 'change.result' AND result = 'ok' AND object IS NOT NULL "
-			       "ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
-		db_fail(l, err, "reading applied objects");
-		goto fail;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *obj = (const char *)sqlite3_column_text(st, 0);
-		const char *action = (const char *)sqlite3_column_text(st, 1);
-
-		if ((action && !strcmp(action, "delete")) || sqlite3_column_type(st, 2) == SQLITE_NULL)
-			json_object_del(out, obj);
-		else
-			json_object_set_new(out, obj, json_col(st, 2));
-	}
-	if (rc != SQLITE_DONE) {
-		db_fail(l, err, "reading applied objects");
-		goto fail;
-	}
-	sqlite3_finalize(st);
-	ledger_mutex_unlock(l);
-	return out;
-fail:
-	sqlite3_finalize(st);
-	ledger_mutex_unlock(l);
-	json_decref(out);
-	return NULL;
+static int
+entry_row(void *out, sqlite3_stmt *st)
+{
+	json_array_append_new(out, row_json(st));
+	return 0;
 }
 
 json_t *
 ledger_dangling_intents(struct ledger *l, struct berr *err)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *out = json_array();
-	int rc;
+	return rows_json(l, "SELECT " LEDGER_ROW_COLUMNS " FROM ledger i "
+			 "WHERE kind = 'change.intent' AND NOT EXISTS (SELECT 1 FROM ledger r "
+			 "WHERE r.kind = 'change.result' AND r.run_id IS i.run_id "
+			 "AND r.target IS i.target AND r.object IS i.object AND r.seq > i.seq) "
+			 "ORDER BY seq", json_array(), entry_row, "reading intents", err);
+}
 
-	ledger_mutex_lock(l);
-	if (sqlite3_prepare_v2(ledger_sqlite(l), "SELECT " LEDGER_ROW_COLUMNS " FROM ledger i "
-			       "WHERE kind = 'change.intent' AND NOT EXISTS (SELECT 1 FROM ledger r "
-			       "WHERE r.kind = 'change.result' AND r.run_id IS i.run_id "
-			       "AND r.target IS i.target AND r.object IS i.object AND r.seq > i.seq) "
-			       "ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
-		db_fail(l, err, "reading intents");
-		goto fail;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(out, row_json(st));
-	if (rc != SQLITE_DONE) {
-		db_fail(l, err, "reading intents");
-		goto fail;
-	}
-	sqlite3_finalize(st);
-	ledger_mutex_unlock(l);
-	return out;
-fail:
-	sqlite3_finalize(st);
-	ledger_mutex_unlock(l);
-	json_decref(out);
-	return NULL;
+struct head {
+	int64_t *seq;
+	char *hash;	/* 65 bytes */
+};
+
+static int
+head_row(void *ctx, sqlite3_stmt *st)
+{
+	struct head *h = ctx;
+	const char *hash = (const char *)sqlite3_column_text(st, 1);
+
+	*h->seq = sqlite3_column_int64(st, 0);
+	snprintf(h->hash, 65, "%s", hash ? hash : "");
+	return 1;
 }
 
 int
 ledger_head(struct ledger *l, int64_t *seq, char hash[65], struct berr *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
+	struct head h = { seq, hash };
+	sqlite3_stmt *st;
 
 	*seq = 0;
 	hash[0] = '\0';
-	ledger_mutex_lock(l);
-	if (sqlite3_prepare_v2(ledger_sqlite(l), "SELECT seq, hash FROM ledger ORDER BY seq "
-			       "DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
-		db_fail(l, err, "reading the head");
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *h = (const char *)sqlite3_column_text(st, 1);
-
-		*seq = sqlite3_column_int64(st, 0);
-		snprintf(hash, 65, "%s", h ? h : "");
-	} else if (rc != SQLITE_DONE) {
-		db_fail(l, err, "reading the head");
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	ledger_mutex_unlock(l);
-	return ret;
+	if (!(st = rows_begin(l, "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
+			      "reading the head", err)))
+		return -1;
+	return rows_end(l, st, head_row, &h, "reading the head", err);
 }
 
 /* A count of a run.end entry's after: 0 when absent or not a number. */
@@ -301,98 +327,88 @@ count_of(const json_t *after, const char *key)
 	return d > -9.2e18 && d < 9.2e18 ? (int64_t)d : 0;
 }
 
+static int
+run_row(void *ctx, sqlite3_stmt *st)
+{
+	struct ledger_run *r = ctx;
+	const char *time = (const char *)sqlite3_column_text(st, 1);
+	const char *result = (const char *)sqlite3_column_text(st, 2);
+	const char *after = (const char *)sqlite3_column_text(st, 3);
+	json_t *a = after ? json_loadb(after, (size_t)sqlite3_column_bytes(st, 3), 0,
+				       NULL) : NULL;
+
+	r->seq = sqlite3_column_int64(st, 0);
+	if (!time || clock_parse_rfc3339(time, &r->end_ms) < 0)
+		r->end_ms = 0;
+	snprintf(r->result, sizeof(r->result), "%s", result ? result : "");
+	r->changes = count_of(a, "changes");
+	r->failed = count_of(a, "failed");
+	r->stale = count_of(a, "stale");
+	r->not_attempted = count_of(a, "not_attempted");
+	json_decref(a);
+	return 1;
+}
+
 int
 ledger_last_run(struct ledger *l, const char *mode, struct ledger_run *r,
 		struct berr *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
+	sqlite3_stmt *st;
 
 	memset(r, 0, sizeof(*r));
-	ledger_mutex_lock(l);
-	if (sqlite3_prepare_v2(ledger_sqlite(l), "SELECT seq, time, result, after FROM ledger "
-			       "WHERE kind = 'run.end' AND action = ?1 ORDER BY seq DESC LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK) {
-		db_fail(l, err, "reading the last run");
-		goto out;
-	}
+	if (!(st = rows_begin(l, "SELECT seq, time, result, after FROM ledger "
+			      "WHERE kind = 'run.end' AND action = ?1 ORDER BY seq DESC LIMIT 1",
+			      "reading the last run", err)))
+		return -1;
 	sqlite3_bind_text(st, 1, mode, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *time = (const char *)sqlite3_column_text(st, 1);
-		const char *result = (const char *)sqlite3_column_text(st, 2);
-		const char *after = (const char *)sqlite3_column_text(st, 3);
-		json_t *a = after ? json_loadb(after, (size_t)sqlite3_column_bytes(st, 3), 0,
-					       NULL) : NULL;
-
-		r->seq = sqlite3_column_int64(st, 0);
-		if (!time || clock_parse_rfc3339(time, &r->end_ms) < 0)
-			r->end_ms = 0;
-		snprintf(r->result, sizeof(r->result), "%s", result ? result : "");
-		r->changes = count_of(a, "changes");
-		r->failed = count_of(a, "failed");
-		r->stale = count_of(a, "stale");
-		r->not_attempted = count_of(a, "not_attempted");
-		json_decref(a);
-	} else if (rc != SQLITE_DONE) {
-		db_fail(l, err, "reading the last run");
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	ledger_mutex_unlock(l);
-	return ret;
+	return rows_end(l, st, run_row, r, "reading the last run", err);
 }
 
 /* A field of after, when after is JSON (it may have been written behind berth's back). */
 #define AFTER(key) "CASE WHEN json_valid(after) THEN json_extract(after, '$." key "') END"
+
+struct rejections_ctx {
+	int (*fn)(void *ctx, const struct ledger_rejection *r);
+	void *ctx;
+};
+
+static int
+rejection_row(void *ctx, sqlite3_stmt *st)
+{
+	struct rejections_ctx *c = ctx;
+	struct ledger_rejection r = { 0 };
+	const char *first = (const char *)sqlite3_column_text(st, 4);
+	const char *last = (const char *)sqlite3_column_text(st, 5);
+
+	r.host = (const char *)sqlite3_column_text(st, 0);
+	r.reason = (const char *)sqlite3_column_text(st, 1);
+	r.entries = sqlite3_column_int64(st, 2);
+	r.count = sqlite3_column_int64(st, 3);
+	if (!first || clock_parse_rfc3339(first, &r.first_ms) < 0)
+		r.first_ms = 0;
+	if (!last || clock_parse_rfc3339(last, &r.last_ms) < 0)
+		r.last_ms = 0;
+	return c->fn(c->ctx, &r);
+}
 
 int
 ledger_rejections(struct ledger *l, int64_t since_ms,
 		  int (*fn)(void *ctx, const struct ledger_rejection *r), void *ctx,
 		  struct berr *err)
 {
-	sqlite3_stmt *st = NULL;
+	struct rejections_ctx c = { fn, ctx };
+	sqlite3_stmt *st;
 	char since[32] = "";
-	int rc, ret = -1;
 
 	if (since_ms > 0)
 		clock_format(since_ms, 1, since, sizeof(since));
-	ledger_mutex_lock(l);
-	if (sqlite3_prepare_v2(ledger_sqlite(l), "SELECT coalesce(target, ''), "
-			       "coalesce(action, ''), count(*), coalesce(sum(" AFTER("count") "), 0), "
-			       "min(coalesce(" AFTER("first") ", time)), "
-			       "max(coalesce(" AFTER("last") ", time)) FROM ledger "
-			       "WHERE kind = 'report.rejected' AND time >= ?1 "
-			       "GROUP BY 1, 2 ORDER BY 1, 2", -1, &st, NULL) != SQLITE_OK) {
-		db_fail(l, err, "reading rejections");
-		goto out;
-	}
+	if (!(st = rows_begin(l, "SELECT coalesce(target, ''), "
+			      "coalesce(action, ''), count(*), coalesce(sum(" AFTER("count") "), 0), "
+			      "min(coalesce(" AFTER("first") ", time)), "
+			      "max(coalesce(" AFTER("last") ", time)) FROM ledger "
+			      "WHERE kind = 'report.rejected' AND time >= ?1 "
+			      "GROUP BY 1, 2 ORDER BY 1, 2", "reading rejections", err)))
+		return -1;
 	sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ledger_rejection r = { 0 };
-		const char *first = (const char *)sqlite3_column_text(st, 4);
-		const char *last = (const char *)sqlite3_column_text(st, 5);
-
-		r.host = (const char *)sqlite3_column_text(st, 0);
-		r.reason = (const char *)sqlite3_column_text(st, 1);
-		r.entries = sqlite3_column_int64(st, 2);
-		r.count = sqlite3_column_int64(st, 3);
-		if (!first || clock_parse_rfc3339(first, &r.first_ms) < 0)
-			r.first_ms = 0;
-		if (!last || clock_parse_rfc3339(last, &r.last_ms) < 0)
-			r.last_ms = 0;
-		if (fn(ctx, &r))
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(l, err, "reading rejections");
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	ledger_mutex_unlock(l);
-	return ret;
+	return rows_end(l, st, rejection_row, &c, "reading rejections", err);
 }

@@ -1,58 +1,15 @@
 /*
  * reports.c - the latest accepted report of every host (reports.h).
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "sched/reports.h"
+#include "serve/store.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
-
-#define BUSY_TIMEOUT_MS 30000
-
-/* Open <state_dir>/berth.db read-only; *db NULL when there is none. */
-static int
-open_ro(const char *state_dir, sqlite3 **db, struct berr *err)
-{
-	char *path = xasprintf("%s/berth.db", state_dir);
-	int ret = 0;
-
-	*db = NULL;
-	if (access(path, F_OK) != 0 && errno == ENOENT)
-		goto out;
-	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		ret = berr_set(err, "cannot open the state database \"%s\": %s", path,
-			       *db ? sqlite3_errmsg(*db) : "out of memory");
-		sqlite3_close(*db);
-		*db = NULL;
-		goto out;
-	}
-	sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
-	sqlite3_db_config(*db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-out:
-	free(path);
-	return ret;
-}
-
-static int
-has_table(sqlite3 *db, const char *name)
-{
-	sqlite3_stmt *st;
-	int found;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
 
 /* Parse the rows into s->reports and their times into *received. */
 static int
@@ -96,9 +53,9 @@ report_set_load(const char *state_dir, struct report_set *out, struct berr *err)
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (open_ro(state_dir, &db, err) < 0)
+	if (store_open_ro(state_dir, "report_latest", &db, err) < 0)
 		return -1;
-	if (!db || !has_table(db, "report_latest")) {
+	if (!db) {
 		ret = 0;
 		goto out;
 	}

@@ -375,20 +375,6 @@ store_prune(struct store *s, int64_t nonce_before_ms, int64_t history_before_ms,
 	return 0;
 }
 
-/* Read side (store_usage_total): open read-only, treat a missing database as empty. */
-static int
-open_ro(const char *state_dir, sqlite3 **db, struct berr *err)
-{
-	char *path = xasprintf("%s/berth.db", state_dir);
-	int missing = access(path, F_OK) != 0 && errno == ENOENT;
-
-	free(path);
-	*db = NULL;
-	if (missing)
-		return 0;
-	return db_open(state_dir, 1, db, err);
-}
-
 static int
 has_table(sqlite3 *db, const char *name)
 {
@@ -405,6 +391,25 @@ has_table(sqlite3 *db, const char *name)
 }
 
 int
+store_open_ro(const char *state_dir, const char *table, sqlite3 **db, struct berr *err)
+{
+	char *path = xasprintf("%s/berth.db", state_dir);
+	int missing = access(path, F_OK) != 0 && errno == ENOENT;
+
+	free(path);
+	*db = NULL;
+	if (missing)
+		return 0;
+	if (db_open(state_dir, 1, db, err) < 0)
+		return -1;
+	if (!has_table(*db, table)) {
+		sqlite3_close(*db);
+		*db = NULL;
+	}
+	return 0;
+}
+
+int
 store_usage_total(const char *state_dir, const char *host, const char *project,
 		  const char *instance, struct usage_total *out, struct berr *err)
 {
@@ -413,12 +418,10 @@ store_usage_total(const char *state_dir, const char *host, const char *project,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (open_ro(state_dir, &db, err) < 0)
+	if (store_open_ro(state_dir, "usage", &db, err) < 0)
 		return -1;
-	if (!db || !has_table(db, "usage")) {
-		sqlite3_close(db);
+	if (!db)
 		return 0;
-	}
 	if (sqlite3_prepare_v2(db, "SELECT coalesce(sum(running_ms), 0), coalesce(sum(cpu_ns), 0), "
 			       "coalesce(sum(rx_bytes), 0), coalesce(sum(tx_bytes), 0) FROM usage "
 			       "WHERE host = ?1 AND project = ?2 AND instance = ?3", -1, &st, NULL) != SQLITE_OK) {

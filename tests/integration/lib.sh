@@ -54,6 +54,62 @@ commit() { git_ -C "$1" add -A && git_ -C "$1" commit -q -m "$2" --allow-empty; 
 # var HOST FIELD: a lab daemon's FIELD from lab.env (var lab-1 ENDPOINT).
 var() { local v="LAB_$(echo "$1" | tr 'a-z-' 'A-Z_')_$2"; printf '%s' "${!v}"; }
 
+# needs_lab: skip the test (exit 77) unless it can start a lab: root and incusd.
+needs_lab() {
+	if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
+		echo "needs root and incusd"; exit 77
+	fi
+}
+
+# lab_up UP-OPTION...: start a lab in $T/lab (`lab up UP-OPTION...`; its
+# log in $T/lab.log, shown when it fails, which ends the test) and read
+# its lab.env. $T is made 0711 first: the daemons' users must reach it.
+lab_up() {
+	chmod 0711 "$T"
+	"$LAB" up "$@" --dir "$T/lab" >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
+	# shellcheck disable=SC1091
+	. "$T/lab/lab.env"
+}
+
+# lab_cluster [FIELD: VALUE]...: the manifest of the lab's cluster (after
+# a ---): its endpoint and fingerprint from lab.env, and the storage pool
+# "incus"; then, when fields are given, the Host manifest of each member
+# with them (see lab_host).
+lab_cluster() {
+	local h
+	cat <<X
+---
+apiVersion: berth/v1
+kind: Cluster
+metadata: {name: $LAB_CLUSTER}
+spec:
+  endpoint: $LAB_CLUSTER_ENDPOINT
+  fingerprint: "$LAB_CLUSTER_FINGERPRINT"
+  storage_pools: [{name: incus, driver: dir}]
+X
+	if [ $# -gt 0 ]; then
+		for h in $LAB_CLUSTER_MEMBERS; do lab_host "$h" "$@"; done
+	fi
+}
+
+# lab_host NAME [FIELD: VALUE]...: the Host manifest (after a ---) of the
+# lab daemon NAME: its endpoint and fingerprint from lab.env, os debian-12,
+# then the spec fields given, one an argument ('capacity: {cpu: 2}'). A
+# member of the lab's cluster is labelled site: cl and has the cluster's
+# fingerprint and cluster:; any other daemon is labelled site: lab.
+lab_host() {
+	local name=$1 site=lab fp
+	shift
+	fp=$(var "$name" FINGERPRINT)
+	case " $LAB_CLUSTER_MEMBERS " in *" $name "*) site=cl fp=$LAB_CLUSTER_FINGERPRINT ;; esac
+	printf -- '---\napiVersion: berth/v1\nkind: Host\nmetadata: {name: %s, labels: {site: %s}}\n' \
+		"$name" "$site"
+	printf 'spec:\n  endpoint: %s\n  fingerprint: "%s"\n' "$(var "$name" ENDPOINT)" "$fp"
+	if [ "$site" = cl ]; then printf '  cluster: %s\n' "$LAB_CLUSTER"; fi
+	printf '  os: debian-12\n'
+	if [ $# -gt 0 ]; then printf '  %s\n' "$@"; fi
+}
+
 pass() { passes=$((passes + 1)); echo "ok   - $1"; }
 fail() { fails=$((fails + 1)); echo "FAIL - $1"; }
 

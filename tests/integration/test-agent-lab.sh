@@ -7,11 +7,8 @@
 # (time moved with faketime, not waited for).
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
-	echo "needs root and incusd"; exit 77
-fi
+needs_lab
 command -v faketime >/dev/null || { echo "needs faketime (contrib/deps.sh installs it)"; exit 77; }
-chmod 0711 "$T"
 SERVE_PID=
 SERVE_GROUP=	# 1: SERVE_PID leads a process group of its own (faketime forks berth)
 stop_serve() {
@@ -24,8 +21,7 @@ stop_serve() {
 # The containers' bridges live in this network namespace: named per run, removed at the end.
 BR=b$$
 test_cleanup() { stop_serve; ip link del "${BR}1" 2>/dev/null || true; ip link del "${BR}2" 2>/dev/null || true; }
-"$LAB" up --hosts 2 --cluster 2 --dir "$T/lab" --net 127.44.0 >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
-. "$T/lab/lab.env"
+lab_up --hosts 2 --cluster 2 --net 127.44.0
 li() { local h=$1; shift; INCUS_DIR=$(var "$h" DIR) INCUS_CONF="$T/incus-client" incus "$@"; }
 PORT=$((20000 + RANDOM % 20000))
 # faketime preloads itself: under an ASan build, tell ASan that is fine.
@@ -45,21 +41,11 @@ has "overwrite refusal says why" "$T/err" "refusing to overwrite"
 
 R=$T/fleet
 new_repo "$R"
-for h in lab-1 lab-2; do
-	cat >> "$R/hosts.yaml" <<X
----
-apiVersion: berth/v1
-kind: Host
-metadata: {name: $h, labels: {site: lab}}
-spec:
-  endpoint: $(var $h ENDPOINT)
-  fingerprint: "$(var $h FINGERPRINT)"
-  os: debian-12
-  capacity: {cpu: 64, memory: 64GiB, disk: 100GiB}
-  agent: {key: "$(cat "$T/$h.pub")", interval: 30s}
-  storage_pools: [{name: incus, driver: dir}]
-X
-done
+for h in $LAB_HOSTS; do
+	lab_host "$h" 'capacity: {cpu: 64, memory: 64GiB, disk: 100GiB}' \
+		"agent: {key: \"$(cat "$T/$h.pub")\", interval: 30s}" \
+		'storage_pools: [{name: incus, driver: dir}]'
+done > "$R/hosts.yaml"
 cat > "$R/sold.yaml" <<X
 apiVersion: berth/v1
 kind: Pool
@@ -76,25 +62,11 @@ kind: Plan
 metadata: {name: large}
 spec: {pool: lab, type: container, cpu: 2, memory: 1GiB, disk: 4GiB, price: {amount: "9.00", currency: EUR, cycle: monthly}}
 X
-cat >> "$R/hosts.yaml" <<X
----
-apiVersion: berth/v1
-kind: Cluster
-metadata: {name: lab-cluster}
-spec:
-  endpoint: $LAB_CLUSTER_ENDPOINT
-  fingerprint: "$LAB_CLUSTER_FINGERPRINT"
-  storage_pools: [{name: incus, driver: dir}]
-X
-for h in lab-c1 lab-c2; do
+lab_cluster >> "$R/hosts.yaml"
+for h in $LAB_CLUSTER_MEMBERS; do
 	"$BERTH" agent keygen --out "$T/$h.key" > "$T/$h.pub" 2>/dev/null
-	cat >> "$R/hosts.yaml" <<X
----
-apiVersion: berth/v1
-kind: Host
-metadata: {name: $h, labels: {site: cl}}
-spec: {endpoint: $(var $h ENDPOINT), fingerprint: "$LAB_CLUSTER_FINGERPRINT", cluster: lab-cluster, os: debian-12, capacity: {cpu: 64, memory: 64GiB, disk: 100GiB}, agent: {key: "$(cat "$T/$h.pub")"}}
-X
+	lab_host "$h" 'capacity: {cpu: 64, memory: 64GiB, disk: 100GiB}' \
+		"agent: {key: \"$(cat "$T/$h.pub")\"}" >> "$R/hosts.yaml"
 done
 commit "$R" fleet
 "$BERTH" --repo "$R" host trust-command lab-1 >/dev/null

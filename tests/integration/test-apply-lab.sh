@@ -4,50 +4,18 @@
 # middle of an apply, berth itself killed, two applies at once.
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
-	echo "needs root and incusd"; exit 77
-fi
-chmod 0711 "$T"
-"$LAB" up --hosts 2 --cluster 2 --dir "$T/lab" >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
-. "$T/lab/lab.env"
+needs_lab
+lab_up --hosts 2 --cluster 2
 PLANS=${PLANS:-60}
 
 R=$T/fleet
 new_repo "$R"
-for h in lab-1 lab-2; do
-	cat >> "$R/hosts.yaml" <<X
----
-apiVersion: berth/v1
-kind: Host
-metadata: {name: $h, labels: {site: lab}}
-spec:
-  endpoint: $(var $h ENDPOINT)
-  fingerprint: "$(var $h FINGERPRINT)"
-  os: debian-12
-  capacity: {cpu: 64, memory: 64GiB, disk: 100GiB}
-  storage_pools: [{name: incus, driver: dir}]
-  projects: [{name: tenants, config: {features.profiles: "false", features.images: "false"}}]
-X
-done
-cat > "$R/cluster.yaml" <<X
-apiVersion: berth/v1
-kind: Cluster
-metadata: {name: lab-cluster}
-spec:
-  endpoint: $LAB_CLUSTER_ENDPOINT
-  fingerprint: "$LAB_CLUSTER_FINGERPRINT"
-  storage_pools: [{name: incus, driver: dir}]
----
-apiVersion: berth/v1
-kind: Host
-metadata: {name: lab-c1, labels: {site: cl}}
-spec: {endpoint: $(var lab-c1 ENDPOINT), fingerprint: "$LAB_CLUSTER_FINGERPRINT", cluster: lab-cluster, os: debian-12, capacity: {cpu: 64, memory: 64GiB, disk: 100GiB}}
----
-apiVersion: berth/v1
-kind: Host
-metadata: {name: lab-c2, labels: {site: cl}}
-spec: {endpoint: $(var lab-c2 ENDPOINT), fingerprint: "$LAB_CLUSTER_FINGERPRINT", cluster: lab-cluster, os: debian-12, capacity: {cpu: 64, memory: 64GiB, disk: 100GiB}}
-X
+for h in $LAB_HOSTS; do
+	lab_host "$h" 'capacity: {cpu: 64, memory: 64GiB, disk: 100GiB}' \
+		'storage_pools: [{name: incus, driver: dir}]' \
+		'projects: [{name: tenants, config: {features.profiles: "false", features.images: "false"}}]'
+done > "$R/hosts.yaml"
+lab_cluster 'capacity: {cpu: 64, memory: 64GiB, disk: 100GiB}' > "$R/cluster.yaml"
 {
 	printf 'apiVersion: berth/v1\nkind: Pool\nmetadata: {name: lab}\nspec: {hosts: {labels: {site: lab}}, storage_pool: incus}\n'
 	printf -- '---\napiVersion: berth/v1\nkind: Pool\nmetadata: {name: cl}\nspec: {hosts: {labels: {site: cl}}, storage_pool: incus}\n'

@@ -7,59 +7,25 @@
 # giving the same answer.
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" != 0 ] || [ ! -x /usr/libexec/incus/incusd ]; then
-	echo "needs root and incusd"; exit 77
-fi
-chmod 0711 "$T"
-"$LAB" up --hosts 3 --cluster 2 --dir "$T/lab" >"$T/lab.log" 2>&1 || { cat "$T/lab.log"; exit 1; }
-. "$T/lab/lab.env"
+needs_lab
+lab_up --hosts 3 --cluster 2
 
 R=$T/fleet
 new_repo "$R"
 # hosts HOST-STATE...: lab-1..3 with cpu 4 each (4 instances of "small"), in the given states
 hosts() {
-	local i=1 st
-	: > "$R/hosts.yaml"
+	local i=1 st review state
 	for st in "$@"; do
-		local review=approved state=$st
+		review=approved state=$st
 		[ "$st" = pending ] && { review=pending; state=active; }
-		cat >> "$R/hosts.yaml" <<X
----
-apiVersion: berth/v1
-kind: Host
-metadata: {name: lab-$i, labels: {site: lab}}
-spec:
-  endpoint: $(var lab-$i ENDPOINT)
-  fingerprint: "$(var lab-$i FINGERPRINT)"
-  os: debian-12
-  review: $review
-  state: $state
-  capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}
-  storage_pools: [{name: incus, driver: dir}]
-X
+		lab_host "lab-$i" "review: $review" "state: $state" \
+			'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
+			'storage_pools: [{name: incus, driver: dir}]'
 		i=$((i + 1))
-	done
+	done > "$R/hosts.yaml"
 }
 hosts active active active
-cat > "$R/cluster.yaml" <<X
-apiVersion: berth/v1
-kind: Cluster
-metadata: {name: lab-cluster}
-spec:
-  endpoint: $LAB_CLUSTER_ENDPOINT
-  fingerprint: "$LAB_CLUSTER_FINGERPRINT"
-  storage_pools: [{name: incus, driver: dir}]
----
-apiVersion: berth/v1
-kind: Host
-metadata: {name: lab-c1, labels: {site: cl}}
-spec: {endpoint: $(var lab-c1 ENDPOINT), fingerprint: "$LAB_CLUSTER_FINGERPRINT", cluster: lab-cluster, os: debian-12, capacity: {cpu: 2, memory: 8GiB, disk: 20GiB}}
----
-apiVersion: berth/v1
-kind: Host
-metadata: {name: lab-c2, labels: {site: cl}}
-spec: {endpoint: $(var lab-c2 ENDPOINT), fingerprint: "$LAB_CLUSTER_FINGERPRINT", cluster: lab-cluster, os: debian-12, capacity: {cpu: 2, memory: 8GiB, disk: 20GiB}}
-X
+lab_cluster 'capacity: {cpu: 2, memory: 8GiB, disk: 20GiB}' > "$R/cluster.yaml"
 cat > "$R/sold.yaml" <<X
 apiVersion: berth/v1
 kind: Pool

@@ -12,29 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "lab.h"
-#include "util/buf.h"
+#include "incus/client.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
-
-static int
-run(const char *fmt, ...)
-{
-	struct buf cmd = BUF_INIT;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	buf_vaddf(&cmd, fmt, ap);
-	va_end(ap);
-	rc = system(cmd.buf);
-	buf_release(&cmd);
-	return rc;
-}
 
 const char *
 lab_missing(void)
@@ -94,56 +81,100 @@ guard(int fd, const char *cmd)
 }
 
 int
-lab_up(const char *root, const char *dir, const char *args, struct lab_guard *g)
+lab_up(struct lab_run *r, const char *name, const char *args)
 {
-	char *cmd = xasprintf("'%s' down --dir '%s' >/dev/null 2>&1; rm -rf --one-file-system '%s'",
-			      LAB_SCRIPT, dir, root);
-	int p[2];
+	char *cmd;
+	int p[2], n;
 
+	n = snprintf(r->root, sizeof(r->root), "/tmp/berth-test-%s.XXXXXX", name);
+	if (n < 0 || (size_t)n >= sizeof(r->root) || !mkdtemp(r->root)) {
+		fprintf(stderr, "mkdtemp /tmp/berth-test-%s: %s\n", name, strerror(errno));
+		r->root[0] = '\0';
+		return -1;
+	}
+	chmod(r->root, 0711);
+	snprintf(r->dir, sizeof(r->dir), "%s/lab", r->root);
 	/* close-on-exec: `lab up` and its daemons must not keep the pipe open */
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		fprintf(stderr, "pipe: %s\n", strerror(errno));
-		free(cmd);
 		return -1;
 	}
+	cmd = xasprintf("'%s' down --dir '%s' >/dev/null 2>&1; rm -rf --one-file-system '%s'",
+			LAB_SCRIPT, r->dir, r->root);
 	fflush(NULL);
-	g->pid = fork();
-	if (g->pid == 0) {
+	r->guard = fork();
+	if (r->guard == 0) {
 		close(p[1]);
 		guard(p[0], cmd);
 	}
 	close(p[0]);
 	free(cmd);
-	if (g->pid < 0) {
+	if (r->guard < 0) {
 		fprintf(stderr, "fork: %s\n", strerror(errno));
-		g->pid = 0;
+		r->guard = 0;
 		close(p[1]);
 		return -1;
 	}
-	g->fd = p[1];
-	if (run("'%s' up %s --dir '%s' >'%s/lab-up.log' 2>&1", LAB_SCRIPT, args, dir, root) != 0) {
+	r->guard_fd = p[1];
+	if (sh_run(0, "'%s' up %s --dir '%s' >'%s/lab-up.log' 2>&1", LAB_SCRIPT, args, r->dir,
+		   r->root) != 0) {
 		fprintf(stderr, "`lab up %s` failed:\n", args);
-		run("cat '%s/lab-up.log' >&2", root);
+		sh_run(0, "cat '%s/lab-up.log' >&2", r->root);
 		return -1;
 	}
 	return 0;
 }
 
 void
-lab_down(const char *root, const char *dir, struct lab_guard *g)
+lab_down(struct lab_run *r)
 {
-	if (run("'%s' down --dir '%s' >'%s/lab-down.log' 2>&1", LAB_SCRIPT, dir, root) != 0) {
-		fprintf(stderr, "warning: `lab down --dir %s` failed, its daemons may still run:\n", dir);
-		run("cat '%s/lab-down.log' >&2", root);
+	if (!r->root[0])
+		return;
+	if (sh_run(0, "'%s' down --dir '%s' >'%s/lab-down.log' 2>&1", LAB_SCRIPT, r->dir,
+		   r->root) != 0) {
+		fprintf(stderr, "warning: `lab down --dir %s` failed, its daemons may still run:\n",
+			r->dir);
+		sh_run(0, "cat '%s/lab-down.log' >&2", r->root);
 	}
-	run("rm -rf --one-file-system '%s'", root);
-	if (g->pid > 0) {
-		if (write(g->fd, "d", 1) != 1)
+	sh_run(0, "rm -rf --one-file-system '%s'", r->root);
+	r->root[0] = '\0';
+	if (r->guard > 0) {
+		if (write(r->guard_fd, "d", 1) != 1)
 			fprintf(stderr, "warning: cannot tell the lab's guard: %s\n", strerror(errno));
-		close(g->fd);
-		waitpid(g->pid, NULL, 0);
-		g->pid = 0;
+		close(r->guard_fd);
+		waitpid(r->guard, NULL, 0);
+		r->guard = 0;
 	}
+}
+
+json_t *
+lab_json(const struct lab_run *r)
+{
+	char *file = xasprintf("%s/lab.json", r->dir);
+	json_error_t je;
+	json_t *j = json_load_file(file, 0, &je);
+
+	if (!j)
+		fprintf(stderr, "%s: %s\n", file, je.text);
+	free(file);
+	return j;
+}
+
+int
+lab_trust(const struct lab_run *r, const char *state_dir, struct incus_identity *id)
+{
+	struct berr err;
+
+	if (incus_identity_load(state_dir, id, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	if (sh_run(0, "'%s' trust --cert '%s' --dir '%s' >/dev/null", LAB_SCRIPT, id->cert_file,
+		   r->dir) != 0) {
+		fprintf(stderr, "`lab trust --cert %s` failed\n", id->cert_file);
+		return -1;
+	}
+	return 0;
 }
 
 /* 1 while process pid runs: /proc/PID/stat names a state that is not Z or X. */

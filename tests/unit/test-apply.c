@@ -23,6 +23,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "lab.h"
 
 #include "apply/apply.h"
@@ -35,39 +36,19 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define LAB LAB_SCRIPT
-
 struct lab {
-	char root[PATH_MAX];	/* mkdtemp */
-	char dir[PATH_MAX];	/* root/lab */
+	struct lab_run run;	/* root, dir: root/lab */
 	char state[PATH_MAX];	/* root/state: the trusted identity */
 	char fleet_dir[PATH_MAX];
 	json_t *json;		/* lab.json */
 	struct incus_identity id;
 	struct manifest_result fleet;
 	int loaded;
-	struct lab_guard guard;
-	int up;			/* lab_down() is due */
 };
 
 static struct lab lab;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int
-run(const char *fmt, ...)
-{
-	struct buf cmd = BUF_INIT;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	buf_vaddf(&cmd, fmt, ap);
-	va_end(ap);
-	rc = system(cmd.buf);
-	buf_release(&cmd);
-	return rc;
-}
 
 static json_t *
 daemon_of(const char *name)
@@ -105,12 +86,8 @@ field(const char *name, const char *key)
 static int
 load_lab_json(void)
 {
-	json_error_t jerr;
-	char *file = xasprintf("%s/lab.json", lab.dir);
-
 	json_decref(lab.json);
-	lab.json = json_load_file(file, 0, &jerr);
-	free(file);
+	lab.json = lab_json(&lab.run);
 	return lab.json ? 0 : -1;
 }
 
@@ -407,40 +384,21 @@ profile_key(json_t *profile, const char *key)
 static int
 lab_setup(void **state)
 {
-	char tmpl[] = "/tmp/berth-test-apply.XXXXXX";
-	struct berr err;
-
 	(void)state;
-	if (!mkdtemp(tmpl))
+	if (lab_up(&lab.run, "apply", "--hosts 2 --cluster 2") < 0)
 		return -1;
-	chmod(tmpl, 0711);
-	snprintf(lab.root, sizeof(lab.root), "%s", tmpl);
-	snprintf(lab.dir, sizeof(lab.dir), "%s/lab", tmpl);
-	snprintf(lab.state, sizeof(lab.state), "%s/state", tmpl);
-	snprintf(lab.fleet_dir, sizeof(lab.fleet_dir), "%s/fleet", tmpl);
-	if (mkdir(lab.fleet_dir, 0700) != 0)
+	snprintf(lab.state, sizeof(lab.state), "%s/state", lab.run.root);
+	snprintf(lab.fleet_dir, sizeof(lab.fleet_dir), "%s/fleet", lab.run.root);
+	if (mkdir(lab.fleet_dir, 0700) != 0 || load_lab_json() < 0)
 		return -1;
-	lab.up = 1;	/* from now on: whatever starts is brought down */
-	if (lab_up(lab.root, lab.dir, "--hosts 2 --cluster 2", &lab.guard) < 0)
-		return -1;
-	if (load_lab_json() < 0)
-		return -1;
-	if (incus_identity_load(lab.state, &lab.id, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
-	if (run("'%s' trust --cert '%s' --dir '%s' >/dev/null", LAB, lab.id.cert_file, lab.dir) != 0)
-		return -1;
-	return 0;
+	return lab_trust(&lab.run, lab.state, &lab.id);
 }
 
 static int
 lab_teardown(void **state)
 {
 	(void)state;
-	if (lab.up)
-		lab_down(lab.root, lab.dir, &lab.guard);
-	lab.up = 0;
+	lab_down(&lab.run);
 	if (lab.loaded)
 		manifest_result_release(&lab.fleet);
 	json_decref(lab.json);
@@ -699,7 +657,7 @@ test_apply_stale(void **state)
 	make_plan(&p, 0);
 	assert_int_equal(p.nupdate, 5);
 	/* someone changes a profile by hand after the plan was made */
-	assert_int_equal(run("INCUS_DIR='%s' incus profile set plan-small limits.memory=300MiB",
+	assert_int_equal(sh_run(0, "INCUS_DIR='%s' incus profile set plan-small limits.memory=300MiB",
 			     field("lab-1", "dir")), 0);
 	assert_int_equal(apply(&p, &r, &j), 1);
 	i = index_of(&p, "host/lab-1/profile/plan-small");
@@ -815,8 +773,8 @@ test_apply_daemon_down(void **state)
 	plan_release(&p);
 
 	/* back up: a new plan converges, nothing twice */
-	assert_int_equal(run("'%s' up --hosts 2 --cluster 2 --dir '%s' >'%s/lab-up2.log' 2>&1",
-			     LAB, lab.dir, lab.root), 0);
+	assert_int_equal(sh_run(0, "'%s' up --hosts 2 --cluster 2 --dir '%s' >'%s/lab-up2.log' 2>&1",
+				LAB_SCRIPT, lab.run.dir, lab.run.root), 0);
 	assert_int_equal(load_lab_json(), 0);
 	make_plan(&p, 0);
 	assert_int_equal(p.nupdate, 2);

@@ -764,10 +764,7 @@ pools_recorded(void **state)
 /* ---- a real incusd: lab-1 of a lab started here ------------------------ */
 
 static struct {
-	char root[64];		/* mkdtemp */
-	char dir[80];		/* root/lab */
-	struct lab_guard guard;
-	int up;			/* lab_down() is due */
+	struct lab_run run;
 	char *endpoint;		/* "unix://" and lab-1's socket */
 } lab;
 
@@ -811,28 +808,14 @@ static int
 lab_setup(void **state)
 {
 	json_t *lj = NULL, *img;
-	json_error_t je;
 	struct incus_conn *c = NULL;
 	struct berr err;
 	char *file, *pem = NULL;
 	int rc = -1;
 
 	(void)state;
-	snprintf(lab.root, sizeof(lab.root), "/tmp/berth-test-collect.XXXXXX");
-	if (!mkdtemp(lab.root))
+	if (lab_up(&lab.run, "collect", "--hosts 1") < 0 || !(lj = lab_json(&lab.run)))
 		return -1;
-	chmod(lab.root, 0711);
-	snprintf(lab.dir, sizeof(lab.dir), "%s/lab", lab.root);
-	lab.up = 1;	/* from now on: whatever starts is brought down */
-	if (lab_up(lab.root, lab.dir, "--hosts 1", &lab.guard) < 0)
-		return -1;
-	file = xasprintf("%s/lab.json", lab.dir);
-	lj = json_load_file(file, 0, &je);
-	free(file);
-	if (!lj) {
-		fprintf(stderr, "lab.json: %s\n", je.text);
-		return -1;
-	}
 	lab.endpoint = xasprintf("unix://%s", json_string_value(json_object_get(
 		json_array_get(json_object_get(lj, "hosts"), 0), "socket")));
 	img = json_object_get(lj, "image_server");
@@ -866,9 +849,7 @@ static int
 lab_teardown(void **state)
 {
 	(void)state;
-	if (lab.up)
-		lab_down(lab.root, lab.dir, &lab.guard);
-	lab.up = 0;
+	lab_down(&lab.run);
 	free(lab.endpoint);
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "lab.h"
 
 #include "incus/client.h"
@@ -36,62 +37,17 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define LAB LAB_SCRIPT
-
 struct lab {
-	char root[PATH_MAX];	/* mkdtemp */
-	char dir[PATH_MAX];	/* root/lab */
+	struct lab_run run;	/* root, dir: root/lab */
 	char state[PATH_MAX];	/* root/state: the trusted identity */
 	json_t *json;		/* lab.json */
 	struct incus_identity id;
 	struct manifest_result fleet;	/* hosts, cluster */
-	struct lab_guard guard;
-	int up;			/* lab_down() is due */
 };
 
 static struct lab lab;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int
-run(const char *fmt, ...)
-{
-	struct buf cmd = BUF_INIT;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	buf_vaddf(&cmd, fmt, ap);
-	va_end(ap);
-	rc = system(cmd.buf);
-	buf_release(&cmd);
-	return rc;
-}
-
-/* The output of a shell command (stdout and stderr); caller frees. */
-static char *
-capture(int *status, const char *fmt, ...)
-{
-	struct buf cmd = BUF_INIT, out = BUF_INIT;
-	char chunk[4096];
-	va_list ap;
-	size_t n;
-	FILE *p;
-	int rc;
-
-	va_start(ap, fmt);
-	buf_vaddf(&cmd, fmt, ap);
-	va_end(ap);
-	buf_addstr(&cmd, " 2>&1");
-	p = popen(cmd.buf, "r");
-	assert_non_null(p);
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		buf_add(&out, chunk, n);
-	rc = pclose(p);
-	*status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-	buf_release(&cmd);
-	return buf_detach(&out, NULL);
-}
 
 static json_t *
 daemon_of(const char *name)
@@ -178,7 +134,7 @@ load_fleet(const char *sub, const char *cluster_endpoint,
 	struct berr err;
 	const char *hosts[] = { "lab-1", "lab-2" }, *members[] = { "lab-c1", "lab-c2" };
 	json_t *cl = json_object_get(lab.json, "cluster");
-	char *dir = xasprintf("%s/%s", lab.root, sub), *file;
+	char *dir = xasprintf("%s/%s", lab.run.root, sub), *file;
 	size_t i;
 
 	assert_int_equal(mkdir(dir, 0700), 0);
@@ -281,7 +237,7 @@ record(json_t *obs, const char *file)
 		return;
 	text = json_dumps(obs, JSON_INDENT(2) | JSON_SORT_KEYS);
 	assert_non_null(text);
-	for (p = text; (q = strstr(p, lab.dir)); p = q + strlen(lab.dir)) {
+	for (p = text; (q = strstr(p, lab.run.dir)); p = q + strlen(lab.run.dir)) {
 		buf_add(&out, p, (size_t)(q - p));
 		buf_addstr(&out, "/LAB");
 	}
@@ -350,9 +306,9 @@ test_identity(void **state)
 	incus_identity_release(&b);
 
 	/* what openssl sees */
-	out = capture(&status, "openssl x509 -in '%s' -noout -subject -enddate -ext extendedKeyUsage; "
-		      "openssl pkey -in '%s' -noout -text | grep -c 'NIST CURVE: P-384'",
-		      a.cert_file, a.key_file);
+	out = sh_output(&status, "openssl x509 -in '%s' -noout -subject -enddate -ext extendedKeyUsage; "
+			"openssl pkey -in '%s' -noout -text | grep -c 'NIST CURVE: P-384' 2>&1",
+			a.cert_file, a.key_file);
 	assert_int_equal(status, 0);
 	assert_non_null(strstr(out, "CN = berth@"));
 	assert_non_null(strstr(out, "TLS Web Client Authentication"));
@@ -374,8 +330,8 @@ test_identity(void **state)
 	incus_identity_release(&b);
 
 	/* fingerprints: the PEM helper agrees with openssl */
-	out = capture(&status, "openssl x509 -in '%s' -outform DER | sha256sum | cut -d' ' -f1",
-		      a.cert_file);
+	out = sh_output(&status, "openssl x509 -in '%s' -outform DER | sha256sum | cut -d' ' -f1 2>&1",
+			a.cert_file);
 	assert_int_equal(incus_identity_load(sdir, &b, &err), 0);
 	assert_memory_equal(out, b.fingerprint, 64);
 	free(out);
@@ -384,7 +340,7 @@ test_identity(void **state)
 	assert_int_equal(incus_pem_fingerprint("not a certificate", b.fingerprint, &err), -1);
 	incus_identity_release(&a);
 	dir = tmpl;
-	assert_int_equal(run("rm -rf '%s'", dir), 0);
+	assert_int_equal(sh_run(0, "rm -rf '%s'", dir), 0);
 	free(sdir);
 }
 
@@ -431,42 +387,20 @@ test_bad_endpoints(void **state)
 static int
 lab_setup(void **state)
 {
-	char tmpl[] = "/tmp/berth-test-incus.XXXXXX";
-	json_error_t jerr;
-	struct berr err;
-	char *file;
-
 	(void)state;
-	if (!mkdtemp(tmpl))
+	if (lab_up(&lab.run, "incus", "--hosts 2 --cluster 2") < 0)
 		return -1;
-	chmod(tmpl, 0711);
-	snprintf(lab.root, sizeof(lab.root), "%s", tmpl);
-	snprintf(lab.dir, sizeof(lab.dir), "%s/lab", tmpl);
-	snprintf(lab.state, sizeof(lab.state), "%s/state", tmpl);
-	lab.up = 1;	/* from now on: whatever starts is brought down */
-	if (lab_up(lab.root, lab.dir, "--hosts 2 --cluster 2", &lab.guard) < 0)
+	snprintf(lab.state, sizeof(lab.state), "%s/state", lab.run.root);
+	if (!(lab.json = lab_json(&lab.run)))
 		return -1;
-	file = xasprintf("%s/lab.json", lab.dir);
-	lab.json = json_load_file(file, 0, &jerr);
-	free(file);
-	if (!lab.json)
-		return -1;
-	if (incus_identity_load(lab.state, &lab.id, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
-	if (run("'%s' trust --cert '%s' --dir '%s' >/dev/null", LAB, lab.id.cert_file, lab.dir) != 0)
-		return -1;
-	return 0;
+	return lab_trust(&lab.run, lab.state, &lab.id);
 }
 
 static int
 lab_teardown(void **state)
 {
 	(void)state;
-	if (lab.up)
-		lab_down(lab.root, lab.dir, &lab.guard);
-	lab.up = 0;
+	lab_down(&lab.run);
 	manifest_result_release(&lab.fleet);
 	json_decref(lab.json);
 	incus_identity_release(&lab.id);
@@ -580,7 +514,7 @@ test_untrusted(void **state)
 	struct incus_identity other;
 	struct incus_conn *c;
 	struct berr err;
-	char *sdir = xasprintf("%s/untrusted", lab.root), *msg;
+	char *sdir = xasprintf("%s/untrusted", lab.run.root), *msg;
 	json_t *v;
 
 	(void)state;
@@ -607,8 +541,8 @@ static char *
 run_trust_script(const char *script, const char *name, int *status)
 {
 	setenv("BERTH_TRUST_SCRIPT", script, 1);
-	return capture(status, "INCUS_DIR='%s' INCUS_CONF='%s/.incus-client' sh -c \"$BERTH_TRUST_SCRIPT\"",
-		       field(name, "dir"), lab.root);
+	return sh_output(status, "INCUS_DIR='%s' INCUS_CONF='%s/.incus-client' "
+			 "sh -c \"$BERTH_TRUST_SCRIPT\" 2>&1", field(name, "dir"), lab.run.root);
 }
 
 static const char *
@@ -629,7 +563,7 @@ test_trust_command(void **state)
 	struct incus_identity other;
 	struct incus_conn *c;
 	struct berr err;
-	char *sdir = xasprintf("%s/trust-command", lab.root), *script, *out;
+	char *sdir = xasprintf("%s/trust-command", lab.run.root), *script, *out;
 	const char *cluster_fp;
 	int status;
 	json_t *v;

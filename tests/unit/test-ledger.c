@@ -3,7 +3,6 @@
  * stays append-only, verify's diagnosis of each way of tampering with it
  * behind berth's back, and the readers (head, last run, rejections).
  */
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -22,6 +21,8 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "helpers.h"
+
 #include "ledger/ledger.h"
 /* The authorizer is only reachable through ledger_exec(), which is private. */
 #include "ledger/ledger-int.h"
@@ -34,17 +35,10 @@ static const char zeros[] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
 
 struct fixture {
-	char dir[64];
+	struct tmpdir t;
 	char *db;
 	struct ledger *l;
 };
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -52,19 +46,12 @@ setup(void **state)
 	struct fixture *f = xcalloc(1, sizeof(*f));
 	struct berr err;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/berth-ledger.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (tmpdir_init(&f->t, "ledger") < 0)
 		return -1;
-	f->db = xasprintf("%s/state/berth.db", f->dir);
-	{
-		char *sdir = xasprintf("%s/state", f->dir);
-		int r = ledger_open(sdir, &f->l, &err);
-
-		free(sdir);
-		if (r < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			return -1;
-		}
+	f->db = xasprintf("%s/berth.db", f->t.state);
+	if (ledger_open(f->t.state, &f->l, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
 	}
 	*state = f;
 	return 0;
@@ -76,7 +63,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	ledger_close(f->l);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_release(&f->t);
 	free(f->db);
 	free(f);
 	return 0;
@@ -188,7 +175,7 @@ round_trip(void **state)
 	struct ledger_verify_result r;
 	struct berr err;
 	struct stat st;
-	char *dir = xasprintf("%s/state", f->dir);
+	const char *dir = f->t.state;
 	int n = 0;
 
 	expect_ok(f->l, NULL, 0);
@@ -213,7 +200,6 @@ round_trip(void **state)
 	assert_int_equal(ledger_open(dir, &f->l, &err), 0);
 	assert_int_equal(append(f->l, "run.end", "r-1", NULL, NULL, NULL, NULL, NULL, "ok"), 4);
 	expect_ok(f->l, NULL, 4);
-	free(dir);
 }
 
 /* Hash of an entry computed here from the definition, with jansson and EVP. */
@@ -752,14 +738,14 @@ newer_schema(void **state)
 	struct fixture *f = *state;
 	struct ledger *l = NULL;
 	struct berr err;
-	char *msg = NULL, *dir = xasprintf("%s/state", f->dir);
+	const char *dir = f->t.state;
+	char *msg = NULL;
 
 	assert_int_equal(raw_exec(f->db, "INSERT INTO schema_version VALUES (999, '999-x.sql', 'now')",
 				  &msg), SQLITE_OK);
 	assert_int_equal(ledger_open(dir, &l, &err), -1);
 	assert_null(l);
 	assert_non_null(strstr(err.msg, "has schema version 999, newer than this berth knows"));
-	free(dir);
 }
 
 #define THREADS 8
@@ -857,7 +843,7 @@ batch_chain(void **state)
 {
 	struct fixture *f = *state;
 	struct berr err;
-	char *dir = xasprintf("%s/state", f->dir);
+	const char *dir = f->t.state;
 
 	fill(f->l, 2);
 	assert_int_equal(ledger_batch_begin(f->l, &err), 0);
@@ -883,7 +869,6 @@ batch_chain(void **state)
 	tamper(f->db, "UPDATE ledger SET object = 'profile/evil' WHERE seq = 10");
 	expect_bad(f->l, NULL, 10, "entry 10 does not verify: edited (its hash does not "
 		   "match its contents)");
-	free(dir);
 }
 
 static void
@@ -911,7 +896,7 @@ batch_rollback(void **state)
 	struct fixture *f = *state;
 	struct ledger_verify_result r1, r2;
 	struct berr err;
-	char *dir = xasprintf("%s/state", f->dir);
+	const char *dir = f->t.state;
 
 	fill(f->l, 3);
 	assert_int_equal(ledger_verify(f->l, NULL, &r1, &err), 0);
@@ -933,7 +918,6 @@ batch_rollback(void **state)
 	assert_int_equal(ledger_open(dir, &f->l, &err), 0);
 	expect_ok(f->l, NULL, 4);
 	integrity_ok(f->db);
-	free(dir);
 }
 
 /* A process killed in the middle of a batch: the chain ends before it. */
@@ -943,7 +927,7 @@ batch_crash(void **state)
 	struct fixture *f = *state;
 	struct ledger_verify_result r;
 	struct berr err;
-	char *dir = xasprintf("%s/state", f->dir);
+	const char *dir = f->t.state;
 	pid_t pid;
 	int status;
 
@@ -978,7 +962,6 @@ batch_crash(void **state)
 	integrity_ok(f->db);
 	fill(f->l, 1);
 	expect_ok(f->l, NULL, 4);
-	free(dir);
 }
 
 /* Several threads append into one open batch. */
@@ -1088,21 +1071,32 @@ counts(int changes, int failed, int stale, int not_attempted)
 			 "stale", stale, "not_attempted", not_attempted);
 }
 
+/* ledger_last_run(mode) fills every field of r as want has it. */
+static void
+assert_last_run(struct ledger *l, const char *mode, const struct ledger_run *want)
+{
+	struct ledger_run r;
+	struct berr err;
+
+	memset(&r, 0xff, sizeof(r));
+	assert_int_equal(ledger_last_run(l, mode, &r, &err), 0);
+	assert_int_equal(r.seq, want->seq);
+	assert_int_equal(r.end_ms, want->end_ms);
+	assert_string_equal(r.result, want->result);
+	assert_int_equal(r.changes, want->changes);
+	assert_int_equal(r.failed, want->failed);
+	assert_int_equal(r.stale, want->stale);
+	assert_int_equal(r.not_attempted, want->not_attempted);
+}
+
 static void
 last_run(void **state)
 {
 	struct fixture *f = *state;
-	struct ledger_run r;
-	struct berr err;
 	int64_t rec, app, ms_rec, ms_app, ms, t0;
 	char *sql, *msg = NULL;
 
-	memset(&r, 0xff, sizeof(r));
-	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
-	assert_int_equal(r.seq, 0);
-	assert_int_equal(r.end_ms, 0);
-	assert_string_equal(r.result, "");
-	assert_int_equal(r.changes + r.failed + r.stale + r.not_attempted, 0);
+	assert_last_run(f->l, "reconcile", &(struct ledger_run){ .seq = 0 });
 
 	t0 = clock_now_ms();
 	rec = run_end(f->l, "reconcile", "ok", counts(3, 1, 2, 4), &ms_rec);
@@ -1111,31 +1105,18 @@ last_run(void **state)
 	app = run_end(f->l, "apply", "failed", counts(9, 5, 6, 7), &ms_app);
 	assert_true(ms_rec >= t0 && ms_rec <= clock_now_ms());
 
-	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
-	assert_int_equal(r.seq, rec);
-	assert_int_equal(r.end_ms, ms_rec);
-	assert_string_equal(r.result, "ok");
-	assert_int_equal(r.changes, 3);
-	assert_int_equal(r.failed, 1);
-	assert_int_equal(r.stale, 2);
-	assert_int_equal(r.not_attempted, 4);
-	assert_int_equal(ledger_last_run(f->l, "apply", &r, &err), 0);
-	assert_int_equal(r.seq, app);
-	assert_int_equal(r.end_ms, ms_app);
-	assert_string_equal(r.result, "failed");
-	assert_int_equal(r.changes, 9);
-	assert_int_equal(r.failed, 5);
-	assert_int_equal(r.stale, 6);
-	assert_int_equal(r.not_attempted, 7);
-	assert_int_equal(ledger_last_run(f->l, "destroy", &r, &err), 0);
-	assert_int_equal(r.seq, 0);
+	assert_last_run(f->l, "reconcile", &(struct ledger_run){
+		.seq = rec, .end_ms = ms_rec, .result = "ok",
+		.changes = 3, .failed = 1, .stale = 2, .not_attempted = 4 });
+	assert_last_run(f->l, "apply", &(struct ledger_run){
+		.seq = app, .end_ms = ms_app, .result = "failed",
+		.changes = 9, .failed = 5, .stale = 6, .not_attempted = 7 });
+	assert_last_run(f->l, "destroy", &(struct ledger_run){ .seq = 0 });
 
 	/* The last one wins; no counts are zeros. */
 	rec = run_end(f->l, "reconcile", "failed", NULL, &ms);
-	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
-	assert_int_equal(r.seq, rec);
-	assert_string_equal(r.result, "failed");
-	assert_int_equal(r.changes + r.failed + r.stale + r.not_attempted, 0);
+	assert_last_run(f->l, "reconcile", &(struct ledger_run){
+		.seq = rec, .end_ms = ms, .result = "failed" });
 
 	/* An after that is not JSON (written behind berth's back): zeros, no error. */
 	sql = xasprintf("INSERT INTO ledger (seq, time, actor, kind, action, after, prev_hash, "
@@ -1143,11 +1124,8 @@ last_run(void **state)
 			"'reconcile', '{not json', '%s', '%s')", (long long)rec + 1, zeros, zeros);
 	assert_int_equal(raw_exec(f->db, sql, &msg), SQLITE_OK);
 	free(sql);
-	assert_int_equal(ledger_last_run(f->l, "reconcile", &r, &err), 0);
-	assert_int_equal(r.seq, rec + 1);
-	assert_int_equal(r.end_ms, 1795320720123);
-	assert_string_equal(r.result, "");
-	assert_int_equal(r.changes, 0);
+	assert_last_run(f->l, "reconcile", &(struct ledger_run){
+		.seq = rec + 1, .end_ms = 1795320720123 });
 }
 
 /* A report.rejected entry as berth serve's intake writes it; its time in *ms. */

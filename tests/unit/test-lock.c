@@ -3,7 +3,6 @@
  * a dead holder taken over, waiting, and breaking a lock by id.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,31 +18,19 @@
 
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include "apply/lock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-struct fixture {
-	char dir[64];
-	char *state;
-};
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
-
 static int
 setup(void **state)
 {
-	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct tmpdir *f = xcalloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/berth-lock.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (tmpdir_init(f, "lock") < 0)
 		return -1;
-	f->state = xasprintf("%s/state", f->dir);
 	*state = f;
 	return 0;
 }
@@ -51,10 +38,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f->state);
+	tmpdir_release(f);
 	free(f);
 	return 0;
 }
@@ -152,7 +138,7 @@ holder_end(struct holder *h)
 static void
 second_fails(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct state_lock *a = NULL, *b = NULL;
 	struct state_lock_info info, replaced;
 	struct berr err;
@@ -192,7 +178,7 @@ second_fails(void **state)
 static void
 dead_holder(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct state_lock *l = NULL;
 	struct state_lock_info replaced, info;
 	struct holder h;
@@ -226,7 +212,7 @@ dead_holder(void **state)
 static void
 timeout(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct state_lock *l = NULL;
 	struct state_lock_info replaced;
 	struct holder h;
@@ -268,7 +254,7 @@ timeout(void **state)
 static void
 break_by_id(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct state_lock *a = NULL, *b = NULL;
 	struct state_lock_info info, broken;
 	struct berr err;
@@ -303,7 +289,7 @@ break_by_id(void **state)
 static void
 break_stale_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct state_lock_info broken, info;
 	struct berr err;
 	char *path = xasprintf("%s/apply.lock", f->state);

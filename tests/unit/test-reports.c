@@ -4,7 +4,6 @@
  * database, no tables, the latest of each host by host name, bodies that
  * no longer parse, and a database it cannot read.
  */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +17,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "helpers.h"
+
 #include "ledger/ledger.h"
 #include "sched/reports.h"
 #include "util/xalloc.h"
@@ -26,31 +27,19 @@
 #define BOOT	"8c0d2f1e-1b2c-4d3e-8f40-123456789abc"
 
 struct fixture {
-	char dir[64];
-	char *state;
+	struct tmpdir t;
 	char *db;
 	int next_id;
 };
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/berth-reports.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (tmpdir_init(&f->t, "reports") < 0)
 		return -1;
-	f->state = xasprintf("%s/state", f->dir);
-	f->db = xasprintf("%s/berth.db", f->state);
+	f->db = xasprintf("%s/berth.db", f->t.state);
 	*state = f;
 	return 0;
 }
@@ -60,8 +49,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f->state);
+	tmpdir_release(&f->t);
 	free(f->db);
 	free(f);
 	return 0;
@@ -101,7 +89,7 @@ migrate(struct fixture *f)
 	struct ledger *l;
 	struct berr err;
 
-	if (ledger_open(f->state, &l, &err) < 0)
+	if (ledger_open(f->t.state, &l, &err) < 0)
 		fail_msg("%s", err.msg);
 	ledger_close(l);
 }
@@ -130,7 +118,7 @@ test_no_database(void **state)
 	struct berr err;
 
 	memset(&s, 0xff, sizeof(s));
-	assert_int_equal(report_set_load(f->state, &s, &err), 0);
+	assert_int_equal(report_set_load(f->t.state, &s, &err), 0);
 	assert_int_equal(s.n, 0);
 	report_set_release(&s);
 	report_set_release(&s);	/* released twice: still safe */
@@ -145,9 +133,9 @@ test_no_tables(void **state)
 	struct report_set s;
 	struct berr err;
 
-	assert_int_equal(mkdir(f->state, 0700), 0);
+	assert_int_equal(mkdir(f->t.state, 0700), 0);
 	exec_sql(f->db, "CREATE TABLE other (x)");
-	assert_int_equal(report_set_load(f->state, &s, &err), 0);
+	assert_int_equal(report_set_load(f->t.state, &s, &err), 0);
 	assert_int_equal(s.n, 0);
 	report_set_release(&s);
 }
@@ -166,7 +154,7 @@ test_latest_of_each_host(void **state)
 	put_latest(f, "lab-1", a2, 3000);
 	/* A body this berth no longer reads is skipped, not fatal. */
 	put_latest(f, "lab-3", "{\"schema\": 99}", 4000);
-	if (report_set_load(f->state, &s, &err) < 0)
+	if (report_set_load(f->t.state, &s, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.items[0].host, "lab-1");
@@ -192,10 +180,10 @@ test_unreadable(void **state)
 	struct report_set s;
 	struct berr err;
 
-	assert_int_equal(mkdir(f->state, 0700), 0);
+	assert_int_equal(mkdir(f->t.state, 0700), 0);
 	exec_sql(f->db, "CREATE TABLE report_latest (host, history_id, received_ms)");
 	err.msg[0] = '\0';
-	assert_int_equal(report_set_load(f->state, &s, &err), -1);
+	assert_int_equal(report_set_load(f->t.state, &s, &err), -1);
 	assert_string_equal(err.msg, "state database: reading the latest reports: "
 			    "no such table: report_history");
 	assert_int_equal(s.n, 0);

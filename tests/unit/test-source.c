@@ -9,7 +9,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,8 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+
+#include "helpers.h"
 
 #include "manifest/source.h"
 #include "manifest/yaml.h"
@@ -44,53 +45,20 @@ struct fx {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void
-sh(const char *fmt, ...)
-{
-	struct buf cmd = BUF_INIT;
-	va_list ap;
-	int rc;
+/* Run a command, its output to /dev/null; the test fails unless it exits 0. */
+#define sh(...) sh_run(SH_QUIET | SH_MUST, __VA_ARGS__)
 
-	va_start(ap, fmt);
-	buf_vaddf(&cmd, fmt, ap);
-	va_end(ap);
-	buf_addstr(&cmd, " >/dev/null 2>&1");
-	rc = system(cmd.buf);
-	if (rc != 0)
-		fail_msg("command failed (%d): %s", rc, cmd.buf);
-	buf_release(&cmd);
-}
-
-/* First line of a command's output; caller frees. */
-static char *
-sh_out(const char *fmt, ...)
-{
-	struct buf cmd = BUF_INIT;
-	char line[4096] = "";
-	va_list ap;
-	FILE *p;
-	size_t n;
-
-	va_start(ap, fmt);
-	buf_vaddf(&cmd, fmt, ap);
-	va_end(ap);
-	p = popen(cmd.buf, "r");
-	assert_non_null(p);
-	if (!fgets(line, sizeof(line), p))
-		line[0] = '\0';
-	assert_int_equal(pclose(p), 0);
-	buf_release(&cmd);
-	n = strlen(line);
-	if (n && line[n - 1] == '\n')
-		line[n - 1] = '\0';
-	return xstrdup(line);
-}
-
+/* The id of the commit spec names in repo, in hex; caller frees. */
 static char *
 rev(const char *repo, const char *spec)
 {
-	return sh_out("cd '%s' && git rev-parse --verify -q '%s^{commit}'",
-		      repo, spec);
+	int status;
+	char *out = sh_output(&status, "cd '%s' && git rev-parse --verify -q '%s^{commit}'",
+			      repo, spec);
+
+	assert_int_equal(status, 0);
+	out[strcspn(out, "\n")] = '\0';
+	return out;
 }
 
 static void
@@ -120,16 +88,6 @@ static void
 commit_all(const char *dir, const char *msg)
 {
 	sh("cd '%s' && git add -A && " GIT " commit -q -m '%s'", dir, msg);
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
 }
 
 /* "$TMPDIR/<name>-XXXXXX" for mkdtemp(); caller frees. */
@@ -177,7 +135,7 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	reset(fx);
-	nftw(fx->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(fx->root);
 	free(fx);
 	return 0;
 }
@@ -1123,7 +1081,7 @@ main(void)
 	source_global_init();
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	source_global_shutdown();
-	nftw(home, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(home);
 	free(home);
 	return rc;
 }

@@ -3,7 +3,6 @@
  * for delivery, in a temporary directory.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,33 +16,27 @@
 
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include "agent/spool.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
 struct fixture {
-	char dir[64];
+	struct tmpdir t;
 	char *spool;	/* <dir>/spool, not created yet */
 };
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/berth-spool.XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (tmpdir_init(&f->t, "spool") < 0) {
 		free(f);
 		return -1;
 	}
-	f->spool = xasprintf("%s/spool", f->dir);
+	f->spool = xasprintf("%s/spool", f->t.dir);
 	*state = f;
 	return 0;
 }
@@ -53,7 +46,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_release(&f->t);
 	free(f->spool);
 	free(f);
 	return 0;
@@ -240,9 +233,9 @@ one_agent(void **state)
 	free(want);
 
 	/* a spool where a file is */
-	write_file(f->dir, "file", "x");
+	write_file(f->t.dir, "file", "x");
 	free(f->spool);
-	f->spool = xasprintf("%s/file", f->dir);
+	f->spool = xasprintf("%s/file", f->t.dir);
 	assert_null(spool_open(f->spool, NULL, &err));
 	want = xasprintf("\"%s\" is not a directory", f->spool);
 	assert_string_equal(err.msg, want);

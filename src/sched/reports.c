@@ -7,7 +7,7 @@
 #include <sqlite3.h>
 
 #include "sched/reports.h"
-#include "serve/store.h"
+#include "util/statedb.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -53,7 +53,7 @@ report_set_load(const char *state_dir, struct report_set *out, struct berr *err)
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (store_open_ro(state_dir, "report_latest", &db, err) < 0)
+	if (statedb_open_ro(state_dir, "report_latest", &db, err) < 0)
 		return -1;
 	if (!db) {
 		ret = 0;

@@ -90,17 +90,6 @@ int store_add_usage(struct store *s, const char *host, const char *project,
 int store_prune(struct store *s, int64_t nonce_before_ms,
 		int64_t history_before_ms, struct berr *err);
 
-/*
- * The state database opened read-only, for the readers that are not the
- * intake (sched/reports.c, store_usage_total()): *db NULL when there is no
- * database yet, or it has no table `table` (no report has been stored).
- * Caller closes *db with sqlite3_close(). -1 with err when it cannot be
- * opened.
- */
-struct sqlite3;
-int store_open_ro(const char *state_dir, const char *table, struct sqlite3 **db,
-		  struct berr *err);
-
 /* Usage totals of one instance over all hours (tests, reports). */
 struct usage_total {
 	int64_t running_ms;

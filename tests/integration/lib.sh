@@ -157,11 +157,16 @@ wait_for() {
 	done
 }
 
-# gone PID: no process PID runs (a zombie has closed its files and sockets).
+# gone PID: no process PID runs, nor any of its threads (a zombie whose
+# threads all exited has closed its files and sockets).
 gone() {
-	local st
+	local st tasks
 	st=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 0
-	[ -z "$st" ] || [ "$st" = Z ]
+	[ -z "$st" ] && return 0
+	[ "$st" = Z ] || return 1
+	# a zombie leader whose other threads still exit holds its files yet
+	tasks=$(find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+	[ "$tasks" -le 1 ]
 }
 
 # lock_free FILE: nobody holds flock(2) on FILE.

@@ -1,6 +1,7 @@
 /*
  * lab.c - a lab of real incusd daemons for the unit tests (lab.h).
  */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -177,6 +178,24 @@ lab_trust(const struct lab_run *r, const char *state_dir, struct incus_identity 
 	return 0;
 }
 
+/* How many threads of process pid /proc/PID/task lists. */
+static int
+lab_threads(long pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	if (!(d = opendir(path)))
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 /* 1 while process pid runs: /proc/PID/stat names a state that is not Z or X. */
 static int
 alive(long pid)
@@ -192,7 +211,16 @@ alive(long pid)
 	fclose(f);
 	line[n] = '\0';
 	p = strrchr(line, ')');
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	if (!p || p[1] != ' ')
+		return 0;
+	if (p[2] != 'Z' && p[2] != 'X')
+		return 1;
+	/*
+	 * A zombie leader while its other threads still exit: they hold its
+	 * files (a listening socket still accepts). Gone once only the
+	 * leader's entry is left under /proc/PID/task.
+	 */
+	return lab_threads(pid) > 1;
 }
 
 void

@@ -150,6 +150,19 @@ has "start planned" "$T/out" 'state: "stopped" -> "running"'
 expect "reconcile starts it" 0 "$BERTH" --repo "$R" reconcile
 [ "$(status_of web-1 "$h")" = Running ] && pass "web-1 running again" || fail "web-1 is $(status_of web-1 "$h")"
 
+# Edit the plan: what was sold keeps its limits and price; new sales get the new ones.
+sed -i 's/pool: lab, type: container, cpu: 1, memory: 64MiB, disk: 100MiB, images: \[busybox\], price: {amount: "4.50"/pool: lab, type: container, cpu: 1, memory: 128MiB, disk: 100MiB, images: [busybox], price: {amount: "5.00"/' "$R/sold.yaml"
+grep -q 'memory: 128MiB.*"5.00"' "$R/sold.yaml" && pass "plan small edited" || fail "the edit of plan small did not apply"
+commit "$R" "small: 128MiB at 5.00"
+expect "the edit changes the profile, not the instances" 2 "$BERTH" --repo "$R" plan --detailed-exitcode
+has "profile updated" "$T/out" 'config["limits.memory"]: "64MiB" -> "128MiB"'
+if grep -q "instance web-" "$T/out"; then fail "an instance already sold would change: $(grep 'instance web-' "$T/out")"; else pass "no instance already sold changes"; fi
+expect "apply the edit" 0 "$BERTH" --repo "$R" apply --auto-approve
+h=$(where web-1)
+cfg=$(curl -sf --unix-socket "$(var "$h" SOCKET)" "http://incus/1.0/instances/web-1" | jq -c '.metadata.config')
+case $cfg in *'"limits.memory":"64MiB"'*'"user.berth.price":"450"'*|*'"user.berth.price":"450"'*'"limits.memory":"64MiB"'*)
+	pass "web-1 keeps 64MiB at 4.50" ;; *) fail "web-1 after the edit: $cfg" ;; esac
+
 # Hosts that may not take work are never chosen, and each says why.
 hosts cordoned draining pending
 instances 7 7 small >> "$R/instances.yaml"
@@ -172,6 +185,10 @@ has "six done" "$T/out" "Apply: 6 done, 0 failed"
 for h in lab-1 lab-2 lab-3; do
 	[ "$(count_on $h)" = 4 ] && pass "$h full with 4" || fail "$h runs $(count_on $h) instances, want 4"
 done
+h=$(where web-7)
+cfg=$(curl -sf --unix-socket "$(var "$h" SOCKET)" "http://incus/1.0/instances/web-7" | jq -c '.metadata.config')
+case $cfg in *'"limits.memory":"128MiB"'*'"user.berth.price":"500"'*|*'"user.berth.price":"500"'*'"limits.memory":"128MiB"'*)
+	pass "web-7, sold after the edit, has 128MiB at 5.00" ;; *) fail "web-7: $cfg" ;; esac
 
 # web-12 leaves git: kept (it is berth's, and still counts), deleted only with --prune.
 h12=$(where web-12)
@@ -185,14 +202,15 @@ expect "prune deletes it" 1 "$BERTH" --repo "$R" apply --auto-approve --prune
 has "one deleted" "$T/out" "Apply: 1 done, 0 failed"
 [ -z "$(where web-12)" ] && pass "web-12 deleted" || fail "web-12 still on $(where web-12)"
 
-# A panel sells one on plan-small where web-12 was: stamped on first sight, and counted.
+# A panel sells one on plan-small (now 128MiB at 5.00) where web-12 was: stamped on
+# first sight with what it runs with and the price of today's plan, and counted.
 INCUS_DIR=$(var "$h12" DIR) incus launch busybox panel-1 -p default -p plan-small >/dev/null
 expect "the panel's instance is seen" 1 "$BERTH" --repo "$R" plan
 has "stamped as a panel sale" "$T/out" "sold by a panel on plan-small: its sold snapshot is recorded on it"
 has "and counted: still no room for web-13" "$T/out" "cannot be placed: 0 of 3 hosts can take small"
 expect "apply records the sale" 1 "$BERTH" --repo "$R" apply --auto-approve
 cfg=$(curl -sf --unix-socket "$(var "$h12" SOCKET)" "http://incus/1.0/instances/panel-1" | jq -c '.metadata.config')
-for kv in '"user.berth.sold-by":"panel"' '"user.berth.price":"450"' '"user.berth.plan":"small"' '"limits.cpu":"1"'; do
+for kv in '"user.berth.sold-by":"panel"' '"user.berth.price":"500"' '"user.berth.plan":"small"' '"limits.cpu":"1"' '"limits.memory":"128MiB"'; do
 	case $cfg in *"$kv"*) pass "panel sale stamped: $kv" ;; *) fail "panel sale: no $kv in $cfg" ;; esac
 done
 case $cfg in *user.berth.managed*) fail "a panel's instance is marked berth's: $cfg" ;; *) pass "a panel's instance stays the panel's" ;; esac
@@ -203,5 +221,12 @@ has "stamp result" "$T/out" "update -> ok"
 commit "$R" "web-13 withdrawn"
 expect "clean: nothing more to do" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
 has "no changes" "$T/out" "Plan: 0 to create, 0 to update, 0 to delete, 0 blocked, 0 errors."
+# Retire the plan: what runs is untouched, nothing new is placed.
+sed -i 's/images: \[busybox\], price: {amount: "5.00", currency: EUR, cycle: monthly}}/images: [busybox], availability: retired, price: {amount: "5.00", currency: EUR, cycle: monthly}}/' "$R/sold.yaml"
+grep -q 'availability: retired' "$R/sold.yaml" && pass "plan small retired" || fail "the retirement did not apply"
+commit "$R" "small retired"
+expect "retiring changes nothing that runs" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
+expect "a retired plan is not placed" 1 "$BERTH" --repo "$R" place --plan small
+has "retired, per host" "$T/out" "plan-retired"
 expect "ledger verifies" 0 "$BERTH" ledger verify
 finish

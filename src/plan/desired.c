@@ -415,6 +415,8 @@ add_images(const struct fleet *f, const struct pserver *s, struct dset *out)
 		x->image = im;
 		src = json_object();
 		json_object_set_new(src, "type", json_string("image"));
+		if (im->type == TYPE_VM)	/* else Incus pulls the container image */
+			json_object_set_new(src, "image_type", json_string("virtual-machine"));
 		json_object_set_new(src, "mode", json_string("pull"));
 		json_object_set_new(src, "server", json_string(im->server ? im->server : ""));
 		json_object_set_new(src, "protocol", json_string(im->protocol ?

@@ -868,6 +868,10 @@ test_instances(void **state)
 	assert_string_equal(a->fields[0].field, "state");
 	assert_non_null(a->digest[0] ? a->digest : NULL);
 	assert_null(find(&x.plan, "host/lab-2/instance/old-1"));
+	/* a VM image is pulled as one; a container image says nothing of its type */
+	a = expect(&x.plan, "host/lab-1/image/debian-vm", ACTION_CREATE, NULL);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a->after, "source"),
+							      "image_type")), "virtual-machine");
 	{
 		char *text = render(&x.plan, &o, 0, 0);
 

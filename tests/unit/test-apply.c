@@ -1218,8 +1218,8 @@ test_apply_instance_state(void **state)
 	json_decref(applied);
 	plan_release(&p);
 	/* the first plan saw it running, as it is again: it still applies */
-	assert_int_equal(apply_action(c, lab.fleet.fleet, &old.actions[0], &o, &applied, &err),
-			 APPLY_OK);
+	if (apply_action(c, lab.fleet.fleet, &old.actions[0], &o, &applied, &err) != APPLY_OK)
+		fail_msg("the first plan's stop: %s", err.msg);
 	assert_string_equal(inst_status(applied), "Stopped");
 	json_decref(applied);
 	plan_release(&old);

@@ -97,7 +97,7 @@ for h in $LAB_HOSTS; do
 	done
 done
 for r in $(seq "$ROUNDS"); do
-	t0=$(now); curl_https --parallel --parallel-max 16 "${urls[@]}"; t1=$(now)
+	t0=$(now); curl_https --no-progress-meter --parallel --parallel-max 16 "${urls[@]}"; t1=$(now)
 	echo "$t1 - $t0" | bc
 done | median > "$T/t-b"
 

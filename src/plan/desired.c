@@ -42,7 +42,7 @@ type_name(enum instance_type t)
 	return t == TYPE_VM ? "virtual-machine" : "container";
 }
 
-static const char *
+const char *
 cycle_name(enum cycle c)
 {
 	static const char *const names[] = { "hourly", "monthly", "quarterly",

@@ -31,12 +31,6 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-static const char *const cycle_names[] = {
-	[CYCLE_HOURLY] = "hourly", [CYCLE_MONTHLY] = "monthly",
-	[CYCLE_QUARTERLY] = "quarterly", [CYCLE_SEMIANNUAL] = "semiannual",
-	[CYCLE_YEARLY] = "yearly",
-};
-
 static const char *
 project_of(const char *p)
 {
@@ -134,7 +128,7 @@ instance_desired(const struct m_instance *in, const char *member)
 	json_object_set_new(config, "user.berth.price", json_sprintf("%lld",
 			    (long long)o->price.minor));
 	json_object_set_new(config, "user.berth.currency", json_string(o->price.currency));
-	json_object_set_new(config, "user.berth.cycle", json_string(cycle_names[o->cycle]));
+	json_object_set_new(config, "user.berth.cycle", json_string(cycle_name(o->cycle)));
 	if (in->owner)
 		json_object_set_new(config, "user.berth.owner", json_string(in->owner));
 	json_object_set_new(config, "user.berth.provider", json_string(

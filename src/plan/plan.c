@@ -716,8 +716,6 @@ instance_declared(const struct fleet *f, const json_t *v)
 static size_t
 panel_stamp(const struct m_offer *o, const json_t *v, struct plan_field **out)
 {
-	static const char *const cycles[] = { "hourly", "monthly", "quarterly", "semiannual",
-					      "yearly" };
 	char version[17], placed[32];
 	json_t *want = json_object();
 	const char *created = json_string_value(json_object_get(v, "created_at"));
@@ -731,7 +729,7 @@ panel_stamp(const struct m_offer *o, const json_t *v, struct plan_field **out)
 	json_object_set_new(want, "user.berth.plan-version", json_string(version));
 	json_object_set_new(want, "user.berth.price", json_sprintf("%lld", (long long)o->price.minor));
 	json_object_set_new(want, "user.berth.currency", json_string(o->price.currency));
-	json_object_set_new(want, "user.berth.cycle", json_string(cycles[o->cycle]));
+	json_object_set_new(want, "user.berth.cycle", json_string(cycle_name(o->cycle)));
 	json_object_set_new(want, "user.berth.provider", json_string(o->meta.provider ?
 								     o->meta.provider : "platform"));
 	json_object_set_new(want, "user.berth.sold-by", json_string("panel"));

@@ -190,9 +190,9 @@ enum_field(json_t *o, const char *key, const char *const *names, int dflt)
  * reference (an empty object when absent).
  */
 static json_t *
-config_field(json_t *o, const char *key)
+config_strings(json_t *in)
 {
-	json_t *in = json_object_get(o, key), *out = json_object(), *v;
+	json_t *out = json_object(), *v;
 	const char *k;
 
 	json_object_foreach(in, k, v) {
@@ -205,6 +205,12 @@ config_field(json_t *o, const char *key)
 			json_object_set_new(out, k, json_string(json_is_true(v) ? "true" : "false"));
 	}
 	return out;
+}
+
+static json_t *
+config_field(json_t *o, const char *key)
+{
+	return config_strings(json_object_get(o, key));
 }
 
 static const char **
@@ -385,6 +391,52 @@ read_pool(struct rd *r, json_t *spec, struct m_pool *p)
 	p->require_agent = boolean(spec, "require_agent", 1);
 }
 
+/*
+ * The keys berth derives from a Plan's fields cannot be set in its config
+ * or devices: limits.cpu (cpu), limits.memory (memory), the root disk
+ * (disk, on the pool's storage pool), and user.berth.* (the sold
+ * snapshot).
+ */
+static void
+offer_derived_keys(struct rd *r, const struct m_offer *p)
+{
+	static const struct {
+		const char *key, *field;
+	} derived[] = {
+		{ "limits.cpu", "cpu" },
+		{ "limits.memory", "memory" },
+	};
+	size_t len = r->path.len, i;
+	const char *k, *path, *type, *dpath;
+	json_t *v;
+
+	push_key(r, "config");
+	json_object_foreach(p->config, k, v) {
+		for (i = 0; i < sizeof(derived) / sizeof(derived[0]); i++)
+			if (!strcmp(k, derived[i].key))
+				diag_at(r->d, DIAG_ERROR, r->doc, at(r, k),
+					"%s is derived from the plan's %s: set spec.%s instead",
+					k, derived[i].field, derived[i].field);
+		if (!strncmp(k, "user.berth.", 11))
+			diag_at(r->d, DIAG_ERROR, r->doc, at(r, k),
+				"user.berth.* keys are berth's own (the sold snapshot); want"
+				" another key, have \"%s\"", k);
+	}
+	buf_setlen(&r->path, len);
+	push_key(r, "devices");
+	json_object_foreach(p->devices, k, v) {
+		type = json_string_value(json_object_get(v, "type"));
+		dpath = json_string_value(json_object_get(v, "path"));
+		path = at(r, k);
+		if (!strcmp(k, "root") || (type && !strcmp(type, "disk") && dpath &&
+					   !strcmp(dpath, "/")))
+			diag_at(r->d, DIAG_ERROR, r->doc, path,
+				"the root disk is derived from the plan's disk and its pool's"
+				" storage pool: set spec.disk instead of device \"%s\"", k);
+	}
+	buf_setlen(&r->path, len);
+}
+
 static void
 read_offer(struct rd *r, json_t *spec, struct m_offer *p)
 {
@@ -396,7 +448,8 @@ read_offer(struct rd *r, json_t *spec, struct m_offer *p)
 	json_t *over = json_object_get(spec, "overage");
 	size_t len = r->path.len;
 	struct berr err;
-	const char *currency;
+	const char *currency, *name;
+	json_t *dev;
 	char one[16];
 
 	p->pool_name = str(spec, "pool");
@@ -431,6 +484,11 @@ read_offer(struct rd *r, json_t *spec, struct m_offer *p)
 	p->description = str(spec, "description");
 	p->image_names = names_field(spec, "images", &p->nimages);
 	p->images = xcalloc(p->nimages ? p->nimages : 1, sizeof(*p->images));
+	p->config = config_field(spec, "config");
+	p->devices = json_object();
+	json_object_foreach(json_object_get(spec, "devices"), name, dev)
+		json_object_set_new(p->devices, name, config_strings(dev));
+	offer_derived_keys(r, p);
 }
 
 static void
@@ -639,6 +697,8 @@ fleet_free(struct fleet *f)
 	for (i = 0; i < f->noffers; i++) {
 		free(f->offers[i].image_names);
 		free(f->offers[i].images);
+		json_decref(f->offers[i].config);
+		json_decref(f->offers[i].devices);
 	}
 	free(f->offers);
 	for (i = 0; i < f->nimages; i++) {

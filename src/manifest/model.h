@@ -174,6 +174,8 @@ struct m_offer {
 	const char **image_names;
 	size_t nimages;
 	struct m_image **images;	/* resolved */
+	json_t *config;			/* sold profile keys, strings; never NULL */
+	json_t *devices;		/* name -> {type, keys: strings}; never NULL */
 };
 
 struct m_image {

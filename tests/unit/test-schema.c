@@ -788,7 +788,8 @@ test_manifest_order(void **state)
 /*
  * The schemas' own conventions: the root has $schema, $id, title and
  * description; every property has a title and a description (editors show
- * them); every object with properties is closed; patterns are anchored.
+ * them); every object with properties is closed, or says what the rest
+ * of its keys hold (a device: its type, then any key); patterns are anchored.
  */
 static void
 lint(const char *file, const char *ptr, const json_t *j, int in_properties)
@@ -814,9 +815,10 @@ lint(const char *file, const char *ptr, const json_t *j, int in_properties)
 	if (json_object_get(j, "properties") &&
 	    json_is_string(json_object_get(j, "type")) &&
 	    !strcmp(json_string_value(json_object_get(j, "type")), "object") &&
-	    !json_is_false(json_object_get(j, "additionalProperties")))
-		fail_msg("%s: %s: an object without additionalProperties: false",
-			 file, ptr);
+	    !json_is_false(json_object_get(j, "additionalProperties")) &&
+	    !json_is_object(json_object_get(j, "additionalProperties")))
+		fail_msg("%s: %s: an object without additionalProperties: false"
+			 " (or a schema for the rest)", file, ptr);
 	if (json_is_string(json_object_get(j, "pattern")) &&
 	    json_string_value(json_object_get(j, "pattern"))[0] != '^')
 		fail_msg("%s: %s: a pattern that is not anchored", file, ptr);

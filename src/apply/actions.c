@@ -23,7 +23,7 @@
  * the recursion=1 list the observation reads (checked for pools, projects,
  * profiles, images and groups, standalone and clustered). Instances are
  * the exception: the observation may carry more (their state), so they
- * are compared by their berth keys and status only (instance_same()).
+ * are compared by the part the plan pins (plan_instance_seen()).
  *
  * An instance's create body is the plan's "after" less two keys of
  * berth's own: "state" ("running": started once created; "stopped") and
@@ -138,27 +138,15 @@ same_str(const char *a, const char *b)
 	return a && b ? !strcmp(a, b) : a == b;
 }
 
-/*
- * Are two instances (as observed, as read) the same for berth: the same
- * status, and the same user.berth.* keys with the same values? The rest
- * (volatile keys, state, devices the server expands) is the server's.
- */
+/* Is the instance read (have) still as the plan saw it (before)? */
 static int
-instance_same(const json_t *x, const json_t *y)
+instance_same(const json_t *before, const json_t *have)
 {
-	const json_t *cx = json_object_get(x, "config"), *cy = json_object_get(y, "config"), *v;
-	const char *k;
+	json_t *seen = plan_instance_seen(have);
+	int same = json_equal(seen, before);
 
-	if (!same_str(json_string_value(json_object_get(x, "status")),
-		      json_string_value(json_object_get(y, "status"))))
-		return 0;
-	json_object_foreach((json_t *)cx, k, v)
-		if (prefixed(k, "user.berth.") && !json_equal(v, json_object_get(cy, k)))
-			return 0;
-	json_object_foreach((json_t *)cy, k, v)
-		if (prefixed(k, "user.berth.") && !json_object_get(cx, k))
-			return 0;
-	return 1;
+	json_decref(seen);
+	return same;
 }
 
 /*
@@ -887,66 +875,96 @@ instance_create(struct actx *x, json_t **applied)
 	return write_status(r);
 }
 
+/* "config[\"KEY\"]" -> KEY in *key, "config"; devices likewise; else NULL. */
+static const char *
+stamp_field(const char *f, char **key)
+{
+	static const char *const maps[] = { "config", "devices" };
+	size_t i, n = strlen(f), m;
+
+	for (i = 0; i < 2; i++) {
+		m = strlen(maps[i]);
+		if (n > m + 4 && !strncmp(f, maps[i], m) && !strncmp(f + m, "[\"", 2) &&
+		    !strcmp(f + n - 2, "\"]")) {
+			*key = xstrndup(f + m + 2, n - m - 4);
+			return maps[i];
+		}
+	}
+	return NULL;
+}
+
 /*
- * Update: the state (start or a clean stop) and the sold snapshot's
- * user.berth.* keys (PATCH, which keeps every other key), of an instance
- * still as the plan saw it (its status and berth keys, instance_same()).
+ * Update: the state (start or a clean stop) and the sold snapshot (PATCH,
+ * which keeps every other key and device) of an instance still as the plan
+ * saw it (instance_same()). A snapshot key or device the instance has
+ * gained since the plan is its own and left as it is.
  */
 static enum apply_status
 instance_update(struct actx *x, json_t **applied)
 {
 	const struct plan_action *a = x->a;
-	json_t *have = NULL, *stamp = json_object();
+	json_t *have = NULL, *body = json_pack("{s:{}, s:{}}", "config", "devices");
+	const char *map;
 	size_t i;
 	int running = -1, r;
 
 	for (i = 0; i < a->nfields; i++) {
 		const char *f = a->fields[i].field;
+		char *key = NULL;
 
 		if (!strcmp(f, "state"))
 			continue;
-		if ((prefixed(f, "config[\"user.berth.") || prefixed(f, "config[\"limits.")) &&
-		    a->fields[i].after) {
-			size_t n = strlen(f);
-			char *key = xstrndup(f + 8, n > 10 ? n - 10 : 0);	/* config["KEY"] */
-
-			json_object_set(stamp, key, a->fields[i].after);
+		if ((map = stamp_field(f, &key)) && a->fields[i].after) {
+			json_object_set(json_object_get(body, map), key, a->fields[i].after);
 			free(key);
 			continue;
 		}
-		json_decref(stamp);
-		berr_set(x->err, "%s: %s: berth changes only the state, the user.berth.* and"
-			 " the limits.* keys of an existing instance", a->address, f);
+		free(key);
+		json_decref(body);
+		berr_set(x->err, "%s: %s: berth changes only the state and the sold snapshot"
+			 " (config keys and devices it lacks) of an existing instance",
+			 a->address, f);
 		return APPLY_FAILED;
 	}
 	if (json_object_get(a->after, "state") && (running = want_running(x)) < 0) {
-		json_decref(stamp);
+		json_decref(body);
 		return APPLY_FAILED;
 	}
 	r = get_obj(x, x->path.buf, &have, NULL);
 	if (r <= 0) {
-		json_decref(stamp);
+		json_decref(body);
 		if (r == 0)
 			berr_set(x->err, "changed since the plan: %s (it no longer exists)", a->address);
 		return r < 0 ? APPLY_FAILED : APPLY_STALE;
 	}
 	if (!unchanged(a, have)) {
 		json_decref(have);
-		json_decref(stamp);
+		json_decref(body);
 		berr_set(x->err, "changed since the plan: %s", a->address);
 		return APPLY_STALE;
 	}
-	r = 0;
-	if (json_object_size(stamp)) {
-		json_t *body = json_pack("{s:O}", "config", stamp);
+	for (i = 0; i < 2; i++) {
+		json_t *m = json_object_get(body, i ? "devices" : "config");
+		const json_t *own = json_object_get(have, i ? "devices" : "config");
+		const char *k;
+		json_t *v;
+		void *tmp;
 
+		json_object_foreach_safe(m, tmp, k, v)
+			if (json_object_get(own, k))
+				json_object_del(m, k);
+	}
+	r = 0;
+	if (json_object_size(json_object_get(body, "config")) ||
+	    json_object_size(json_object_get(body, "devices"))) {
+		if (!json_object_size(json_object_get(body, "devices")))
+			json_object_del(body, "devices");
 		r = write_req(x, "PATCH", x->path.buf, body, NULL);
-		json_decref(body);
 	}
 	if (r == 0 && running >= 0)
 		r = instance_converge(x, have, running);
 	json_decref(have);
-	json_decref(stamp);
+	json_decref(body);
 	if (r == 0)
 		*applied = read_back(x);
 	return write_status(r);

@@ -65,6 +65,19 @@ offer_version(const struct m_offer *p, char out[17])
 		 (unsigned long long)p->disk, (unsigned long long)p->traffic,
 		 type_name(p->type), (long long)p->price.minor, p->price.currency,
 		 cycle_name(p->cycle));
+	/* Only when given, so that a plan without them keeps its version. */
+	if (json_object_size(p->config)) {
+		char *c = json_canonical(p->config);
+
+		buf_addf(&b, "config=%s\n", c);
+		free(c);
+	}
+	if (json_object_size(p->devices)) {
+		char *c = json_canonical(p->devices);
+
+		buf_addf(&b, "devices=%s\n", c);
+		free(c);
+	}
 	EVP_Digest(b.buf, b.len, md, &mdlen, EVP_sha256(), NULL);
 	hex_encode(md, 8, out);
 	buf_release(&b);
@@ -333,6 +346,7 @@ offer_config(const struct m_offer *o, json_t *config)
 {
 	char size[32], version[17];
 
+	json_object_update(config, o->config);
 	json_object_set_new(config, "limits.cpu", json_sprintf("%llu", (unsigned long long)o->cpu));
 	format_size(o->memory, size, sizeof(size));
 	json_object_set_new(config, "limits.memory", json_string(size));
@@ -340,17 +354,24 @@ offer_config(const struct m_offer *o, json_t *config)
 	json_object_set_new(config, "user.berth.plan", json_string(o->meta.name));
 	offer_version(o, version);
 	json_object_set_new(config, "user.berth.plan-version", json_string(version));
+	json_object_set_new(config, "user.berth.price", json_sprintf("%lld",
+			    (long long)o->price.minor));
+	json_object_set_new(config, "user.berth.currency", json_string(o->price.currency));
+	json_object_set_new(config, "user.berth.cycle", json_string(cycle_name(o->cycle)));
+	json_object_set_new(config, "user.berth.provider", json_string(
+			    o->meta.provider ? o->meta.provider : "platform"));
 }
 
 json_t *
-offer_root_disk(const struct m_offer *o)
+offer_devices(const struct m_offer *o)
 {
+	json_t *devices = o->devices ? json_deep_copy(o->devices) : json_object();
 	char size[32];
-
 	format_size(o->disk, size, sizeof(size));
-	return json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "path", "/", "pool",
-			 o->pool && o->pool->storage_pool ? o->pool->storage_pool : "",
-			 "size", size);
+	json_object_set_new(devices, "root", json_pack(
+		"{s:s, s:s, s:s, s:s}", "type", "disk", "path", "/", "pool",
+		o->pool && o->pool->storage_pool ? o->pool->storage_pool : "", "size", size));
+	return devices;
 }
 
 /* The profile plan-<name> of each offer of a pool that s is in. */
@@ -383,8 +404,7 @@ add_profiles(const struct fleet *f, const struct pserver *s, struct dset *out)
 			json_object_set_new(config, "raw.qemu.conf",
 					    json_sprintf("[smp-opts]\nmaxcpus = %llu",
 							 (unsigned long long)maxcpus));
-		devices = json_object();
-		json_object_set_new(devices, "root", offer_root_disk(p));
+		devices = offer_devices(p);
 		x->after = json_object();
 		json_object_set_new(x->after, "name", json_string(x->name));
 		json_object_set_new(x->after, "description", p->description ?

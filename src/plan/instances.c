@@ -116,7 +116,7 @@ json_t *
 instance_desired(const struct m_instance *in, const char *member)
 {
 	const struct m_offer *o = in->offer;
-	json_t *v = json_object(), *config = json_object(), *devices;
+	json_t *v = json_object(), *config = json_object();
 
 	json_object_set_new(v, "name", json_string(in->meta.name));
 	json_object_set_new(v, "type", json_string(o->type == TYPE_VM ? "virtual-machine"
@@ -125,18 +125,10 @@ instance_desired(const struct m_instance *in, const char *member)
 	json_object_set_new(v, "source", json_pack("{s:s, s:s}", "type", "image", "alias",
 						   in->image ? in->image->meta.name : in->image_name));
 	offer_config(o, config);
-	json_object_set_new(config, "user.berth.price", json_sprintf("%lld",
-			    (long long)o->price.minor));
-	json_object_set_new(config, "user.berth.currency", json_string(o->price.currency));
-	json_object_set_new(config, "user.berth.cycle", json_string(cycle_name(o->cycle)));
 	if (in->owner)
 		json_object_set_new(config, "user.berth.owner", json_string(in->owner));
-	json_object_set_new(config, "user.berth.provider", json_string(
-			    o->meta.provider ? o->meta.provider : "platform"));
 	json_object_set_new(v, "config", config);
-	devices = json_object();
-	json_object_set_new(devices, "root", offer_root_disk(o));
-	json_object_set_new(v, "devices", devices);
+	json_object_set_new(v, "devices", offer_devices(o));
 	json_object_set_new(v, "state", json_string(in->running ? "running" : "stopped"));
 	if (member)
 		json_object_set_new(v, "target", json_string(member));

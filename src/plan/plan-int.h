@@ -55,13 +55,19 @@ void offer_version(const struct m_offer *p, char out[17]);
 /* "hourly", "monthly", ... (user.berth.cycle, the offer version). */
 const char *cycle_name(enum cycle c);
 /*
- * What a profile plan-<name> and an instance of offer o both carry: its
- * limits.cpu and limits.memory, user.berth.managed, user.berth.plan and
- * user.berth.plan-version, set in config.
+ * What a profile plan-<name> and an instance of offer o both carry, set in
+ * config: the plan's own config keys, then the keys berth derives (these
+ * win): limits.cpu, limits.memory, and the sold snapshot user.berth.managed,
+ * .plan, .plan-version, .price, .currency, .cycle, .provider. A profile
+ * carries the snapshot too, so that an instance a panel creates on it
+ * inherits the version and price it was sold at.
  */
 void offer_config(const struct m_offer *o, json_t *config);
-/* The root disk of offer o's size on its pool's storage pool. Caller json_decref()s. */
-json_t *offer_root_disk(const struct m_offer *o);
+/*
+ * The devices of offer o: the plan's own, and "root", the disk of o's size
+ * on its pool's storage pool. Caller json_decref()s.
+ */
+json_t *offer_devices(const struct m_offer *o);
 
 /* instances.c: where each Instance manifest is or goes (see instances.c). */
 struct status;

@@ -608,13 +608,8 @@ plan_undeclared(struct pctx *c, const struct pserver *s, const struct dset *ds,
 
 /* ---- instances ---------------------------------------------------------- */
 
-/*
- * The part of an observed instance berth plans on: what a saved plan pins
- * and the ledger records (the server's runtime counters are left out, so
- * that they do not make every saved plan stale). Caller json_decref()s.
- */
-static json_t *
-instance_seen(const json_t *obs)
+json_t *
+plan_instance_seen(const json_t *obs)
 {
 	json_t *v = json_object(), *config = json_object(), *x;
 	const char *k;
@@ -680,7 +675,7 @@ plan_instance(struct pctx *c, const struct pserver *s, const struct iplace *ip)
 		json_decref(after);
 		return;
 	}
-	a->before = instance_seen(ip->obs);
+	a->before = plan_instance_seen(ip->obs);
 	a->after = after;
 	json_digest(a->before, a->digest);
 }
@@ -707,50 +702,108 @@ instance_declared(const struct fleet *f, const json_t *v)
 			     obj_project(v));
 }
 
+/* The observed profile plan-<name> of offer o in project (else in default), or NULL. */
+static const json_t *
+offer_profile(const struct pserver *s, const struct m_offer *o, const char *project)
+{
+	const json_t *v, *dflt = NULL;
+	char *name = xasprintf("plan-%s", o->meta.name);
+	size_t i;
+
+	json_array_foreach(list_of(s, OBJ_PROFILE), i, v) {
+		const char *n = json_string_value(json_object_get(v, "name"));
+
+		if (!n || strcmp(n, name))
+			continue;
+		if (!strcmp(obj_project(v), project)) {
+			free(name);
+			return v;
+		}
+		if (!strcmp(obj_project(v), "default"))
+			dflt = v;
+	}
+	free(name);
+	return dflt;
+}
+
 /*
- * The sold snapshot of an instance a panel sold on offer o's profile:
- * each user.berth.* key it does not carry itself yet, and the cpu and
- * memory limits it runs with now (so a later edit of the Plan does not
- * resize it), as plan fields. 0 when it carries them all.
+ * The sold snapshot of instance v, sold by a panel on offer o's profile:
+ * what its profile gives it now, held on the instance itself, so that a
+ * later edit of the Plan neither resizes nor reprices it. Each key the
+ * profile sets (the plan's config, limits.cpu, limits.memory, and the
+ * snapshot user.berth.plan, .plan-version, .price, .currency, .cycle,
+ * .provider) and each device it defines (the plan's devices and the root
+ * disk; from a profile of an earlier plan version, every key and device
+ * it sets), with the value the instance has from it (expanded_config,
+ * expanded_devices); a snapshot key the profile lacks (one written before
+ * profiles carried prices) takes the offer's value. Plus
+ * user.berth.sold-by "panel" and user.berth.placed-at (its created_at).
+ * Only what the instance does not carry itself is added. Sets *after to
+ * {"config": {...}, "devices": {...}} and returns the number of keys and
+ * devices added (0: nothing to do).
  */
 static size_t
-panel_stamp(const struct m_offer *o, const json_t *v, struct plan_field **out)
+panel_stamp(const struct pserver *s, const struct m_offer *o, const json_t *v,
+	    struct plan_field **out, json_t **after)
 {
-	char version[17], placed[32];
-	json_t *want = json_object();
+	const json_t *prof = offer_profile(s, o, obj_project(v));
+	const json_t *ldev = json_object_get(v, "devices");
+	const json_t *xdev = json_object_get(v, "expanded_devices");
+	json_t *keys = json_object(), *devs = offer_devices(o), *config, *devices, *x;
 	const char *created = json_string_value(json_object_get(v, "created_at"));
-	const char *k, *lim;
-	json_t *x;
+	const char *k, *have, *pv;
+	char placed[32];
 	int64_t ms;
 	size_t n = 0;
 
-	offer_version(o, version);
-	json_object_set_new(want, "user.berth.plan", json_string(o->meta.name));
-	json_object_set_new(want, "user.berth.plan-version", json_string(version));
-	json_object_set_new(want, "user.berth.price", json_sprintf("%lld", (long long)o->price.minor));
-	json_object_set_new(want, "user.berth.currency", json_string(o->price.currency));
-	json_object_set_new(want, "user.berth.cycle", json_string(cycle_name(o->cycle)));
-	json_object_set_new(want, "user.berth.provider", json_string(o->meta.provider ?
-								     o->meta.provider : "platform"));
-	json_object_set_new(want, "user.berth.sold-by", json_string("panel"));
+	offer_config(o, keys);
+	json_object_del(keys, "user.berth.managed");	/* a panel's, not berth's */
+	/*
+	 * A profile of an earlier version of the plan may set keys the plan
+	 * no longer has; one of the current version that sets more has
+	 * drifted, and its extra keys are nobody's sale.
+	 */
+	pv = json_string_value(json_object_get(json_object_get(prof, "config"),
+					       "user.berth.plan-version"));
+	if (pv && strcmp(pv, json_string_value(json_object_get(keys,
+							       "user.berth.plan-version")))) {
+		json_object_foreach(json_object_get(prof, "config"), k, x)
+			if (strcmp(k, "user.berth.managed") && !json_object_get(keys, k))
+				json_object_set_new(keys, k, json_null());
+		json_object_foreach(json_object_get(prof, "devices"), k, x)
+			if (!json_object_get(devs, k))
+				json_object_set_new(devs, k, json_null());
+	}
+	json_object_set_new(keys, "user.berth.sold-by", json_string("panel"));
 	if (created && clock_parse_rfc3339(created, &ms) == 0 && ms > 0) {
 		clock_format(ms, 0, placed, sizeof(placed));
-		json_object_set_new(want, "user.berth.placed-at", json_string(placed));
+		json_object_set_new(keys, "user.berth.placed-at", json_string(placed));
 	}
-	/* what it runs with now (from its profiles), held on the instance itself */
-	if ((lim = instance_key(v, "limits.cpu", 1)))
-		json_object_set_new(want, "limits.cpu", json_string(lim));
-	if ((lim = instance_key(v, "limits.memory", 1)))
-		json_object_set_new(want, "limits.memory", json_string(lim));
-	*out = xcalloc(json_object_size(want) + 1, sizeof(**out));
-	json_object_foreach(want, k, x) {
+	config = json_object();
+	devices = json_object();
+	json_object_foreach(keys, k, x) {
 		if (instance_key(v, k, 0))
 			continue;	/* its own already: never overwritten */
-		(*out)[n].field = xasprintf("config[\"%s\"]", k);
-		(*out)[n].after = json_incref(x);
-		n++;
+		if ((have = instance_key(v, k, 1)))
+			json_object_set_new(config, k, json_string(have));
+		else if (!strncmp(k, "user.berth.", 11) && json_is_string(x))
+			json_object_set(config, k, x);
 	}
-	json_decref(want);
+	json_object_foreach(devs, k, x)
+		if (!json_object_get(ldev, k) && json_object_get(xdev, k))
+			json_object_set(devices, k, json_object_get(xdev, k));
+	*out = xcalloc(json_object_size(config) + json_object_size(devices) + 1, sizeof(**out));
+	json_object_foreach(config, k, x) {
+		(*out)[n].field = xasprintf("config[\"%s\"]", k);
+		(*out)[n++].after = json_incref(x);
+	}
+	json_object_foreach(devices, k, x) {
+		(*out)[n].field = xasprintf("devices[\"%s\"]", k);
+		(*out)[n++].after = json_incref(x);
+	}
+	*after = json_pack("{s:o, s:o}", "config", config, "devices", devices);
+	json_decref(keys);
+	json_decref(devs);
 	return n;
 }
 
@@ -796,9 +849,12 @@ plan_unlisted_instances(struct pctx *c, const struct pserver *s)
 						      " (running: it is stopped first)" : "");
 			}
 		} else if (o) {
-			n = panel_stamp(o, v, &fields);
+			json_t *after = NULL;
+
+			n = panel_stamp(s, o, v, &fields, &after);
 			if (!n) {
 				free(fields);
+				json_decref(after);
 				continue;
 			}
 			a = add_action(c->plan, s, OBJ_INSTANCE, name, project, ACTION_UPDATE);
@@ -807,15 +863,7 @@ plan_unlisted_instances(struct pctx *c, const struct pserver *s)
 			a->reason = xasprintf("sold by a panel on plan-%s: its sold snapshot is"
 					      " recorded on it (the instance keeps what it runs with)",
 					      o->meta.name);
-			a->after = json_object();
-			json_object_set_new(a->after, "config", json_object());
-			for (size_t k = 0; k < n; k++) {
-				const char *f = fields[k].field;
-				char *key = xstrndup(f + 8, strlen(f) - 10);
-
-				json_object_set(json_object_get(a->after, "config"), key, fields[k].after);
-				free(key);
-			}
+			a->after = after;
 		} else if (plan) {
 			a = add_action(c->plan, s, OBJ_INSTANCE, name, project, ACTION_RETAINED);
 			a->reason = xasprintf("on profile plan-%s, which no Plan declares: kept", plan);
@@ -823,7 +871,7 @@ plan_unlisted_instances(struct pctx *c, const struct pserver *s)
 		} else {
 			continue;	/* not berth's business */
 		}
-		a->before = instance_seen(v);
+		a->before = plan_instance_seen(v);
 		json_digest(a->before, a->digest);
 	}
 }

@@ -169,6 +169,14 @@ json_t *plan_file_read(const char *data, size_t len, struct berr *err);
  */
 void plan_digest(const json_t *v, char out[65]);
 /*
+ * The part of an observed instance berth plans on, pins and records: its
+ * name, project, type, status, location, profiles, and its own
+ * user.berth.* and limits.* keys (not the server's runtime counters, which
+ * would make every saved plan stale). Apply compares an instance by it.
+ * Caller json_decref()s.
+ */
+json_t *plan_instance_seen(const json_t *obs);
+/*
  * A config key of an object of type o that the plan neither compares nor
  * removes (volatile.*, server-filled keys, ...): an update must keep it as
  * the server has it.

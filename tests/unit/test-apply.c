@@ -934,6 +934,16 @@ inst_observed(const char *daemon, const char *name)
 	return out;
 }
 
+/* What the planner pins of that instance (plan_instance_seen()). */
+static json_t *
+inst_seen(const char *daemon, const char *name)
+{
+	json_t *obs = inst_observed(daemon, name), *v = plan_instance_seen(obs);
+
+	json_decref(obs);
+	return v;
+}
+
 /*
  * What the planner sends to create an instance of Plan plan: the POST
  * body plus "state" and, on a cluster, "target".
@@ -1004,7 +1014,7 @@ inst_state_change(struct plan *p, const char *name, const char *from, const char
 {
 	struct plan_action *a = inst_action(p, ACTION_UPDATE, "lab-1", 0, name);
 
-	a->before = inst_observed("lab-1", name);
+	a->before = inst_seen("lab-1", name);
 	plan_digest(a->before, a->digest);
 	a->after = inst_after(name, "small", to, NULL);
 	a->fields = xcalloc(1, sizeof(*a->fields));
@@ -1145,7 +1155,7 @@ test_apply_instance_cluster(void **state)
 
 	for (i = 0; i < 2; i++) {
 		a = inst_action(&p, ACTION_DELETE, inst_cluster(), 1, names[i]);
-		a->before = inst_observed("lab-c1", names[i]);
+		a->before = inst_seen("lab-c1", names[i]);
 		plan_digest(a->before, a->digest);
 	}
 	inst_apply_ok(&p, &j);
@@ -1242,8 +1252,9 @@ test_apply_instance_state(void **state)
 	p.actions[0].fields[0].field = xstrdup("devices.root.size");
 	assert_int_equal(apply_action(c, lab.fleet.fleet, &p.actions[0], &o, &applied, &err),
 			 APPLY_FAILED);
-	assert_non_null(strstr(err.msg, "devices.root.size: berth changes only the state, the"
-			       " user.berth.* and the limits.* keys of an existing instance"));
+	assert_non_null(strstr(err.msg, "devices.root.size: berth changes only the state and"
+			       " the sold snapshot (config keys and devices it lacks) of an"
+			       " existing instance"));
 	plan_release(&p);
 
 	/* a panel's sale stamped: only the keys it lacks are added, the rest kept */
@@ -1254,6 +1265,15 @@ test_apply_instance_state(void **state)
 	p.actions[0].fields[0].field = xstrdup("config[\"user.berth.sold-by\"]");
 	p.actions[0].fields[0].before = NULL;
 	p.actions[0].fields[0].after = json_string("panel");
+	/* a device it lacks is added; one it has (root) is left as it is */
+	p.actions[0].fields = xreallocarray(p.actions[0].fields, 3, sizeof(*p.actions[0].fields));
+	p.actions[0].nfields = 3;
+	p.actions[0].fields[1] = (struct plan_field){ xstrdup("devices[\"extra\"]"), NULL,
+						      json_pack("{s:s}", "type", "none"), NULL };
+	p.actions[0].fields[2] = (struct plan_field){ xstrdup("devices[\"root\"]"), NULL,
+						      json_pack("{s:s, s:s, s:s, s:s}", "type", "disk",
+								"path", "/", "pool", "incus",
+								"size", "9GiB"), NULL };
 	json_decref(p.actions[0].after);
 	p.actions[0].after = json_pack("{s:{s:s}}", "config", "user.berth.sold-by", "panel");
 	assert_int_equal(apply_action(c, lab.fleet.fleet, &p.actions[0], &o, &applied, &err),
@@ -1261,6 +1281,10 @@ test_apply_instance_state(void **state)
 	json_decref(applied);
 	plan_release(&p);
 	v = inst_get("lab-1", "web-3");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		json_object_get(v, "devices"), "extra"), "type")), "none");
+	assert_string_not_equal(json_string_value(json_object_get(json_object_get(
+		json_object_get(v, "devices"), "root"), "size")), "9GiB");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "config"),
 							      "user.berth.sold-by")), "panel");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "config"),
@@ -1285,7 +1309,7 @@ test_apply_instance_state(void **state)
 	assert_int_equal(inst_request("lab-1", "PUT", "/1.0/instances/web-3/state",
 				      "{\"action\": \"start\"}", &err), 0);
 	a = inst_action(&p, ACTION_DELETE, "lab-1", 0, "web-3");
-	a->before = inst_observed("lab-1", "web-3");
+	a->before = inst_seen("lab-1", "web-3");
 	plan_digest(a->before, a->digest);
 	assert_string_equal(inst_status(a->before), "Running");
 	inst_apply_ok(&p, &j);

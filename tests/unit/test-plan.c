@@ -297,6 +297,12 @@ test_drift(void **state)
 			    "panel");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(a->after, "config"),
 							      "user.berth.plan")), "ct-small");
+	/* what it runs with, from the profile: its limits, its root disk */
+	assert_string_equal(json_string_value(field(a, "config[\"limits.cpu\"]")->after), "2");
+	assert_string_equal(json_string_value(json_object_get(field(a, "devices[\"root\"]")->after,
+							      "size")), "1GiB");
+	/* the profile is of the plan's current version: its drift is nobody's sale */
+	assert_null(json_object_get(json_object_get(a->after, "config"), "user.foo"));
 	a = expect(&x.plan, "host/lab-1/instance/c2", ACTION_RETAINED,
 		   "on profile plan-legacy, which no Plan declares: kept");
 	summary(&x.plan, 0, 2, 0, 1, 0, 3);

@@ -816,9 +816,12 @@ panel_stamp(const struct pserver *s, const struct m_offer *o, const json_t *v,
  *   on first sight its sold snapshot is stamped on it (never resized or
  *   deleted: only keys it lacks are added, with the values it has now);
  * - on a plan profile no Plan declares any more: an orphan, kept.
+ * Panel sales when stamps, the rest when not: the stamps go first, before
+ * any change to their profiles, so that a sold instance never runs for a
+ * moment with what an edited profile gives.
  */
 static void
-plan_unlisted_instances(struct pctx *c, const struct pserver *s)
+plan_unlisted_instances(struct pctx *c, const struct pserver *s, int stamps)
 {
 	const json_t *v;
 	size_t i;
@@ -835,6 +838,8 @@ plan_unlisted_instances(struct pctx *c, const struct pserver *s)
 
 		if (!name || instance_declared(c->f, v) ||
 		    !object_targeted(c->f, c->opts, s, OBJ_INSTANCE, name, plan))
+			continue;
+		if (stamps != (!is_managed(OBJ_INSTANCE, v) && o))
 			continue;
 		if (is_managed(OBJ_INSTANCE, v)) {
 			if (!c->opts || !c->opts->prune) {
@@ -978,11 +983,12 @@ plan_server(struct pctx *c, const json_t *observed, struct pserver *s)
 		return;
 	}
 	desired_server(c->f, s, &ds);
+	plan_unlisted_instances(c, s, 1);
 	for (i = 0; i < ds.n; i++)
 		if (object_targeted(c->f, c->opts, s, ds.v[i].object, ds.v[i].name, NULL))
 			plan_desired(c, s, &ds.v[i]);
 	plan_instances(c, s);
-	plan_unlisted_instances(c, s);
+	plan_unlisted_instances(c, s, 0);
 	/* Deletions after all else, in reverse order of kinds. */
 	for (o = OBJ_CLUSTER_GROUP + 1; o-- > OBJ_STORAGE_POOL; ) {
 		if (o == OBJ_CLUSTER_GROUP && !s->is_cluster)

@@ -4,7 +4,9 @@
 # cluster, a pin), sticky placement (a second plan changes nothing), the
 # declared state converged, hosts that may not take work never chosen, an
 # exhausted pool explained host by host, and berth place and POST /v1/place
-# giving the same answer.
+# giving the same answer. An edit of a plan (memory, config, a NIC, price)
+# leaves what was sold as it was, a panel's sale included, even one made on
+# the profile before the edit reached it; new sales get the new version.
 . "$(dirname "$0")/lib.sh"
 
 needs_lab
@@ -45,7 +47,7 @@ spec: {source: {server: "$LAB_IMAGE_SERVER", protocol: incus, alias: busybox, se
 apiVersion: berth/v1
 kind: Plan
 metadata: {name: small}
-spec: {pool: lab, type: container, cpu: 1, memory: 64MiB, disk: 100MiB, images: [busybox], price: {amount: "4.50", currency: EUR, cycle: monthly}}
+spec: {pool: lab, type: container, cpu: 1, memory: 64MiB, disk: 100MiB, config: {limits.processes: 100}, devices: {eth0: {type: nic, nictype: p2p, mtu: 1400}}, images: [busybox], price: {amount: "4.50", currency: EUR, cycle: monthly}}
 ---
 apiVersion: berth/v1
 kind: Plan
@@ -74,6 +76,8 @@ where() {
 	curl -sf --unix-socket "$(var lab-c1 SOCKET)" "http://incus/1.0/instances/$1" | jq -r .metadata.location
 }
 status_of() { curl -sf --unix-socket "$(var "$2" SOCKET)" "http://incus/1.0/instances/$1" | jq -r .metadata.status; }
+# inst NAME HOST: the instance's own config and devices, as one line of JSON
+inst() { curl -sf --unix-socket "$(var "$2" SOCKET)" "http://incus/1.0/instances/$1" | jq -c '.metadata | {config, devices}'; }
 count_on() { curl -sf --unix-socket "$(var "$1" SOCKET)" "http://incus/1.0/instances" | jq '.metadata | length'; }
 
 # berth place before anything runs: 3 of 3, spread 2/2 over the first two for 4
@@ -150,18 +154,38 @@ has "start planned" "$T/out" 'state: "stopped" -> "running"'
 expect "reconcile starts it" 0 "$BERTH" --repo "$R" reconcile
 [ "$(status_of web-1 "$h")" = Running ] && pass "web-1 running again" || fail "web-1 is $(status_of web-1 "$h")"
 
-# Edit the plan: what was sold keeps its limits and price; new sales get the new ones.
-sed -i 's/pool: lab, type: container, cpu: 1, memory: 64MiB, disk: 100MiB, images: \[busybox\], price: {amount: "4.50"/pool: lab, type: container, cpu: 1, memory: 128MiB, disk: 100MiB, images: [busybox], price: {amount: "5.00"/' "$R/sold.yaml"
-grep -q 'memory: 128MiB.*"5.00"' "$R/sold.yaml" && pass "plan small edited" || fail "the edit of plan small did not apply"
-commit "$R" "small: 128MiB at 5.00"
+# Edit the plan: what was sold keeps its limits, config, devices and price; new
+# sales get the new ones. A panel sold panel-0 on the profile before the edit
+# reached it: it is stamped with that profile's version, before the profile changes.
+sed -i 's/memory: 64MiB, disk: 100MiB, config: {limits.processes: 100}, devices: {eth0: {type: nic, nictype: p2p, mtu: 1400}}, images: \[busybox\], price: {amount: "4.50"/memory: 128MiB, disk: 100MiB, config: {limits.processes: 200}, devices: {eth0: {type: nic, nictype: p2p, mtu: 1300}}, images: [busybox], price: {amount: "5.00"/' "$R/sold.yaml"
+grep -q 'memory: 128MiB.*processes: 200.*mtu: 1300.*"5.00"' "$R/sold.yaml" && pass "plan small edited" || fail "the edit of plan small did not apply"
+commit "$R" "small: 128MiB, 200 processes, mtu 1300 at 5.00"
+INCUS_DIR=$(var lab-3 DIR) incus launch busybox panel-0 -p default -p plan-small >/dev/null
 expect "the edit changes the profile, not the instances" 2 "$BERTH" --repo "$R" plan --detailed-exitcode
 has "profile updated" "$T/out" 'config["limits.memory"]: "64MiB" -> "128MiB"'
+has "profile config updated" "$T/out" 'config["limits.processes"]: "100" -> "200"'
+has "profile device updated" "$T/out" 'devices.eth0.mtu: "1400" -> "1300"'
 if grep -q "instance web-" "$T/out"; then fail "an instance already sold would change: $(grep 'instance web-' "$T/out")"; else pass "no instance already sold changes"; fi
+sed -n '/update instance panel-0/,/reason:/p' "$T/out" > "$T/stamp0"
+has "panel-0 stamped at the old price" "$T/stamp0" 'config["user.berth.price"]: "450"'
+has "panel-0 keeps its device" "$T/stamp0" 'devices["eth0"]: {"mtu":"1400","nictype":"p2p","type":"nic"}'
+awk '/^host /{on = ($2 == "lab-3")} on' "$T/out" | grep 'instance panel-0\|profile plan-small' > "$T/order"
+[ "$(head -1 "$T/order" | grep -c panel-0)" = 1 ] && pass "the stamp goes before the profile's change" ||
+	fail "on lab-3 the profile changes before panel-0 is stamped: $(cat "$T/order")"
 expect "apply the edit" 0 "$BERTH" --repo "$R" apply --auto-approve
 h=$(where web-1)
-cfg=$(curl -sf --unix-socket "$(var "$h" SOCKET)" "http://incus/1.0/instances/web-1" | jq -c '.metadata.config')
-case $cfg in *'"limits.memory":"64MiB"'*'"user.berth.price":"450"'*|*'"user.berth.price":"450"'*'"limits.memory":"64MiB"'*)
-	pass "web-1 keeps 64MiB at 4.50" ;; *) fail "web-1 after the edit: $cfg" ;; esac
+cfg=$(inst web-1 "$h")
+for kv in '"limits.memory":"64MiB"' '"user.berth.price":"450"' '"limits.processes":"100"' '"mtu":"1400"'; do
+	case $cfg in *"$kv"*) pass "web-1 keeps $kv" ;; *) fail "web-1 after the edit: no $kv in $cfg" ;; esac
+done
+cfg=$(inst panel-0 lab-3)
+for kv in '"limits.memory":"64MiB"' '"user.berth.price":"450"' '"limits.processes":"100"' '"mtu":"1400"' '"user.berth.sold-by":"panel"'; do
+	case $cfg in *"$kv"*) pass "panel-0 keeps $kv" ;; *) fail "panel-0 after the edit: no $kv in $cfg" ;; esac
+done
+mtu=$(INCUS_DIR=$(var lab-3 DIR) incus exec panel-0 -- cat /sys/class/net/eth0/mtu)
+[ "$mtu" = 1400 ] && pass "panel-0 runs with the mtu it was sold with" || fail "panel-0 runs with mtu $mtu"
+expect "nothing more to do after the edit" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
+INCUS_DIR=$(var lab-3 DIR) incus delete --force panel-0
 
 # Hosts that may not take work are never chosen, and each says why.
 hosts cordoned draining pending
@@ -186,9 +210,10 @@ for h in lab-1 lab-2 lab-3; do
 	[ "$(count_on $h)" = 4 ] && pass "$h full with 4" || fail "$h runs $(count_on $h) instances, want 4"
 done
 h=$(where web-7)
-cfg=$(curl -sf --unix-socket "$(var "$h" SOCKET)" "http://incus/1.0/instances/web-7" | jq -c '.metadata.config')
-case $cfg in *'"limits.memory":"128MiB"'*'"user.berth.price":"500"'*|*'"user.berth.price":"500"'*'"limits.memory":"128MiB"'*)
-	pass "web-7, sold after the edit, has 128MiB at 5.00" ;; *) fail "web-7: $cfg" ;; esac
+cfg=$(inst web-7 "$h")
+for kv in '"limits.memory":"128MiB"' '"user.berth.price":"500"' '"limits.processes":"200"' '"mtu":"1300"'; do
+	case $cfg in *"$kv"*) pass "web-7, sold after the edit, has $kv" ;; *) fail "web-7: no $kv in $cfg" ;; esac
+done
 
 # web-12 leaves git: kept (it is berth's, and still counts), deleted only with --prune.
 h12=$(where web-12)
@@ -209,8 +234,8 @@ expect "the panel's instance is seen" 1 "$BERTH" --repo "$R" plan
 has "stamped as a panel sale" "$T/out" "sold by a panel on plan-small: its sold snapshot is recorded on it"
 has "and counted: still no room for web-13" "$T/out" "cannot be placed: 0 of 3 hosts can take small"
 expect "apply records the sale" 1 "$BERTH" --repo "$R" apply --auto-approve
-cfg=$(curl -sf --unix-socket "$(var "$h12" SOCKET)" "http://incus/1.0/instances/panel-1" | jq -c '.metadata.config')
-for kv in '"user.berth.sold-by":"panel"' '"user.berth.price":"500"' '"user.berth.plan":"small"' '"limits.cpu":"1"' '"limits.memory":"128MiB"'; do
+cfg=$(inst panel-1 "$h12")
+for kv in '"user.berth.sold-by":"panel"' '"user.berth.price":"500"' '"user.berth.plan":"small"' '"limits.cpu":"1"' '"limits.memory":"128MiB"' '"limits.processes":"200"' '"mtu":"1300"'; do
 	case $cfg in *"$kv"*) pass "panel sale stamped: $kv" ;; *) fail "panel sale: no $kv in $cfg" ;; esac
 done
 case $cfg in *user.berth.managed*) fail "a panel's instance is marked berth's: $cfg" ;; *) pass "a panel's instance stays the panel's" ;; esac

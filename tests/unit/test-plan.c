@@ -620,7 +620,11 @@ test_json_shape_and_determinism(void **state)
 			if (!json_object_get(a, keys[k]))
 				fail_msg("action %zu: no \"%s\"", i, keys[k]);
 	}
+	/* the panel's instance is stamped first, then its profile changed */
 	a = json_array_get(json_object_get(j, "actions"), 0);
+	assert_string_equal(json_string_value(json_object_get(a, "address")),
+			    "host/lab-1/instance/c1");
+	a = json_array_get(json_object_get(j, "actions"), 1);
 	assert_string_equal(json_string_value(json_object_get(a, "address")),
 			    "host/lab-1/profile/plan-ct-small");
 	assert_string_equal(json_string_value(json_object_get(a, "action")), "update");

@@ -362,10 +362,26 @@ read_cluster(struct rd *r, json_t *spec, struct m_cluster *c)
 	read_projects(spec, &c->projects, &c->nprojects);
 }
 
+const char *
+resource_name(enum resource r)
+{
+	static const char *const names[RES__COUNT] = { "cpu", "memory", "disk" };
+
+	return names[r];
+}
+
+int
+offer_provider_allows(const struct m_offer *o, const struct m_host *h)
+{
+	const char *op = o->meta.provider ? o->meta.provider : "platform";
+
+	return !strcmp(op, "platform") ||
+	       (h->meta.provider && !strcmp(op, h->meta.provider));
+}
+
 static void
 read_pool(struct rd *r, json_t *spec, struct m_pool *p)
 {
-	static const char *const res[RES__COUNT] = { "cpu", "memory", "disk" };
 	static const char *const supplies[] = { "open", "closed", NULL };
 	static const char *const placements[] = { "spread", "pack", NULL };
 	json_t *sel = json_object_get(spec, "hosts");
@@ -379,11 +395,11 @@ read_pool(struct rd *r, json_t *spec, struct m_pool *p)
 	p->storage_pool = str(spec, "storage_pool");
 	push_key(r, "reserve");
 	for (i = 0; i < RES__COUNT; i++) {
-		json_t *v = json_object_get(oc, res[i]);
+		json_t *v = json_object_get(oc, resource_name(i));
 
 		p->overcommit_milli[i] = json_is_number(v)
 			? (uint32_t)llround(json_number_value(v) * 1000) : 1000;
-		p->reserve_bp[i] = percent_field(r, rs, res[i]);
+		p->reserve_bp[i] = percent_field(r, rs, resource_name(i));
 	}
 	buf_setlen(&r->path, len);
 	p->supply = enum_field(spec, "supply", supplies, SUPPLY_OPEN);

@@ -237,6 +237,14 @@ struct m_image *fleet_image(const struct fleet *f, const char *name);
 struct m_provider *fleet_provider(const struct fleet *f, const char *name);
 struct m_instance *fleet_instance(const struct fleet *f, const char *name);
 
+/* "cpu", "memory", "disk": a resource as manifests and JSON name it. */
+const char *resource_name(enum resource r);
+/*
+ * The provider rule: may offer o be sold on host h? The platform's plans
+ * on any host, a provider's only on that provider's hosts.
+ */
+int offer_provider_allows(const struct m_offer *o, const struct m_host *h);
+
 /* Report at the node at path of doc (see path.h), through mdoc_mark(). */
 void diag_at(struct diags *d, enum diag_severity sev, const struct mdoc *doc,
 	     const char *path, const char *fmt, ...)

@@ -15,8 +15,6 @@
 
 __extension__ typedef __int128 i128;
 
-static const char *const res_names[RES__COUNT] = { "cpu", "memory", "disk" };
-
 const char *
 place_code_name(enum place_code c)
 {
@@ -132,15 +130,6 @@ add_reason(struct place_check *c, enum place_code code, uint64_t want, int64_t f
 	r->free = free;
 }
 
-static int
-provider_allows(const struct m_offer *o, const struct m_host *h)
-{
-	const char *op = o->meta.provider ? o->meta.provider : "platform";
-
-	return !strcmp(op, "platform") ||
-	       (h->meta.provider && !strcmp(op, h->meta.provider));
-}
-
 /* May member m of sp take one instance of o now? */
 static void
 check_member(const struct placer *p, const struct m_offer *o,
@@ -169,7 +158,7 @@ check_member(const struct placer *p, const struct m_offer *o,
 		add_reason(c, PLACE_SUPPLY_CLOSED, 0, 0);
 	if (o->availability == AVAIL_RETIRED)
 		add_reason(c, PLACE_PLAN_RETIRED, 0, 0);
-	if (!provider_allows(o, h))
+	if (!offer_provider_allows(o, h))
 		add_reason(c, PLACE_PROVIDER_MISMATCH, 0, 0);
 	if (m->storage_error)
 		add_reason(c, PLACE_STORAGE_UNAVAILABLE, 0, 0);
@@ -530,7 +519,7 @@ place_decision_to_json(const struct place_decision *d)
 			json_t *f = json_object();
 
 			for (r = 0; r < RES__COUNT; r++)
-				json_object_set_new(f, res_names[r],
+				json_object_set_new(f, resource_name(r),
 						    json_integer((json_int_t)ph->before.free[r]));
 			json_object_set_new(x, "free", f);
 		}

@@ -14,8 +14,6 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-static const char *const res_names[RES__COUNT] = { "cpu", "memory", "disk" };
-
 const char *
 sched_reason_name(enum sched_reason r)
 {
@@ -242,12 +240,7 @@ member_resources(const struct m_pool *p, struct status_member *m)
 static int
 offer_for_host(const struct m_offer *pl, const struct m_host *h)
 {
-	const char *pp = pl->meta.provider ? pl->meta.provider : "platform";
-
-	if (pl->availability == AVAIL_RETIRED)
-		return 0;
-	return !strcmp(pp, "platform") ||
-	       (h->meta.provider && !strcmp(pp, h->meta.provider));
+	return pl->availability != AVAIL_RETIRED && offer_provider_allows(pl, h);
 }
 
 static int
@@ -561,7 +554,7 @@ resources_json(const struct status_resource *res)
 	int i;
 
 	for (i = 0; i < RES__COUNT; i++)
-		json_object_set_new(o, res_names[i], resource_json(&res[i]));
+		json_object_set_new(o, resource_name(i), resource_json(&res[i]));
 	return o;
 }
 
@@ -623,7 +616,7 @@ host_json(const struct status *s, const struct status_host *sh)
 	json_object_set_new(o, "reason", sh->npools ? reason_json(sh->reason)
 						    : json_string("in no pool"));
 	for (k = 0; k < RES__COUNT; k++)
-		json_object_set_new(a, res_names[k], jint_u(sh->allocated[k]));
+		json_object_set_new(a, resource_name(k), jint_u(sh->allocated[k]));
 	json_object_set_new(o, "allocated", a);
 	for (i = 0; i < sh->ninstances; i++) {
 		const struct status_instance *si = &sh->instances[i];
@@ -679,8 +672,8 @@ pool_json(const struct status_pool *sp)
 								  : "spread"));
 	json_object_set_new(o, "require_agent", json_boolean(p->require_agent));
 	for (i = 0; i < RES__COUNT; i++) {
-		json_object_set_new(oc, res_names[i], ratio_json(p->overcommit_milli[i]));
-		json_object_set_new(rs, res_names[i], percent_json(p->reserve_bp[i]));
+		json_object_set_new(oc, resource_name(i), ratio_json(p->overcommit_milli[i]));
+		json_object_set_new(rs, resource_name(i), percent_json(p->reserve_bp[i]));
 	}
 	json_object_set_new(o, "overcommit", oc);
 	json_object_set_new(o, "reserve", rs);

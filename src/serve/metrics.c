@@ -9,8 +9,6 @@
 #include "sched/status.h"
 #include "util/banned.h"
 
-static const char *const res_names[RES__COUNT] = { "cpu", "memory", "disk" };
-
 /* A label value: backslash, quote and newline escaped. */
 static void
 label(struct buf *b, const char *v)
@@ -109,7 +107,7 @@ metrics_render(struct intake *in, int64_t now_ms, struct buf *out)
 		for (int r = 0; r < RES__COUNT; r++) {
 			buf_addstr(out, "berth_pool_capacity{pool=\"");
 			label(out, s->pools[p].pool->meta.name);
-			buf_addf(out, "\",resource=\"%s\"} %" PRIu64 "\n", res_names[r],
+			buf_addf(out, "\",resource=\"%s\"} %" PRIu64 "\n", resource_name(r),
 				 s->pools[p].total[r].capacity);
 		}
 	help(out, "berth_pool_allocated", "gauge", "what the instances on a pool's hosts take");
@@ -117,7 +115,7 @@ metrics_render(struct intake *in, int64_t now_ms, struct buf *out)
 		for (int r = 0; r < RES__COUNT; r++) {
 			buf_addstr(out, "berth_pool_allocated{pool=\"");
 			label(out, s->pools[p].pool->meta.name);
-			buf_addf(out, "\",resource=\"%s\"} %" PRIu64 "\n", res_names[r],
+			buf_addf(out, "\",resource=\"%s\"} %" PRIu64 "\n", resource_name(r),
 				 s->pools[p].total[r].allocated);
 		}
 	intake_status_release(in, s);

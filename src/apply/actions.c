@@ -421,6 +421,7 @@ object_path(struct actx *x)
 	case OBJ_PROJECT: buf_addstr(&x->path, "/1.0/projects/"); break;
 	case OBJ_PROFILE: buf_addstr(&x->path, "/1.0/profiles/"); break;
 	case OBJ_CLUSTER_GROUP: buf_addstr(&x->path, "/1.0/cluster/groups/"); break;
+	case OBJ_CLUSTER_MEMBER: buf_addstr(&x->path, "/1.0/cluster/members/"); break;
 	case OBJ_INSTANCE: buf_addstr(&x->path, "/1.0/instances/"); break;
 	case OBJ_IMAGE: return 0;	/* image_path() */
 	default:
@@ -994,6 +995,62 @@ instance_delete(struct actx *x)
 	return write_status(write_req(x, "DELETE", x->path.buf, NULL, NULL));
 }
 
+/* ---- cluster members ---------------------------------------------------- */
+
+/*
+ * Set or clear one key of a member's config (see plan_members()), with a
+ * PUT of its writable fields: the member must still have the value the
+ * plan saw (its status, which changes by itself, is not compared).
+ */
+static enum apply_status
+member_update(struct actx *x, json_t **applied)
+{
+	const struct plan_action *a = x->a;
+	json_t *have = NULL, *body, *config;
+	const json_t *want = json_object_get(a->after, "config"), *v;
+	const char *k;
+	int r;
+
+	if ((r = get_obj(x, x->path.buf, &have, x->etag)) <= 0) {
+		if (r == 0)
+			berr_set(x->err, "changed since the plan: %s (it no longer exists)",
+				 a->address);
+		return r < 0 ? APPLY_FAILED : APPLY_STALE;
+	}
+	json_object_foreach((json_t *)want, k, v) {
+		const json_t *now = json_object_get(json_object_get(have, "config"), k);
+		const json_t *then = json_object_get(json_object_get(a->before, "config"), k);
+
+		if (now != then && (!now || !then || !json_equal(now, then))) {
+			json_decref(have);
+			berr_set(x->err, "changed since the plan: %s (%s)", a->address, k);
+			return APPLY_STALE;
+		}
+	}
+	config = json_deep_copy(json_object_get(have, "config"));
+	if (!json_is_object(config)) {
+		json_decref(config);
+		config = json_object();
+	}
+	json_object_foreach((json_t *)want, k, v) {
+		if (json_is_null(v))
+			json_object_del(config, k);
+		else
+			json_object_set_new(config, k, json_deep_copy(v));
+	}
+	body = json_pack("{s:o}", "config", config);
+	set_copy(body, "description", json_object_get(have, "description"));
+	set_copy(body, "failure_domain", json_object_get(have, "failure_domain"));
+	set_copy(body, "roles", json_object_get(have, "roles"));
+	set_copy(body, "groups", json_object_get(have, "groups"));
+	json_decref(have);
+	r = write_req(x, "PUT", x->path.buf, body, x->etag);
+	json_decref(body);
+	if (r == 0)
+		*applied = read_back(x);
+	return write_status(r);
+}
+
 static enum apply_status
 run_action(struct incus_conn *c, const struct fleet *f, const struct plan_action *a,
 	   const struct apply_opts *o, json_t **applied, int *deferred, struct berr *err)
@@ -1017,6 +1074,10 @@ run_action(struct incus_conn *c, const struct fleet *f, const struct plan_action
 	}
 	if (object_path(&x) < 0)
 		goto out;
+	if (a->object == OBJ_CLUSTER_MEMBER) {
+		st = a->kind == ACTION_UPDATE ? member_update(&x, applied) : APPLY_SKIPPED;
+		goto out;
+	}
 	if (a->object == OBJ_INSTANCE) {
 		switch (a->kind) {
 		case ACTION_CREATE: st = instance_create(&x, applied); break;

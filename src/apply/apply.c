@@ -17,6 +17,9 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
+/* Moves at once: each is a stop, a transfer and a start on two servers. */
+#define MOVE_PARALLEL 4
+
 
 const char *
 apply_status_name(enum apply_status s)
@@ -36,7 +39,7 @@ static int
 is_change(const struct plan_action *a)
 {
 	return a->kind == ACTION_CREATE || a->kind == ACTION_UPDATE ||
-	       a->kind == ACTION_DELETE;
+	       a->kind == ACTION_DELETE || a->kind == ACTION_MOVE;
 }
 
 /* One server and the indexes of its changes, in plan order. */
@@ -54,6 +57,8 @@ struct work {
 	struct apply_result *r;
 	struct aserver *v;
 	size_t n;
+	size_t *moves;		/* indexes of the plan's moves */
+	size_t nmoves, amoves;
 	size_t started;		/* changes started, for progress */
 	size_t total;
 	int stop;		/* the journal refused an intent */
@@ -230,6 +235,42 @@ apply_one_server(void *ctx, size_t i)
 	apply_server(w, &w->v[i]);
 }
 
+static void
+apply_one_move(void *ctx, size_t k)
+{
+	struct work *w = ctx;
+	size_t i = w->moves[k], n;
+	const struct plan_action *a = &w->plan->actions[i];
+	enum apply_status st;
+	json_t *applied = NULL;
+	struct berr err;
+	int stop;
+
+	pthread_mutex_lock(&w->lock);
+	stop = w->stop;
+	n = ++w->started;
+	pthread_mutex_unlock(&w->lock);
+	if (stop) {
+		finish(w, i, APPLY_NOT_ATTEMPTED, "not attempted: recording an earlier intent"
+		       " failed", NULL);
+		return;
+	}
+	if (w->j && w->j->progress)
+		w->j->progress(w->j->ctx, n, w->total, a);
+	if (w->j && w->j->intent && w->j->intent(w->j->ctx, a) != 0) {
+		pthread_mutex_lock(&w->lock);
+		w->stop = 1;
+		pthread_mutex_unlock(&w->lock);
+		finish(w, i, APPLY_NOT_ATTEMPTED, "not attempted: recording its intent failed",
+		       NULL);
+		return;
+	}
+	err.msg[0] = '\0';
+	st = apply_move(w->f, a, w->o, &applied, &err);
+	finish(w, i, st, st == APPLY_OK ? NULL : err.msg[0] ? err.msg : "failed", applied);
+	json_decref(applied);
+}
+
 int
 apply_plan(const struct fleet *f, const struct plan *plan,
 	   const struct apply_opts *opts, const struct apply_journal *j,
@@ -264,13 +305,19 @@ apply_plan(const struct fleet *f, const struct plan *plan,
 			continue;
 		}
 		result->status[i] = APPLY_PENDING;
+		w.total++;
+		if (a->kind == ACTION_MOVE) {
+			ALLOC_GROW(w.moves, w.nmoves + 1, w.amoves);
+			w.moves[w.nmoves++] = i;
+			continue;
+		}
 		s = server_for(&w, a);
 		ALLOC_GROW(s->idx, s->n + 1, s->alloc);
 		s->idx[s->n++] = i;
-		w.total++;
 	}
 	pthread_mutex_init(&w.lock, NULL);
-	if (parallel_run(w.n, opts->parallel, apply_one_server, &w) < 0) {
+	if (parallel_run(w.n, opts->parallel, apply_one_server, &w) < 0 ||
+	    parallel_run(w.nmoves, MOVE_PARALLEL, apply_one_move, &w) < 0) {
 		berr_set(err, "cannot start a thread to apply the plan");
 		goto out;
 	}
@@ -290,6 +337,7 @@ out:
 		free(w.v[i].idx);
 	}
 	free(w.v);
+	free(w.moves);
 	pthread_mutex_destroy(&w.lock);
 	if (ret < 0)
 		apply_result_release(result);

@@ -3,7 +3,9 @@
  *
  * Per server, actions run one at a time in the plan's order (storage
  * pools, projects, profiles, images, groups, instances; deletions last, in
- * reverse); servers run in parallel (opts->parallel at once). Before each
+ * reverse); servers run in parallel (opts->parallel at once). Moves of
+ * instances, which touch two servers, come after every server is done,
+ * MOVE_PARALLEL at once (a target's profiles are in place by then). Before each
  * change the journal's intent() is called (the ledger writes a
  * change.intent), after it result(). Every write first re-reads the single
  * object (GET, with its ETag), checks that it is still what the plan was
@@ -146,6 +148,17 @@ void apply_result_release(struct apply_result *r);
 enum apply_status apply_action(struct incus_conn *c, const struct fleet *f,
 			       const struct plan_action *a, const struct apply_opts *o,
 			       json_t **applied, struct berr *err);
+
+/*
+ * Move an instance (a's kind is ACTION_MOVE): see move.c. It reaches the
+ * source server (a->server) and the target (a->after "server") itself.
+ * *applied: {"from", "to", "kind", "interruption_ms" (from the stop to
+ * the end of the start; null when it was not running, or moved live),
+ * "instance" (as read back on the target)}. A move that fails leaves the
+ * instance on its source, in the state it was in (err says so).
+ */
+enum apply_status apply_move(const struct fleet *f, const struct plan_action *a,
+			     const struct apply_opts *o, json_t **applied, struct berr *err);
 
 /*
  * apply_action(), but when deferred is not NULL a successful create or

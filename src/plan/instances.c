@@ -4,8 +4,11 @@
  * observation and the hosts' health (sched/status.h) come in.
  *
  * - An instance that exists (found by name and project on any server) stays
- *   where it is: placement is sticky. Pinned elsewhere than it runs, it is
- *   blocked (berth does not move instances yet).
+ *   where it is: placement is sticky, unless its host drains or its pin
+ *   names another host. Then it moves (struct imove), to the pin or to a
+ *   host the same placement chooses; so do the instances no manifest
+ *   declares that berth created or sold (on a plan profile) on a draining
+ *   host.
  * - One that does not exist is placed (sched/place.h) on a host of its
  *   offer's pool, or on its pinned host when that host may take it; every
  *   instance placed earlier in the run, and every instance that exists but
@@ -152,18 +155,20 @@ reasons_text(const struct place_check *c)
 }
 
 /*
- * A pinned instance: status already counts a pinned Instance manifest on
- * its host (reported or not), so its own need is in allocated: only
- * reasons other than capacity, or capacity already overdrawn, refuse it.
+ * Why the host an instance of o is pinned to cannot take it (owned), or
+ * NULL. Status already counts a pinned Instance manifest on its host
+ * (reported or not), so its own need is in allocated: only reasons other
+ * than capacity, or capacity already overdrawn, refuse it.
  */
-static void
-place_pinned(struct placer *pl, const struct m_instance *in, struct iplace *ip)
+static char *
+pin_refusal(struct placer *pl, const struct m_offer *o, const struct m_host *pin)
 {
-	const struct status_host *sh = status_host(pl->s, in->host->meta.name);
+	const struct status_host *sh = status_host(pl->s, pin->meta.name);
 	struct place_check c;
 	size_t i, k = 0;
+	char *why, *msg;
 
-	place_check_host(pl, in->offer, sh, &c);
+	place_check_host(pl, o, sh, &c);
 	for (i = 0; i < c.nreasons; i++) {
 		const struct place_reason *r = &c.reasons[i];
 
@@ -173,14 +178,19 @@ place_pinned(struct placer *pl, const struct m_instance *in, struct iplace *ip)
 		c.reasons[k++] = *r;
 	}
 	c.nreasons = k;
-	if (k) {
-		char *why = reasons_text(&c);
+	if (!k)
+		return NULL;
+	why = reasons_text(&c);
+	msg = xasprintf("pinned to host %s, which cannot take it: %s", pin->meta.name, why);
+	free(why);
+	return msg;
+}
 
-		ip->error = xasprintf("pinned to host %s, which cannot take it: %s",
-				      in->host->meta.name, why);
-		free(why);
+static void
+place_pinned(struct placer *pl, const struct m_instance *in, struct iplace *ip)
+{
+	if ((ip->error = pin_refusal(pl, in->offer, in->host)))
 		return;
-	}
 	ip->host = in->host;
 	ip->reason = xasprintf("declared by Instance/%s, absent: pinned to host %s",
 			       in->meta.name, in->host->meta.name);
@@ -241,6 +251,173 @@ count_undeclared(const struct fleet *f, const json_t *observed, struct placer *p
 	}
 }
 
+/* ---- moves -------------------------------------------------------------- */
+
+static int
+has_extension(const json_t *observed, const char *server, const char *ext)
+{
+	const json_t *exts, *v;
+	size_t i;
+
+	exts = json_object_get(json_object_get(json_object_get(json_object_get(observed,
+		"servers"), server), "server"), "api_extensions");
+	json_array_foreach(exts, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), ext))
+			return 1;
+	return 0;
+}
+
+static const char *
+expanded_key(const json_t *v, const char *key)
+{
+	const char *x = json_string_value(json_object_get(json_object_get(v, "config"), key));
+
+	return x ? x : json_string_value(json_object_get(json_object_get(v, "expanded_config"),
+							  key));
+}
+
+/*
+ * A running VM with migration.stateful moves live when both ends can
+ * (migration_vm_live); everything else moves cold: stop, move, start.
+ */
+static int
+moves_live(const json_t *observed, const struct imove *mv)
+{
+	const char *type = json_string_value(json_object_get(mv->obs, "type"));
+	const char *st = json_string_value(json_object_get(mv->obs, "status"));
+	const char *stateful = expanded_key(mv->obs, "migration.stateful");
+
+	return type && !strcmp(type, "virtual-machine") && st && !strcmp(st, "Running") &&
+	       stateful && !strcmp(stateful, "true") &&
+	       has_extension(observed, mv->server, "migration_vm_live") &&
+	       has_extension(observed, mv->to_server, "migration_vm_live");
+}
+
+/*
+ * Choose where mv goes (o: its plan; pin: the host it is pinned to, or
+ * NULL) and count it there. why starts the reason.
+ */
+static void
+move_place(struct placer *pl, const json_t *observed, const struct m_offer *o,
+	   const struct m_host *pin, struct imove *mv, const char *why)
+{
+	struct place_decision d;
+	char *summary;
+
+	if (!o || !o->pool) {
+		mv->error = xasprintf("%s, but its plan is not in the manifests: no host can be"
+				      " chosen for it (move it by hand, or declare its plan)", why);
+		return;
+	}
+	if (pin) {
+		char *refused = pin_refusal(pl, o, pin);
+
+		if (refused) {
+			mv->error = xasprintf("%s, but it is %s", why, refused);
+			free(refused);
+			return;
+		}
+		mv->to = pin;
+		mv->reason = xasprintf("%s: to host %s, its pin", why, pin->meta.name);
+	} else {
+		place_decide(pl, o, 1, &d);
+		summary = place_summary(&d);
+		if (d.nplaced) {
+			mv->to = d.placements[0]->host;
+			mv->reason = xasprintf("%s: to %s by %s (%s)", why, mv->to->meta.name,
+					       o->pool->placement == PLACEMENT_PACK ? "pack"
+										   : "spread",
+					       summary);
+		} else {
+			mv->error = xasprintf("%s, but it cannot be placed: %s", why, summary);
+		}
+		free(summary);
+		place_decision_release(&d);
+	}
+	if (mv->to) {
+		mv->to_server = server_of(mv->to);
+		mv->live = moves_live(observed, mv);
+	}
+}
+
+static struct imove *
+move_new(struct iplan *out, const char *server, const json_t *v, const struct m_host *from)
+{
+	struct imove *mv = &out->moves[out->nmoves++];
+	const char *st = json_string_value(json_object_get(v, "status"));
+
+	memset(mv, 0, sizeof(*mv));
+	mv->server = server;
+	mv->name = json_string_value(json_object_get(v, "name"));
+	mv->project = project_of(json_string_value(json_object_get(v, "project")));
+	mv->obs = v;
+	mv->from = from;
+	mv->running = st && !strcmp(st, "Running");
+	return mv;
+}
+
+/*
+ * Instances no manifest declares on a draining host, that berth manages
+ * (created by it) or recognises (on the profile of one of its plans):
+ * each moves, as it is (running or stopped).
+ */
+static void
+moves_undeclared(const struct fleet *f, const json_t *observed, struct placer *pl,
+		 struct iplan *out)
+{
+	const json_t *s, *v;
+	const char *sname;
+	size_t i;
+
+	json_object_foreach((json_t *)json_object_get(observed, "servers"), sname, s) {
+		json_array_foreach(json_object_get(s, "instances"), i, v) {
+			const char *name = json_string_value(json_object_get(v, "name"));
+			const char *project = project_of(json_string_value(json_object_get(v, "project")));
+			const char *plan = expanded_key(v, "user.berth.plan");
+			const char *managed = json_string_value(json_object_get(json_object_get(
+				v, "config"), "user.berth.managed"));
+			const struct m_instance *in = name ? fleet_instance(f, name) : NULL;
+			const struct m_host *h = host_of(f, sname, v);
+			struct imove *mv;
+			char *why;
+
+			if (!name || !h || h->state != HOST_DRAINING ||
+			    (in && !strcmp(project_of(in->project), project)))
+				continue;
+			if (!plan && !(managed && !strcmp(managed, "true")))
+				continue;	/* not berth's business */
+			mv = move_new(out, sname, v, h);
+			why = xasprintf("host %s is draining", h->meta.name);
+			move_place(pl, observed, plan ? fleet_offer(f, plan) : NULL, NULL, mv, why);
+			free(why);
+		}
+	}
+}
+
+const struct imove *
+iplan_move(const struct iplan *p, const char *server, const char *name, const char *project)
+{
+	size_t i;
+
+	for (i = 0; i < p->nmoves; i++)
+		if (!strcmp(p->moves[i].server, server) && !strcmp(p->moves[i].name, name) &&
+		    !strcmp(p->moves[i].project, project_of(project)))
+			return &p->moves[i];
+	return NULL;
+}
+
+static size_t
+observed_instances(const json_t *observed)
+{
+	const json_t *s;
+	const char *sname;
+	size_t n = 0;
+
+	json_object_foreach((json_t *)json_object_get(observed, "servers"), sname, s)
+		n += json_array_size(json_object_get(s, "instances"));
+	return n;
+}
+
 void
 instances_resolve(const struct fleet *f, const json_t *observed,
 		  const struct status *st, struct iplan *out)
@@ -251,6 +428,8 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 	memset(out, 0, sizeof(*out));
 	out->v = xcalloc(f->ninstances + 1, sizeof(*out->v));
 	out->n = f->ninstances;
+	/* one move at most per observed instance: pointers into it stay valid */
+	out->moves = xcalloc(observed_instances(observed) + 1, sizeof(*out->moves));
 	if (st) {
 		placer_init(&pl, st);
 		count_undeclared(f, observed, &pl);
@@ -267,15 +446,48 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 		if (!ip->obs)
 			continue;
 		ip->host = host_of(f, ip->server, ip->obs);
-		if (in->host && ip->host && in->host != ip->host)
-			ip->blocked = xasprintf("pinned to host %s, runs on %s: berth does not"
-						" move instances yet", in->host->meta.name,
-						ip->host->meta.name);
 		sh = st && ip->host ? status_host(st, ip->host->meta.name) : NULL;
 		if (sh && in->offer && !in->host && !reported(sh, in->meta.name, project))
 			place_commit(&pl, in->offer, sh);
 	}
-	/* Pass 2: place what does not exist, in manifest order. */
+	/* Pass 2: what leaves its host: declared ones first, then the rest. */
+	for (i = 0; st && i < f->ninstances; i++) {
+		const struct m_instance *in = &f->instances[i];
+		struct iplace *ip = &out->v[i];
+		const struct m_host *pin = NULL;
+		char *why;
+
+		if (!ip->obs || !ip->host)
+			continue;
+		if (in->host && in->host != ip->host) {
+			pin = in->host;
+			why = xasprintf("pinned to host %s, runs on %s", in->host->meta.name,
+					ip->host->meta.name);
+		} else if (ip->host->state == HOST_DRAINING && !in->host) {
+			why = xasprintf("host %s is draining", ip->host->meta.name);
+		} else {
+			if (ip->host->state == HOST_DRAINING)
+				ip->blocked = xasprintf("host %s is draining, and the instance is"
+							" pinned to it: pin it elsewhere, or drop"
+							" the pin", ip->host->meta.name);
+			continue;
+		}
+		ip->move = move_new(out, ip->server, ip->obs, ip->host);
+		ip->move->running = in->running;
+		move_place(&pl, observed, in->offer, pin, ip->move, why);
+		free(why);
+	}
+	if (st)
+		moves_undeclared(f, observed, &pl, out);
+	else
+		for (i = 0; i < f->ninstances; i++)
+			if (out->v[i].obs && out->v[i].in->host && out->v[i].host &&
+			    out->v[i].in->host != out->v[i].host)
+				out->v[i].blocked = xasprintf(
+					"pinned to host %s, runs on %s: not moved: the hosts'"
+					" health is unknown (the agents' reports could not be read)",
+					out->v[i].in->host->meta.name, out->v[i].host->meta.name);
+	/* Pass 3: place what does not exist, in manifest order. */
 	for (i = 0; i < f->ninstances; i++) {
 		const struct m_instance *in = &f->instances[i];
 		struct iplace *ip = &out->v[i];
@@ -323,6 +535,11 @@ iplan_release(struct iplan *p)
 		free(p->v[i].reason);
 		free(p->v[i].blocked);
 	}
+	for (i = 0; i < p->nmoves; i++) {
+		free(p->moves[i].reason);
+		free(p->moves[i].error);
+	}
+	free(p->moves);
 	free(p->v);
 	memset(p, 0, sizeof(*p));
 }

@@ -82,12 +82,38 @@ struct iplace {
 	char *reason;			/* why there (owned), for a create */
 	char *error;			/* cannot be placed (owned), or NULL */
 	char *blocked;			/* exists, but not as declared (owned), or NULL */
+	struct imove *move;		/* it moves (an element of iplan.moves), or NULL */
+};
+
+/*
+ * An instance that leaves its host: the host drains, or (declared) its pin
+ * names another host. The target is chosen by the same placement as a new
+ * instance's, counting the moves and creates before it.
+ */
+struct imove {
+	const char *server;		/* the source server (host or cluster name) */
+	const char *name;
+	const char *project;		/* "default" or another */
+	const json_t *obs;		/* the observed instance */
+	const struct m_host *from;
+	const struct m_host *to;	/* NULL: no host can take it (error) */
+	const char *to_server;		/* to's server (host or cluster name) */
+	int live;			/* a running VM with migration.stateful, both ends able */
+	int running;			/* running after the move (declared, or as it is) */
+	char *reason;			/* why it moves and where (owned) */
+	char *error;			/* cannot be moved (owned), or NULL */
 };
 
 struct iplan {
 	struct iplace *v;		/* one per Instance manifest, in fleet order */
 	size_t n;
+	struct imove *moves;		/* declared ones first, in fleet order, then
+					   those no manifest declares, by server */
+	size_t nmoves;
 };
+/* The move of the observed instance name/project on server, or NULL. */
+const struct imove *iplan_move(const struct iplan *p, const char *server, const char *name,
+			       const char *project);
 
 /*
  * Find or place every Instance manifest of f, with the hosts' health st

@@ -29,6 +29,7 @@ plan_object_name(enum plan_object o)
 	case OBJ_CLUSTER_GROUP: return "cluster-group";
 	case OBJ_INSTANCE: return "instance";
 	case OBJ_SERVER: return "server";
+	case OBJ_CLUSTER_MEMBER: return "cluster-member";
 	}
 	return "?";
 }
@@ -43,6 +44,7 @@ plan_action_name(enum plan_action_kind k)
 	case ACTION_BLOCKED: return "blocked";
 	case ACTION_ERROR: return "error";
 	case ACTION_RETAINED: return "retained";
+	case ACTION_MOVE: return "move";
 	}
 	return "?";
 }
@@ -608,6 +610,8 @@ plan_undeclared(struct pctx *c, const struct pserver *s, const struct dset *ds,
 
 /* ---- instances ---------------------------------------------------------- */
 
+static void plan_move(struct pctx *c, const struct pserver *s, const struct imove *mv);
+
 json_t *
 plan_instance_seen(const json_t *obs)
 {
@@ -658,7 +662,12 @@ plan_instance(struct pctx *c, const struct pserver *s, const struct iplace *ip)
 		a->reason = xstrdup(ip->blocked ? ip->blocked :
 				    "an instance of this name exists and berth did not create it:"
 				    " rename one of them");
-		a->blocked_by = xstrdup(ip->blocked ? "pinned elsewhere" : "not managed by berth");
+		a->blocked_by = xstrdup(ip->blocked ? "pinned to a draining host" :
+					"not managed by berth");
+	} else if (ip->move) {
+		json_decref(after);
+		plan_move(c, s, ip->move);
+		return;
 	} else if (running != in->running) {
 		struct plan_field *fl = xcalloc(1, sizeof(*fl));
 
@@ -677,6 +686,45 @@ plan_instance(struct pctx *c, const struct pserver *s, const struct iplace *ip)
 	}
 	a->before = plan_instance_seen(ip->obs);
 	a->after = after;
+	json_digest(a->before, a->digest);
+}
+
+/*
+ * The move of mv, under its source server s: "> move instance NAME h1 ->
+ * h2 (cold)"; an ERROR when no host can take it. after: {"from", "to"
+ * (hosts), "server" (to's server), "member" (to, when a cluster member),
+ * "kind" ("cold" | "live"), "state" ("running" | "stopped": after the
+ * move)}.
+ */
+static void
+plan_move(struct pctx *c, const struct pserver *s, const struct imove *mv)
+{
+	const char *project = strcmp(mv->project, "default") ? mv->project : NULL;
+	const char *st = json_string_value(json_object_get(mv->obs, "status"));
+	struct plan_action *a;
+
+	if (mv->error) {
+		a = add_action(c->plan, s, OBJ_INSTANCE, mv->name, project, ACTION_ERROR);
+		a->reason = xstrdup(mv->error);
+	} else {
+		a = add_action(c->plan, s, OBJ_INSTANCE, mv->name, project, ACTION_MOVE);
+		a->reason = xstrdup(mv->reason);
+		a->after = json_pack("{s:s, s:s, s:s, s:s, s:s}", "from", mv->from->meta.name,
+				     "to", mv->to->meta.name, "server", mv->to_server,
+				     "kind", mv->live ? "live" : "cold",
+				     "state", mv->running ? "running" : "stopped");
+		if (mv->to->cluster)
+			json_object_set_new(a->after, "member", json_string(mv->to->meta.name));
+		a->fields = xcalloc(1, sizeof(*a->fields));
+		a->nfields = 1;
+		a->fields[0].field = xstrdup("host");
+		a->fields[0].before = json_string(mv->from->meta.name);
+		a->fields[0].after = json_string(mv->to->meta.name);
+		/* running through a cold move: stopped for its length */
+		if (st && !strcmp(st, "Running") && !mv->live)
+			a->safety = SAFETY_DISRUPTIVE;
+	}
+	a->before = plan_instance_seen(mv->obs);
 	json_digest(a->before, a->digest);
 }
 
@@ -834,6 +882,7 @@ plan_unlisted_instances(struct pctx *c, const struct pserver *s, int stamps)
 		const struct m_offer *o = plan ? fleet_offer(c->f, plan) : NULL;
 		struct plan_action *a = NULL;
 		struct plan_field *fields = NULL;
+		const struct imove *mv;
 		size_t n;
 
 		if (!name || instance_declared(c->f, v) ||
@@ -841,6 +890,11 @@ plan_unlisted_instances(struct pctx *c, const struct pserver *s, int stamps)
 			continue;
 		if (stamps != (!is_managed(OBJ_INSTANCE, v) && o))
 			continue;
+		mv = iplan_move(&c->inst, s->name, name, obj_project(v));
+		if (mv && !stamps && !(is_managed(OBJ_INSTANCE, v) && c->opts && c->opts->prune)) {
+			plan_move(c, s, mv);	/* kept, and moved off its draining host */
+			continue;
+		}
 		if (is_managed(OBJ_INSTANCE, v)) {
 			if (!c->opts || !c->opts->prune) {
 				a = add_action(c->plan, s, OBJ_INSTANCE, name, project, ACTION_RETAINED);
@@ -860,6 +914,8 @@ plan_unlisted_instances(struct pctx *c, const struct pserver *s, int stamps)
 			if (!n) {
 				free(fields);
 				json_decref(after);
+				if (mv)
+					plan_move(c, s, mv);
 				continue;
 			}
 			a = add_action(c->plan, s, OBJ_INSTANCE, name, project, ACTION_UPDATE);
@@ -878,6 +934,8 @@ plan_unlisted_instances(struct pctx *c, const struct pserver *s, int stamps)
 		}
 		a->before = plan_instance_seen(v);
 		json_digest(a->before, a->digest);
+		if (mv && stamps)
+			plan_move(c, s, mv);	/* stamped first, then moved */
 	}
 }
 
@@ -893,6 +951,49 @@ plan_instances(struct pctx *c, const struct pserver *s)
 		    object_targeted(c->f, c->opts, s, OBJ_INSTANCE, ip->in->meta.name,
 				    ip->in->plan_name))
 			plan_instance(c, s, ip);
+	}
+}
+
+/* ---- cluster members ---------------------------------------------------- */
+
+/*
+ * A member that is cordoned or draining gets scheduler.instance=manual, so
+ * that Incus's own placement (a panel's incus launch without a target)
+ * avoids it too; active again, the key berth set is cleared. after:
+ * {"config": {"scheduler.instance": "manual" | null}}.
+ */
+static void
+plan_members(struct pctx *c, const struct pserver *s)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(s->obs, "members"), i, v) {
+		const char *name = json_string_value(json_object_get(v, "server_name"));
+		const struct m_host *h = name ? fleet_host(c->f, name) : NULL;
+		const char *have = json_string_value(json_object_get(json_object_get(v, "config"),
+								     "scheduler.instance"));
+		int want = h && h->state != HOST_ACTIVE;
+		struct plan_action *a;
+
+		if (!h || h->cluster != s->cluster || !object_targeted(c->f, c->opts, s,
+			OBJ_CLUSTER_MEMBER, name, NULL))
+			continue;
+		if (want == (have && !strcmp(have, "manual")))
+			continue;
+		a = add_action(c->plan, s, OBJ_CLUSTER_MEMBER, name, NULL, ACTION_UPDATE);
+		a->fields = xcalloc(1, sizeof(*a->fields));
+		a->nfields = 1;
+		a->fields[0].field = xstrdup("config[\"scheduler.instance\"]");
+		a->fields[0].before = have ? json_string(have) : NULL;
+		a->fields[0].after = want ? json_string("manual") : NULL;
+		a->reason = want ? xasprintf("host %s is %s: Incus places no instance on it either",
+					     name, h->state == HOST_CORDONED ? "cordoned" : "draining")
+				 : xasprintf("host %s is active again", name);
+		a->after = json_pack("{s:{s:o}}", "config", "scheduler.instance",
+				     want ? json_string("manual") : json_null());
+		a->before = json_deep_copy(v);
+		json_digest(a->before, a->digest);
 	}
 }
 
@@ -983,6 +1084,8 @@ plan_server(struct pctx *c, const json_t *observed, struct pserver *s)
 		return;
 	}
 	desired_server(c->f, s, &ds);
+	if (s->is_cluster)
+		plan_members(c, s);
 	plan_unlisted_instances(c, s, 1);
 	for (i = 0; i < ds.n; i++)
 		if (object_targeted(c->f, c->opts, s, ds.v[i].object, ds.v[i].name, NULL))
@@ -1027,7 +1130,7 @@ int
 plan_compute(const struct fleet *f, const json_t *observed,
 	     const struct plan_opts *opts, struct plan *plan)
 {
-	struct pctx c = { f, opts, plan, { NULL, 0 } };
+	struct pctx c = { f, opts, plan, { NULL, 0, NULL, 0 } };
 	struct pserver *servers;
 	size_t i, n = 0;
 
@@ -1074,6 +1177,7 @@ plan_compute(const struct fleet *f, const json_t *observed,
 		case ACTION_BLOCKED: plan->nblocked++; break;
 		case ACTION_ERROR: plan->nerrors++; break;
 		case ACTION_RETAINED: plan->nretained++; break;
+		case ACTION_MOVE: plan->nmove++; break;
 		}
 	}
 	return 0;
@@ -1082,7 +1186,7 @@ plan_compute(const struct fleet *f, const json_t *observed,
 int
 plan_has_changes(const struct plan *plan)
 {
-	return plan->ncreate + plan->nupdate + plan->ndelete > 0;
+	return plan->ncreate + plan->nupdate + plan->ndelete + plan->nmove > 0;
 }
 
 void

@@ -39,6 +39,7 @@ enum plan_object {
 	OBJ_CLUSTER_GROUP,
 	OBJ_INSTANCE,		/* instances declared in git (Instance manifests) */
 	OBJ_SERVER,		/* the server itself: its ERROR when it could not be observed */
+	OBJ_CLUSTER_MEMBER,	/* a member's scheduler.instance (cordoned, draining) */
 };
 
 enum plan_action_kind {
@@ -48,6 +49,7 @@ enum plan_action_kind {
 	ACTION_BLOCKED,		/* would change, but a rule stops it (conflict, in use, guard) */
 	ACTION_ERROR,		/* cannot be planned (unsupported driver, missing extension, server down) */
 	ACTION_RETAINED,	/* left in place on purpose (used by instances, prune not asked) */
+	ACTION_MOVE,		/* an instance to another host (instances only; see plan_move) */
 };
 
 enum plan_safety {
@@ -114,7 +116,7 @@ struct plan {
 	size_t nactions, aactions;
 	struct plan_server *servers;
 	size_t nservers, aservers;
-	size_t ncreate, nupdate, ndelete, nblocked, nerrors, nretained;
+	size_t ncreate, nupdate, ndelete, nblocked, nerrors, nretained, nmove;
 	char *refused;			/* the whole plan is refused (empty fleet with prune) */
 };
 
@@ -133,7 +135,7 @@ int plan_compute(const struct fleet *f, const json_t *observed,
  */
 void plan_release(struct plan *plan);
 
-/* Has the plan any change (create, update, delete)? */
+/* Has the plan any change (create, update, delete, move)? */
 int plan_has_changes(const struct plan *plan);
 
 /* Render: text like a careful terraform plan (color: ANSI colours), or the

@@ -50,6 +50,7 @@ action_sign(enum plan_action_kind k, const char **color)
 	case ACTION_BLOCKED:
 	case ACTION_ERROR: *color = C_BRED; return "!";
 	case ACTION_RETAINED: *color = C_CYAN; return "=";
+	case ACTION_MOVE: *color = C_YELLOW; return ">";
 	}
 	*color = "";
 	return "?";
@@ -100,11 +101,16 @@ render_action(const struct plan_action *a, int color, FILE *out)
 		plan_object_name(a->object), a->name);
 	if (a->project && strcmp(a->project, "default"))
 		fprintf(out, " (project %s)", a->project);
+	if (a->kind == ACTION_MOVE)
+		fprintf(out, " %s -> %s (%s)",
+			json_string_value(json_object_get(a->after, "from")),
+			json_string_value(json_object_get(a->after, "to")),
+			json_string_value(json_object_get(a->after, "kind")));
 	if (a->safety != SAFETY_SAFE &&
 	    (a->kind == ACTION_UPDATE || a->kind == ACTION_DELETE))
 		fprintf(out, " (%s)", plan_safety_name(a->safety));
 	fputc('\n', out);
-	for (i = 0; i < a->nfields; i++)
+	for (i = 0; a->kind != ACTION_MOVE && i < a->nfields; i++)
 		render_field(&a->fields[i], color, out);
 	fprintf(out, "      reason: %s\n", a->reason ? a->reason : "");
 	if (a->blocked_by && a->kind == ACTION_BLOCKED)
@@ -194,8 +200,11 @@ plan_render_text(const struct plan *plan, const struct plan_opts *opts,
 		fputc('\n', out);
 	}
 	render_marks(opts, color, out);
-	fprintf(out, "Plan: %zu to create, %zu to update, %zu to delete, %zu blocked, %zu errors.\n",
-		plan->ncreate, plan->nupdate, plan->ndelete, plan->nblocked, plan->nerrors);
+	fprintf(out, "Plan: %zu to create, %zu to update, ", plan->ncreate, plan->nupdate);
+	if (plan->nmove)
+		fprintf(out, "%zu to move, ", plan->nmove);
+	fprintf(out, "%zu to delete, %zu blocked, %zu errors.\n", plan->ndelete, plan->nblocked,
+		plan->nerrors);
 }
 
 static json_t *
@@ -267,6 +276,7 @@ plan_to_json(const struct plan *plan, const struct plan_opts *opts)
 	json_object_set_new(summary, "blocked", json_integer((json_int_t)plan->nblocked));
 	json_object_set_new(summary, "errors", json_integer((json_int_t)plan->nerrors));
 	json_object_set_new(summary, "retained", json_integer((json_int_t)plan->nretained));
+	json_object_set_new(summary, "move", json_integer((json_int_t)plan->nmove));
 	json_object_set_new(doc, "summary", summary);
 	for (i = 0; i < plan->nservers; i++) {
 		const struct plan_server *ps = &plan->servers[i];

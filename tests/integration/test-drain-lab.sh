@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Drain and move on real Incus: three standalone daemons and a
+# three-member cluster. A standalone host with two running containers, a
+# stopped one and a panel's sale is drained: each moves (cold, by the
+# migration API) to a host the placement chooses, running ones running,
+# the stopped one stopped, one ledger entry per move, the host empty, and
+# a second plan with no changes. A cluster member is
+# cordoned (scheduler.instance=manual), drained (moves inside the
+# cluster), and made active again (the key cleared).
+. "$(dirname "$0")/lib.sh"
+
+needs_lab
+lab_up --hosts 3 --cluster 3
+
+R=$T/fleet
+new_repo "$R"
+# hosts STATE1 STATE2 STATE3 [CLUSTER-STATE1 ...]: the Host manifests
+hosts() {
+	local i=1 st
+	for st in "$1" "$2" "$3"; do
+		lab_host "lab-$i" "state: $st" 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
+			'storage_pools: [{name: incus, driver: dir}]'
+		i=$((i + 1))
+	done > "$R/hosts.yaml"
+	shift 3
+	lab_cluster > "$R/cluster.yaml"
+	i=1
+	for h in $LAB_CLUSTER_MEMBERS; do
+		lab_host "$h" "state: ${!i:-active}" 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}'
+		i=$((i + 1))
+	done >> "$R/cluster.yaml"
+}
+hosts active cordoned cordoned
+cat > "$R/sold.yaml" <<X
+apiVersion: berth/v1
+kind: Pool
+metadata: {name: lab}
+spec: {hosts: {labels: {site: lab}}, storage_pool: incus, placement: spread, require_agent: false}
+---
+apiVersion: berth/v1
+kind: Pool
+metadata: {name: cl}
+spec: {hosts: {labels: {site: cl}}, storage_pool: incus, placement: pack, require_agent: false}
+---
+apiVersion: berth/v1
+kind: Image
+metadata: {name: busybox}
+spec: {source: {server: "$LAB_IMAGE_SERVER", protocol: incus, alias: busybox, server_fingerprint: "$LAB_IMAGE_SERVER_FINGERPRINT"}, pools: [lab, cl], auto_update: false}
+---
+apiVersion: berth/v1
+kind: Plan
+metadata: {name: small}
+spec: {pool: lab, type: container, cpu: 1, memory: 64MiB, disk: 100MiB, images: [busybox], price: {amount: "4.50", currency: EUR, cycle: monthly}}
+---
+apiVersion: berth/v1
+kind: Plan
+metadata: {name: csmall}
+spec: {pool: cl, type: container, cpu: 1, memory: 64MiB, disk: 100MiB, images: [busybox], price: {amount: "3.00", currency: EUR, cycle: monthly}}
+X
+cat > "$R/instances.yaml" <<X
+apiVersion: berth/v1
+kind: Instance
+metadata: {name: web-1}
+spec: {plan: small, image: busybox, owner: c-1}
+---
+apiVersion: berth/v1
+kind: Instance
+metadata: {name: web-2}
+spec: {plan: small, image: busybox, owner: c-2}
+---
+apiVersion: berth/v1
+kind: Instance
+metadata: {name: web-3}
+spec: {plan: small, image: busybox, owner: c-3, state: stopped}
+---
+apiVersion: berth/v1
+kind: Instance
+metadata: {name: db-1}
+spec: {plan: csmall, image: busybox, owner: c-4}
+---
+apiVersion: berth/v1
+kind: Instance
+metadata: {name: db-2}
+spec: {plan: csmall, image: busybox, owner: c-5, state: stopped}
+X
+commit "$R" fleet
+"$BERTH" --repo "$R" host trust-command lab-1 >/dev/null
+"$LAB" trust --cert "$BERTH_STATE/client.crt" --dir "$T/lab" >/dev/null
+
+# where NAME: the host or member an instance is on, from the servers themselves
+where() {
+	local h
+	for h in lab-1 lab-2 lab-3; do
+		curl -sf --unix-socket "$(var $h SOCKET)" "http://incus/1.0/instances/$1" >/dev/null && { echo "$h"; return; }
+	done
+	curl -sf --unix-socket "$(var lab-c1 SOCKET)" "http://incus/1.0/instances/$1" | jq -r '.metadata.location // empty'
+}
+status_of() { curl -sf --unix-socket "$(var "$2" SOCKET)" "http://incus/1.0/instances/$1" | jq -r .metadata.status; }
+count_on() { curl -sf --unix-socket "$(var "$1" SOCKET)" "http://incus/1.0/instances" | jq '.metadata | length'; }
+sched_of() { curl -sf --unix-socket "$(var lab-c1 SOCKET)" "http://incus/1.0/cluster/members/$1" | jq -r '.metadata.config["scheduler.instance"] // "unset"'; }
+
+# Everything of lab goes to lab-1 (the other two cordoned); the cluster packs on lab-c1.
+expect "apply the fleet" 0 "$BERTH" --repo "$R" apply --auto-approve
+for i in web-1 web-2 web-3; do
+	[ "$(where $i)" = lab-1 ] && pass "$i on lab-1" || fail "$i on $(where $i)"
+done
+[ "$(where db-1)" = lab-c1 ] && [ "$(where db-2)" = lab-c1 ] && pass "db-1 and db-2 packed on lab-c1" ||
+	fail "db-1 on $(where db-1), db-2 on $(where db-2)"
+INCUS_DIR=$(var lab-1 DIR) incus launch busybox panel-1 -p default -p plan-small >/dev/null
+expect "the panel's sale is stamped" 0 "$BERTH" --repo "$R" apply --auto-approve
+
+# Cordon a member: Incus's own placement avoids it too.
+hosts active cordoned cordoned cordoned
+commit "$R" "lab-c1 cordoned"
+expect "plan the cordon" 2 "$BERTH" --repo "$R" plan --detailed-exitcode
+has "the member's scheduler" "$T/out" 'update cluster-member lab-c1'
+expect "apply the cordon" 0 "$BERTH" --repo "$R" apply --auto-approve
+[ "$(sched_of lab-c1)" = manual ] && pass "lab-c1 scheduler.instance=manual" || fail "lab-c1 scheduler.instance=$(sched_of lab-c1)"
+
+# Drain lab-1 and lab-c1.
+hosts draining active active draining
+commit "$R" "lab-1 and lab-c1 draining"
+seq0=$(ledger_head)
+expect "plan the drain" 2 "$BERTH" --repo "$R" plan --detailed-exitcode
+for i in web-1 web-2 web-3 panel-1; do
+	has "$i moves" "$T/out" "> move instance $i lab-1 -> lab-"
+done
+has "db-1 moves inside the cluster" "$T/out" "> move instance db-1 lab-c1 -> lab-c"
+has "cold" "$T/out" "(cold)"
+has "the summary counts the moves" "$T/out" "to move"
+expect "apply the drain" 0 "$BERTH" --repo "$R" apply --auto-approve
+[ "$(count_on lab-1)" = 0 ] && pass "lab-1 is empty" || fail "lab-1 still has $(count_on lab-1) instances"
+for i in web-1 web-2 panel-1; do
+	h=$(where $i)
+	case $h in lab-2|lab-3) [ "$(status_of $i "$h")" = Running ] && pass "$i running on $h" || fail "$i is $(status_of $i "$h") on $h" ;;
+	*) fail "$i on '$h'" ;; esac
+done
+h=$(where web-3)
+case $h in lab-2|lab-3) [ "$(status_of web-3 "$h")" = Stopped ] && pass "web-3 moved and still stopped" || fail "web-3 is $(status_of web-3 "$h")" ;;
+*) fail "web-3 on '$h'" ;; esac
+for i in db-1 db-2; do
+	h=$(where $i)
+	case $h in lab-c2|lab-c3) pass "$i moved to $h" ;; *) fail "$i on '$h'" ;; esac
+done
+[ "$(status_of db-1 lab-c1)" = Running ] && pass "db-1 running" || fail "db-1 is $(status_of db-1 lab-c1)"
+[ "$(status_of db-2 lab-c1)" = Stopped ] && pass "db-2 still stopped" || fail "db-2 is $(status_of db-2 lab-c1)"
+cfg=$(curl -sf --unix-socket "$(var "$(where panel-1)" SOCKET)" "http://incus/1.0/instances/panel-1" | jq -c .metadata.config)
+case $cfg in *'"user.berth.sold-by":"panel"'*) pass "panel-1 keeps its sold snapshot" ;; *) fail "panel-1: $cfg" ;; esac
+entries_after "$seq0"
+for i in web-1 web-2 web-3 panel-1; do
+	has_entry "$i's move in the ledger" ".kind == \"change.result\" and .action == \"move\" and .result == \"ok\" and .object == \"host/lab-1/instance/$i\" and .after.from == \"lab-1\" and .after.kind == \"cold\""
+done
+has_entry "the interruption of a running one is measured" '.action == "move" and .object == "host/lab-1/instance/web-1" and (.after.interruption_ms | type) == "number"'
+has_entry "a stopped one had none" '.action == "move" and .object == "host/lab-1/instance/web-3" and .after.interruption_ms == null and .result == "ok"'
+expect "a second plan: nothing to do" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
+
+# Active again: the member's key is cleared.
+hosts active active active
+commit "$R" "all active"
+expect "apply: active again" 0 "$BERTH" --repo "$R" apply --auto-approve
+[ "$(sched_of lab-c1)" = unset ] && pass "lab-c1 scheduler.instance cleared" || fail "lab-c1 scheduler.instance=$(sched_of lab-c1)"
+expect "ledger verifies" 0 "$BERTH" ledger verify
+finish

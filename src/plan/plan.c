@@ -349,6 +349,35 @@ running_users(const struct pserver *s, const char *name, const char *project)
 	return n;
 }
 
+/* The running VMs that use profile name of project, "a, b", or NULL. */
+static char *
+running_vms(const struct pserver *s, const char *name, const char *project)
+{
+	const json_t *v, *p;
+	struct buf b = BUF_INIT;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(s->obs, "instances"), i, v) {
+		const char *st = json_string_value(json_object_get(v, "status"));
+		const char *type = json_string_value(json_object_get(v, "type"));
+
+		if (!st || strcmp(st, "Running") || !type || strcmp(type, "virtual-machine") ||
+		    strcmp(obj_project(v), project))
+			continue;
+		json_array_foreach(json_object_get(v, "profiles"), k, p)
+			if (json_is_string(p) && !strcmp(json_string_value(p), name)) {
+				buf_addf(&b, "%s%s", b.len ? ", " : "",
+					 json_string_value(json_object_get(v, "name")));
+				break;
+			}
+	}
+	if (!b.len) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
+}
+
 static char *
 in_use_reason(size_t n, const char *what)
 {
@@ -494,6 +523,23 @@ plan_desired(struct pctx *c, const struct pserver *s, struct dobj *d)
 	if (d->object == OBJ_PROFILE && touches_running(a) &&
 	    running_users(s, d->name, d->project ? d->project : "default"))
 		a->safety = SAFETY_DISRUPTIVE;
+	if (d->object == OBJ_PROFILE) {
+		/* vm_maxcpus: QEMU reads it at start; a running VM keeps the old one */
+		size_t i;
+		char *vms = NULL, *r;
+
+		for (i = 0; i < a->nfields; i++)
+			if (!strcmp(a->fields[i].field, "config[\"raw.qemu.conf\"]"))
+				vms = running_vms(s, d->name, d->project ? d->project : "default");
+		if (vms) {
+			r = xasprintf("%s; the cluster's vm_maxcpus changes: running VMs that need"
+				      " a restart to take it: %s", a->reason, vms);
+			free(a->reason);
+			a->reason = r;
+			a->safety = SAFETY_DISRUPTIVE;
+			free(vms);
+		}
+	}
 }
 
 static int

@@ -312,6 +312,46 @@ test_drift(void **state)
 	done(&x);
 }
 
+/*
+ * The cluster's vm_maxcpus changed (the profile's raw.qemu.conf differs):
+ * the running VMs on the profile are named, as they need a restart to take
+ * it; a running container on it is not.
+ */
+static void
+test_vm_maxcpus_restart(void **state)
+{
+	struct fx x;
+	const struct plan_action *a;
+	json_t *cl, *v;
+	size_t i;
+
+	(void)state;
+	load(&x, "lab", "converged");
+	cl = json_object_get(json_object_get(x.obs, "servers"), "lab-cluster");
+	json_array_foreach(json_object_get(cl, "profiles"), i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "name")), "plan-vm-cluster"))
+			json_object_set_new(json_object_get(v, "config"), "raw.qemu.conf",
+					    json_string("[smp-opts]\nmaxcpus = 4"));
+	json_array_append_new(json_object_get(cl, "instances"), json_pack(
+		"{s:s, s:s, s:s, s:s, s:[s, s], s:{}}", "name", "vm-1", "project", "default",
+		"type", "virtual-machine", "status", "Running", "profiles", "default",
+		"plan-vm-cluster", "config"));
+	json_array_append_new(json_object_get(cl, "instances"), json_pack(
+		"{s:s, s:s, s:s, s:s, s:[s, s], s:{}}", "name", "ct-1", "project", "default",
+		"type", "container", "status", "Running", "profiles", "default",
+		"plan-vm-cluster", "config"));
+	x.rc = plan_compute(x.res.fleet, x.obs, NULL, &x.plan);
+	assert_int_equal(x.rc, 0);
+	a = find(&x.plan, "cluster/lab-cluster/profile/plan-vm-cluster");
+	assert_non_null(a);
+	assert_int_equal(a->kind, ACTION_UPDATE);
+	assert_int_equal(a->safety, SAFETY_DISRUPTIVE);
+	assert_non_null(strstr(a->reason, "the cluster's vm_maxcpus changes: running VMs that"
+			       " need a restart to take it: vm-1"));
+	assert_null(strstr(a->reason, "ct-1"));
+	done(&x);
+}
+
 static void
 test_prune(void **state)
 {
@@ -969,6 +1009,7 @@ main(void)
 		cmocka_unit_test(test_converged),
 		cmocka_unit_test(test_drift),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_vm_maxcpus_restart),
 		cmocka_unit_test(test_mass_delete_guard),
 		cmocka_unit_test(test_adopt),
 		cmocka_unit_test(test_zfs_unsupported),

@@ -40,27 +40,13 @@ project_of(const char *p)
 	return p && *p ? p : "default";
 }
 
-/* The observed instance named name in project, on any server; its server. */
-static const json_t *
-find_instance(const json_t *observed, const char *name, const char *project,
-	      const char **server)
+/* The host name an observed instance runs on: its cluster location, else its server's. */
+static const char *
+host_name(const char *server, const json_t *v)
 {
-	const json_t *servers = json_object_get(observed, "servers"), *s, *v;
-	const char *sname;
-	size_t i;
+	const char *loc = json_string_value(json_object_get(v, "location"));
 
-	json_object_foreach((json_t *)servers, sname, s) {
-		json_array_foreach(json_object_get(s, "instances"), i, v) {
-			const char *n = json_string_value(json_object_get(v, "name"));
-			const char *p = json_string_value(json_object_get(v, "project"));
-
-			if (n && !strcmp(n, name) && !strcmp(project_of(p), project)) {
-				*server = sname;
-				return v;
-			}
-		}
-	}
-	return NULL;
+	return loc && *loc && strcmp(loc, "none") ? loc : server;
 }
 
 /* The host an observed instance runs on: the server's, or its cluster location. */
@@ -73,6 +59,50 @@ host_of(const struct fleet *f, const char *server, const json_t *v)
 	if (h && !h->cluster)
 		return h;
 	return loc ? fleet_host(f, loc) : NULL;
+}
+
+/*
+ * Is copy (on any server) what an interrupted move of the instance on
+ * host left: not running, and marked user.berth.moved-from that host?
+ */
+static int
+move_leftover(const json_t *copy, const char *host)
+{
+	const char *from = json_string_value(json_object_get(json_object_get(copy, "config"),
+							     "user.berth.moved-from"));
+	const char *st = json_string_value(json_object_get(copy, "status"));
+
+	return from && !strcmp(from, host) && !(st && !strcmp(st, "Running"));
+}
+
+/*
+ * The observed instance named name in project, on any server; its server.
+ * Found on two servers, the one is not what an interrupted move of the
+ * other left.
+ */
+static const json_t *
+find_instance(const json_t *observed, const char *name, const char *project,
+	      const char **server)
+{
+	const json_t *servers = json_object_get(observed, "servers"), *s, *v, *found = NULL;
+	const char *sname;
+	size_t i;
+
+	json_object_foreach((json_t *)servers, sname, s) {
+		json_array_foreach(json_object_get(s, "instances"), i, v) {
+			const char *n = json_string_value(json_object_get(v, "name"));
+			const char *p = json_string_value(json_object_get(v, "project"));
+
+			if (!n || strcmp(n, name) || strcmp(project_of(p), project))
+				continue;
+			/* a second one: keep the first unless it is the second's leftover */
+			if (found && !move_leftover(found, host_name(sname, v)))
+				continue;
+			found = v;
+			*server = sname;
+		}
+	}
+	return found;
 }
 
 /* Does the agent's last report of sh list the instance? */

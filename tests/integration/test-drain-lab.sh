@@ -6,7 +6,9 @@
 # the stopped one stopped, one ledger entry per move, the host empty, and
 # a second plan with no changes. A cluster member is
 # cordoned (scheduler.instance=manual), drained (moves inside the
-# cluster), and made active again (the key cleared).
+# cluster), and made active again (the key cleared). The target daemon is
+# killed during a move: the instance stays on its source, running, and the
+# next run finishes the move.
 . "$(dirname "$0")/lib.sh"
 
 needs_lab
@@ -153,6 +155,31 @@ done
 has_entry "the interruption of a running one is measured" '.action == "move" and .object == "host/lab-1/instance/web-1" and (.after.interruption_ms | type) == "number"'
 has_entry "a stopped one had none" '.action == "move" and .object == "host/lab-1/instance/web-3" and .after.interruption_ms == null and .result == "ok"'
 expect "a second plan: nothing to do" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
+
+# The target dies during a move: the instance stays on its source, running;
+# the next run, with the target back, finishes the move. web-2 is made big
+# enough (400 MiB) that its transfer is still going when the target is killed.
+src=$(where web-2)
+case $src in lab-2) other=lab-3 ;; lab-3) other=lab-2 ;; *) fail "web-2 on '$src'"; other=lab-3 ;; esac
+rootfs=$(var "$src" DIR)/storage-pools/incus/containers/web-2/rootfs
+head -c 400M /dev/urandom > "$rootfs/ballast" && pass "web-2 carries 400 MiB" || fail "no ballast in $rootfs"
+if [ "$src" = lab-2 ]; then hosts active draining cordoned draining; else hosts active cordoned draining draining; fi
+commit "$R" "$src draining, $other cordoned: everything to lab-1"
+expect "plan: web-2 to lab-1" 2 "$BERTH" --repo "$R" plan --detailed-exitcode
+has "web-2 moves to lab-1" "$T/out" "> move instance web-2 $src -> lab-1 (cold)"
+"$BERTH" --repo "$R" apply --auto-approve >"$T/apply.out" 2>&1 & apply_pid=$!
+on_target() { curl -sf --unix-socket "$(var lab-1 SOCKET)" "http://incus/1.0/instances/web-2" >/dev/null; }
+wait_for 120 "web-2's copy appears on lab-1" on_target
+kill -9 "$(var lab-1 PID)"
+rc=0; wait "$apply_pid" || rc=$?
+[ "$rc" = 1 ] && pass "the apply fails" || { fail "the apply exited $rc, want 1"; sed 's/^/    | /' "$T/apply.out"; }
+has "it says where web-2 stays" "$T/apply.out" "web-2 stays on $src (running)"
+[ "$(status_of web-2 "$src")" = Running ] && pass "web-2 still on $src, running" || fail "web-2 on $src is '$(status_of web-2 "$src")'"
+lab_up --hosts 3 --cluster 3
+expect "the next run finishes the move" 0 "$BERTH" --repo "$R" apply --auto-approve
+[ "$(status_of web-2 lab-1)" = Running ] && pass "web-2 running on lab-1" || fail "web-2 on lab-1 is '$(status_of web-2 lab-1)'"
+[ "$(count_on "$src")" = 0 ] && pass "$src is empty" || fail "$src still has $(count_on "$src") instances"
+expect "nothing more to do" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
 
 # Active again: the member's key is cleared.
 hosts active active active

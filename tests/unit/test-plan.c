@@ -90,6 +90,12 @@ expect(const struct plan *p, const char *address, enum plan_action_kind kind,
        const char *reason)
 {
 	const struct plan_action *a = find(p, address);
+	size_t i;
+
+	/* an address may have two actions (a panel's stamp, then its move) */
+	for (i = 0; a && a->kind != kind && i < p->nactions; i++)
+		if (!strcmp(p->actions[i].address, address) && p->actions[i].kind == kind)
+			a = &p->actions[i];
 
 	if (!a)
 		fail_msg("no action for %s", address);
@@ -1001,6 +1007,146 @@ test_instances(void **state)
 	status_free(st);
 }
 
+/* The instances scenario with old-1 (running) on lab-1 and the extra ones given, planned with health. */
+struct mv {
+	struct fx x;
+	struct report r[4];
+	struct report_pool pools[4];
+	struct host_report hr[4];
+	struct status *st;
+	struct plan_opts o;
+};
+
+static void
+mv_load(struct mv *m)
+{
+	json_t *old;
+
+	memset(m, 0, sizeof(*m));
+	load(&m->x, "instances", "converged");
+	old = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "name", "old-1",
+			"project", "default", "status", "Running", "location", "none",
+			"type", "container", "config", "user.berth.managed", "true",
+			"user.berth.plan", "ct-small");
+	json_array_append_new(json_object_get(json_object_get(json_object_get(m->x.obs, "servers"),
+							      "lab-1"), "instances"), old);
+}
+
+/* A panel's instance on lab-1 of plan, in status st. */
+static void
+mv_panel(struct mv *m, const char *name, const char *plan, const char *st)
+{
+	json_array_append_new(json_object_get(json_object_get(json_object_get(m->x.obs, "servers"),
+							      "lab-1"), "instances"),
+			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:{s:s}}", "name", name,
+					"project", "default", "status", st, "location", "none",
+					"type", "container", "config", "user.berth.sold-by", "panel",
+					"expanded_config", "user.berth.plan", plan));
+}
+
+static void
+mv_plan(struct mv *m)
+{
+	static const char *const hosts[] = { "lab-1", "lab-2", "lab-c1", "lab-c2" };
+	const int64_t now = INT64_C(1795323600000);
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		alive(&m->r[i], &m->pools[i], hosts[i]);
+		m->hr[i] = (struct host_report){ hosts[i], now - 1000, &m->r[i] };
+	}
+	m->st = status_build(m->x.res.fleet, m->hr, 4, now);
+	m->o.status = m->st;
+	m->x.rc = plan_compute(m->x.res.fleet, m->x.obs, &m->o, &m->x.plan);
+	assert_int_equal(m->x.rc, 0);
+}
+
+static void
+mv_done(struct mv *m)
+{
+	done(&m->x);
+	status_free(m->st);
+}
+
+/*
+ * lab-1 drains: what runs there moves to lab-2, declared ones first, then
+ * a panel's (stopped: moved, not started); new instances come after them;
+ * one whose plan is unknown is an error. A pin to another host moves an
+ * instance there; a pin to the draining host blocks it.
+ */
+static void
+test_moves(void **state)
+{
+	const struct plan_action *a;
+	struct mv m;
+	char *text;
+	json_t *j;
+
+	(void)state;
+	mv_load(&m);
+	mv_panel(&m, "panel-1", "ct-small", "Stopped");
+	mv_panel(&m, "panel-2", "legacy", "Running");
+	fleet_host(m.x.res.fleet, "lab-1")->state = HOST_DRAINING;
+	mv_plan(&m);
+	a = expect(&m.x.plan, "host/lab-1/instance/old-1", ACTION_MOVE, NULL);
+	assert_non_null(strstr(a->reason, "host lab-1 is draining: to lab-2 by spread"));
+	assert_string_equal(json_string_value(json_object_get(a->after, "from")), "lab-1");
+	assert_string_equal(json_string_value(json_object_get(a->after, "to")), "lab-2");
+	assert_string_equal(json_string_value(json_object_get(a->after, "server")), "lab-2");
+	assert_string_equal(json_string_value(json_object_get(a->after, "kind")), "cold");
+	assert_string_equal(json_string_value(json_object_get(a->after, "state")), "running");
+	assert_null(json_object_get(a->after, "member"));
+	assert_int_equal(a->safety, SAFETY_DISRUPTIVE);
+	assert_int_equal(strlen(a->digest), 64);
+	a = expect(&m.x.plan, "host/lab-1/instance/panel-1", ACTION_MOVE, NULL);
+	assert_string_equal(json_string_value(json_object_get(a->after, "state")), "stopped");
+	assert_int_equal(a->safety, SAFETY_SAFE);
+	a = expect(&m.x.plan, "host/lab-1/instance/panel-2", ACTION_ERROR,
+		   "host lab-1 is draining, but its plan is not in the manifests: no host can be"
+		   " chosen for it (move it by hand, or declare its plan)");
+	/* lab-2 has 2 cpu: the two moves take them, the new ones wait */
+	a = expect(&m.x.plan, "host/lab-1/instance/web-1", ACTION_ERROR, NULL);
+	assert_non_null(strstr(a->reason, "lab-1 draining, lab-2 insufficient-cpu"));
+	assert_int_equal(m.x.plan.nmove, 2);
+	assert_true(plan_has_changes(&m.x.plan));
+	text = render(&m.x.plan, &m.o, 0, 0);
+	assert_non_null(strstr(text, "  > move instance old-1 lab-1 -> lab-2 (cold)\n"));
+	assert_non_null(strstr(text, " to update, 2 to move, 0 to delete"));
+	free(text);
+	j = plan_to_json(&m.x.plan, &m.o);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "move")), 2);
+	json_decref(j);
+	mv_done(&m);
+
+	/* nothing drains: nothing moves, and the summary is as before */
+	mv_load(&m);
+	mv_plan(&m);
+	assert_int_equal(m.x.plan.nmove, 0);
+	text = render(&m.x.plan, &m.o, 0, 0);
+	assert_null(strstr(text, "to move"));
+	free(text);
+	mv_done(&m);
+
+	/* pinned to lab-2 while it runs on lab-1: moved to its pin */
+	mv_load(&m);
+	fleet_instance(m.x.res.fleet, "old-1")->host = fleet_host(m.x.res.fleet, "lab-2");
+	mv_plan(&m);
+	a = expect(&m.x.plan, "host/lab-1/instance/old-1", ACTION_MOVE,
+		   "pinned to host lab-2, runs on lab-1: to host lab-2, its pin");
+	mv_done(&m);
+
+	/* pinned to the host that drains: blocked, it says what to do */
+	mv_load(&m);
+	fleet_instance(m.x.res.fleet, "old-1")->host = fleet_host(m.x.res.fleet, "lab-1");
+	fleet_host(m.x.res.fleet, "lab-1")->state = HOST_DRAINING;
+	mv_plan(&m);
+	a = expect(&m.x.plan, "host/lab-1/instance/old-1", ACTION_BLOCKED,
+		   "host lab-1 is draining, and the instance is pinned to it: pin it elsewhere,"
+		   " or drop the pin");
+	assert_string_equal(a->blocked_by, "pinned to a draining host");
+	mv_done(&m);
+}
+
 int
 main(void)
 {
@@ -1025,6 +1171,7 @@ main(void)
 		cmocka_unit_test(test_color),
 		cmocka_unit_test(test_status_marks),
 		cmocka_unit_test(test_instances),
+		cmocka_unit_test(test_moves),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

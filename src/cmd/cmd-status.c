@@ -267,6 +267,34 @@ print_unpooled(const struct status *s, FILE *out)
 	fputc('\n', out);
 }
 
+/* One line per draining host: what is left on it, or that it is drained. */
+static void
+print_draining(const struct status *s, FILE *out)
+{
+	char age[32];
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++) {
+		const struct status_host *h = &s->hosts[i];
+		long left = status_instances_left(h);
+
+		if (h->host->state != HOST_DRAINING)
+			continue;
+		if (left < 0) {
+			fprintf(out, "host %s is draining: no agent report says what is left"
+				" (berth plan shows the moves still to make)\n", h->host->meta.name);
+			continue;
+		}
+		status_format_age(h->report_age_ms, age, sizeof(age));
+		if (left == 0)
+			fprintf(out, "host %s is drained: no instances left (its agent's report %s"
+				" ago): it can be taken down\n", h->host->meta.name, age);
+		else
+			fprintf(out, "host %s is draining: %ld instance%s left (its agent's report"
+				" %s ago)\n", h->host->meta.name, left, left == 1 ? "" : "s", age);
+	}
+}
+
 static void
 print_text(const struct status *s, FILE *out)
 {
@@ -280,6 +308,7 @@ print_text(const struct status *s, FILE *out)
 	fprintf(out, "%zu host%s: %zu online, %zu offline, %zu without an agent report\n",
 		s->nhosts, s->nhosts == 1 ? "" : "s", n[HEALTH_ONLINE], n[HEALTH_OFFLINE],
 		n[HEALTH_NO_AGENT]);
+	print_draining(s, out);
 }
 
 int

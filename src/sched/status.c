@@ -576,6 +576,14 @@ reason_json(enum sched_reason r)
 	return r == SCHED_OK ? json_null() : json_string(sched_reason_name(r));
 }
 
+long
+status_instances_left(const struct status_host *h)
+{
+	if (h->host->state != HOST_DRAINING || !h->report)
+		return -1;
+	return (long)h->ninstances;
+}
+
 static json_t *
 host_json(const struct status *s, const struct status_host *sh)
 {
@@ -630,6 +638,8 @@ host_json(const struct status *s, const struct status_host *sh)
 		json_array_append_new(ins, x);
 	}
 	json_object_set_new(o, "instances", ins);
+	json_object_set_new(o, "instances_left", status_instances_left(sh) < 0 ? json_null() :
+			    json_integer(status_instances_left(sh)));
 	return o;
 }
 

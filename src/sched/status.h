@@ -88,6 +88,15 @@ const char *host_health_name(enum host_health h);
  */
 void status_format_age(int64_t ms, char *out, size_t outlen);
 
+struct status_host;
+/*
+ * What is left on a draining host: the instances its agent's last report
+ * lists, and the Instance manifests still pinned to it; -1 when the host
+ * is not draining or no report says (no agent, or none accepted yet).
+ * 0: drained, it can be taken down. In JSON: "instances_left".
+ */
+long status_instances_left(const struct status_host *h);
+
 /* One resource of a host under one pool's rules. */
 struct status_resource {
 	uint64_t declared;	/* 0 = not declared */

@@ -299,4 +299,21 @@ echo "$m" | jq -r .storage_error | grep -q "Unavailable" && pass "status: Incus'
 expect "status text with the pool unavailable" 0 "$BERTH" --repo "$R" status
 has "status text: the reason" "$T/out" "no: storage pool unavailable"
 has "status text: the error" "$T/out" 'lab-2: storage pool "spare": Incus says the storage pool is Unavailable'
+
+# lab-1 drains: status says what its agent still reports on it, then, once
+# it reports nothing, that it is drained.
+sed -i '/name: lab-1,/,/storage_pools:/ s/^  os: debian-12$/  os: debian-12\n  state: draining/' "$R/hosts.yaml"
+grep -q 'state: draining' "$R/hosts.yaml" && pass "lab-1 draining" || fail "lab-1 not set draining"
+commit "$R" "lab-1 draining"
+expect "status of a draining host" 0 "$BERTH" --repo "$R" status
+has "what is left on it" "$T/out" "host lab-1 is draining: 2 instances left (its agent's report"
+li lab-1 delete --force c1 c2 >/dev/null
+start_serve
+expect "agent once on the emptied host" 0 agent lab-1
+stop_serve
+expect "status of the drained host" 0 "$BERTH" --repo "$R" status
+has "it is drained" "$T/out" "host lab-1 is drained: no instances left (its agent's report"
+expect "status --format json" 0 "$BERTH" --repo "$R" --format json status
+jq_true '.hosts[] | select(.name == "lab-1") | .instances_left == 0' "$T/out" && pass "JSON: instances_left 0" ||
+	fail "JSON: $(jq -c '.hosts[] | select(.name == "lab-1") | .instances_left' "$T/out")"
 finish

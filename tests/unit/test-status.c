@@ -716,7 +716,8 @@ test_json(void **state)
 	assert_int_equal(json_object_size(j), 4);
 
 	h = jfind(json_object_get(j, "hosts"), "name", "on-1");
-	assert_int_equal(json_object_size(h), 15);
+	assert_int_equal(json_object_size(h), 16);
+	assert_true(json_is_null(json_object_get(h, "instances_left")));	/* not draining */
 	assert_string_equal(jstr(h, "provider"), "platform");
 	assert_true(json_is_null(json_object_get(h, "cluster")));
 	assert_string_equal(jstr(h, "review"), "approved");
@@ -970,6 +971,38 @@ test_shared_storage(void **state)
 	manifest_result_release(&r2);
 }
 
+/*
+ * What is left on a draining host: its agent's last report (and what is
+ * pinned to it); unknown without a report, and on a host that does not drain.
+ */
+static void
+test_instances_left(void **state)
+{
+	struct status *s;
+	struct rep *d = rep_new("drain-1", NOW - 4000, 4, 8 * GiB, 0);
+	json_t *j;
+
+	(void)state;
+	s = build(rep_on1(NOW - 12000), NULL);
+	assert_int_equal(status_instances_left(status_host(s, "drain-1")), -1);	/* no report */
+	assert_int_equal(status_instances_left(status_host(s, "on-1")), -1);	/* active */
+	done(s);
+	rep_add(d, "w1", "default", "Running", "small");
+	rep_add(d, "w2", "default", "Stopped", "small");
+	s = build(d, NULL);
+	assert_int_equal(status_instances_left(status_host(s, "drain-1")), 2);
+	done(s);
+	s = build(rep_new("drain-1", NOW - 4000, 4, 8 * GiB, 0), NULL);
+	assert_int_equal(status_instances_left(status_host(s, "drain-1")), 0);
+	j = status_to_json(s);
+	assert_int_equal(json_integer_value(json_object_get(jfind(json_object_get(j, "hosts"),
+		"name", "drain-1"), "instances_left")), 0);
+	assert_true(json_is_integer(json_object_get(jfind(json_object_get(j, "hosts"), "name",
+		"drain-1"), "instances_left")));
+	json_decref(j);
+	done(s);
+}
+
 int
 main(void)
 {
@@ -983,6 +1016,7 @@ main(void)
 		cmocka_unit_test(test_full_without_plans),
 		cmocka_unit_test(test_pool_totals),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_instances_left),
 		cmocka_unit_test(test_parsed_report),
 		cmocka_unit_test(test_shared_storage),
 	};

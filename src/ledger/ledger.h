@@ -172,8 +172,9 @@ int ledger_verify(struct ledger *l, const char *checkpoint,
 
 /*
  * The object of each address as berth last applied it successfully
- * (address -> after; deleted objects absent). Caller json_decref()s; NULL
- * with err when the database cannot be read.
+ * (address -> after, as the ledger's JSON text in a JSON string: a plan
+ * parses only those it compares; deleted objects absent). Caller
+ * json_decref()s; NULL with err when the database cannot be read.
  */
 json_t *ledger_last_applied(struct ledger *l, struct berr *err);
 

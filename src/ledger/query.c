@@ -243,7 +243,10 @@ out:
 	return ret;
 }
 
-/* out[object] = after of an applied change; a deletion (or no after) drops it. */
+/*
+ * out[object] = the after of an applied change, its text unparsed (a
+ * no-op plan compares none of them); a deletion (or no after) drops it.
+ */
 static int
 applied_row(void *out, sqlite3_stmt *st)
 {
@@ -253,7 +256,9 @@ applied_row(void *out, sqlite3_stmt *st)
 	if ((action && !strcmp(action, "delete")) || sqlite3_column_type(st, 2) == SQLITE_NULL)
 		json_object_del(out, obj);
 	else
-		json_object_set_new(out, obj, json_col(st, 2));
+		json_object_set_new(out, obj, json_stringn_nocheck(
+			(const char *)sqlite3_column_text(st, 2),
+			(size_t)sqlite3_column_bytes(st, 2)));
 	return 0;
 }
 

@@ -76,31 +76,93 @@ move_leftover(const json_t *copy, const char *host)
 }
 
 /*
+ * The observed instances by project and name: each name's first in a
+ * JSON object ("PROJECT\nNAME" -> position), the others of that name
+ * chained through next, in the observation's order.
+ */
+struct oindex {
+	json_t *first;
+	struct oinst {
+		const char *server;
+		const json_t *v;
+		long next;		/* -1: the last of its name */
+	} *v;
+	size_t n;
+};
+
+static void
+oindex_build(const json_t *observed, struct oindex *x)
+{
+	const json_t *s, *v;
+	const char *sname;
+	long *last;
+	size_t i, k;
+
+	x->first = json_object();
+	x->n = 0;
+	json_object_foreach((json_t *)json_object_get(observed, "servers"), sname, s)
+		x->n += json_array_size(json_object_get(s, "instances"));
+	x->v = xcalloc(x->n + 1, sizeof(*x->v));
+	last = xcalloc(x->n + 1, sizeof(*last));
+	k = 0;
+	json_object_foreach((json_t *)json_object_get(observed, "servers"), sname, s) {
+		json_array_foreach(json_object_get(s, "instances"), i, v) {
+			const char *n = json_string_value(json_object_get(v, "name"));
+			char *key;
+			json_t *at;
+
+			if (!n)
+				continue;
+			key = xasprintf("%s\n%s", project_of(json_string_value(json_object_get(
+				v, "project"))), n);
+			x->v[k] = (struct oinst){ sname, v, -1 };
+			if ((at = json_object_get(x->first, key))) {
+				/* chain to the last of this name: the first holds its position */
+				size_t f = (size_t)json_integer_value(at);
+
+				x->v[last[f]].next = (long)k;
+				last[f] = (long)k;
+			} else {
+				json_object_set_new(x->first, key, json_integer((json_int_t)k));
+				last[k] = (long)k;
+			}
+			free(key);
+			k++;
+		}
+	}
+	free(last);
+}
+
+static void
+oindex_release(struct oindex *x)
+{
+	json_decref(x->first);
+	free(x->v);
+	memset(x, 0, sizeof(*x));
+}
+
+/*
  * The observed instance named name in project, on any server; its server.
  * Found on two servers, the one is not what an interrupted move of the
  * other left.
  */
 static const json_t *
-find_instance(const json_t *observed, const char *name, const char *project,
+find_instance(const struct oindex *x, const char *name, const char *project,
 	      const char **server)
 {
-	const json_t *servers = json_object_get(observed, "servers"), *s, *v, *found = NULL;
-	const char *sname;
-	size_t i;
+	char *key = xasprintf("%s\n%s", project, name);
+	const json_t *at = json_object_get(x->first, key), *found = NULL;
+	long k;
 
-	json_object_foreach((json_t *)servers, sname, s) {
-		json_array_foreach(json_object_get(s, "instances"), i, v) {
-			const char *n = json_string_value(json_object_get(v, "name"));
-			const char *p = json_string_value(json_object_get(v, "project"));
+	free(key);
+	for (k = at ? (long)json_integer_value(at) : -1; k >= 0; k = x->v[k].next) {
+		const json_t *v = x->v[k].v;
 
-			if (!n || strcmp(n, name) || strcmp(project_of(p), project))
-				continue;
-			/* a second one: keep the first unless it is the second's leftover */
-			if (found && !move_leftover(found, host_name(sname, v)))
-				continue;
-			found = v;
-			*server = sname;
-		}
+		/* a second one: keep the first unless it is the second's leftover */
+		if (found && !move_leftover(found, host_name(x->v[k].server, v)))
+			continue;
+		found = v;
+		*server = x->v[k].server;
 	}
 	return found;
 }
@@ -453,9 +515,11 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 		  const struct status *st, struct iplan *out)
 {
 	struct placer pl = { 0 };
+	struct oindex idx;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
+	oindex_build(observed, &idx);
 	out->v = xcalloc(f->ninstances + 1, sizeof(*out->v));
 	out->n = f->ninstances;
 	/* one move at most per observed instance: pointers into it stay valid */
@@ -472,7 +536,7 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 		const struct status_host *sh;
 
 		ip->in = in;
-		ip->obs = find_instance(observed, in->meta.name, project, &ip->server);
+		ip->obs = find_instance(&idx, in->meta.name, project, &ip->server);
 		if (!ip->obs)
 			continue;
 		ip->host = host_of(f, ip->server, ip->obs);
@@ -553,6 +617,7 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 		}
 	}
 	placer_release(&pl);
+	oindex_release(&idx);
 }
 
 void

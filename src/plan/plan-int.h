@@ -20,6 +20,8 @@ struct pserver {
 	struct m_host *host;		/* standalone host, or NULL */
 	struct m_cluster *cluster;	/* cluster, or NULL */
 	const json_t *obs;		/* its entry in the observation, may be NULL */
+	json_t *index;			/* "KIND\nPROJECT\nNAME" -> its observed
+					   object (images: by each alias), or NULL */
 };
 
 /* One object the manifests want on a server. */

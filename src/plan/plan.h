@@ -99,7 +99,9 @@ struct plan_opts {
 	int allow_mass_delete;
 	const char *const *targets;	/* "KIND/NAME" (e.g. "Plan/vps-s", "Host/nix-01"), or NULL */
 	size_t ntargets;
-	const json_t *last_applied;	/* address -> object as last applied, or NULL */
+	/* address -> object as last applied, or its JSON text (a string,
+	 * parsed when compared: ledger_last_applied()); or NULL */
+	const json_t *last_applied;
 	/*
 	 * Health of the hosts (sched/status.h), or NULL. Instances that do
 	 * not exist yet are placed with it (without it they are not placed:

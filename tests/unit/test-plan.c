@@ -625,6 +625,30 @@ test_last_applied(void **state)
 	a = expect(&x.plan, "host/lab-1/profile/plan-ct-small", ACTION_UPDATE,
 		   "changed outside berth");
 	(void)a;
+	/* as the ledger hands it over: JSON text, parsed when compared */
+	{
+		json_t *drifted = NULL, *v;
+		char *text;
+		size_t i;
+
+		json_array_foreach(json_object_get(json_object_get(json_object_get(x.obs,
+			"servers"), "lab-1"), "profiles"), i, v)
+			if (!strcmp(json_string_value(json_object_get(v, "name")), "plan-ct-small"))
+				drifted = v;
+		assert_non_null(drifted);
+		text = json_dumps(drifted, JSON_COMPACT);
+		json_object_set_new(last, "host/lab-1/profile/plan-ct-small", json_string(text));
+		free(text);
+		done(&x);
+		run(&x, "lab", "drift", &o);
+		/* the record is what the server has: the change is git's */
+		expect(&x.plan, "host/lab-1/profile/plan-ct-small", ACTION_UPDATE, "changed in git");
+		json_object_set_new(last, "host/lab-1/profile/plan-ct-small", json_string("{\"x\":1}"));
+		done(&x);
+		run(&x, "lab", "drift", &o);
+		expect(&x.plan, "host/lab-1/profile/plan-ct-small", ACTION_UPDATE,
+		       "changed outside berth");
+	}
 	done(&x);
 	json_decref(last);
 }
@@ -1133,6 +1157,30 @@ test_moves(void **state)
 	mv_plan(&m);
 	a = expect(&m.x.plan, "host/lab-1/instance/old-1", ACTION_MOVE,
 		   "pinned to host lab-2, runs on lab-1: to host lab-2, its pin");
+	mv_done(&m);
+
+	/*
+	 * What an interrupted move from lab-2 left on lab-1 (stopped, marked
+	 * moved-from lab-2) is not the instance: the one on lab-2 is, and
+	 * stays where it is.
+	 */
+	mv_load(&m);
+	{
+		json_t *l1 = json_object_get(json_object_get(json_object_get(m.x.obs, "servers"),
+							     "lab-1"), "instances");
+		json_t *l2 = json_object_get(json_object_get(json_object_get(m.x.obs, "servers"),
+							     "lab-2"), "instances");
+		json_t *real = json_deep_copy(json_array_get(l1, json_array_size(l1) - 1));
+		json_t *copy = json_array_get(l1, json_array_size(l1) - 1);
+
+		json_array_append_new(l2, real);
+		json_object_set_new(copy, "status", json_string("Stopped"));
+		json_object_set_new(json_object_get(copy, "config"), "user.berth.moved-from",
+				    json_string("lab-2"));
+	}
+	mv_plan(&m);
+	assert_null(find(&m.x.plan, "host/lab-1/instance/old-1"));
+	assert_null(find(&m.x.plan, "host/lab-2/instance/old-1"));	/* running as declared */
 	mv_done(&m);
 
 	/* pinned to the host that drains: blocked, it says what to do */

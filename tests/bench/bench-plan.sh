@@ -6,7 +6,8 @@
 #   (b) the floor: the same recursion=1 GETs berth issues, sent concurrently
 #       by one curl process, with no processing.
 # Goals: at least 10x faster than (a), at most 1.5x (b). Prints the three
-# times (median of ROUNDS runs) and the ratios. Not a test: run it by hand,
+# times (berth and (b): medians of ROUNDS rounds that alternate them) and
+# the ratios, and the spread of the rounds. Not a test: run it by hand,
 # as root, after building:  tests/bench/bench-plan.sh [BUILDDIR]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,7 +16,7 @@ berth=$build/src/berth
 HOSTS=${HOSTS:-8}
 PLANS=${PLANS:-200}
 INSTANCES=${INSTANCES:-50}	# per host
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-9}
 T=$(mktemp -d /tmp/berth-bench-plan.XXXXXX)
 chmod 0711 "$T"
 trap '"$top/contrib/lab/lab" down --dir "$T/lab" >/dev/null 2>&1 && rm -rf --one-file-system "$T"' EXIT
@@ -64,12 +65,6 @@ if ! "$berth" --repo "$R" plan --detailed-exitcode >"$T/noop" 2>&1; then
 fi
 tail -1 "$T/noop"
 
-# berth: the whole plan command (manifests from git, observation, plan, render).
-for r in $(seq "$ROUNDS"); do
-	t0=$(now); "$berth" --repo "$R" plan >/dev/null; t1=$(now)
-	echo "$t1 - $t0" | bc
-done | median > "$T/t-berth"
-
 # (a) one GET per object, sequentially, over https with berth's certificate.
 curl_https() { curl -sf --cert "$BERTH_STATE/client.crt" --key "$BERTH_STATE/client.key" -k "$@"; }
 t0=$(now)
@@ -96,13 +91,23 @@ for h in $LAB_HOSTS; do
 		urls+=("${!v}$p" -o /dev/null)
 	done
 done
+# berth (the whole plan command: manifests from git, observation, plan,
+# render) and the floor, round by round, so that what else loads the
+# machine (the daemons share its cores) weighs on both alike.
+: >"$T/r-berth"; : >"$T/r-b"
 for r in $(seq "$ROUNDS"); do
+	t0=$(now); "$berth" --repo "$R" plan >/dev/null; t1=$(now)
+	echo "$t1 - $t0" | bc >>"$T/r-berth"
 	t0=$(now); curl_https --no-progress-meter --parallel --parallel-max 16 "${urls[@]}"; t1=$(now)
-	echo "$t1 - $t0" | bc
-done | median > "$T/t-b"
+	echo "$t1 - $t0" | bc >>"$T/r-b"
+done
+median <"$T/r-berth" >"$T/t-berth"
+median <"$T/r-b" >"$T/t-b"
+spread() { sort -g "$1" | awk 'NR == 1 {a = $1} {b = $1} END {printf "%.3f to %.3f s", a, b}'; }
 
 tb=$(cat "$T/t-berth"); ta=$(cat "$T/t-a"); tf=$(cat "$T/t-b")
 printf '%d hosts x (%d plan profiles + %d instances), no-op plan (median of %d)\n' "$HOSTS" "$PLANS" "$INSTANCES" "$ROUNDS"
 printf '  berth plan:                        %.3f s\n' "$tb"
 printf '  (a) one GET per object, sequential: %.3f s   berth is %.1fx faster (goal >= 10x)\n' "$ta" "$(echo "$ta / $tb" | bc -l)"
 printf '  (b) floor, concurrent recursion=1:  %.3f s   berth is %.2fx the floor (goal <= 1.5x)\n' "$tf" "$(echo "$tb / $tf" | bc -l)"
+printf '  rounds: berth %s, floor %s\n' "$(spread "$T/r-berth")" "$(spread "$T/r-b")"

@@ -144,23 +144,28 @@ oindex_release(struct oindex *x)
 /*
  * The observed instance named name in project, on any server; its server.
  * Found on two servers, the one is not what an interrupted move of the
- * other left.
+ * other left; when neither is the other's leftover, *twice is the host of
+ * the second (the instance is on both: NULL otherwise).
  */
 static const json_t *
 find_instance(const struct oindex *x, const char *name, const char *project,
-	      const char **server)
+	      const char **server, const char **twice)
 {
 	char *key = xasprintf("%s\n%s", project, name);
 	const json_t *at = json_object_get(x->first, key), *found = NULL;
 	long k;
 
 	free(key);
+	*twice = NULL;
 	for (k = at ? (long)json_integer_value(at) : -1; k >= 0; k = x->v[k].next) {
 		const json_t *v = x->v[k].v;
+		const char *h = host_name(x->v[k].server, v);
 
-		/* a second one: keep the first unless it is the second's leftover */
-		if (found && !move_leftover(found, host_name(x->v[k].server, v)))
+		if (found && !move_leftover(found, h)) {
+			if (!move_leftover(v, host_name(*server, found)) && !*twice)
+				*twice = h;
 			continue;
+		}
 		found = v;
 		*server = x->v[k].server;
 	}
@@ -534,12 +539,20 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 		struct iplace *ip = &out->v[i];
 		const char *project = project_of(in->project);
 		const struct status_host *sh;
+		const char *twice;
 
 		ip->in = in;
-		ip->obs = find_instance(&idx, in->meta.name, project, &ip->server);
+		ip->obs = find_instance(&idx, in->meta.name, project, &ip->server, &twice);
 		if (!ip->obs)
 			continue;
 		ip->host = host_of(f, ip->server, ip->obs);
+		if (twice)
+			ip->blocked = xasprintf("on %s and on %s (a move that could not delete its"
+						" source?): delete the copy that is not the"
+						" customer's by hand", host_name(ip->server, ip->obs),
+						twice);
+		if (twice)
+			ip->blocked_by = "on two hosts";
 		sh = st && ip->host ? status_host(st, ip->host->meta.name) : NULL;
 		if (sh && in->offer && !in->host && !reported(sh, in->meta.name, project))
 			place_commit(&pl, in->offer, sh);
@@ -551,7 +564,7 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 		const struct m_host *pin = NULL;
 		char *why;
 
-		if (!ip->obs || !ip->host)
+		if (!ip->obs || !ip->host || ip->blocked)
 			continue;
 		if (in->host && in->host != ip->host) {
 			pin = in->host;
@@ -560,10 +573,12 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 		} else if (ip->host->state == HOST_DRAINING && !in->host) {
 			why = xasprintf("host %s is draining", ip->host->meta.name);
 		} else {
-			if (ip->host->state == HOST_DRAINING)
+			if (ip->host->state == HOST_DRAINING) {
 				ip->blocked = xasprintf("host %s is draining, and the instance is"
 							" pinned to it: pin it elsewhere, or drop"
 							" the pin", ip->host->meta.name);
+				ip->blocked_by = "pinned to a draining host";
+			}
 			continue;
 		}
 		ip->move = move_new(out, ip->server, ip->obs, ip->host);
@@ -576,11 +591,13 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 	else
 		for (i = 0; i < f->ninstances; i++)
 			if (out->v[i].obs && out->v[i].in->host && out->v[i].host &&
-			    out->v[i].in->host != out->v[i].host)
+			    out->v[i].in->host != out->v[i].host && !out->v[i].blocked) {
 				out->v[i].blocked = xasprintf(
 					"pinned to host %s, runs on %s: not moved: the hosts'"
 					" health is unknown (the agents' reports could not be read)",
 					out->v[i].in->host->meta.name, out->v[i].host->meta.name);
+				out->v[i].blocked_by = "health unknown";
+			}
 	/* Pass 3: place what does not exist, in manifest order. */
 	for (i = 0; i < f->ninstances; i++) {
 		const struct m_instance *in = &f->instances[i];

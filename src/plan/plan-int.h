@@ -84,6 +84,7 @@ struct iplace {
 	char *reason;			/* why there (owned), for a create */
 	char *error;			/* cannot be placed (owned), or NULL */
 	char *blocked;			/* exists, but not as declared (owned), or NULL */
+	const char *blocked_by;		/* what blocks it, with blocked */
 	struct imove *move;		/* it moves (an element of iplan.moves), or NULL */
 };
 

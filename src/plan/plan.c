@@ -774,8 +774,7 @@ plan_instance(struct pctx *c, const struct pserver *s, const struct iplace *ip)
 		a->reason = xstrdup(ip->blocked ? ip->blocked :
 				    "an instance of this name exists and berth did not create it:"
 				    " rename one of them");
-		a->blocked_by = xstrdup(ip->blocked ? "pinned to a draining host" :
-					"not managed by berth");
+		a->blocked_by = xstrdup(ip->blocked_by ? ip->blocked_by : "not managed by berth");
 	} else if (ip->move) {
 		json_decref(after);
 		plan_move(c, s, ip->move);

@@ -1183,6 +1183,54 @@ test_moves(void **state)
 	assert_null(find(&m.x.plan, "host/lab-2/instance/old-1"));	/* running as declared */
 	mv_done(&m);
 
+	/* on two hosts, neither what a move left of the other: blocked, nothing moves */
+	mv_load(&m);
+	{
+		json_t *l1 = json_object_get(json_object_get(json_object_get(m.x.obs, "servers"),
+							     "lab-1"), "instances");
+		json_t *l2 = json_object_get(json_object_get(json_object_get(m.x.obs, "servers"),
+							     "lab-2"), "instances");
+
+		json_array_append_new(l2, json_deep_copy(json_array_get(l1, json_array_size(l1) - 1)));
+	}
+	fleet_host(m.x.res.fleet, "lab-1")->state = HOST_DRAINING;
+	mv_plan(&m);
+	a = expect(&m.x.plan, "host/lab-1/instance/old-1", ACTION_BLOCKED,
+		   "on lab-1 and on lab-2 (a move that could not delete its source?): delete the"
+		   " copy that is not the customer's by hand");
+	assert_string_equal(a->blocked_by, "on two hosts");
+	assert_int_equal(m.x.plan.nmove, 0);
+	mv_done(&m);
+
+	/*
+	 * A running VM with migration.stateful on a draining member moves live
+	 * (the cluster has migration_vm_live); without it, cold.
+	 */
+	for (int stateful = 1; stateful >= 0; stateful--) {
+		json_t *cl;
+
+		mv_load(&m);
+		fleet_offer(m.x.res.fleet, "vm-cluster")->cpu = 1;	/* room on lab-c2 */
+		cl = json_object_get(json_object_get(m.x.obs, "servers"), "lab-cluster");
+		json_array_append_new(json_object_get(cl, "instances"), json_pack(
+			"{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "name", "vm-1",
+			"project", "default", "status", "Running", "location", "lab-c1",
+			"type", "virtual-machine", "config", "user.berth.managed", "true",
+			"migration.stateful", stateful ? "true" : "false",
+			"expanded_config", "user.berth.plan", "vm-cluster"));
+		fleet_host(m.x.res.fleet, "lab-c1")->state = HOST_DRAINING;
+		mv_plan(&m);
+		a = expect(&m.x.plan, "cluster/lab-cluster/instance/vm-1", ACTION_MOVE, NULL);
+		assert_string_equal(json_string_value(json_object_get(a->after, "to")), "lab-c2");
+		assert_string_equal(json_string_value(json_object_get(a->after, "member")), "lab-c2");
+		assert_string_equal(json_string_value(json_object_get(a->after, "server")),
+				    "lab-cluster");
+		assert_string_equal(json_string_value(json_object_get(a->after, "kind")),
+				    stateful ? "live" : "cold");
+		assert_int_equal(a->safety, stateful ? SAFETY_SAFE : SAFETY_DISRUPTIVE);
+		mv_done(&m);
+	}
+
 	/* pinned to the host that drains: blocked, it says what to do */
 	mv_load(&m);
 	fleet_instance(m.x.res.fleet, "old-1")->host = fleet_host(m.x.res.fleet, "lab-1");

@@ -83,6 +83,40 @@ server_for(struct work *w, const struct plan_action *a)
 	return s;
 }
 
+static const char stopped_earlier[] = "not attempted: recording an earlier intent failed";
+static const char stopped_own[] = "not attempted: recording its intent failed";
+
+/* Count a change as started: its number; *stop: an intent was refused. */
+static size_t
+start_one(struct work *w, int *stop)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	*stop = w->stop;
+	n = ++w->started;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+/*
+ * Progress, then the intent of change n: 1 recorded, go on; 0 refused
+ * (every change not yet started stops).
+ */
+static int
+intent_recorded(struct work *w, size_t n, const struct plan_action *a)
+{
+	if (w->j && w->j->progress)
+		w->j->progress(w->j->ctx, n, w->total, a);
+	if (w->j && w->j->intent && w->j->intent(w->j->ctx, a) != 0) {
+		pthread_mutex_lock(&w->lock);
+		w->stop = 1;
+		pthread_mutex_unlock(&w->lock);
+		return 0;
+	}
+	return 1;
+}
+
 static void
 finish(struct work *w, size_t i, enum apply_status st, const char *msg, const json_t *applied)
 {
@@ -151,15 +185,11 @@ apply_server(struct work *w, struct aserver *s)
 		json_t *applied = NULL;
 		int stop, deferred = 0;
 
-		pthread_mutex_lock(&w->lock);
-		stop = w->stop;
-		n = ++w->started;
-		pthread_mutex_unlock(&w->lock);
+		n = start_one(w, &stop);
 		if (b.n && (stop || failed || !apply_same_batch(&w->plan->actions[b.idx[0]], a)))
 			flush(w, c, &b);
 		if (stop) {
-			finish(w, i, APPLY_NOT_ATTEMPTED, "not attempted: recording an"
-			       " earlier intent failed", NULL);
+			finish(w, i, APPLY_NOT_ATTEMPTED, stopped_earlier, NULL);
 			continue;
 		}
 		if (failed || (failed_inst && a->object != OBJ_INSTANCE)) {
@@ -171,15 +201,9 @@ apply_server(struct work *w, struct aserver *s)
 			free(msg);
 			continue;
 		}
-		if (w->j && w->j->progress)
-			w->j->progress(w->j->ctx, n, w->total, a);
-		if (w->j && w->j->intent && w->j->intent(w->j->ctx, a) != 0) {
-			pthread_mutex_lock(&w->lock);
-			w->stop = 1;
-			pthread_mutex_unlock(&w->lock);
+		if (!intent_recorded(w, n, a)) {
 			flush(w, c, &b);
-			finish(w, i, APPLY_NOT_ATTEMPTED, "not attempted: recording its"
-			       " intent failed", NULL);
+			finish(w, i, APPLY_NOT_ATTEMPTED, stopped_own, NULL);
 			continue;
 		}
 		if (!connected) {
@@ -246,23 +270,13 @@ apply_one_move(void *ctx, size_t k)
 	struct berr err;
 	int stop;
 
-	pthread_mutex_lock(&w->lock);
-	stop = w->stop;
-	n = ++w->started;
-	pthread_mutex_unlock(&w->lock);
+	n = start_one(w, &stop);
 	if (stop) {
-		finish(w, i, APPLY_NOT_ATTEMPTED, "not attempted: recording an earlier intent"
-		       " failed", NULL);
+		finish(w, i, APPLY_NOT_ATTEMPTED, stopped_earlier, NULL);
 		return;
 	}
-	if (w->j && w->j->progress)
-		w->j->progress(w->j->ctx, n, w->total, a);
-	if (w->j && w->j->intent && w->j->intent(w->j->ctx, a) != 0) {
-		pthread_mutex_lock(&w->lock);
-		w->stop = 1;
-		pthread_mutex_unlock(&w->lock);
-		finish(w, i, APPLY_NOT_ATTEMPTED, "not attempted: recording its intent failed",
-		       NULL);
+	if (!intent_recorded(w, n, a)) {
+		finish(w, i, APPLY_NOT_ATTEMPTED, stopped_own, NULL);
 		return;
 	}
 	err.msg[0] = '\0';

@@ -85,13 +85,16 @@ struct oindex {
 	struct oinst {
 		const char *server;
 		const json_t *v;
+		const char *name;
+		const char *project;	/* "default" or another */
+		int declared;		/* an Instance manifest declares it */
 		long next;		/* -1: the last of its name */
 	} *v;
 	size_t n;
 };
 
 static void
-oindex_build(const json_t *observed, struct oindex *x)
+oindex_build(const struct fleet *f, const json_t *observed, struct oindex *x)
 {
 	const json_t *s, *v;
 	const char *sname;
@@ -108,20 +111,23 @@ oindex_build(const json_t *observed, struct oindex *x)
 	json_object_foreach((json_t *)json_object_get(observed, "servers"), sname, s) {
 		json_array_foreach(json_object_get(s, "instances"), i, v) {
 			const char *n = json_string_value(json_object_get(v, "name"));
+			const char *p = project_of(json_string_value(json_object_get(v, "project")));
+			const struct m_instance *in;
 			char *key;
 			json_t *at;
 
 			if (!n)
 				continue;
-			key = xasprintf("%s\n%s", project_of(json_string_value(json_object_get(
-				v, "project"))), n);
-			x->v[k] = (struct oinst){ sname, v, -1 };
+			in = fleet_instance(f, n);
+			key = xasprintf("%s\n%s", p, n);
+			x->v[k] = (struct oinst){ sname, v, n, p,
+						  in && !strcmp(project_of(in->project), p), -1 };
 			if ((at = json_object_get(x->first, key))) {
 				/* chain to the last of this name: the first holds its position */
-				size_t f = (size_t)json_integer_value(at);
+				size_t first = (size_t)json_integer_value(at);
 
-				x->v[last[f]].next = (long)k;
-				last[f] = (long)k;
+				x->v[last[first]].next = (long)k;
+				last[first] = (long)k;
 			} else {
 				json_object_set_new(x->first, key, json_integer((json_int_t)k));
 				last[k] = (long)k;
@@ -321,30 +327,24 @@ place_free(struct placer *pl, const struct m_instance *in, struct iplace *ip)
  * they take their offer's resources too.
  */
 static void
-count_undeclared(const struct fleet *f, const json_t *observed, struct placer *pl)
+count_undeclared(const struct fleet *f, const struct oindex *x, struct placer *pl)
 {
-	const json_t *s, *v;
-	const char *sname;
-	size_t i;
+	size_t k;
 
-	json_object_foreach((json_t *)json_object_get(observed, "servers"), sname, s) {
-		json_array_foreach(json_object_get(s, "instances"), i, v) {
-			const char *name = json_string_value(json_object_get(v, "name"));
-			const char *project = project_of(json_string_value(json_object_get(v, "project")));
-			const char *plan = json_string_value(json_object_get(
-				json_object_get(v, "expanded_config"), "user.berth.plan"));
-			const struct m_instance *in = name ? fleet_instance(f, name) : NULL;
-			const struct m_offer *o = plan ? fleet_offer(f, plan) : NULL;
-			const struct m_host *h;
-			const struct status_host *sh;
+	for (k = 0; k < x->n; k++) {
+		const struct oinst *oi = &x->v[k];
+		const char *plan = json_string_value(json_object_get(
+			json_object_get(oi->v, "expanded_config"), "user.berth.plan"));
+		const struct m_offer *o = plan ? fleet_offer(f, plan) : NULL;
+		const struct m_host *h;
+		const struct status_host *sh;
 
-			if (!o || (in && !strcmp(project_of(in->project), project)))
-				continue;
-			h = host_of(f, sname, v);
-			sh = h ? status_host(pl->s, h->meta.name) : NULL;
-			if (sh && !reported(sh, name, project))
-				place_commit(pl, o, sh);
-		}
+		if (!o || oi->declared)
+			continue;
+		h = host_of(f, oi->server, oi->v);
+		sh = h ? status_host(pl->s, h->meta.name) : NULL;
+		if (sh && !reported(sh, oi->name, oi->project))
+			place_commit(pl, o, sh);
 	}
 }
 
@@ -459,35 +459,28 @@ move_new(struct iplan *out, const char *server, const json_t *v, const struct m_
  * each moves, as it is (running or stopped).
  */
 static void
-moves_undeclared(const struct fleet *f, const json_t *observed, struct placer *pl,
-		 struct iplan *out)
+moves_undeclared(const struct fleet *f, const json_t *observed, const struct oindex *x,
+		 struct placer *pl, struct iplan *out)
 {
-	const json_t *s, *v;
-	const char *sname;
-	size_t i;
+	size_t k;
 
-	json_object_foreach((json_t *)json_object_get(observed, "servers"), sname, s) {
-		json_array_foreach(json_object_get(s, "instances"), i, v) {
-			const char *name = json_string_value(json_object_get(v, "name"));
-			const char *project = project_of(json_string_value(json_object_get(v, "project")));
-			const char *plan = expanded_key(v, "user.berth.plan");
-			const char *managed = json_string_value(json_object_get(json_object_get(
-				v, "config"), "user.berth.managed"));
-			const struct m_instance *in = name ? fleet_instance(f, name) : NULL;
-			const struct m_host *h = host_of(f, sname, v);
-			struct imove *mv;
-			char *why;
+	for (k = 0; k < x->n; k++) {
+		const struct oinst *oi = &x->v[k];
+		const char *plan = expanded_key(oi->v, "user.berth.plan");
+		const char *managed = json_string_value(json_object_get(json_object_get(
+			oi->v, "config"), "user.berth.managed"));
+		const struct m_host *h = host_of(f, oi->server, oi->v);
+		struct imove *mv;
+		char *why;
 
-			if (!name || !h || h->state != HOST_DRAINING ||
-			    (in && !strcmp(project_of(in->project), project)))
-				continue;
-			if (!plan && !(managed && !strcmp(managed, "true")))
-				continue;	/* not berth's business */
-			mv = move_new(out, sname, v, h);
-			why = xasprintf("host %s is draining", h->meta.name);
-			move_place(pl, observed, plan ? fleet_offer(f, plan) : NULL, NULL, mv, why);
-			free(why);
-		}
+		if (!h || h->state != HOST_DRAINING || oi->declared)
+			continue;
+		if (!plan && !(managed && !strcmp(managed, "true")))
+			continue;	/* not berth's business */
+		mv = move_new(out, oi->server, oi->v, h);
+		why = xasprintf("host %s is draining", h->meta.name);
+		move_place(pl, observed, plan ? fleet_offer(f, plan) : NULL, NULL, mv, why);
+		free(why);
 	}
 }
 
@@ -503,18 +496,6 @@ iplan_move(const struct iplan *p, const char *server, const char *name, const ch
 	return NULL;
 }
 
-static size_t
-observed_instances(const json_t *observed)
-{
-	const json_t *s;
-	const char *sname;
-	size_t n = 0;
-
-	json_object_foreach((json_t *)json_object_get(observed, "servers"), sname, s)
-		n += json_array_size(json_object_get(s, "instances"));
-	return n;
-}
-
 void
 instances_resolve(const struct fleet *f, const json_t *observed,
 		  const struct status *st, struct iplan *out)
@@ -524,14 +505,14 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	oindex_build(observed, &idx);
+	oindex_build(f, observed, &idx);
 	out->v = xcalloc(f->ninstances + 1, sizeof(*out->v));
 	out->n = f->ninstances;
 	/* one move at most per observed instance: pointers into it stay valid */
-	out->moves = xcalloc(observed_instances(observed) + 1, sizeof(*out->moves));
+	out->moves = xcalloc(idx.n + 1, sizeof(*out->moves));
 	if (st) {
 		placer_init(&pl, st);
-		count_undeclared(f, observed, &pl);
+		count_undeclared(f, &idx, &pl);
 	}
 	/* Pass 1: what exists; what no agent reported yet counts as allocated. */
 	for (i = 0; i < f->ninstances; i++) {
@@ -587,7 +568,7 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 		free(why);
 	}
 	if (st)
-		moves_undeclared(f, observed, &pl, out);
+		moves_undeclared(f, observed, &idx, &pl, out);
 	else
 		for (i = 0; i < f->ninstances; i++)
 			if (out->v[i].obs && out->v[i].in->host && out->v[i].host &&

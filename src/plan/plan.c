@@ -272,6 +272,17 @@ index_key(enum plan_object o, const char *project, const char *name)
 	return xasprintf("%d\n%s\n%s", (int)o, project ? project : "", name);
 }
 
+static void
+index_add(json_t *index, enum plan_object o, const char *project, const char *name,
+	  const json_t *v)
+{
+	char *key = index_key(o, project, name);
+
+	if (!json_object_get(index, key))	/* the first of a name wins */
+		json_object_set(index, key, (json_t *)v);
+	free(key);
+}
+
 /*
  * Index the observed objects of s by kind, project and name (images by
  * each alias; the first of a name wins, as a scan in list order would),
@@ -291,29 +302,16 @@ index_observed(struct pserver *s)
 			const char *p = kinds[k] == OBJ_PROFILE || kinds[k] == OBJ_IMAGE ||
 					kinds[k] == OBJ_INSTANCE ? obj_project(v) : NULL;
 
-			if (kinds[k] != OBJ_IMAGE) {
-				const char *n = json_string_value(json_object_get(v, "name"));
-				char *key;
+			const char *n = json_string_value(json_object_get(v, "name"));
 
-				if (!n)
-					continue;
-				key = index_key(kinds[k], p, n);
-				if (!json_object_get(s->index, key))
-					json_object_set(s->index, key, (json_t *)v);
-				free(key);
+			if (kinds[k] != OBJ_IMAGE) {
+				if (n)
+					index_add(s->index, kinds[k], p, n, v);
 				continue;
 			}
-			json_array_foreach(json_object_get(v, "aliases"), j, a) {
-				const char *n = json_string_value(json_object_get(a, "name"));
-				char *key;
-
-				if (!n)
-					continue;
-				key = index_key(kinds[k], p, n);
-				if (!json_object_get(s->index, key))
-					json_object_set(s->index, key, (json_t *)v);
-				free(key);
-			}
+			json_array_foreach(json_object_get(v, "aliases"), j, a)
+				if ((n = json_string_value(json_object_get(a, "name"))))
+					index_add(s->index, kinds[k], p, n, v);
 		}
 	}
 }

@@ -110,6 +110,29 @@ lab_host() {
 	if [ $# -gt 0 ]; then printf '  %s\n' "$@"; fi
 }
 
+# lab_pools_image: the Pools "lab" (the standalone daemons, spread) and
+# "cl" (the cluster's members, pack), no agent required, and the Image
+# "busybox" of the lab's image server on both; then a --- for what follows.
+lab_pools_image() {
+	cat <<X
+apiVersion: berth/v1
+kind: Pool
+metadata: {name: lab}
+spec: {hosts: {labels: {site: lab}}, storage_pool: incus, placement: spread, require_agent: false}
+---
+apiVersion: berth/v1
+kind: Pool
+metadata: {name: cl}
+spec: {hosts: {labels: {site: cl}}, storage_pool: incus, placement: pack, require_agent: false}
+---
+apiVersion: berth/v1
+kind: Image
+metadata: {name: busybox}
+spec: {source: {server: "$LAB_IMAGE_SERVER", protocol: incus, alias: busybox, server_fingerprint: "$LAB_IMAGE_SERVER_FINGERPRINT"}, pools: [lab, cl], auto_update: false}
+---
+X
+}
+
 pass() { passes=$((passes + 1)); echo "ok   - $1"; }
 fail() { fails=$((fails + 1)); echo "FAIL - $1"; }
 

@@ -33,22 +33,7 @@ hosts() {
 	done >> "$R/cluster.yaml"
 }
 hosts active cordoned cordoned
-cat > "$R/sold.yaml" <<X
-apiVersion: berth/v1
-kind: Pool
-metadata: {name: lab}
-spec: {hosts: {labels: {site: lab}}, storage_pool: incus, placement: spread, require_agent: false}
----
-apiVersion: berth/v1
-kind: Pool
-metadata: {name: cl}
-spec: {hosts: {labels: {site: cl}}, storage_pool: incus, placement: pack, require_agent: false}
----
-apiVersion: berth/v1
-kind: Image
-metadata: {name: busybox}
-spec: {source: {server: "$LAB_IMAGE_SERVER", protocol: incus, alias: busybox, server_fingerprint: "$LAB_IMAGE_SERVER_FINGERPRINT"}, pools: [lab, cl], auto_update: false}
----
+{ lab_pools_image; cat; } > "$R/sold.yaml" <<X
 apiVersion: berth/v1
 kind: Plan
 metadata: {name: small}

@@ -28,22 +28,7 @@ hosts() {
 }
 hosts active active active
 lab_cluster 'capacity: {cpu: 2, memory: 8GiB, disk: 20GiB}' > "$R/cluster.yaml"
-cat > "$R/sold.yaml" <<X
-apiVersion: berth/v1
-kind: Pool
-metadata: {name: lab}
-spec: {hosts: {labels: {site: lab}}, storage_pool: incus, placement: spread, require_agent: false}
----
-apiVersion: berth/v1
-kind: Pool
-metadata: {name: cl}
-spec: {hosts: {labels: {site: cl}}, storage_pool: incus, placement: pack, require_agent: false}
----
-apiVersion: berth/v1
-kind: Image
-metadata: {name: busybox}
-spec: {source: {server: "$LAB_IMAGE_SERVER", protocol: incus, alias: busybox, server_fingerprint: "$LAB_IMAGE_SERVER_FINGERPRINT"}, pools: [lab, cl], auto_update: false}
----
+{ lab_pools_image; cat; } > "$R/sold.yaml" <<X
 apiVersion: berth/v1
 kind: Plan
 metadata: {name: small}

@@ -1031,6 +1031,14 @@ test_instances(void **state)
 	status_free(st);
 }
 
+/* The observed instances of server in x's observation. */
+static json_t *
+obs_instances(struct fx *x, const char *server)
+{
+	return json_object_get(json_object_get(json_object_get(x->obs, "servers"), server),
+			       "instances");
+}
+
 /* The instances scenario with old-1 (running) on lab-1 and the extra ones given, planned with health. */
 struct mv {
 	struct fx x;
@@ -1052,16 +1060,14 @@ mv_load(struct mv *m)
 			"project", "default", "status", "Running", "location", "none",
 			"type", "container", "config", "user.berth.managed", "true",
 			"user.berth.plan", "ct-small");
-	json_array_append_new(json_object_get(json_object_get(json_object_get(m->x.obs, "servers"),
-							      "lab-1"), "instances"), old);
+	json_array_append_new(obs_instances(&m->x, "lab-1"), old);
 }
 
 /* A panel's instance on lab-1 of plan, in status st. */
 static void
 mv_panel(struct mv *m, const char *name, const char *plan, const char *st)
 {
-	json_array_append_new(json_object_get(json_object_get(json_object_get(m->x.obs, "servers"),
-							      "lab-1"), "instances"),
+	json_array_append_new(obs_instances(&m->x, "lab-1"),
 			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:{s:s}}", "name", name,
 					"project", "default", "status", st, "location", "none",
 					"type", "container", "config", "user.berth.sold-by", "panel",
@@ -1166,10 +1172,8 @@ test_moves(void **state)
 	 */
 	mv_load(&m);
 	{
-		json_t *l1 = json_object_get(json_object_get(json_object_get(m.x.obs, "servers"),
-							     "lab-1"), "instances");
-		json_t *l2 = json_object_get(json_object_get(json_object_get(m.x.obs, "servers"),
-							     "lab-2"), "instances");
+		json_t *l1 = obs_instances(&m.x, "lab-1");
+		json_t *l2 = obs_instances(&m.x, "lab-2");
 		json_t *real = json_deep_copy(json_array_get(l1, json_array_size(l1) - 1));
 		json_t *copy = json_array_get(l1, json_array_size(l1) - 1);
 
@@ -1186,10 +1190,8 @@ test_moves(void **state)
 	/* on two hosts, neither what a move left of the other: blocked, nothing moves */
 	mv_load(&m);
 	{
-		json_t *l1 = json_object_get(json_object_get(json_object_get(m.x.obs, "servers"),
-							     "lab-1"), "instances");
-		json_t *l2 = json_object_get(json_object_get(json_object_get(m.x.obs, "servers"),
-							     "lab-2"), "instances");
+		json_t *l1 = obs_instances(&m.x, "lab-1");
+		json_t *l2 = obs_instances(&m.x, "lab-2");
 
 		json_array_append_new(l2, json_deep_copy(json_array_get(l1, json_array_size(l1) - 1)));
 	}

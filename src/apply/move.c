@@ -143,6 +143,8 @@ discard(struct mctx *m, struct incus_conn *c)
 static int
 migrate(struct mctx *m, const json_t *have, const char *cert, int live)
 {
+	static const char *const copied[] = { "type", "architecture", "profiles", "devices",
+					      "ephemeral", "description", "stateful" };
 	json_t *op = NULL, *body, *config;
 	const json_t *secrets;
 	struct buf p = BUF_INIT;
@@ -165,18 +167,16 @@ migrate(struct mctx *m, const json_t *have, const char *cert, int live)
 	if (r < 0)
 		goto out;
 	src_op = xasprintf("/1.0/operations/%s", id);
-	body = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:{s:s, s:s, s:s, s:s, s:O, s:b}}",
-			 "name", m->a->name,
-			 "type", json_object_get(have, "type"),
-			 "architecture", json_object_get(have, "architecture"),
-			 "profiles", json_object_get(have, "profiles"),
-			 "devices", json_object_get(have, "devices"),
-			 "ephemeral", json_object_get(have, "ephemeral"),
+	body = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:O, s:b}}", "name", m->a->name,
 			 "source", "type", "migration", "mode", "pull",
 			 "operation", "", "certificate", cert ? cert : "",
 			 "secrets", secrets, "live", live);
 	json_object_set_new(json_object_get(body, "source"), "operation",
 			    json_sprintf("%s%s", ep, src_op));
+	/* what the instance is, as the source has it (its own, not expanded) */
+	for (size_t k = 0; k < sizeof(copied) / sizeof(copied[0]); k++)
+		if (json_object_get(have, copied[k]))
+			json_object_set(body, copied[k], json_object_get(have, copied[k]));
 	config = json_deep_copy(json_object_get(have, "config"));
 	if (!json_is_object(config)) {
 		json_decref(config);

@@ -87,8 +87,10 @@ run_journal_settle(struct run_journal *j,
 int
 run_journal_start(struct run_journal *j, struct berr *err)
 {
+	if (entry(j, "run.start", NULL, NULL, NULL, NULL, NULL, err) < 0)
+		return -1;
 	j->started = 1;
-	return entry(j, "run.start", NULL, NULL, NULL, NULL, NULL, err);
+	return 0;
 }
 
 int

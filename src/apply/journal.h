@@ -59,7 +59,8 @@ int run_journal_settle(struct run_journal *j,
 		       void (*fn)(void *arg, const json_t *intent, const struct berr *err),
 		       void *arg, struct berr *err);
 
-/* run.start; j->started is set even when it could not be written. */
+/* run.start; j->started is set once it is written (a run that could not
+ * start its record changes nothing, and ends none). */
 int run_journal_start(struct run_journal *j, struct berr *err);
 int run_journal_intent(struct run_journal *j, const struct plan_action *a,
 		       struct berr *err);

@@ -60,16 +60,24 @@ settled(void *arg, const json_t *x, const struct berr *err)
 		cmd_error(r->ctx, "ledger: %s", err->msg);
 }
 
-/* A change.intent that cannot be written is said, and the change still made. */
+/*
+ * No server is changed unless the change's intent is in the ledger: an
+ * intent that cannot be written stops this change and every one not yet
+ * started, and fails the run with the ledger's error.
+ */
 static int
 j_intent(void *ctx, const struct plan_action *a)
 {
 	struct run *r = ctx;
 	struct berr err;
 
-	if (run_journal_intent(&r->j, a, &err) < 0)
-		cmd_error(r->ctx, "ledger: %s", err.msg);
-	return 0;
+	if (run_journal_intent(&r->j, a, &err) == 0)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	cmd_error(r->ctx, "ledger: %s: %s is not changed, nor anything not yet started"
+		  " (no change is made unless its intent is recorded)", err.msg, a->address);
+	pthread_mutex_unlock(&r->mu);
+	return -1;
 }
 
 static void
@@ -326,8 +334,11 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 		plan_render_text(&in.plan, &in.po, ctx->color && isatty(STDOUT_FILENO), 0, stdout);
 		fflush(stdout);
 	}
-	if (run_journal_start(&r.j, &err) < 0)
-		cmd_error(ctx, "ledger: %s", err.msg);
+	if (run_journal_start(&r.j, &err) < 0) {
+		cmd_error(ctx, "ledger: %s: nothing applied (no change is made unless the"
+			  " ledger records it)", err.msg);
+		goto out;
+	}
 	if (!plan_has_changes(&in.plan)) {
 		cmd_info(ctx, "no changes: the servers match commit %s", in.res.commit);
 		ret = in.plan.nerrors ? EXIT_FAIL : EXIT_OK;

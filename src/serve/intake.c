@@ -142,7 +142,7 @@ struct intake {
 	struct reject_key *rej;
 	size_t nrej;
 
-	atomic_uint_fast64_t accepted, batches, busy;
+	atomic_uint_fast64_t accepted, batches, busy, ledger_errors;
 	atomic_uint_fast64_t rejected[INTAKE__COUNT];
 	atomic_int_fast64_t ledger_seq;
 	atomic_int_fast64_t reconcile_ms, reconcile_changes;
@@ -240,12 +240,49 @@ record_reject(struct intake *in, enum intake_reason reason, const char *host,
 	pthread_mutex_unlock(&in->q_mu);
 }
 
-/* Write the ledger entries that are due (all pending ones when force). */
+/*
+ * Put back what a rejection entry that could not be written counted (d, as
+ * it was taken, with the time of the entry before it): nothing a client
+ * was refused for is lost, the next flush writes it.
+ */
+static void
+restore_reject(struct intake *in, const struct reject_key *d)
+{
+	struct reject_key *k = NULL;
+
+	pthread_mutex_lock(&in->rej_mu);
+	for (size_t i = 0; i < in->nrej && !k; i++)
+		if (in->rej[i].reason == d->reason && !strcmp(in->rej[i].host, d->host))
+			k = &in->rej[i];
+	if (!k) {
+		in->rej = xreallocarray(in->rej, in->nrej + 1, sizeof(*in->rej));
+		k = &in->rej[in->nrej++];
+		*k = *d;
+	} else {
+		if (!k->pending || d->first_ms < k->first_ms)
+			k->first_ms = d->first_ms;	/* the earliest of both */
+		if (!k->pending) {
+			snprintf(k->detail, sizeof(k->detail), "%s", d->detail);
+			snprintf(k->remote, sizeof(k->remote), "%s", d->remote);
+			k->last_ms = d->last_ms;
+		}
+		k->pending += d->pending;
+		k->written_ms = d->written_ms;
+	}
+	pthread_mutex_unlock(&in->rej_mu);
+}
+
+/*
+ * Write the ledger entries that are due (all pending ones when force). A
+ * count is cleared only once its entry is written: what could not be is
+ * put back for the next flush.
+ */
 static void
 flush_rejects(struct intake *in, int force)
 {
 	int64_t now = in->o.now_ms();
 	struct reject_key *due = NULL;
+	unsigned char *written = NULL;
 	size_t ndue = 0;
 	struct berr batch_err;
 	int in_batch = 0;
@@ -269,6 +306,7 @@ flush_rejects(struct intake *in, int force)
 	}
 	pthread_mutex_unlock(&in->rej_mu);
 	/* All due entries in one transaction: one fsync, not one each. */
+	written = xcalloc(ndue + 1, 1);
 	if (ndue > 1 && ledger_batch_begin(in->ledger, &batch_err) == 0)
 		in_batch = 1;
 	for (size_t i = 0; i < ndue; i++) {
@@ -292,14 +330,27 @@ flush_rejects(struct intake *in, int force)
 		e.action = intake_reason_name(k->reason);
 		e.after = after;
 		e.result = "rejected";
-		if (ledger_append(in->ledger, &e, &err) == 0 && !in_batch)
-			atomic_store(&in->ledger_seq, e.seq);
-		else if (in_batch)
-			last_seq = e.seq;
+		if (ledger_append(in->ledger, &e, &err) == 0) {
+			written[i] = 1;
+			if (in_batch)
+				last_seq = e.seq;
+			else
+				atomic_store(&in->ledger_seq, e.seq);
+		}
 		json_decref(after);
 	}
-	if (in_batch && ledger_batch_commit(in->ledger, &batch_err) == 0)
-		atomic_store(&in->ledger_seq, last_seq);
+	if (in_batch) {
+		if (ledger_batch_commit(in->ledger, &batch_err) == 0)
+			atomic_store(&in->ledger_seq, last_seq);
+		else
+			memset(written, 0, ndue);	/* the batch is gone */
+	}
+	for (size_t i = 0; i < ndue; i++)
+		if (!written[i]) {
+			atomic_fetch_add(&in->ledger_errors, 1);
+			restore_reject(in, &due[i]);
+		}
+	free(written);
 	free(due);
 }
 
@@ -1044,6 +1095,7 @@ intake_stats(struct intake *in, struct intake_stats *s)
 		s->rejected[i] = atomic_load(&in->rejected[i]);
 	s->batches = atomic_load(&in->batches);
 	s->busy = atomic_load(&in->busy);
+	s->ledger_errors = atomic_load(&in->ledger_errors);
 	s->ledger_entries = atomic_load(&in->ledger_seq);
 	s->last_reconcile_ms = atomic_load(&in->reconcile_ms);
 	s->last_reconcile_changes = atomic_load(&in->reconcile_changes);

@@ -151,6 +151,8 @@ struct intake_stats {
 	uint64_t rejected[INTAKE__COUNT];
 	uint64_t batches;		/* transactions committed */
 	uint64_t busy;			/* turned away: intake_count_busy() */
+	uint64_t ledger_errors;		/* rejection entries that could not be
+					   written (kept, written later) */
 	int64_t ledger_entries;		/* the ledger's last seq, -1 unknown */
 	int64_t last_reconcile_ms;	/* end of the last reconcile run, 0: none */
 	int64_t last_reconcile_changes;	/* changes it applied */

@@ -94,6 +94,9 @@ metrics_render(struct intake *in, int64_t now_ms, struct buf *out)
 	help(out, "berth_reports_busy_total", "counter",
 	     "reports turned away unread (503 busy): too many bodies in memory at once");
 	buf_addf(out, "berth_reports_busy_total %" PRIu64 "\n", st.busy);
+	help(out, "berth_ledger_write_errors_total", "counter",
+	     "rejection entries the ledger could not take (kept, and written when it can)");
+	buf_addf(out, "berth_ledger_write_errors_total %" PRIu64 "\n", st.ledger_errors);
 	help(out, "berth_reports_rejected_total", "counter", "reports refused, by reason");
 	for (int r = INTAKE_OK + 1; r < INTAKE__COUNT; r++) {
 		if (r == INTAKE_STORE_ERROR)

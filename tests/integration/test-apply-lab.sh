@@ -86,7 +86,11 @@ mkfifo "$T/fifo"
 INCUS_DIR=$(var lab-1 DIR) incus profile set plan-small limits.cpu=6
 ( exec 3<>"$T/fifo"; exec script -qefc "\"$BERTH\" --repo \"$R\" apply" /dev/null <"$T/fifo" >"$T/first.log" 2>&1 ) &
 first=$!
-test_cleanup() { [ -z "$first" ] || kill "$first" 2>/dev/null; }
+test_cleanup() {
+	[ -z "$first" ] || kill "$first" 2>/dev/null
+	[ -z "${sqpid:-}" ] || kill "$sqpid" 2>/dev/null
+	! mountpoint -q "$T/tiny" || umount "$T/tiny"
+}
 prompted() { grep -q "Only 'yes'" "$T/first.log"; }
 wait_for 120 "the first apply asks its question" prompted || { cat "$T/first.log"; exit 1; }
 holder=$(jq -r .pid "$BERTH_STATE/apply.lock" || true)
@@ -149,4 +153,51 @@ if grep -q "was interrupted" "$T/err"; then fail "an interrupted change is repor
 entries_after "$head"
 has_entry "ledger records a run that changed nothing" '.kind == "run.end" and .action == "reconcile" and .result == "ok" and .after.changes == 0'
 expect "final verify" 0 "$BERTH" ledger verify
+
+# The ledger fails closed: no server is changed unless its intent is
+# recorded. A plan p-extra waits to be applied while the ledger fails.
+printf -- '---\napiVersion: berth/v1\nkind: Plan\nmetadata: {name: p-extra}\nspec: {pool: lab, type: container, cpu: 1, memory: 100MiB, disk: 1GiB, price: {amount: "1.00", currency: EUR, cycle: monthly}}\n' >> "$R/sold.yaml"
+commit "$R" "p-extra"
+extra_absent() {
+	! curl -sf --unix-socket "$(var lab-1 SOCKET)" "http://incus/1.0/profiles/plan-p-extra" >/dev/null &&
+	! curl -sf --unix-socket "$(var lab-2 SOCKET)" "http://incus/1.0/profiles/plan-p-extra" >/dev/null
+}
+db=$BERTH_STATE/berth.db
+# 1. The intent cannot be written (an I/O error, made by a trigger).
+sqlite3 "$db" "CREATE TRIGGER fail_intents BEFORE INSERT ON ledger WHEN NEW.kind = 'change.intent' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;"
+expect "an intent that cannot be written fails the apply" 1 "$BERTH" --repo "$R" apply --auto-approve
+has "with the ledger's error" "$T/err" "ledger: "
+has "and what it did not change" "$T/err" "is not changed, nor anything not yet started (no change is made unless its intent is recorded)"
+extra_absent && pass "no server was changed" || fail "plan-p-extra was created without its intent in the ledger"
+sqlite3 "$db" "DROP TRIGGER fail_intents;"
+# 2. Another process holds a write transaction past the busy timeout.
+mkfifo "$T/sql"
+sqlite3 "$db" <"$T/sql" >/dev/null 2>&1 & sqpid=$!
+exec 7>"$T/sql"
+echo "BEGIN IMMEDIATE;" >&7
+held() { ! sqlite3 -cmd ".timeout 0" "$db" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; }
+wait_for 30 "sqlite3 holds the write lock" held
+expect "a locked ledger fails the apply" 1 "$BERTH" --repo "$R" apply --auto-approve
+has "nothing applied, and why" "$T/err" "database is locked: nothing applied (no change is made unless the ledger records it)"
+extra_absent && pass "no server was changed while the ledger was locked" || fail "plan-p-extra was created while the ledger was locked"
+echo "ROLLBACK;" >&7
+exec 7>&-
+wait "$sqpid" 2>/dev/null || true
+sqpid=
+# 3. The state directory's disk is full.
+mkdir "$T/tiny"
+mount -t tmpfs -o size=8m tmpfs "$T/tiny"
+cp -a "$BERTH_STATE/." "$T/tiny/"
+# one page left: the lock file is rewritten, the ledger cannot grow
+head -c 4096 /dev/zero >"$T/tiny/spare"
+dd if=/dev/zero of="$T/tiny/filler" bs=4k 2>/dev/null || true
+rm "$T/tiny/spare"
+expect "a full disk fails the apply" 1 env BERTH_STATE="$T/tiny" "$BERTH" --repo "$R" apply --auto-approve
+if grep -Eq "ledger: .*(database or disk is full|disk I/O error)" "$T/err"; then pass "the ledger's error: the disk is full"; else
+	fail "no ledger error for the full disk:"; sed 's/^/    | /' "$T/err"; fi
+extra_absent && pass "no server was changed with the disk full" || fail "plan-p-extra was created with the disk full"
+umount "$T/tiny"
+expect "with the ledger back, the apply goes on" 0 "$BERTH" --repo "$R" apply --auto-approve
+extra_absent && fail "plan-p-extra still absent" || pass "plan-p-extra created once the ledger records it"
+expect "the ledger verifies" 0 "$BERTH" ledger verify
 finish

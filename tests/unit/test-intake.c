@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include <curl/curl.h>
+#include <sqlite3.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -605,6 +606,60 @@ h1_rejections(struct fx *f, int64_t *count)
 }
 
 /* Rejections reach the ledger: at most one entry per host and reason per minute, with a count. */
+/* Run sql on the state's ledger database with a connection of its own. */
+static void
+sql(struct fx *f, const char *stmt)
+{
+	char path[400];
+	sqlite3 *db;
+	char *msg = NULL;
+
+	snprintf(path, sizeof(path), "%s/berth.db", f->state);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, stmt, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", stmt, msg);
+	sqlite3_close(db);
+}
+
+static uint64_t
+ledger_errors(struct fx *f)
+{
+	struct intake_stats st;
+
+	intake_stats(f->in, &st);
+	return st.ledger_errors;
+}
+
+/*
+ * A rejection whose ledger entry cannot be written (an I/O error, made by a
+ * trigger) is not lost: its count is kept and written with the next entry.
+ */
+static void
+test_rejection_kept_when_ledger_fails(void **state)
+{
+	struct fx *f = *state;
+	char *b = good(1);
+	int64_t count0 = 0, count = 0, entries0;
+
+	entries0 = h1_rejections(f, &count0);
+	sql(f, "CREATE TRIGGER no_rejects BEFORE INSERT ON ledger WHEN NEW.kind ="
+	    " 'report.rejected' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;");
+	for (int i = 0; i < 2; i++)
+		EXPECT(post_as(f, f->k2, "h1", BOOT_A, 1, now_ms() / 1000, NULL, b, strlen(b), b,
+			       strlen(b)), 401, "bad_signature");
+	WAIT_FOR(ledger_errors(f) > 0, "the writer tried the rejection's entry");
+	assert_int_equal(h1_rejections(f, NULL), entries0);
+	sql(f, "DROP TRIGGER no_rejects;");
+	EXPECT(post_as(f, f->k2, "h1", BOOT_A, 1, now_ms() / 1000, NULL, b, strlen(b), b,
+		       strlen(b)), 401, "bad_signature");
+	stop(f);	/* flushes what is pending */
+	assert_true(h1_rejections(f, &count) > entries0);
+	assert_int_equal(count - count0, 3);	/* the two of the failed write are there */
+	start(f);
+	free(b);
+}
+
 static void
 test_rejections_in_ledger(void **state)
 {
@@ -1180,6 +1235,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejections_in_ledger, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejection_kept_when_ledger_fails, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_usage_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_delivery_same_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_and_status, setup, teardown),

@@ -65,16 +65,17 @@ int
 fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
 		struct berr *err)
 {
-	char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
+	char *tmp = xasprintf("%s.XXXXXX", path);
 	char *dircopy = xstrdup(path);
 	int fd, dfd, ret = -1;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+	/* A name nobody could have made first (O_EXCL), with mode set once it is ours. */
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		berr_set(err, "cannot create \"%s\": %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, (mode_t)mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		berr_set(err, "cannot write \"%s\": %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);

@@ -18,8 +18,9 @@ int mkdir_p(const char *path, struct berr *err);
 
 /*
  * Replace path with len bytes of data, atomically and durably: written to
- * a temporary file in the same directory (mode), fsynced, renamed over
- * path, and the directory fsynced. On failure path is unchanged.
+ * a temporary file of a random name made exclusively in the same directory
+ * (so another user cannot make it first), given mode, fsynced, renamed
+ * over path, and the directory fsynced. On failure path is unchanged.
  */
 int fs_write_atomic(const char *path, const void *data, size_t len,
 		    unsigned mode, struct berr *err);

@@ -269,7 +269,8 @@ carry_out(struct run *r, const struct run_inputs *in, unsigned parallel,
 		fputs("\r\033[K", stderr);
 	if (rc < 0)
 		return cmd_berr(r->ctx, &err);
-	for (i = 0; i < ar->n; i++)
+	/* Each result had its line as it came, but under -q: then the failures only. */
+	for (i = 0; r->ctx->verbosity < 0 && i < ar->n; i++)
 		if (ar->status[i] == APPLY_FAILED || ar->status[i] == APPLY_STALE ||
 		    ar->status[i] == APPLY_NOT_ATTEMPTED)
 			fprintf(stderr, "  %s %s: %s%s%s\n", p->actions[i].address,

@@ -159,6 +159,8 @@ kill -9 "$(var lab-1 PID)"
 rc=0; wait "$apply_pid" || rc=$?
 [ "$rc" = 1 ] && pass "the apply fails" || { fail "the apply exited $rc, want 1"; sed 's/^/    | /' "$T/apply.out"; }
 has "it says where web-2 stays" "$T/apply.out" "web-2 stays on $src (running)"
+n=$(grep -c "host/$src/instance/web-2 move: failed" "$T/apply.out" || true)
+[ "$n" = 1 ] && pass "the failure is printed once" || fail "the failure is printed $n times"
 [ "$(status_of web-2 "$src")" = Running ] && pass "web-2 still on $src, running" || fail "web-2 on $src is '$(status_of web-2 "$src")'"
 lab_up --hosts 3 --cluster 3
 expect "the next run finishes the move" 0 "$BERTH" --repo "$R" apply --auto-approve

@@ -618,6 +618,22 @@ declared(const struct dset *ds, enum plan_object o, const char *name, const char
 	return 0;
 }
 
+/* Is the observed image v declared under any of its aliases? */
+static int
+image_declared(const struct dset *ds, const json_t *v)
+{
+	const json_t *a;
+	size_t i;
+
+	json_array_foreach(json_object_get(v, "aliases"), i, a) {
+		const char *n = json_string_value(json_object_get(a, "name"));
+
+		if (n && declared(ds, OBJ_IMAGE, n, obj_project(v)))
+			return 1;
+	}
+	return 0;
+}
+
 /* How many things keep an undeclared managed object in place; what. */
 static size_t
 users_of(const struct pserver *s, enum plan_object o, const json_t *v, const char **what)
@@ -679,6 +695,8 @@ plan_undeclared(struct pctx *c, const struct pserver *s, const struct dset *ds,
 		if (!name || declared(ds, o, name, o == OBJ_PROFILE || o == OBJ_IMAGE ?
 				      obj_project(v) : NULL))
 			continue;
+		if (o == OBJ_IMAGE && image_declared(ds, v))
+			continue;	/* declared under another of its aliases */
 		if (!object_targeted(c->f, c->opts, s, o, name, NULL))
 			continue;
 		/* insertion sort by name, for a stable order */

@@ -74,6 +74,13 @@ done(struct fx *x)
 	manifest_result_release(&x->res);
 }
 
+/* The observed list (images, profiles, ...) of server in x's observation. */
+static json_t *
+obs_list(struct fx *x, const char *server, const char *list)
+{
+	return json_object_get(json_object_get(json_object_get(x->obs, "servers"), server), list);
+}
+
 static const struct plan_action *
 find(const struct plan *p, const char *address)
 {
@@ -355,6 +362,27 @@ test_vm_maxcpus_restart(void **state)
 	assert_non_null(strstr(a->reason, "the cluster's vm_maxcpus changes: running VMs that"
 			       " need a restart to take it: vm-1"));
 	assert_null(strstr(a->reason, "ct-1"));
+	done(&x);
+}
+
+/* An image declared under its second alias is not pruned by its first. */
+static void
+test_prune_image_alias(void **state)
+{
+	struct plan_opts o = { .prune = 1 };
+	struct fx x;
+	json_t *v;
+	size_t i;
+
+	(void)state;
+	load(&x, "lab", "converged");
+	json_array_foreach(obs_list(&x, "lab-1", "images"), i, v)
+		json_array_insert_new(json_object_get(v, "aliases"), 0,
+				      json_pack("{s:s, s:s}", "name", "busybox-old", "description", ""));
+	x.rc = plan_compute(x.res.fleet, x.obs, &o, &x.plan);
+	assert_int_equal(x.rc, 0);
+	assert_null(find(&x.plan, "host/lab-1/image/busybox-old"));
+	assert_int_equal(x.plan.ndelete, 0);
 	done(&x);
 }
 
@@ -1253,6 +1281,7 @@ main(void)
 		cmocka_unit_test(test_converged),
 		cmocka_unit_test(test_drift),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_prune_image_alias),
 		cmocka_unit_test(test_vm_maxcpus_restart),
 		cmocka_unit_test(test_mass_delete_guard),
 		cmocka_unit_test(test_adopt),

@@ -213,6 +213,7 @@ struct apply_args {
 	long lock_timeout_ms;
 	struct plan_opts po;
 	unsigned parallel;
+	const char **saved_targets;	/* the saved plan's, owned (strings are its) */
 };
 
 /* The saved plan of aa->file, whose commit and plan options the run takes. */
@@ -228,6 +229,24 @@ read_saved(struct ctx *ctx, struct apply_args *aa)
 	aa->po.prune = json_is_true(json_object_get(x, "prune"));
 	aa->po.allow_mass_delete = json_is_true(json_object_get(x, "allow_mass_delete"));
 	aa->po.max_deletes = (unsigned)json_integer_value(json_object_get(x, "max_deletes"));
+	/* a plan made with --target is applied with them: the same objects only */
+	x = json_object_get(x, "targets");
+	if (json_array_size(x)) {
+		const json_t *t;
+		size_t i;
+
+		aa->saved_targets = xcalloc(json_array_size(x) + 1, sizeof(*aa->saved_targets));
+		json_array_foreach(x, i, t) {
+			if (!json_is_string(t)) {
+				cmd_error(ctx, "%s: \"opts\".\"targets\"[%zu]: want a string like"
+					  " Host/lab-1", aa->file, i);
+				json_decref(saved);
+				return NULL;
+			}
+			aa->saved_targets[aa->po.ntargets++] = json_string_value(t);
+		}
+		aa->po.targets = aa->saved_targets;
+	}
 	return saved;
 }
 
@@ -352,6 +371,8 @@ out:
 	apply_result_release(&ar);
 	run_inputs_release(&in);
 	json_decref(saved);
+	free(aa->saved_targets);
+	aa->saved_targets = NULL;
 	run_journal_release(&r.j);
 	state_lock_release(lock);
 	pthread_mutex_destroy(&r.mu);

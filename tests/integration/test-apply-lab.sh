@@ -72,6 +72,14 @@ if [ "$(INCUS_DIR=$(var lab-1 DIR) incus profile get plan-small limits.memory)" 
 	pass "nothing overwritten"; else fail "nothing overwritten"; fi
 expect "save a fresh plan" 0 "$BERTH" --repo "$R" plan --out "$T/saved.json"
 expect "apply the saved plan exactly" 0 "$BERTH" --repo "$R" apply "$T/saved.json"
+# A plan saved with --target is applied with its targets: lab-2's drift stays.
+INCUS_DIR=$(var lab-1 DIR) incus profile set plan-small limits.cpu=7
+INCUS_DIR=$(var lab-2 DIR) incus profile set plan-small limits.cpu=7
+expect "save a plan of lab-1 only" 0 "$BERTH" --repo "$R" plan --target Host/lab-1 --out "$T/one.json"
+expect "apply it" 0 "$BERTH" --repo "$R" apply "$T/one.json"
+[ "$(INCUS_DIR=$(var lab-1 DIR) incus profile get plan-small limits.cpu)" = 2 ] && pass "lab-1 converged" || fail "lab-1 not converged"
+[ "$(INCUS_DIR=$(var lab-2 DIR) incus profile get plan-small limits.cpu)" = 7 ] && pass "lab-2, not targeted, untouched" || fail "lab-2 changed by a plan of lab-1"
+expect "converge lab-2 too" 0 "$BERTH" --repo "$R" apply --auto-approve
 printf '{"format_version":"9.0","kind":"berth-plan"}' > "$T/future.json"
 expect "unknown plan format refused" 1 "$BERTH" --repo "$R" apply "$T/future.json"
 has "format named" "$T/err" 'format_version "9.0"'
@@ -174,7 +182,8 @@ sqlite3 "$db" "DROP TRIGGER fail_intents;"
 mkfifo "$T/sql"
 sqlite3 "$db" <"$T/sql" >/dev/null 2>&1 & sqpid=$!
 exec 7>"$T/sql"
-echo "BEGIN IMMEDIATE;" >&7
+# a timeout of its own: the probe below may hold the lock for a moment as it starts
+printf '.timeout 10000\nBEGIN IMMEDIATE;\n' >&7
 held() { ! sqlite3 -cmd ".timeout 0" "$db" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; }
 wait_for 30 "sqlite3 holds the write lock" held
 expect "a locked ledger fails the apply" 1 "$BERTH" --repo "$R" apply --auto-approve

@@ -242,6 +242,29 @@ header_cb(char *data, size_t size, size_t nmemb, void *arg)
 
 /* ---- connections -------------------------------------------------------- */
 
+int
+incus_tls_backend_ok(const char *ssl_version, struct berr *err)
+{
+	/* a multi-SSL libcurl names its choices, the one in use first or in parentheses */
+	if (ssl_version && !strncmp(ssl_version, "OpenSSL/", 8))
+		return 0;
+	return berr_set(err, "libcurl does its TLS with %s: berth pins servers' certificates"
+			" through OpenSSL and refuses any other TLS library (install a libcurl"
+			" built with OpenSSL, as Debian's libcurl4 is)",
+			ssl_version && *ssl_version ? ssl_version : "no TLS library");
+}
+
+/* Set a security-relevant option, or say why it could not be. */
+#define SETOPT(c, opt, val)							\
+	do {									\
+		CURLcode rc_ = curl_easy_setopt((c)->curl, opt, val);		\
+		if (rc_ != CURLE_OK) {						\
+			berr_set(err, "%s \"%s\": libcurl refuses " #opt ": %s",	\
+				 (c)->kind, (c)->name, curl_easy_strerror(rc_));	\
+			goto fail;						\
+		}								\
+	} while (0)
+
 struct incus_conn *
 incus_conn_new(const char *name, const char *endpoint, const char *fingerprint,
 	       const struct incus_identity *id, const struct incus_opts *opts,
@@ -316,6 +339,11 @@ incus_conn_new(const char *name, const char *endpoint, const char *fingerprint,
 		goto fail;
 	}
 
+	if (c->https && incus_tls_backend_ok(curl_version_info(CURLVERSION_NOW)->ssl_version,
+					      err) < 0) {
+		berr_prefix(err, "%s \"%s\"", c->kind, name);
+		goto fail;
+	}
 	c->curl = curl_easy_init();
 	if (!c->curl) {
 		berr_set(err, "%s \"%s\": cannot start libcurl", c->kind, name);
@@ -329,26 +357,26 @@ incus_conn_new(const char *name, const char *endpoint, const char *fingerprint,
 	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c);
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, c->https ? "https" : "http");
-	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(c, CURLOPT_PROTOCOLS_STR, c->https ? "https" : "http");
+	SETOPT(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "berth");
 	curl_easy_setopt(c->curl, CURLOPT_PROXY, "");
 	if (c->socket_path)
 		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
 	if (c->https) {
-		curl_easy_setopt(c->curl, CURLOPT_SSLVERSION,
-				 (long)CURL_SSLVERSION_TLSv1_3);
+		SETOPT(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+		/* the pin callback first: the CA check goes off only once it is in place */
+		SETOPT(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+		SETOPT(c, CURLOPT_SSL_CTX_DATA, c);
 		/* the CA check is off; pin_verify() decides instead */
-		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
-		curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
-		curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_DATA, c);
+		SETOPT(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		SETOPT(c, CURLOPT_SSL_VERIFYHOST, 0L);
 		/* a resumed session skips verification: never resume */
-		curl_easy_setopt(c->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-		curl_easy_setopt(c->curl, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert_file);
-		curl_easy_setopt(c->curl, CURLOPT_SSLKEYTYPE, "PEM");
-		curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key_file);
+		SETOPT(c, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+		SETOPT(c, CURLOPT_SSLCERTTYPE, "PEM");
+		SETOPT(c, CURLOPT_SSLCERT, c->cert_file);
+		SETOPT(c, CURLOPT_SSLKEYTYPE, "PEM");
+		SETOPT(c, CURLOPT_SSLKEY, c->key_file);
 	}
 	return c;
 fail:

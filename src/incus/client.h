@@ -139,6 +139,15 @@ void incus_path_escape(struct buf *b, const char *s);
 /* SHA-256 fingerprint (lowercase hex) of the first certificate in a PEM. */
 int incus_pem_fingerprint(const char *pem, char out[65], struct berr *err);
 
+/*
+ * May berth pin certificates with libcurl's TLS library ssl_version (as
+ * curl_version_info() names it, "OpenSSL/3.0.15")? Only OpenSSL: pinning
+ * turns libcurl's own verification off and checks the server in an
+ * OpenSSL context callback, which any other library ignores (and would
+ * then verify nothing). 0, or -1 with err naming the library found.
+ */
+int incus_tls_backend_ok(const char *ssl_version, struct berr *err);
+
 /* curl_global_init once per process, before any thread starts. */
 void incus_global_init(void);
 

@@ -15,6 +15,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <curl/curl.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -362,6 +364,24 @@ test_trust_script_shape(void **state)
 	s = incus_trust_command(&id, "nix-01", 1);
 	assert_non_null(strstr(s, "/cluster.crt"));
 	free(s);
+}
+
+/* Only OpenSSL pins: any other TLS library of libcurl is refused, by name. */
+static void
+test_tls_backend(void **state)
+{
+	struct berr err;
+
+	(void)state;
+	assert_int_equal(incus_tls_backend_ok("OpenSSL/3.0.15", &err), 0);
+	assert_int_equal(incus_tls_backend_ok(curl_version_info(CURLVERSION_NOW)->ssl_version,
+					      &err), 0);	/* the one berth is built with */
+	assert_int_equal(incus_tls_backend_ok("GnuTLS/3.7.9", &err), -1);
+	assert_non_null(strstr(err.msg, "libcurl does its TLS with GnuTLS/3.7.9: berth pins"));
+	assert_int_equal(incus_tls_backend_ok("mbedTLS/2.28.3", &err), -1);
+	assert_int_equal(incus_tls_backend_ok("(OpenSSL/3.0.15) GnuTLS/3.7.9", &err), -1);
+	assert_int_equal(incus_tls_backend_ok(NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "no TLS library"));
 }
 
 static void
@@ -994,6 +1014,7 @@ main(void)
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_trust_script_shape),
 		cmocka_unit_test(test_bad_endpoints),
+		cmocka_unit_test(test_tls_backend),
 	};
 	const struct CMUnitTest lab_tests[] = {
 		cmocka_unit_test(test_unix_get),

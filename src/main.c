@@ -44,18 +44,23 @@ const struct command commands[] = {
 	  "      --max-deletes N       refuse more than N deletes (default 10)\n"
 	  "      --allow-mass-delete   lift that guard\n"
 	  "      --parallel N          servers changed at once (default 16)\n"
-	  "      --lock-timeout D      wait up to D for another apply to finish\n" },
+	  "      --lock-timeout D      wait up to D for another apply to finish\n"
+	  "      --checkpoint-every D  sign a ledger checkpoint into <state>/checkpoints/\n"
+	  "                            when the last is older than D (default 24h; 0: never)\n" },
 	{ "ledger", cmd_ledger, NEED_STATE,
 	  "the audit ledger: list, show, verify, checkpoint, export",
 	  "  list [--since T] [--kind K] [--object A] [--run ID] [--limit N]\n"
 	  "                        entries in seq order (--limit: the last N); T is a date\n"
 	  "                        or UTC time: 2026-11-22 or 2026-11-22T04:12:00Z\n"
 	  "  show SEQ              one entry with its before and after\n"
-	  "  verify [--checkpoint SEQ:HASH]\n"
+	  "  verify [--checkpoint SEQ:HASH|FILE]\n"
 	  "                        walk the hash chain: exit 0 and the head, or exit 1\n"
 	  "                        naming the first entry that does not verify and why;\n"
-	  "                        --checkpoint: also prove the ledger extends it\n"
-	  "  checkpoint            print SEQ:HASH of the head, to keep somewhere else\n"
+	  "                        --checkpoint: also prove the ledger extends it (FILE:\n"
+	  "                        a signed checkpoint, signed by this berth)\n"
+	  "  checkpoint [--out FILE]\n"
+	  "                        print SEQ:HASH of the head, to keep somewhere else;\n"
+	  "                        --out: also write a signed checkpoint to FILE\n"
 	  "  export [--as jsonl|csv]\n"
 	  "                        every entry with its hashes (default jsonl)\n" },
 	{ "unlock", cmd_unlock, NEED_STATE,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -17,14 +18,18 @@
 #include "apply/prepare.h"
 #include "cmd/cmd.h"
 #include "plan/plan.h"
+#include "incus/client.h"
+#include "ledger/ledger.h"
 #include "util/buf.h"
+#include "util/clock.h"
+#include "util/fs.h"
 #include "util/units.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
 enum {
 	O_AUTO = 1, O_PRUNE, O_MAX_DELETES, O_MASS, O_PARALLEL, O_TARGET,
-	O_LOCK_TIMEOUT,
+	O_LOCK_TIMEOUT, O_CHECKPOINT_EVERY,
 };
 
 static const struct opt apply_opts_list[] = {
@@ -35,6 +40,7 @@ static const struct opt apply_opts_list[] = {
 	{ "parallel", 0, 1, O_PARALLEL },
 	{ "target", 0, 1, O_TARGET },
 	{ "lock-timeout", 0, 1, O_LOCK_TIMEOUT },
+	{ "checkpoint-every", 0, 1, O_CHECKPOINT_EVERY },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -211,6 +217,7 @@ struct apply_args {
 	int auto_approve;
 	int reconcile;
 	long lock_timeout_ms;
+	int64_t checkpoint_every_ms;	/* reconcile: -1 default (24h), 0 never */
 	struct plan_opts po;
 	unsigned parallel;
 	const char **saved_targets;	/* the saved plan's, owned (strings are its) */
@@ -300,6 +307,53 @@ carry_out(struct run *r, const struct run_inputs *in, unsigned parallel,
 	return rc == 0 && !p->nerrors ? EXIT_OK : EXIT_FAIL;
 }
 
+#define CHECKPOINT_EVERY_MS (24 * 3600 * 1000LL)
+
+/*
+ * A reconcile signs a checkpoint of the ledger every so often (every_ms;
+ * -1: CHECKPOINT_EVERY_MS, 0: never) into <state>/checkpoints/: SEQ.json
+ * and latest.json, for an operator's job to send elsewhere. A failure is
+ * said and changes nothing of the run.
+ */
+static void
+checkpoint_due(struct ctx *ctx, struct ledger *l, int64_t every_ms)
+{
+	struct incus_identity id = { 0 };
+	struct berr err;
+	struct stat st;
+	char *dir = xasprintf("%s/checkpoints", ctx->state_dir), *latest, *one = NULL;
+	char *text = NULL;
+	json_t *cp = NULL;
+
+	if (every_ms < 0)
+		every_ms = CHECKPOINT_EVERY_MS;
+	latest = xasprintf("%s/latest.json", dir);
+	if (!every_ms || (stat(latest, &st) == 0 &&
+			  clock_now_ms() - (int64_t)st.st_mtime * 1000 < every_ms))
+		goto out;
+	if (mkdir_p(dir, &err) < 0 || incus_identity_load(ctx->state_dir, &id, &err) < 0 ||
+	    !(cp = ledger_checkpoint_make(l, id.key_file, id.cert_pem, clock_now_ms(), &err)))
+		goto fail;
+	text = json_dumps(cp, JSON_INDENT(2) | JSON_SORT_KEYS);
+	one = xasprintf("%s/%" JSON_INTEGER_FORMAT ".json", dir,
+			json_integer_value(json_object_get(cp, "seq")));
+	if (!text || fs_write_atomic(one, text, strlen(text), 0644, &err) < 0 ||
+	    fs_write_atomic(latest, text, strlen(text), 0644, &err) < 0)
+		goto fail;
+	cmd_info(ctx, "signed checkpoint of ledger entry %" JSON_INTEGER_FORMAT " in %s",
+		 json_integer_value(json_object_get(cp, "seq")), one);
+	goto out;
+fail:
+	cmd_warn(ctx, "ledger checkpoint: %s", err.msg);
+out:
+	free(text);
+	free(one);
+	free(latest);
+	free(dir);
+	json_decref(cp);
+	incus_identity_release(&id);
+}
+
 static int
 run_apply(struct ctx *ctx, struct apply_args *aa)
 {
@@ -368,6 +422,8 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 out:
 	if (run_journal_end(&r.j, &ar, ret == EXIT_OK, &err) < 0)
 		cmd_error(ctx, "ledger: %s", err.msg);
+	else if (aa->reconcile && r.j.started)
+		checkpoint_due(ctx, r.j.ledger, aa->checkpoint_every_ms);
 	apply_result_release(&ar);
 	run_inputs_release(&in);
 	json_decref(saved);
@@ -420,6 +476,13 @@ parse(struct ctx *ctx, int argc, char **argv, struct apply_args *aa,
 				return usage_error(ctx, "--lock-timeout: %s", err.msg);
 			aa->lock_timeout_ms = (long)ms;
 			break;
+		case O_CHECKPOINT_EVERY:
+			if (!aa->reconcile)
+				return usage_error(ctx, "--checkpoint-every belongs to `berth reconcile`");
+			if (strcmp(p.arg, "0") && parse_duration(p.arg, &ms, &err) < 0)
+				return usage_error(ctx, "--checkpoint-every: %s (or 0: never)", err.msg);
+			aa->checkpoint_every_ms = strcmp(p.arg, "0") ? (int64_t)ms : 0;
+			break;
 		case OPT_HELP: command_help(ctx); return EXIT_OK;
 		case OPT_OPERAND:
 			if (aa->file || aa->reconcile)
@@ -456,6 +519,7 @@ cmd_reconcile(struct ctx *ctx, int argc, char **argv)
 	int r;
 
 	aa.reconcile = 1;
+	aa.checkpoint_every_ms = -1;
 	r = parse(ctx, argc, argv, &aa, &targets);
 	if (r < 0)
 		r = run_apply(ctx, &aa);

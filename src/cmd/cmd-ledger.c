@@ -9,15 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cmd/cmd.h"
+#include "incus/client.h"
 #include "ledger/ledger.h"
+#include "util/clock.h"
+#include "util/fs.h"
 #include "util/banned.h"
 
 enum {
-	O_SINCE = 1, O_KIND, O_OBJECT, O_RUN, O_LIMIT, O_CHECKPOINT, O_AS,
+	O_SINCE = 1, O_KIND, O_OBJECT, O_RUN, O_LIMIT, O_CHECKPOINT, O_AS, O_OUT,
 };
 
 static const struct opt opts[] = {
@@ -28,6 +32,7 @@ static const struct opt opts[] = {
 	{ "limit", 0, 1, O_LIMIT },
 	{ "checkpoint", 0, 1, O_CHECKPOINT },
 	{ "as", 0, 1, O_AS },
+	{ "out", 0, 1, O_OUT },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -43,6 +48,8 @@ takes(const char *sub, int o)
 		return o == O_CHECKPOINT;
 	if (!strcmp(sub, "export"))
 		return o == O_AS;
+	if (!strcmp(sub, "checkpoint"))
+		return o == O_OUT;
 	return 0;
 }
 
@@ -214,13 +221,73 @@ export_jsonl(void *ctx, const json_t *e)
 	return 0;
 }
 
+/* A signed checkpoint of l, to file (0644: it holds nothing secret). */
+static int
+write_checkpoint(struct ctx *ctx, struct ledger *l, const char *file)
+{
+	struct incus_identity id = { 0 };
+	struct berr err;
+	json_t *cp = NULL;
+	char *text = NULL;
+	int ret = EXIT_FAIL;
+
+	if (incus_identity_load(ctx->state_dir, &id, &err) < 0 ||
+	    !(cp = ledger_checkpoint_make(l, id.key_file, id.cert_pem, clock_now_ms(), &err))) {
+		cmd_berr(ctx, &err);
+		goto out;
+	}
+	text = json_dumps(cp, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (!text || fs_write_atomic(file, text, strlen(text), 0644, &err) < 0) {
+		cmd_berr(ctx, &err);
+		goto out;
+	}
+	cmd_info(ctx, "signed checkpoint of entry %" JSON_INTEGER_FORMAT " written to %s;"
+		 " `berth ledger verify --checkpoint %s` proves the ledger still extends it",
+		 json_integer_value(json_object_get(cp, "seq")), file, file);
+	ret = EXIT_OK;
+out:
+	free(text);
+	json_decref(cp);
+	incus_identity_release(&id);
+	return ret;
+}
+
+/*
+ * Verify l, with checkpoint: "SEQ:HASH", or the file of a signed
+ * checkpoint (which must be this berth's).
+ */
+static int
+verify_with(struct ctx *ctx, struct ledger *l, const char *checkpoint,
+	    struct ledger_verify_result *r, struct berr *err)
+{
+	struct incus_identity id = { 0 };
+	char *data = NULL;
+	size_t len = 0;
+	json_t *cp = NULL;
+	int ret;
+
+	if (!checkpoint || access(checkpoint, F_OK) != 0)
+		return ledger_verify(l, checkpoint, r, err);
+	if ((ret = fs_read_file(checkpoint, 1 << 20, &data, &len, err)) < 0 ||
+	    !(cp = ledger_checkpoint_parse(data, len, err)) ||
+	    incus_identity_load(ctx->state_dir, &id, err) < 0 ||
+	    ledger_checkpoint_check(l, cp, id.fingerprint, r, err) < 0) {
+		berr_prefix(err, "%s", checkpoint);
+		ret = -1;
+	}
+	free(data);
+	json_decref(cp);
+	incus_identity_release(&id);
+	return ret;
+}
+
 static int
 do_verify(struct ctx *ctx, struct ledger *l, const char *checkpoint, int for_checkpoint)
 {
 	struct ledger_verify_result r;
 	struct berr err;
 
-	if (ledger_verify(l, checkpoint, &r, &err) < 0) {
+	if (verify_with(ctx, l, checkpoint, &r, &err) < 0) {
 		cmd_berr(ctx, &err);
 		return EXIT_FAIL;
 	}
@@ -284,7 +351,8 @@ cmd_ledger(struct ctx *ctx, int argc, char **argv)
 	struct ledger *l = NULL;
 	struct berr err;
 	const char *sub = NULL, *operand = NULL, *checkpoint = NULL, *as = "jsonl";
-	int r, ret = EXIT_FAIL, seen[O_AS + 1] = { 0 };
+	const char *out_file = NULL;
+	int r, ret = EXIT_FAIL, seen[O_OUT + 1] = { 0 };
 	size_t i;
 
 	optparse_init(&p, ctx, argc, argv, opts);
@@ -314,6 +382,7 @@ cmd_ledger(struct ctx *ctx, int argc, char **argv)
 			break;
 		}
 		case O_CHECKPOINT: checkpoint = p.arg; seen[r] = 1; break;
+		case O_OUT: out_file = p.arg; seen[r] = 1; break;
 		case O_AS:
 			if (strcmp(p.arg, "jsonl") && strcmp(p.arg, "csv"))
 				return usage_error(ctx, "--as: want jsonl or csv, have \"%s\"", p.arg);
@@ -331,7 +400,7 @@ cmd_ledger(struct ctx *ctx, int argc, char **argv)
 	if (i == sizeof(subcommands) / sizeof(*subcommands))
 		return usage_error(ctx, "unknown subcommand \"%s\" (want list, show, verify, "
 				   "checkpoint or export)", sub);
-	for (i = 1; i <= O_AS; i++) {
+	for (i = 1; i <= O_OUT; i++) {
 		if (seen[i] && !takes(sub, (int)i))
 			return usage_error(ctx, "option \"--%s\" does not apply to `ledger %s`",
 					   opts[i - 1].name, sub);
@@ -352,6 +421,8 @@ cmd_ledger(struct ctx *ctx, int argc, char **argv)
 		ret = do_verify(ctx, l, checkpoint, 0);
 	} else if (!strcmp(sub, "checkpoint")) {
 		ret = do_verify(ctx, l, NULL, 1);
+		if (ret == EXIT_OK && out_file)
+			ret = write_checkpoint(ctx, l, out_file);
 	} else if (!strcmp(sub, "export")) {
 		if (!strcmp(as, "csv")) {
 			for (i = 0; i < sizeof(export_keys) / sizeof(*export_keys); i++)

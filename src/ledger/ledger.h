@@ -170,6 +170,43 @@ struct ledger_verify_result {
 int ledger_verify(struct ledger *l, const char *checkpoint,
 		  struct ledger_verify_result *r, struct berr *err);
 
+/* The hash of entry seq into out: 1, 0 when there is none, -1 with err. */
+int ledger_hash_at(struct ledger *l, int64_t seq, char out[65], struct berr *err);
+/*
+ * [[seq, hash], ...] of every entry up to upto whose seq is a multiple of
+ * every, and of upto itself; NULL with err.
+ */
+json_t *ledger_marks(struct ledger *l, int64_t upto, int64_t every, struct berr *err);
+
+/*
+ * Signed checkpoints (checkpoint.c). A checkpoint holds the head of a
+ * ledger that verifies (seq, hash), the time, and marks: the hash of every
+ * Mth entry, M = ceil(seq / 1024) (every one in a ledger of up to 1024
+ * entries), so that a ledger rewritten with its chain recomputed says
+ * where it first differs. Signed with berth's key (ECDSA P-384, SHA-384),
+ * with its certificate and that certificate's SHA-256 fingerprint
+ * ("signer"), so the file can be kept anywhere (committed to git, sent to
+ * a witness) and checked later. JSON: {"format_version": "1.0", "kind":
+ * "berth-ledger-checkpoint", "seq", "hash", "time", "every", "marks",
+ * "signer", "certificate", "signature"}.
+ *
+ * ledger_checkpoint_make: the checkpoint of l now, signed with key_file
+ * (PEM) whose certificate is cert_pem; NULL with err (a ledger that does
+ * not verify is not checkpointed). ledger_checkpoint_parse: a checkpoint
+ * file's JSON, every field checked (untrusted input); NULL with err.
+ * ledger_checkpoint_check: is cp signed by the berth whose certificate has
+ * fingerprint want_signer (NULL: any), and does l still extend it? -1 with
+ * err for a checkpoint that is not (a bad signature, another berth's) or
+ * a database that cannot be read; else 0 with r as ledger_verify() fills
+ * it, and for a ledger rewritten with its chain recomputed, bad_seq the
+ * first mark that differs.
+ */
+json_t *ledger_checkpoint_make(struct ledger *l, const char *key_file, const char *cert_pem,
+			       int64_t now_ms, struct berr *err);
+json_t *ledger_checkpoint_parse(const char *data, size_t len, struct berr *err);
+int ledger_checkpoint_check(struct ledger *l, const json_t *cp, const char *want_signer,
+			    struct ledger_verify_result *r, struct berr *err);
+
 /*
  * The object of each address as berth last applied it successfully
  * (address -> after, as the ledger's JSON text in a JSON string: a plan

@@ -5,6 +5,7 @@
  * connection under its mutex, so they see an open batch's entries.
  */
 #include <stdint.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +272,27 @@ ledger_last_applied(struct ledger *l, struct berr *err)
 }
 
 static int
+mark_row(void *out, sqlite3_stmt *st)
+{
+	json_array_append_new(out, json_pack("[I, s]", (json_int_t)sqlite3_column_int64(st, 0),
+					     (const char *)sqlite3_column_text(st, 1)));
+	return 0;
+}
+
+json_t *
+ledger_marks(struct ledger *l, int64_t upto, int64_t every, struct berr *err)
+{
+	char sql[200];
+
+	if (every < 1)
+		every = 1;
+	snprintf(sql, sizeof(sql), "SELECT seq, hash FROM ledger WHERE seq <= %" PRId64
+		 " AND (seq %% %" PRId64 " = 0 OR seq = %" PRId64 ") ORDER BY seq",
+		 upto, every, upto);
+	return rows_json(l, sql, json_array(), mark_row, "reading the checkpoint's marks", err);
+}
+
+static int
 entry_row(void *out, sqlite3_stmt *st)
 {
 	json_array_append_new(out, row_json(st));
@@ -301,6 +323,38 @@ head_row(void *ctx, sqlite3_stmt *st)
 	*h->seq = sqlite3_column_int64(st, 0);
 	snprintf(h->hash, 65, "%s", hash ? hash : "");
 	return 1;
+}
+
+struct hash_at {
+	char *out;
+	int found;
+};
+
+static int
+hash_at_row(void *ctx, sqlite3_stmt *st)
+{
+	struct hash_at *h = ctx;
+	const char *t = (const char *)sqlite3_column_text(st, 0);
+
+	snprintf(h->out, 65, "%s", t ? t : "");
+	h->found = 1;
+	return 1;
+}
+
+int
+ledger_hash_at(struct ledger *l, int64_t seq, char out[65], struct berr *err)
+{
+	struct hash_at h = { out, 0 };
+	sqlite3_stmt *st;
+	char sql[96];
+
+	out[0] = '\0';
+	snprintf(sql, sizeof(sql), "SELECT hash FROM ledger WHERE seq = %" PRId64, seq);
+	if (!(st = rows_begin(l, sql, "reading a hash", err)))
+		return -1;
+	if (rows_end(l, st, hash_at_row, &h, "reading a hash", err) < 0)
+		return -1;
+	return h.found;
 }
 
 int

@@ -162,6 +162,16 @@ entries_after "$head"
 has_entry "ledger records a run that changed nothing" '.kind == "run.end" and .action == "reconcile" and .result == "ok" and .after.changes == 0'
 expect "final verify" 0 "$BERTH" ledger verify
 
+# reconcile signs a checkpoint of the ledger now and then (default: daily).
+[ -f "$BERTH_STATE/checkpoints/latest.json" ] && pass "reconcile signed a checkpoint" || fail "no checkpoint in $BERTH_STATE/checkpoints"
+n=$(find "$BERTH_STATE/checkpoints" -name '[0-9]*.json' | wc -l)
+[ "$n" = 1 ] && pass "once a day: one checkpoint for the day's reconciles" || fail "$n checkpoints"
+expect "reconcile when a checkpoint is due" 0 "$BERTH" --repo "$R" reconcile --checkpoint-every 1ms
+has "it says where" "$T/err" "signed checkpoint of ledger entry"
+n=$(find "$BERTH_STATE/checkpoints" -name '[0-9]*.json' | wc -l)
+[ "$n" = 2 ] && pass "a second checkpoint" || fail "$n checkpoints after a due one"
+expect "the ledger extends it" 0 "$BERTH" ledger verify --checkpoint "$BERTH_STATE/checkpoints/latest.json"
+
 # The ledger fails closed: no server is changed unless its intent is
 # recorded. A plan p-extra waits to be applied while the ledger fails.
 printf -- '---\napiVersion: berth/v1\nkind: Plan\nmetadata: {name: p-extra}\nspec: {pool: lab, type: container, cpu: 1, memory: 100MiB, disk: 1GiB, price: {amount: "1.00", currency: EUR, cycle: monthly}}\n' >> "$R/sold.yaml"

@@ -119,6 +119,55 @@ tamper inserted-middle "UPDATE ledger SET seq = seq + 100 WHERE seq >= 6; UPDATE
 tamper truncated "DELETE FROM ledger WHERE seq >= 7" \
 	"entry 8 does not verify: deleted (the ledger ends at seq 6, the checkpoint names seq 8)" --checkpoint "$CP"
 
+# Signed checkpoints: kept elsewhere, they prove the ledger still extends
+# them even against someone who rewrites a row and recomputes every hash
+# after it (which plain verify cannot see).
+expect "signed checkpoint" 0 "$BERTH" ledger checkpoint --out "$T/cp.json"
+has "it says where it went" "$T/err" "signed checkpoint of entry 8 written to $T/cp.json"
+jq_true '.kind == "berth-ledger-checkpoint" and .seq == 8 and (.marks | length) == 8 and (.signer | test("^[0-9a-f]{64}$"))' "$T/cp.json" &&
+	pass "the checkpoint holds the head and a mark per entry" || fail "checkpoint: $(head -c 300 "$T/cp.json")"
+expect "verify against the signed checkpoint" 0 "$BERTH" ledger verify --checkpoint "$T/cp.json"
+has "extends the file" "$T/out" "the ledger extends checkpoint $T/cp.json"
+jq '.hash = "'"$(printf '0%.0s' {1..64})"'"' "$T/cp.json" > "$T/altered.json"
+expect "an altered checkpoint is refused" 1 "$BERTH" ledger verify --checkpoint "$T/altered.json"
+has "its signature" "$T/err" "the checkpoint's signature does not verify: it was altered after berth signed it"
+mkdir -p "$T/other"
+BERTH_STATE=$T/other "$BERTH" ledger checkpoint --out "$T/other.json" >/dev/null 2>&1
+expect "another berth's checkpoint is refused" 1 "$BERTH" ledger verify --checkpoint "$T/other.json"
+has "signed by another" "$T/err" "the checkpoint was signed by another berth"
+printf '{"kind": "berth-ledger-checkpoint", "format_version": "1.0", "seq": "8"}' > "$T/bad.json"
+expect "a malformed checkpoint file is refused" 1 "$BERTH" ledger verify --checkpoint "$T/bad.json"
+has "what is wrong with it" "$T/err" '"seq" and "every": want integers'
+# rewrite entry 5 and recompute every hash after it: plain verify passes
+rm -rf "$T/copy"
+cp -a "$S" "$T/copy"
+sqlite3 "$T/copy/berth.db" "$DROP UPDATE ledger SET actor = 'mallory@x' WHERE seq = 5"
+python3 - "$T/copy/berth.db" <<'PY'
+import hashlib, json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+cols = ["seq", "time", "actor", "run_id", "git_commit", "kind", "target", "object",
+        "action", "before", "after", "result", "error", "prev_hash", "hash"]
+rows = [dict(zip(cols, r)) for r in db.execute("SELECT %s FROM ledger ORDER BY seq" % ",".join(cols))]
+def s(v): return "null" if v is None else json.dumps(v, ensure_ascii=False)
+def raw(v): return "null" if v is None else v
+prev = "0" * 64
+for r in rows:
+    if r["seq"] >= 5:
+        text = ('{"action":%s,"actor":%s,"after":%s,"before":%s,"error":%s,"git_commit":%s,'
+                '"kind":%s,"object":%s,"result":%s,"run_id":%s,"seq":%d,"target":%s,"time":%s}') % (
+            s(r["action"]), s(r["actor"]), raw(r["after"]), raw(r["before"]), s(r["error"]),
+            s(r["git_commit"]), s(r["kind"]), s(r["object"]), s(r["result"]), s(r["run_id"]),
+            r["seq"], s(r["target"]), s(r["time"]))
+        h = hashlib.sha256((prev + text).encode()).hexdigest()
+        db.execute("UPDATE ledger SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, h, r["seq"]))
+        r["hash"] = h
+    prev = r["hash"]
+db.commit()
+PY
+expect "rewritten and recomputed: plain verify passes" 0 env BERTH_STATE="$T/copy" "$BERTH" ledger verify
+expect "the signed checkpoint catches it" 1 env BERTH_STATE="$T/copy" "$BERTH" ledger verify --checkpoint "$T/cp.json"
+has "and names the first entry that differs" "$T/err" "entry 5 is the first that differs from the checkpoint: rewritten, and every hash after it recomputed"
+
 # The original is untouched and still verifies.
 expect "verify after the tampering of copies" 0 "$BERTH" ledger verify --checkpoint "$CP"
 [ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] && pass "integrity_check ok" || fail "integrity_check"

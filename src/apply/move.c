@@ -8,9 +8,12 @@
  * instance from it (POST /1.0/instances with source {"type": "migration",
  * "mode": "pull", "operation": the source's operation URL, "certificate":
  * the source's, "secrets"}) and pulls the data itself; then the copy is
- * started and the source deleted. The copy carries user.berth.moved-from
- * (the source host): a copy that is not running next to its source is
- * what an interrupted move left, and the next move replaces it.
+ * started and the source deleted. The copy is made with
+ * user.berth.move-pending (the source host) and keeps it until the source
+ * is gone; then it becomes user.berth.moved-from. A copy still marked
+ * pending next to its source is what an interrupted move left (running or
+ * not: a container survives its daemon's kill), and the next move
+ * replaces it.
  *
  * Cold: stopped first, started again on the target when the plan wants it
  * running; the interruption is measured from the stop to the end of the
@@ -182,7 +185,7 @@ migrate(struct mctx *m, const json_t *have, const char *cert, int live)
 		json_decref(config);
 		config = json_object();
 	}
-	json_object_set_new(config, "user.berth.moved-from", json_string(m->from));
+	json_object_set_new(config, "user.berth.move-pending", json_string(m->from));
 	json_object_set_new(body, "config", config);
 	buf_reset(&p);
 	buf_addf(&p, "/1.0/instances%s", m->query);
@@ -307,9 +310,9 @@ apply_move(const struct fleet *f, const struct plan_action *a, const struct appl
 		if ((r = get_instance(&m, m.dst, &copy)) < 0)
 			goto out;
 		if (r > 0) {
-			const char *mf = config_of(copy, "user.berth.moved-from");
+			const char *mf = config_of(copy, "user.berth.move-pending");
 
-			if (!mf || strcmp(mf, m.from) || is_running(copy)) {
+			if (!mf || strcmp(mf, m.from)) {
 				berr_set(err, "move to %s: an instance named %s exists there already,"
 					 " and it is not what an interrupted move left", m.to, a->name);
 				goto out;
@@ -364,6 +367,7 @@ apply_move(const struct fleet *f, const struct plan_action *a, const struct appl
 	}
 	if (m.dst != m.src) {
 		char *p = xasprintf("%s%s", m.path, m.query);
+		json_t *body;
 
 		r = req(&m, m.src, "DELETE", p, NULL, NULL);
 		free(p);
@@ -372,6 +376,14 @@ apply_move(const struct fleet *f, const struct plan_action *a, const struct appl
 				    " could not be deleted (delete it by hand)", m.to, m.from);
 			goto out;
 		}
+		/* the source is gone: the copy is the instance */
+		body = json_pack("{s:{s:s, s:s}}", "config", "user.berth.move-pending", "",
+				 "user.berth.moved-from", m.from);
+		p = xasprintf("%s%s", m.path, m.query);
+		if (req(&m, m.dst, "PATCH", p, body, NULL) < 0)
+			err->msg[0] = '\0';	/* harmless: a mark without its source */
+		free(p);
+		json_decref(body);
 	}
 	json_decref(copy);
 	copy = NULL;

@@ -63,16 +63,16 @@ host_of(const struct fleet *f, const char *server, const json_t *v)
 
 /*
  * Is copy (on any server) what an interrupted move of the instance on
- * host left: not running, and marked user.berth.moved-from that host?
+ * host left: still marked user.berth.move-pending that host (the mark goes
+ * once the source is deleted), running or not?
  */
 static int
 move_leftover(const json_t *copy, const char *host)
 {
 	const char *from = json_string_value(json_object_get(json_object_get(copy, "config"),
-							     "user.berth.moved-from"));
-	const char *st = json_string_value(json_object_get(copy, "status"));
+							     "user.berth.move-pending"));
 
-	return from && !strcmp(from, host) && !(st && !strcmp(st, "Running"));
+	return from && !strcmp(from, host);
 }
 
 /*

@@ -166,6 +166,15 @@ lab_up --hosts 3 --cluster 3
 expect "the next run finishes the move" 0 "$BERTH" --repo "$R" apply --auto-approve
 [ "$(status_of web-2 lab-1)" = Running ] && pass "web-2 running on lab-1" || fail "web-2 on lab-1 is '$(status_of web-2 lab-1)'"
 [ "$(count_on "$src")" = 0 ] && pass "$src is empty" || fail "$src still has $(count_on "$src") instances"
+# what the killed moves left on lab-1 (a copy may even run: a container
+# outlives its daemon's kill -9) was replaced: each instance is on one host
+for i in web-1 web-2 web-3 panel-1; do
+	n=0
+	for h in lab-1 lab-2 lab-3; do
+		curl -sf --unix-socket "$(var $h SOCKET)" "http://incus/1.0/instances/$i" >/dev/null && n=$((n + 1))
+	done
+	[ "$n" = 1 ] && pass "$i on one host" || fail "$i on $n hosts"
+done
 expect "nothing more to do" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
 
 # Active again: the member's key is cleared.

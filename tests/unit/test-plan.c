@@ -1194,8 +1194,8 @@ test_moves(void **state)
 	mv_done(&m);
 
 	/*
-	 * What an interrupted move from lab-2 left on lab-1 (stopped, marked
-	 * moved-from lab-2) is not the instance: the one on lab-2 is, and
+	 * What an interrupted move from lab-2 left on lab-1 (still marked
+	 * move-pending lab-2) is not the instance: the one on lab-2 is, and
 	 * stays where it is.
 	 */
 	mv_load(&m);
@@ -1206,8 +1206,8 @@ test_moves(void **state)
 		json_t *copy = json_array_get(l1, json_array_size(l1) - 1);
 
 		json_array_append_new(l2, real);
-		json_object_set_new(copy, "status", json_string("Stopped"));
-		json_object_set_new(json_object_get(copy, "config"), "user.berth.moved-from",
+		/* running: a container survives its daemon's kill */
+		json_object_set_new(json_object_get(copy, "config"), "user.berth.move-pending",
 				    json_string("lab-2"));
 	}
 	mv_plan(&m);

@@ -88,6 +88,7 @@ struct oindex {
 		const char *name;
 		const char *project;	/* "default" or another */
 		int declared;		/* an Instance manifest declares it */
+		int leftover;		/* what an interrupted move left: counts nothing */
 		long next;		/* -1: the last of its name */
 	} *v;
 	size_t n;
@@ -121,7 +122,7 @@ oindex_build(const struct fleet *f, const json_t *observed, struct oindex *x)
 			in = fleet_instance(f, n);
 			key = xasprintf("%s\n%s", p, n);
 			x->v[k] = (struct oinst){ sname, v, n, p,
-						  in && !strcmp(project_of(in->project), p), -1 };
+						  in && !strcmp(project_of(in->project), p), 0, -1 };
 			if ((at = json_object_get(x->first, key))) {
 				/* chain to the last of this name: the first holds its position */
 				size_t first = (size_t)json_integer_value(at);
@@ -137,6 +138,37 @@ oindex_build(const struct fleet *f, const json_t *observed, struct oindex *x)
 		}
 	}
 	free(last);
+}
+
+/*
+ * The copies that interrupted moves left next to their instance (see
+ * move_leftover()): one per name at most is the instance, the others
+ * pending copies of it.
+ */
+static void
+find_leftovers(struct oindex *x, struct iplan *out)
+{
+	const char *key;
+	json_t *at;
+
+	out->leftovers = xcalloc(x->n + 1, sizeof(*out->leftovers));
+	json_object_foreach(x->first, key, at) {
+		long a, b, first = (long)json_integer_value(at);
+
+		if (x->v[first].next < 0)
+			continue;	/* one of its name: the common case */
+		for (a = first; a >= 0; a = x->v[a].next)
+			for (b = first; b >= 0; b = x->v[b].next) {
+				const char *h = host_name(x->v[b].server, x->v[b].v);
+
+				if (a != b && move_leftover(x->v[a].v, h)) {
+					x->v[a].leftover = 1;
+					out->leftovers[out->nleftovers++] = (struct ileftover){
+						x->v[a].server, x->v[a].v, h };
+					break;
+				}
+			}
+	}
 }
 
 static void
@@ -339,7 +371,7 @@ count_undeclared(const struct fleet *f, const struct oindex *x, struct placer *p
 		const struct m_host *h;
 		const struct status_host *sh;
 
-		if (!o || oi->declared)
+		if (!o || oi->declared || oi->leftover)
 			continue;
 		h = host_of(f, oi->server, oi->v);
 		sh = h ? status_host(pl->s, h->meta.name) : NULL;
@@ -473,7 +505,7 @@ moves_undeclared(const struct fleet *f, const json_t *observed, const struct oin
 		struct imove *mv;
 		char *why;
 
-		if (!h || h->state != HOST_DRAINING || oi->declared)
+		if (!h || h->state != HOST_DRAINING || oi->declared || oi->leftover)
 			continue;
 		if (!plan && !(managed && !strcmp(managed, "true")))
 			continue;	/* not berth's business */
@@ -510,6 +542,7 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 	out->n = f->ninstances;
 	/* one move at most per observed instance: pointers into it stay valid */
 	out->moves = xcalloc(idx.n + 1, sizeof(*out->moves));
+	find_leftovers(&idx, out);
 	if (st) {
 		placer_init(&pl, st);
 		count_undeclared(f, &idx, &pl);
@@ -623,6 +656,7 @@ iplan_release(struct iplan *p)
 {
 	size_t i;
 
+	free(p->leftovers);
 	for (i = 0; p->v && i < p->n; i++) {
 		free(p->v[i].error);
 		free(p->v[i].reason);

@@ -113,6 +113,12 @@ struct iplan {
 	struct imove *moves;		/* declared ones first, in fleet order, then
 					   those no manifest declares, by server */
 	size_t nmoves;
+	struct ileftover {		/* what interrupted moves left */
+		const char *server;	/* where the copy is */
+		const json_t *obs;	/* the copy */
+		const char *source;	/* the host the instance is on */
+	} *leftovers;
+	size_t nleftovers;
 };
 /* The move of the observed instance name/project on server, or NULL. */
 const struct imove *iplan_move(const struct iplan *p, const char *server, const char *name,

@@ -982,6 +982,18 @@ panel_stamp(const struct pserver *s, const struct m_offer *o, const json_t *v,
 	return n;
 }
 
+/* Is the observed instance v what an interrupted move left (plan_leftovers())? */
+static int
+is_leftover(const struct pctx *c, const json_t *v)
+{
+	size_t i;
+
+	for (i = 0; i < c->inst.nleftovers; i++)
+		if (c->inst.leftovers[i].obs == v)
+			return 1;
+	return 0;
+}
+
 /*
  * Instances on s that no Instance manifest declares:
  * - created by berth (user.berth.managed on the instance itself): an
@@ -1012,7 +1024,7 @@ plan_unlisted_instances(struct pctx *c, const struct pserver *s, int stamps)
 		const struct imove *mv;
 		size_t n;
 
-		if (!name || instance_declared(c->f, v) ||
+		if (!name || instance_declared(c->f, v) || is_leftover(c, v) ||
 		    !object_targeted(c->f, c->opts, s, OBJ_INSTANCE, name, plan))
 			continue;
 		if (stamps != (!is_managed(OBJ_INSTANCE, v) && o))
@@ -1078,6 +1090,35 @@ plan_instances(struct pctx *c, const struct pserver *s)
 		    object_targeted(c->f, c->opts, s, OBJ_INSTANCE, ip->in->meta.name,
 				    ip->in->plan_name))
 			plan_instance(c, s, ip);
+	}
+}
+
+/*
+ * What interrupted moves left on s (a copy still marked move-pending next
+ * to its instance): deleted, even running (the instance is its source).
+ */
+static void
+plan_leftovers(struct pctx *c, const struct pserver *s)
+{
+	size_t i;
+
+	for (i = 0; i < c->inst.nleftovers; i++) {
+		const struct ileftover *l = &c->inst.leftovers[i];
+		const char *name = json_string_value(json_object_get(l->obs, "name"));
+		const char *project = obj_project(l->obs);
+		const char *st = json_string_value(json_object_get(l->obs, "status"));
+		struct plan_action *a;
+
+		if (strcmp(l->server, s->name) || !object_targeted(c->f, c->opts, s, OBJ_INSTANCE,
+								    name, NULL))
+			continue;
+		a = add_action(c->plan, s, OBJ_INSTANCE, name, strcmp(project, "default") ?
+			       project : NULL, ACTION_DELETE);
+		a->reason = xasprintf("what an interrupted move left: the instance is on %s%s",
+				      l->source, st && !strcmp(st, "Running") ?
+				      " (this copy runs: it is stopped first)" : "");
+		a->before = plan_instance_seen(l->obs);
+		json_digest(a->before, a->digest);
 	}
 }
 
@@ -1220,6 +1261,7 @@ plan_server(struct pctx *c, const json_t *observed, struct pserver *s)
 			plan_desired(c, s, &ds.v[i]);
 	plan_instances(c, s);
 	plan_unlisted_instances(c, s, 0);
+	plan_leftovers(c, s);
 	/* Deletions after all else, in reverse order of kinds. */
 	for (o = OBJ_CLUSTER_GROUP + 1; o-- > OBJ_STORAGE_POOL; ) {
 		if (o == OBJ_CLUSTER_GROUP && !s->is_cluster)
@@ -1258,7 +1300,7 @@ int
 plan_compute(const struct fleet *f, const json_t *observed,
 	     const struct plan_opts *opts, struct plan *plan)
 {
-	struct pctx c = { f, opts, plan, { NULL, 0, NULL, 0 } };
+	struct pctx c = { f, opts, plan, { NULL, 0, NULL, 0, NULL, 0 } };
 	struct pserver *servers;
 	size_t i, n = 0;
 

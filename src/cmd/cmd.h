@@ -23,6 +23,7 @@ enum output_format { FORMAT_TEXT, FORMAT_JSON };
 
 struct ctx {
 	const char *repo;
+	const char *known_hosts;	/* --known-hosts, or NULL */
 	const char *ref;
 	const char *path;
 	int worktree;

@@ -17,6 +17,7 @@
 #include <git2.h>
 #include <openssl/evp.h>
 
+#include "manifest/known_hosts.h"
 #include "manifest/source.h"
 #include "manifest/yaml.h"
 #include "util/buf.h"
@@ -932,7 +933,129 @@ cache_dir(const char *state_dir, const char *url)
 
 struct cred_state {
 	unsigned tries;
+	const char *known_hosts;	/* opts->known_hosts */
+	const char *url;
+	char why[1024];			/* a refused host key, said */
 };
+
+static const char *
+ssh_key_type(git_cert_ssh_raw_type_t t)
+{
+	switch (t) {
+	case GIT_CERT_SSH_RAW_TYPE_RSA: return "ssh-rsa";
+	case GIT_CERT_SSH_RAW_TYPE_DSS: return "ssh-dss";
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_256: return "ecdsa-sha2-nistp256";
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_384: return "ecdsa-sha2-nistp384";
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_521: return "ecdsa-sha2-nistp521";
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ED25519: return "ssh-ed25519";
+	default: return NULL;
+	}
+}
+
+/* The port of an ssh:// URL (22 otherwise, and for scp-like host:path). */
+static int
+url_port(const char *url)
+{
+	const char *h, *end, *colon;
+
+	if (strncmp(url, "ssh://", 6))
+		return 22;
+	h = url + 6;
+	end = h + strcspn(h, "/");
+	if ((colon = memchr(h, '@', (size_t)(end - h))))
+		h = colon + 1;
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+
+		h = rb ? rb : h;
+	}
+	colon = memchr(h, ':', (size_t)(end - h));
+	if (colon) {
+		char *e;
+		long v = strtol(colon + 1, &e, 10);
+
+		if (e != colon + 1 && v > 0 && v < 65536)
+			return (int)v;
+	}
+	return 22;
+}
+
+/* The known_hosts text to check against: the file given, else ssh's two. */
+static char *
+known_hosts_text(const char *file, size_t *len)
+{
+	struct buf b = BUF_INIT;
+	const char *home = getenv("HOME");
+	char *paths[2] = { NULL, NULL }, *data;
+	struct berr err;
+	size_t i, n;
+
+	if (file) {
+		paths[0] = xstrdup(file);
+	} else {
+		paths[0] = home ? xasprintf("%s/.ssh/known_hosts", home) : NULL;
+		paths[1] = xstrdup("/etc/ssh/ssh_known_hosts");
+	}
+	for (i = 0; i < 2; i++) {
+		if (paths[i] && fs_read_file(paths[i], 1 << 24, &data, &n, &err) == 0) {
+			buf_add(&b, data, n);
+			buf_addstr(&b, "\n");
+			free(data);
+		}
+		free(paths[i]);
+	}
+	*len = b.len;
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * An SSH remote's host key against known_hosts, as ssh checks it: unknown,
+ * changed and revoked keys are refused (the reason in cs->why); an https
+ * remote's certificate is left to libgit2's own verification.
+ */
+static int
+certificate_check(git_cert *cert, int valid, const char *host, void *payload)
+{
+	struct cred_state *cs = payload;
+	const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
+	const char *type;
+	char fp[64], *text, *line;
+	size_t len;
+	int port;
+	enum kh_result r;
+
+	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
+		return valid ? 0 : GIT_PASSTHROUGH;
+	if (!(hk->type & GIT_CERT_SSH_RAW) || !(type = ssh_key_type(hk->raw_type))) {
+		snprintf(cs->why, sizeof(cs->why), "the SSH server %s did not show a host key"
+			 " berth can check", host);
+		return GIT_ECERTIFICATE;
+	}
+	port = url_port(cs->url);
+	text = known_hosts_text(cs->known_hosts, &len);
+	r = known_hosts_check(text, len, host, port, type, (const unsigned char *)hk->hostkey,
+			      hk->hostkey_len);
+	free(text);
+	if (r == KH_MATCH)
+		return 0;
+	ssh_key_fingerprint((const unsigned char *)hk->hostkey, hk->hostkey_len, fp);
+	line = known_hosts_line(host, port, type, (const unsigned char *)hk->hostkey,
+				hk->hostkey_len);
+	if (r == KH_UNKNOWN)
+		snprintf(cs->why, sizeof(cs->why), "the SSH host %s is not in %s: its %s key is"
+			 " %s; if that is the server's, add this line: %s", host,
+			 cs->known_hosts ? cs->known_hosts : "~/.ssh/known_hosts or"
+			 " /etc/ssh/ssh_known_hosts", type, fp, line);
+	else if (r == KH_CHANGED)
+		snprintf(cs->why, sizeof(cs->why), "the SSH host key of %s has changed (%s %s):"
+			 " someone may be impersonating the server; refusing it until the"
+			 " known_hosts entry is corrected", host, type, fp);
+	else
+		snprintf(cs->why, sizeof(cs->why), "the SSH host key of %s is revoked (%s %s)",
+			 host, type, fp);
+	free(line);
+	return GIT_ECERTIFICATE;
+}
 
 /*
  * Default credentials: the ssh agent for ssh, the user name of the URL
@@ -1016,10 +1139,13 @@ fetch(struct loader *l, git_remote *remote, const char *url)
 	fo.update_fetchhead = 0;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.callbacks.credentials = credentials;
+	fo.callbacks.certificate_check = certificate_check;
 	fo.callbacks.payload = &cs;
+	cs.known_hosts = l->opts->known_hosts;
+	cs.url = url;
 	if (git_remote_fetch(remote, &refspecs, &fo, "berth: fetch") < 0)
 		return berr_set(l->err, "cannot fetch \"%s\": %s", url,
-				git_msg());
+				cs.why[0] ? cs.why : git_msg());
 	if (git_remote_default_branch(&head, remote) == 0 &&
 	    strncmp(head.ptr, "refs/heads/", 11) == 0) {
 		target = xasprintf("refs/remotes/origin/%s", head.ptr + 11);

@@ -75,6 +75,13 @@ struct source_opts {
 	const char *path;	/* subtree; NULL or "" means the root */
 	int worktree;
 	const char *state_dir;	/* for the cache of remote repositories */
+	/*
+	 * The known_hosts file an SSH remote's host key is checked against;
+	 * NULL: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. A key not
+	 * there (unknown host), another key of its type (changed: a possible
+	 * attack) or a revoked one is refused, and nothing is fetched.
+	 */
+	const char *known_hosts;
 	/* Called once when a load waits over a second for another berth's
 	 * fetch into the same cache (msg says whose); may be NULL. */
 	void (*waiting)(void *arg, const char *msg);

@@ -139,6 +139,8 @@ main_usage(FILE *out)
 		"      --state DIR       state directory (env BERTH_STATE)\n"
 		"      --known-hosts F   SSH host keys of git remotes (env BERTH_KNOWN_HOSTS;\n"
 		"                        default ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts)\n"
+		"      --ssh-key F       private key for SSH git remotes (env BERTH_SSH_KEY;\n"
+		"                        default: ssh-agent)\n"
 		"      --format F        text (default) or json\n"
 		"      --no-color        no colour (also NO_COLOR=1, or when not a TTY)\n"
 		"  -q, --quiet           only errors\n"

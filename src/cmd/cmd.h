@@ -24,6 +24,7 @@ enum output_format { FORMAT_TEXT, FORMAT_JSON };
 struct ctx {
 	const char *repo;
 	const char *known_hosts;	/* --known-hosts, or NULL */
+	const char *ssh_key;		/* --ssh-key, or NULL */
 	const char *ref;
 	const char *path;
 	int worktree;

@@ -15,7 +15,7 @@
 
 enum {
 	G_REPO = 1000, G_REF, G_PATH, G_WORKTREE, G_STATE, G_FORMAT, G_NO_COLOR,
-	G_QUIET, G_VERBOSE, G_HELP, G_KNOWN_HOSTS,
+	G_QUIET, G_VERBOSE, G_HELP, G_KNOWN_HOSTS, G_SSH_KEY,
 };
 
 static const struct opt global_opts[] = {
@@ -30,6 +30,7 @@ static const struct opt global_opts[] = {
 	{ "verbose", 'v', 0, G_VERBOSE },
 	{ "help", 'h', 0, G_HELP },
 	{ "known-hosts", 0, 1, G_KNOWN_HOSTS },
+	{ "ssh-key", 0, 1, G_SSH_KEY },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -91,6 +92,7 @@ apply_global(struct optparse *p, int id, const char *arg)
 	switch (id) {
 	case G_REPO: c->repo = arg; break;
 	case G_KNOWN_HOSTS: c->known_hosts = arg; break;
+	case G_SSH_KEY: c->ssh_key = arg; break;
 	case G_REF: c->ref = arg; break;
 	case G_PATH: c->path = arg; break;
 	case G_WORKTREE: c->worktree = 1; break;
@@ -361,6 +363,7 @@ ctx_source_opts(const struct ctx *ctx, struct source_opts *o)
 	o->worktree = ctx->worktree;
 	o->state_dir = ctx->state_dir;
 	o->known_hosts = ctx->known_hosts ? ctx->known_hosts : getenv("BERTH_KNOWN_HOSTS");
+	o->ssh_key = ctx->ssh_key ? ctx->ssh_key : getenv("BERTH_SSH_KEY");
 	o->waiting = say_waiting;
 	o->waiting_arg = (void *)ctx;
 }

@@ -934,6 +934,7 @@ cache_dir(const char *state_dir, const char *url)
 struct cred_state {
 	unsigned tries;
 	const char *known_hosts;	/* opts->known_hosts */
+	const char *ssh_key;		/* opts->ssh_key, checked */
 	const char *url;
 	char why[1024];			/* a refused host key, said */
 };
@@ -1058,7 +1059,8 @@ certificate_check(git_cert *cert, int valid, const char *host, void *payload)
 }
 
 /*
- * Default credentials: the ssh agent for ssh, the user name of the URL
+ * Default credentials: the deploy key given (opts->ssh_key), else the
+ * ssh agent, for ssh; the user name of the URL
  * (or "git"), Negotiate/NTLM for http. Three tries in all: libgit2 asks
  * again after a refusal, and an agent that is refused would be asked
  * forever.
@@ -1074,6 +1076,9 @@ credentials(git_credential **out, const char *url, const char *user,
 		return GIT_PASSTHROUGH;
 	if (allowed & GIT_CREDENTIAL_USERNAME)
 		return git_credential_username_new(out, user ? user : "git");
+	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && cs->ssh_key)
+		return git_credential_ssh_key_new(out, user ? user : "git", NULL, cs->ssh_key,
+						  NULL);
 	if (allowed & GIT_CREDENTIAL_SSH_KEY)
 		return git_credential_ssh_key_from_agent(out,
 							 user ? user : "git");
@@ -1143,6 +1148,19 @@ fetch(struct loader *l, git_remote *remote, const char *url)
 	fo.callbacks.payload = &cs;
 	cs.known_hosts = l->opts->known_hosts;
 	cs.url = url;
+	if (l->opts->ssh_key) {
+		struct stat st;
+
+		/* as ssh refuses it: a private key others may read is not one */
+		if (stat(l->opts->ssh_key, &st) < 0)
+			return berr_set(l->err, "ssh key \"%s\": %s", l->opts->ssh_key,
+					strerror(errno));
+		if (st.st_mode & 077)
+			return berr_set(l->err, "ssh key \"%s\" is mode %04o: want it readable"
+					" by its owner only (chmod 600)", l->opts->ssh_key,
+					(unsigned)(st.st_mode & 07777));
+		cs.ssh_key = l->opts->ssh_key;
+	}
 	if (git_remote_fetch(remote, &refspecs, &fo, "berth: fetch") < 0)
 		return berr_set(l->err, "cannot fetch \"%s\": %s", url,
 				cs.why[0] ? cs.why : git_msg());

@@ -82,6 +82,12 @@ struct source_opts {
 	 * attack) or a revoked one is refused, and nothing is fetched.
 	 */
 	const char *known_hosts;
+	/*
+	 * The private key for SSH remotes (a deploy key; a timer has no
+	 * agent), refused when its group or others may read it; NULL: the
+	 * ssh agent.
+	 */
+	const char *ssh_key;
 	/* Called once when a load waits over a second for another berth's
 	 * fetch into the same cache (msg says whose); may be NULL. */
 	void (*waiting)(void *arg, const char *msg);

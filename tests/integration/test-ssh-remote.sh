@@ -3,7 +3,8 @@
 # server's host key against known_hosts as ssh does. An unknown host is
 # refused with its key's SHA256 fingerprint and the line to add; a changed
 # key is refused as a possible attack; a plain or a hashed entry lets the
-# fetch through; --known-hosts wins over BERTH_KNOWN_HOSTS.
+# fetch through; --known-hosts wins over BERTH_KNOWN_HOSTS. Without an
+# agent, a deploy key (--ssh-key) is used, and refused when others may read it.
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/sshd ] || ! command -v ssh-agent >/dev/null; then
@@ -80,4 +81,15 @@ has "as a possible attack" "$T/err" "the SSH host key of 127.0.0.1 has changed (
 
 # --known-hosts wins over the environment.
 expect "--known-hosts over BERTH_KNOWN_HOSTS" 0 env BERTH_KNOWN_HOSTS="$T/changed" "$BERTH" --known-hosts "$T/known_hosts" --repo "$URL" validate
+
+# A timer has no agent: a deploy key, readable by its owner only.
+kill "$SSH_AGENT_PID"; SSH_AGENT_PID=
+unset SSH_AUTH_SOCK
+export BERTH_KNOWN_HOSTS=$T/known_hosts
+expect "without an agent or a key, no credentials" 1 "$BERTH" --repo "$URL" validate
+expect "with --ssh-key" 0 "$BERTH" --ssh-key "$T/id" --repo "$URL" validate
+expect "with BERTH_SSH_KEY" 0 env BERTH_SSH_KEY="$T/id" "$BERTH" --repo "$URL" validate
+chmod 0644 "$T/id"
+expect "a key others can read is refused" 1 "$BERTH" --ssh-key "$T/id" --repo "$URL" validate
+has "and says why" "$T/err" "ssh key \"$T/id\" is mode 0644: want it readable by its owner only (chmod 600)"
 finish

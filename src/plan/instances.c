@@ -181,9 +181,9 @@ oindex_release(struct oindex *x)
 
 /*
  * The observed instance named name in project, on any server; its server.
- * Found on two servers, the one is not what an interrupted move of the
- * other left; when neither is the other's leftover, *twice is the host of
- * the second (the instance is on both: NULL otherwise).
+ * What interrupted moves left (find_leftovers()) is not it; when two are
+ * left, *twice is the host of the second (the instance is on both: NULL
+ * otherwise).
  */
 static const json_t *
 find_instance(const struct oindex *x, const char *name, const char *project,
@@ -196,15 +196,14 @@ find_instance(const struct oindex *x, const char *name, const char *project,
 	free(key);
 	*twice = NULL;
 	for (k = at ? (long)json_integer_value(at) : -1; k >= 0; k = x->v[k].next) {
-		const json_t *v = x->v[k].v;
-		const char *h = host_name(x->v[k].server, v);
-
-		if (found && !move_leftover(found, h)) {
-			if (!move_leftover(v, host_name(*server, found)) && !*twice)
-				*twice = h;
+		if (x->v[k].leftover)
+			continue;
+		if (found) {
+			if (!*twice)
+				*twice = host_name(x->v[k].server, x->v[k].v);
 			continue;
 		}
-		found = v;
+		found = x->v[k].v;
 		*server = x->v[k].server;
 	}
 	return found;
@@ -396,13 +395,14 @@ has_extension(const json_t *observed, const char *server, const char *ext)
 	return 0;
 }
 
-static const char *
-expanded_key(const json_t *v, const char *key)
+const char *
+instance_key(const json_t *v, const char *key, int expanded)
 {
 	const char *x = json_string_value(json_object_get(json_object_get(v, "config"), key));
 
-	return x ? x : json_string_value(json_object_get(json_object_get(v, "expanded_config"),
-							  key));
+	if (!x && expanded)
+		x = json_string_value(json_object_get(json_object_get(v, "expanded_config"), key));
+	return x;
 }
 
 /*
@@ -414,7 +414,7 @@ moves_live(const json_t *observed, const struct imove *mv)
 {
 	const char *type = json_string_value(json_object_get(mv->obs, "type"));
 	const char *st = json_string_value(json_object_get(mv->obs, "status"));
-	const char *stateful = expanded_key(mv->obs, "migration.stateful");
+	const char *stateful = instance_key(mv->obs, "migration.stateful", 1);
 
 	return type && !strcmp(type, "virtual-machine") && st && !strcmp(st, "Running") &&
 	       stateful && !strcmp(stateful, "true") &&
@@ -498,7 +498,7 @@ moves_undeclared(const struct fleet *f, const json_t *observed, const struct oin
 
 	for (k = 0; k < x->n; k++) {
 		const struct oinst *oi = &x->v[k];
-		const char *plan = expanded_key(oi->v, "user.berth.plan");
+		const char *plan = instance_key(oi->v, "user.berth.plan", 1);
 		const char *managed = json_string_value(json_object_get(json_object_get(
 			oi->v, "config"), "user.berth.managed"));
 		const struct m_host *h = host_of(f, oi->server, oi->v);
@@ -560,13 +560,13 @@ instances_resolve(const struct fleet *f, const json_t *observed,
 		if (!ip->obs)
 			continue;
 		ip->host = host_of(f, ip->server, ip->obs);
-		if (twice)
+		if (twice) {
 			ip->blocked = xasprintf("on %s and on %s (a move that could not delete its"
 						" source?): delete the copy that is not the"
 						" customer's by hand", host_name(ip->server, ip->obs),
 						twice);
-		if (twice)
 			ip->blocked_by = "on two hosts";
+		}
 		sh = st && ip->host ? status_host(st, ip->host->meta.name) : NULL;
 		if (sh && in->offer && !in->host && !reported(sh, in->meta.name, project))
 			place_commit(&pl, in->offer, sh);

@@ -72,6 +72,10 @@ void offer_config(const struct m_offer *o, json_t *config);
 json_t *offer_devices(const struct m_offer *o);
 
 /* instances.c: where each Instance manifest is or goes (see instances.c). */
+
+/* The config value of key of an observed instance: its own, else (expanded) its profiles'. */
+const char *instance_key(const json_t *v, const char *key, int expanded);
+
 struct status;
 
 struct iplace {

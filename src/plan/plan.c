@@ -855,17 +855,6 @@ plan_move(struct pctx *c, const struct pserver *s, const struct imove *mv)
 	json_digest(a->before, a->digest);
 }
 
-/* The config value of key of an instance: its own, else from its profiles. */
-static const char *
-instance_key(const json_t *v, const char *key, int expanded)
-{
-	const char *x = json_string_value(json_object_get(json_object_get(v, "config"), key));
-
-	if (!x && expanded)
-		x = json_string_value(json_object_get(json_object_get(v, "expanded_config"), key));
-	return x;
-}
-
 /* Is the observed instance v declared by an Instance manifest? */
 static int
 instance_declared(const struct fleet *f, const json_t *v)

@@ -301,7 +301,6 @@ index_observed(struct pserver *s)
 		json_array_foreach(list_of(s, kinds[k]), i, v) {
 			const char *p = kinds[k] == OBJ_PROFILE || kinds[k] == OBJ_IMAGE ||
 					kinds[k] == OBJ_INSTANCE ? obj_project(v) : NULL;
-
 			const char *n = json_string_value(json_object_get(v, "name"));
 
 			if (kinds[k] != OBJ_IMAGE) {
@@ -385,20 +384,30 @@ image_users(const struct pserver *s, const json_t *image)
 	return n;
 }
 
-/* Running instances that use profile name of project. */
+/*
+ * The running instances (of type, or any when NULL) that use profile name
+ * of project: their count, and their names "a, b" added to names (may be
+ * NULL).
+ */
 static size_t
-running_users(const struct pserver *s, const char *name, const char *project)
+running_users_of(const struct pserver *s, const char *name, const char *project,
+		 const char *type, struct buf *names)
 {
 	const json_t *v, *p;
 	size_t i, k, n = 0;
 
 	json_array_foreach(json_object_get(s->obs, "instances"), i, v) {
 		const char *st = json_string_value(json_object_get(v, "status"));
+		const char *t = json_string_value(json_object_get(v, "type"));
 
-		if (!st || strcmp(st, "Running") || strcmp(obj_project(v), project))
+		if (!st || strcmp(st, "Running") || strcmp(obj_project(v), project) ||
+		    (type && (!t || strcmp(t, type))))
 			continue;
 		json_array_foreach(json_object_get(v, "profiles"), k, p)
 			if (json_is_string(p) && !strcmp(json_string_value(p), name)) {
+				if (names)
+					buf_addf(names, "%s%s", n ? ", " : "",
+						 json_string_value(json_object_get(v, "name")));
 				n++;
 				break;
 			}
@@ -406,33 +415,10 @@ running_users(const struct pserver *s, const char *name, const char *project)
 	return n;
 }
 
-/* The running VMs that use profile name of project, "a, b", or NULL. */
-static char *
-running_vms(const struct pserver *s, const char *name, const char *project)
+static size_t
+running_users(const struct pserver *s, const char *name, const char *project)
 {
-	const json_t *v, *p;
-	struct buf b = BUF_INIT;
-	size_t i, k;
-
-	json_array_foreach(json_object_get(s->obs, "instances"), i, v) {
-		const char *st = json_string_value(json_object_get(v, "status"));
-		const char *type = json_string_value(json_object_get(v, "type"));
-
-		if (!st || strcmp(st, "Running") || !type || strcmp(type, "virtual-machine") ||
-		    strcmp(obj_project(v), project))
-			continue;
-		json_array_foreach(json_object_get(v, "profiles"), k, p)
-			if (json_is_string(p) && !strcmp(json_string_value(p), name)) {
-				buf_addf(&b, "%s%s", b.len ? ", " : "",
-					 json_string_value(json_object_get(v, "name")));
-				break;
-			}
-	}
-	if (!b.len) {
-		buf_release(&b);
-		return NULL;
-	}
-	return buf_detach(&b, NULL);
+	return running_users_of(s, name, project, NULL, NULL);
 }
 
 static char *
@@ -589,20 +575,22 @@ plan_desired(struct pctx *c, const struct pserver *s, struct dobj *d)
 		a->safety = SAFETY_DISRUPTIVE;
 	if (d->object == OBJ_PROFILE) {
 		/* vm_maxcpus: QEMU reads it at start; a running VM keeps the old one */
+		struct buf vms = BUF_INIT;
 		size_t i;
-		char *vms = NULL, *r;
+		char *r;
 
 		for (i = 0; i < a->nfields; i++)
 			if (!strcmp(a->fields[i].field, "config[\"raw.qemu.conf\"]"))
-				vms = running_vms(s, d->name, d->project ? d->project : "default");
-		if (vms) {
+				running_users_of(s, d->name, d->project ? d->project : "default",
+						 "virtual-machine", &vms);
+		if (vms.len) {
 			r = xasprintf("%s; the cluster's vm_maxcpus changes: running VMs that need"
-				      " a restart to take it: %s", a->reason, vms);
+				      " a restart to take it: %s", a->reason, vms.buf);
 			free(a->reason);
 			a->reason = r;
 			a->safety = SAFETY_DISRUPTIVE;
-			free(vms);
 		}
+		buf_release(&vms);
 	}
 }
 
@@ -870,24 +858,13 @@ instance_declared(const struct fleet *f, const json_t *v)
 static const json_t *
 offer_profile(const struct pserver *s, const struct m_offer *o, const char *project)
 {
-	const json_t *v, *dflt = NULL;
 	char *name = xasprintf("plan-%s", o->meta.name);
-	size_t i;
+	const json_t *v = find_observed(s, OBJ_PROFILE, name, project);
 
-	json_array_foreach(list_of(s, OBJ_PROFILE), i, v) {
-		const char *n = json_string_value(json_object_get(v, "name"));
-
-		if (!n || strcmp(n, name))
-			continue;
-		if (!strcmp(obj_project(v), project)) {
-			free(name);
-			return v;
-		}
-		if (!strcmp(obj_project(v), "default"))
-			dflt = v;
-	}
+	if (!v)
+		v = find_observed(s, OBJ_PROFILE, name, "default");
 	free(name);
-	return dflt;
+	return v;
 }
 
 /*

@@ -3,6 +3,7 @@
  * time per state directory, every change recorded in the ledger.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,6 @@
 #include "apply/prepare.h"
 #include "cmd/cmd.h"
 #include "plan/plan.h"
-#include "incus/client.h"
-#include "ledger/ledger.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -318,12 +317,11 @@ carry_out(struct run *r, const struct run_inputs *in, unsigned parallel,
 static void
 checkpoint_due(struct ctx *ctx, struct ledger *l, int64_t every_ms)
 {
-	struct incus_identity id = { 0 };
 	struct berr err;
 	struct stat st;
 	char *dir = xasprintf("%s/checkpoints", ctx->state_dir), *latest, *one = NULL;
 	char *text = NULL;
-	json_t *cp = NULL;
+	int64_t seq = 0;
 
 	if (every_ms < 0)
 		every_ms = CHECKPOINT_EVERY_MS;
@@ -331,17 +329,13 @@ checkpoint_due(struct ctx *ctx, struct ledger *l, int64_t every_ms)
 	if (!every_ms || (stat(latest, &st) == 0 &&
 			  clock_now_ms() - (int64_t)st.st_mtime * 1000 < every_ms))
 		goto out;
-	if (mkdir_p(dir, &err) < 0 || incus_identity_load(ctx->state_dir, &id, &err) < 0 ||
-	    !(cp = ledger_checkpoint_make(l, id.key_file, id.cert_pem, clock_now_ms(), &err)))
+	if (mkdir_p(dir, &err) < 0 || !(text = cmd_signed_checkpoint(ctx, l, &seq, &err)))
 		goto fail;
-	text = json_dumps(cp, JSON_INDENT(2) | JSON_SORT_KEYS);
-	one = xasprintf("%s/%" JSON_INTEGER_FORMAT ".json", dir,
-			json_integer_value(json_object_get(cp, "seq")));
-	if (!text || fs_write_atomic(one, text, strlen(text), 0644, &err) < 0 ||
+	one = xasprintf("%s/%" PRId64 ".json", dir, seq);
+	if (fs_write_atomic(one, text, strlen(text), 0644, &err) < 0 ||
 	    fs_write_atomic(latest, text, strlen(text), 0644, &err) < 0)
 		goto fail;
-	cmd_info(ctx, "signed checkpoint of ledger entry %" JSON_INTEGER_FORMAT " in %s",
-		 json_integer_value(json_object_get(cp, "seq")), one);
+	cmd_info(ctx, "signed checkpoint of ledger entry %" PRId64 " in %s", seq, one);
 	goto out;
 fail:
 	cmd_warn(ctx, "ledger checkpoint: %s", err.msg);
@@ -350,8 +344,6 @@ out:
 	free(one);
 	free(latest);
 	free(dir);
-	json_decref(cp);
-	incus_identity_release(&id);
 }
 
 static int

@@ -16,7 +16,6 @@
 #include "cmd/cmd.h"
 #include "incus/client.h"
 #include "ledger/ledger.h"
-#include "util/clock.h"
 #include "util/fs.h"
 #include "util/banned.h"
 
@@ -225,30 +224,20 @@ export_jsonl(void *ctx, const json_t *e)
 static int
 write_checkpoint(struct ctx *ctx, struct ledger *l, const char *file)
 {
-	struct incus_identity id = { 0 };
 	struct berr err;
-	json_t *cp = NULL;
-	char *text = NULL;
+	int64_t seq = 0;
+	char *text = cmd_signed_checkpoint(ctx, l, &seq, &err);
 	int ret = EXIT_FAIL;
 
-	if (incus_identity_load(ctx->state_dir, &id, &err) < 0 ||
-	    !(cp = ledger_checkpoint_make(l, id.key_file, id.cert_pem, clock_now_ms(), &err))) {
-		cmd_berr(ctx, &err);
-		goto out;
-	}
-	text = json_dumps(cp, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!text || fs_write_atomic(file, text, strlen(text), 0644, &err) < 0) {
 		cmd_berr(ctx, &err);
-		goto out;
+	} else {
+		cmd_info(ctx, "signed checkpoint of entry %" PRId64 " written to %s; `berth"
+			 " ledger verify --checkpoint %s` proves the ledger still extends it",
+			 seq, file, file);
+		ret = EXIT_OK;
 	}
-	cmd_info(ctx, "signed checkpoint of entry %" JSON_INTEGER_FORMAT " written to %s;"
-		 " `berth ledger verify --checkpoint %s` proves the ledger still extends it",
-		 json_integer_value(json_object_get(cp, "seq")), file, file);
-	ret = EXIT_OK;
-out:
 	free(text);
-	json_decref(cp);
-	incus_identity_release(&id);
 	return ret;
 }
 

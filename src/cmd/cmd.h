@@ -110,6 +110,15 @@ void print_diags(const struct ctx *ctx, struct diags *d);
 /* Source options from the global options. */
 void ctx_source_opts(const struct ctx *ctx, struct source_opts *o);
 
+struct ledger;
+/*
+ * A checkpoint of l now, signed with the state directory's identity
+ * (ledger_checkpoint_make()), as the JSON text of its file (caller frees);
+ * its seq in *seq. NULL with err.
+ */
+char *cmd_signed_checkpoint(const struct ctx *ctx, struct ledger *l, int64_t *seq,
+			    struct berr *err);
+
 struct manifest_result;
 /*
  * Load and check the manifests of the configured commit for a command

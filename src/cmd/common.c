@@ -9,7 +9,10 @@
 
 #include "apply/prepare.h"
 #include "cmd/cmd.h"
+#include "incus/client.h"
+#include "ledger/ledger.h"
 #include "manifest/manifest.h"
+#include "util/clock.h"
 #include "util/suggest.h"
 #include "util/banned.h"
 
@@ -443,4 +446,22 @@ cmd_prepare(const struct ctx *ctx, struct run_inputs *in, const struct run_input
 	}
 	diags_release(&d);
 	return ret;
+}
+
+char *
+cmd_signed_checkpoint(const struct ctx *ctx, struct ledger *l, int64_t *seq, struct berr *err)
+{
+	struct incus_identity id = { 0 };
+	json_t *cp = NULL;
+	char *text = NULL;
+
+	if (incus_identity_load(ctx->state_dir, &id, err) == 0 &&
+	    (cp = ledger_checkpoint_make(l, id.key_file, id.cert_pem, clock_now_ms(), err))) {
+		*seq = json_integer_value(json_object_get(cp, "seq"));
+		if (!(text = json_dumps(cp, JSON_INDENT(2) | JSON_SORT_KEYS)))
+			berr_set(err, "cannot write the checkpoint as JSON");
+	}
+	json_decref(cp);
+	incus_identity_release(&id);
+	return text;
 }

@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "ledger/ledger.h"
+#include "util/base64.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/hex.h"
@@ -250,14 +251,10 @@ check_signature(const json_t *cp, const char *want, struct berr *err)
 			 " this one is %.12s)", fp, want);
 		goto out;
 	}
-	n = EVP_DecodeBlock(sig, (const unsigned char *)b64, (int)len);
+	n = base64_decode(b64, len, sig, sizeof(sig));
 	if (n < 0) {
 		berr_set(err, "the checkpoint's signature is not base64");
 		goto out;
-	}
-	while (len && b64[len - 1] == '=' && n > 0) {	/* EVP_DecodeBlock counts the padding */
-		len--;
-		n--;
 	}
 	signed_text(cp, &text);
 	if (!(pub = X509_get_pubkey(x)) || !(md = EVP_MD_CTX_new()) ||

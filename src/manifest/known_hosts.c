@@ -11,34 +11,11 @@
 #include <openssl/hmac.h>
 
 #include "manifest/known_hosts.h"
+#include "util/base64.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
 #define MAX_FIELD 16384		/* a key's base64, a line's hosts */
-
-/* Decode base64 (with or without padding) into out; its length, or -1. */
-static int
-b64_decode(const char *in, size_t len, unsigned char *out, size_t outlen)
-{
-	char *padded;
-	size_t n = len, pad;
-	int got;
-
-	while (n && in[n - 1] == '=')
-		n--;
-	if (n % 4 == 1 || (n + 3) / 4 * 3 > outlen)
-		return -1;
-	pad = (4 - n % 4) % 4;
-	padded = xmalloc(n + pad + 1);
-	memcpy(padded, in, n);
-	memset(padded + n, '=', pad);
-	padded[n + pad] = '\0';
-	got = EVP_DecodeBlock(out, (const unsigned char *)padded, (int)(n + pad));
-	free(padded);
-	if (got < 0 || (size_t)got < pad)
-		return -1;
-	return got - (int)pad;
-}
 
 /* The name a line lists the host under: "host", or "[host]:port". */
 static char *
@@ -58,8 +35,8 @@ hashed_match(const char *field, const char *name)
 
 	if (!bar)
 		return 0;
-	sl = b64_decode(salt, (size_t)(bar - salt), s, sizeof(s));
-	hl = b64_decode(bar + 1, strlen(bar + 1), h, sizeof(h));
+	sl = base64_decode(salt, (size_t)(bar - salt), s, sizeof(s));
+	hl = base64_decode(bar + 1, strlen(bar + 1), h, sizeof(h));
 	if (sl <= 0 || hl != 20)
 		return 0;
 	if (!HMAC(EVP_sha1(), s, sl, (const unsigned char *)name, strlen(name), md, &mdlen) ||
@@ -145,7 +122,7 @@ known_hosts_check(const char *data, size_t len, const char *host, int port,
 		}
 		if (strlen(f[0]) >= MAX_FIELD || strlen(f[2]) >= MAX_FIELD)
 			continue;
-		k = b64_decode(f[2], strlen(f[2]), key, MAX_FIELD);
+		k = base64_decode(f[2], strlen(f[2]), key, MAX_FIELD);
 		if (k <= 0)
 			continue;
 		if (is_revoked) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/collect.h"
+#include "agent/drivers.h"
 #include "agent/report.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -1002,6 +1003,8 @@ collect_host_stats(const struct collect_opts *o, struct incus_conn *c,
 {
 	struct incus_conn *own = NULL;
 	struct collect_cpu before, now;
+	struct drivers_roots roots = { proc_root(o), sys_root(o),
+				       o ? o->modules_root : NULL };
 	uint64_t threads, mem_total, mem_avail;
 	json_t *net = NULL, *pools = NULL, *mem, *out = NULL;
 	double load[3], use;
@@ -1035,6 +1038,7 @@ collect_host_stats(const struct collect_opts *o, struct incus_conn *c,
 	json_object_set_new(mem, "available", counter(mem_avail));
 	json_object_set_new(out, "memory", mem);
 	json_object_set_new(out, "storage_pools", pools);
+	json_object_set_new(out, "storage_drivers", drivers_detect(&roots));
 	json_object_set_new(out, "network", net);
 	pools = net = NULL;
 	if (prev)

@@ -38,6 +38,7 @@
 struct collect_opts {
 	const char *proc_root;		/* NULL: "/proc" */
 	const char *sys_root;		/* NULL: "/sys" */
+	const char *modules_root;	/* NULL: "/lib/modules" (drivers.h) */
 	const char *incus_endpoint;	/* NULL or "": COLLECT_DEFAULT_ENDPOINT */
 	const char *const *interfaces;	/* billable host NICs, exactly these;
 					   ninterfaces 0: the default rule */
@@ -145,7 +146,8 @@ json_t *collect_host_network(const struct collect_opts *o, struct berr *err);
  * samples cpu_sample_ms apart are taken. On success *prev becomes this
  * report's sample; on failure it is left as it was. c may be NULL: a
  * connection to o->incus_endpoint is opened for this call. Requests: 1 +
- * one per storage pool. New reference, caller json_decref()s; NULL with
+ * one per storage pool. "storage_drivers" is drivers_detect() of the
+ * roots. New reference, caller json_decref()s; NULL with
  * err naming the file or request.
  */
 json_t *collect_host_stats(const struct collect_opts *o, struct incus_conn *c,

@@ -372,11 +372,51 @@ parse_nics(struct pctx *p, const json_t *o, struct report_nic **out, size_t *nou
 	return 0;
 }
 
+/* host_stats.storage_drivers (drivers.h); agents before it send none. */
+static int
+parse_drivers(struct pctx *p, const json_t *hs, struct report *r)
+{
+	static const char *const keys[] = { "name", "usable", "reason", NULL };
+	json_t *list, *v, *u;
+	size_t i, n, m;
+
+	if (!(list = get_array(p, hs, "storage_drivers", REPORT_MAX_DRIVERS)))
+		return -1;
+	r->ndrivers = json_array_size(list);
+	r->drivers = xcalloc(r->ndrivers ? r->ndrivers : 1, sizeof(*r->drivers));
+	n = enter(p, "storage_drivers", 0);
+	json_array_foreach(list, i, v) {
+		struct report_driver *d = &r->drivers[i];
+
+		m = enter(p, NULL, (long)i);
+		if (!json_is_object(v))
+			return fail(p, "want an object, have %s", type_word(v));
+		if (only_keys(p, v, keys) < 0 || get_str(p, v, "name", 0, &d->name) < 0)
+			return -1;
+		u = json_object_get(v, "usable");
+		if (!json_is_boolean(u)) {
+			enter(p, "usable", 0);
+			return fail(p, "want true or false, have %s", type_word(u));
+		}
+		d->usable = json_is_true(u);
+		if (json_object_get(v, "reason") && get_str(p, v, "reason", 0, &d->reason) < 0)
+			return -1;
+		if (!d->usable && !d->reason)
+			return fail(p, "a driver that is not usable needs a \"reason\"");
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(r->drivers[j].name, d->name))
+				return fail(p, "name \"%s\" is listed twice", d->name);
+		leave(p, m);
+	}
+	leave(p, n);
+	return 0;
+}
+
 static int
 parse_host_stats(struct pctx *p, const json_t *hs, struct report *r)
 {
 	static const char *const keys[] = { "cpu_threads", "cpu_use", "load", "memory",
-					    "storage_pools", "network", NULL };
+					    "storage_pools", "storage_drivers", "network", NULL };
 	static const char *const mkeys[] = { "total", "available", NULL };
 	static const char *const pkeys[] = { "name", "driver", "total", "used", "free", "error",
 					     NULL };
@@ -432,6 +472,8 @@ parse_host_stats(struct pctx *p, const json_t *hs, struct report *r)
 		leave(p, m);
 	}
 	leave(p, n);
+	if (json_object_get(hs, "storage_drivers") && parse_drivers(p, hs, r) < 0)
+		return -1;
 	return parse_nics(p, hs, &r->nics, &r->nnics);
 }
 
@@ -566,6 +608,7 @@ report_release(struct report *r)
 	free(r->instances);
 	free(r->nics);
 	free(r->pools);
+	free(r->drivers);
 	json_decref(r->root);
 	memset(r, 0, sizeof(*r));
 }
@@ -576,5 +619,14 @@ report_pool(const struct report *r, const char *name)
 	for (size_t i = 0; i < r->npools; i++)
 		if (!strcmp(r->pools[i].name, name))
 			return &r->pools[i];
+	return NULL;
+}
+
+const struct report_driver *
+report_driver(const struct report *r, const char *name)
+{
+	for (size_t i = 0; i < r->ndrivers; i++)
+		if (!strcmp(r->drivers[i].name, name))
+			return &r->drivers[i];
 	return NULL;
 }

@@ -41,6 +41,11 @@
  *                         "total": 1, "used": 1, "free": 1}],   bytes
  *                         a pool the agent could not read has
  *                         "error": "why" and 0 for the three sizes
+ *      "storage_drivers": [{"name": "lvm", "usable": false,
+ *                           "reason": "the kernel has no ..."},
+ *                          {"name": "dir", "usable": true}],
+ *                         optional (agents before it send none): the
+ *                         drivers the kernel can run (drivers.h)
  *      "network": [{"name": "eth0", "rx_bytes": 1, "tx_bytes": 1,
  *                   "rx_packets": 1, "tx_packets": 1}]},
  *    "instances": [
@@ -72,6 +77,7 @@
 #define REPORT_MAX_INSTANCES	4000		/* ~225 bytes each: fits 1 MiB */
 #define REPORT_MAX_NICS		256		/* per host and per instance */
 #define REPORT_MAX_POOLS	256
+#define REPORT_MAX_DRIVERS	32
 
 #define REPORT_H_HOST		"Berth-Host"
 #define REPORT_H_BOOT_ID	"Berth-Boot-Id"
@@ -125,6 +131,12 @@ struct report_pool {
 				   (Incus says it is unavailable): sizes 0 */
 };
 
+struct report_driver {
+	const char *name;	/* "lvm", "zfs", "btrfs", "dir" */
+	int usable;
+	const char *reason;	/* why not, or NULL when usable */
+};
+
 struct report_instance {
 	const char *name;
 	const char *project;
@@ -160,6 +172,8 @@ struct report {
 	uint64_t mem_total, mem_available;
 	struct report_pool *pools;
 	size_t npools;
+	struct report_driver *drivers;	/* none from older agents */
+	size_t ndrivers;
 	struct report_nic *nics;
 	size_t nnics;
 	struct report_instance *instances;
@@ -182,5 +196,9 @@ void report_release(struct report *r);
 /* The pool named name in r, or NULL. */
 const struct report_pool *report_pool(const struct report *r,
 				      const char *name);
+
+/* The storage driver named name in r's storage_drivers, or NULL. */
+const struct report_driver *report_driver(const struct report *r,
+					  const char *name);
 
 #endif

@@ -27,7 +27,7 @@
 #include "util/banned.h"
 
 enum { O_OUT, O_HOST, O_KEY, O_SERVER, O_INCUS, O_INTERVAL, O_SPOOL, O_IFACE, O_SPOOL_MAX,
-       O_SERVER_CA, O_PROC, O_SYS };
+       O_SERVER_CA, O_PROC, O_SYS, O_MODULES };
 
 static const struct opt agent_opts[] = {
 	{ "out", 'o', 1, O_OUT },
@@ -42,6 +42,7 @@ static const struct opt agent_opts[] = {
 	{ "server-ca", 0, 1, O_SERVER_CA },
 	{ "proc", 0, 1, O_PROC },
 	{ "sys", 0, 1, O_SYS },
+	{ "modules", 0, 1, O_MODULES },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -175,6 +176,7 @@ cmd_agent(struct ctx *ctx, int argc, char **argv)
 		case O_SERVER_CA: ao.server_ca = p.arg; break;
 		case O_PROC: ao.collect.proc_root = p.arg; break;
 		case O_SYS: ao.collect.sys_root = p.arg; break;
+		case O_MODULES: ao.collect.modules_root = p.arg; break;
 		case O_IFACE:
 			ifaces = xreallocarray(ifaces, nifaces + 1, sizeof(*ifaces));
 			ifaces[nifaces++] = p.arg;

@@ -23,6 +23,7 @@
 #include "lab.h"
 
 #include "agent/collect.h"
+#include "agent/drivers.h"
 #include "agent/report.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -30,10 +31,15 @@
 
 #define HOST TEST_DATA "/proc/host"
 #define INCUS TEST_DATA "/proc/incus"
+#define DRIVERS_FIXTURE \
+	"[{\"name\":\"lvm\",\"reason\":\"the kernel has no device-mapper driver\"," \
+	"\"usable\":false},{\"name\":\"zfs\",\"usable\":true},{\"name\":\"btrfs\"," \
+	"\"usable\":true},{\"name\":\"dir\",\"usable\":true}]"
 
 static const struct collect_opts fixture = {
 	.proc_root = HOST "/proc",
 	.sys_root = HOST "/sys",
+	.modules_root = TEST_DATA "/proc/modules",
 	.incus_endpoint = "unix:///nonexistent/berth-test/unix.socket",
 	.cpu_sample_ms = 1,
 };
@@ -935,6 +941,7 @@ real_incus(void **state)
 	unsigned long long bytes;
 	json_t *hs, *inst, *res, *p;
 	struct berr err;
+	char *dump;
 
 	(void)state;
 	o.incus_endpoint = lab.endpoint;
@@ -950,7 +957,11 @@ real_incus(void **state)
 		fail_msg("%s", err.msg);
 	incus_conn_stats(c, &req1, &bytes);
 	assert_int_equal(req1 - req0, 2);	/* the pools, then the resources of each */
-	assert_int_equal(json_object_size(hs), 6);
+	assert_int_equal(json_object_size(hs), 7);
+	/* the fixture's kernel: no device-mapper, zfs loadable, btrfs */
+	dump = json_dumps(json_object_get(hs, "storage_drivers"), JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(dump, DRIVERS_FIXTURE);
+	free(dump);
 	assert_true(jint(hs, "cpu_threads") == 4);
 	assert_true(json_real_value(json_object_get(hs, "cpu_use")) == 0.0);	/* same file twice */
 	assert_int_equal(json_array_size(json_object_get(hs, "load")), 3);
@@ -989,6 +1000,118 @@ real_incus(void **state)
 	incus_conn_free(c);
 }
 
+/* ---- storage drivers ---------------------------------------------------- */
+
+static void
+modules_listed(void **state)
+{
+	(void)state;
+	assert_true(drivers_module_listed("kernel/drivers/md/dm-thin-pool.ko.xz: "
+					  "kernel/drivers/md/dm-bufio.ko.xz\n", "dm-thin-pool"));
+	assert_true(drivers_module_listed("kernel/drivers/md/dm_thin_pool.ko\n", "dm-thin-pool"));
+	assert_true(drivers_module_listed("a.ko\nkernel/fs/btrfs/btrfs.ko.zst:\n", "btrfs"));
+	assert_true(drivers_module_listed("zfs.ko", "zfs"));
+	/* a dependency, a longer name, a name without .ko are not the module */
+	assert_false(drivers_module_listed("kernel/x/a.ko: kernel/fs/btrfs/btrfs.ko\n", "btrfs"));
+	assert_false(drivers_module_listed("kernel/drivers/md/dm-thin-pool2.ko\n", "dm-thin-pool"));
+	assert_false(drivers_module_listed("kernel/drivers/md/dm-thin-pool\n", "dm-thin-pool"));
+	assert_false(drivers_module_listed("kernel/zfs.kox\n", "zfs"));
+	assert_false(drivers_module_listed("", "zfs"));
+}
+
+static void
+put(const char *root, const char *rel, const char *text)
+{
+	char *path = xasprintf("%s/%s", root, rel), *slash;
+	FILE *f;
+
+	for (slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(path, 0755);
+		*slash = '/';
+	}
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	free(path);
+}
+
+static const char *
+usable(const json_t *list, const char *name)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(list, i, d)
+		if (!strcmp(jstr(d, "name"), name))
+			return json_is_true(json_object_get(d, "usable")) ? "yes" : jstr(d, "reason");
+	return "missing";
+}
+
+static void
+storage_drivers(void **state)
+{
+	char root[] = "/tmp/berth-drivers-XXXXXX";
+	struct drivers_roots r;
+	char *proc, *sys, *mods, *cmd;
+	json_t *d;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	proc = xasprintf("%s/proc", root);
+	sys = xasprintf("%s/sys", root);
+	mods = xasprintf("%s/lib", root);
+	r.proc = proc;
+	r.sys = sys;
+	r.modules = mods;
+
+	/* nothing readable: only dir */
+	d = drivers_detect(&r);
+	assert_string_equal(usable(d, "lvm"), "the kernel has no device-mapper driver");
+	assert_string_equal(usable(d, "zfs"), "the kernel has no zfs module");
+	assert_string_equal(usable(d, "btrfs"), "the kernel has no btrfs file system");
+	assert_string_equal(usable(d, "dir"), "yes");
+	assert_int_equal(json_array_size(d), 4);
+	json_decref(d);
+
+	/* device-mapper built in, no thin-pool target (the kernel of the lab) */
+	put(proc, "misc", "236 device-mapper\n");
+	put(proc, "sys/kernel/osrelease", "6.12.0\n");
+	put(mods, "6.12.0/modules.dep", "kernel/drivers/md/dm-bufio.ko:\n");
+	d = drivers_detect(&r);
+	assert_string_equal(usable(d, "lvm"),
+			    "the kernel has no dm-thin-pool target (lvm thin pools fail)");
+	json_decref(d);
+
+	/* the target loadable: lvm usable; btrfs loaded; zfs built in */
+	put(mods, "6.12.0/modules.dep",
+	    "kernel/drivers/md/dm-thin-pool.ko.xz: kernel/drivers/md/dm-bufio.ko.xz\n");
+	put(sys, "module/btrfs/refcnt", "0\n");
+	put(mods, "6.12.0/modules.builtin", "kernel/fs/zfs/zfs.ko\n");
+	d = drivers_detect(&r);
+	assert_string_equal(usable(d, "lvm"), "yes");
+	assert_string_equal(usable(d, "zfs"), "yes");
+	assert_string_equal(usable(d, "btrfs"), "yes");
+	json_decref(d);
+
+	/* loaded, not in modules.dep: dm_mod and dm_thin_pool in /sys/module */
+	put(proc, "misc", "\n");
+	put(mods, "6.12.0/modules.dep", "\n");
+	put(sys, "module/dm_mod/refcnt", "1\n");
+	put(sys, "module/dm_thin_pool/refcnt", "0\n");
+	d = drivers_detect(&r);
+	assert_string_equal(usable(d, "lvm"), "yes");
+	json_decref(d);
+
+	cmd = xasprintf("rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(proc);
+	free(sys);
+	free(mods);
+}
+
 int
 main(void)
 {
@@ -1009,6 +1132,8 @@ main(void)
 		cmocka_unit_test(pools_recorded),
 	};
 	const struct CMUnitTest lab_tests[] = {
+		cmocka_unit_test(modules_listed),
+		cmocka_unit_test(storage_drivers),
 		cmocka_unit_test(real_incus),
 	};
 	const char *why;

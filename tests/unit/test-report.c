@@ -815,6 +815,9 @@ static const char valid_body[] =
 	"    \"free\": 9223372036854775807},"
 	"   {\"name\": \"gone\", \"driver\": \"btrfs\", \"total\": 0, \"used\": 0, \"free\": 0,"
 	"    \"error\": \"Incus says the storage pool is Unavailable\"}],"
+	"  \"storage_drivers\": [{\"name\": \"lvm\", \"usable\": false,"
+	"    \"reason\": \"the kernel has no device-mapper driver\"},"
+	"   {\"name\": \"dir\", \"usable\": true}],"
 	"  \"network\": [{\"name\": \"eth0\", \"rx_bytes\": 1, \"tx_bytes\": 2, \"rx_packets\": 3,"
 	"                \"tx_packets\": 4}]},"
 	" \"instances\": ["
@@ -874,6 +877,13 @@ body_valid(void **state)
 	assert_ptr_equal(report_pool(&r, "default"), &r.pools[0]);
 	assert_null(report_pool(&r, "Default"));
 	assert_null(report_pool(&r, ""));
+	assert_int_equal(r.ndrivers, 2);
+	assert_ptr_equal(report_driver(&r, "lvm"), &r.drivers[0]);
+	assert_false(r.drivers[0].usable);
+	assert_string_equal(r.drivers[0].reason, "the kernel has no device-mapper driver");
+	assert_true(report_driver(&r, "dir")->usable);
+	assert_null(report_driver(&r, "dir")->reason);
+	assert_null(report_driver(&r, "zfs"));
 	assert_int_equal(r.nnics, 1);
 	assert_string_equal(r.nics[0].name, "eth0");
 	assert_true(r.nics[0].rx_bytes == 1 && r.nics[0].tx_bytes == 2 &&
@@ -978,6 +988,28 @@ walk(json_t *root, const char *path, char *last, size_t lastlen)
 		if (*p == '.')
 			p++;
 	}
+}
+
+/* An agent from before storage_drivers: its reports still parse. */
+static void
+body_without_drivers(void **state)
+{
+	json_t *root = json_loads(valid_body, 0, NULL);
+	struct report r;
+	struct berr err;
+	char *text;
+
+	(void)state;
+	assert_non_null(root);
+	assert_int_equal(json_object_del(json_object_get(root, "host_stats"), "storage_drivers"), 0);
+	text = json_dumps(root, JSON_COMPACT);
+	if (report_parse(text, strlen(text), &r, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(r.ndrivers, 0);
+	assert_null(report_driver(&r, "dir"));
+	report_release(&r);
+	free(text);
+	json_decref(root);
 }
 
 /* The valid body with path set to v (NULL: removed), parsed: its error. */
@@ -1148,6 +1180,16 @@ body_numbers(void **state)
 	bad_body("host_stats.memory.total", json_integer(INT64_MIN),
 		 "host_stats.memory.total: " U64_WANT "-9223372036854775808");
 	bad_body("seq", json_integer(-42), "seq: " U64_WANT "-42");
+	bad_body("host_stats.storage_drivers[1].usable", json_string("yes"),
+		 "host_stats.storage_drivers[1].usable: want true or false, have a string");
+	bad_body("host_stats.storage_drivers[0].reason", NULL,
+		 "host_stats.storage_drivers[0]: a driver that is not usable needs a \"reason\"");
+	bad_body("host_stats.storage_drivers[1].name", json_string("lvm"),
+		 "host_stats.storage_drivers[1]: name \"lvm\" is listed twice");
+	bad_body("host_stats.storage_drivers[1].size", json_integer(1),
+		 "host_stats.storage_drivers[1]: unknown key \"size\"");
+	bad_body("host_stats.storage_drivers", json_object(),
+		 "host_stats.storage_drivers: want an array, have an object");
 	bad_body("host_stats.storage_pools[0].free", json_integer(-1),
 		 "host_stats.storage_pools[0].free: " U64_WANT "-1");
 	bad_body("host_stats.storage_pools[2].total", json_integer(1),
@@ -1841,6 +1883,7 @@ main(void)
 		cmocka_unit_test(pubkey_parse),
 		cmocka_unit_test(base64),
 		cmocka_unit_test(body_valid),
+		cmocka_unit_test(body_without_drivers),
 		cmocka_unit_test(body_unknown_keys),
 		cmocka_unit_test(body_types),
 		cmocka_unit_test(body_numbers),

@@ -166,6 +166,54 @@ flush(struct work *w, struct incus_conn *c, struct batch *b)
 	b->n = 0;
 }
 
+/*
+ * A storage pool with driver: auto failed to be created with the driver
+ * the plan chose (on a host that did not report its drivers): try the
+ * plan's fallback drivers in turn, each a change of its own in the
+ * journal (the failed one's result, then the next one's intent). On
+ * return *st, *applied and err are those of the last attempt; *alt (its
+ * after and fallback owned) is the action last tried when it is not a.
+ */
+static void
+fall_back(struct work *w, struct incus_conn *c, const struct plan_action *a,
+	  struct plan_action *alt, enum apply_status *st, json_t **applied,
+	  struct berr *err)
+{
+	size_t k;
+
+	for (k = 0; k < json_array_size(a->fallback) && *st == APPLY_FAILED; k++) {
+		const char *driver = json_string_value(json_array_get(a->fallback, k));
+		const struct plan_action *last = k ? alt : a;
+		json_t *after;
+		char *msg;
+
+		if (!driver || incus_conn_unreachable(c))
+			return;
+		msg = xasprintf("%s; driver: auto tries %s next", err->msg, driver);
+		if (w->j && w->j->result)
+			w->j->result(w->j->ctx, last, APPLY_FAILED, msg, NULL);
+		free(msg);
+		after = json_deep_copy(a->after);
+		json_object_set_new(after, "driver", json_string(driver));
+		if (k)
+			json_decref(alt->after);
+		else
+			*alt = *a;
+		alt->after = after;
+		alt->fallback = NULL;
+		if (w->j && w->j->intent && w->j->intent(w->j->ctx, alt) != 0) {
+			pthread_mutex_lock(&w->lock);
+			w->stop = 1;
+			pthread_mutex_unlock(&w->lock);
+			*st = APPLY_NOT_ATTEMPTED;
+			berr_set(err, "%s", stopped_own);
+			return;
+		}
+		err->msg[0] = '\0';
+		*st = apply_action(c, w->f, alt, w->o, applied, err);
+	}
+}
+
 static void
 apply_server(struct work *w, struct aserver *s)
 {
@@ -218,6 +266,13 @@ apply_server(struct work *w, struct aserver *s)
 		}
 		err.msg[0] = '\0';
 		st = apply_action_batched(c, w->f, a, w->o, &applied, &deferred, &err);
+		if (st == APPLY_FAILED && a->fallback) {
+			struct plan_action alt;
+
+			alt.after = NULL;
+			fall_back(w, c, a, &alt, &st, &applied, &err);
+			json_decref(alt.after);
+		}
 		if (deferred) {
 			if (b.n == b.alloc)
 				b.idx = xreallocarray(b.idx, b.alloc = b.alloc ? 2 * b.alloc : 64,

@@ -12,6 +12,7 @@
 #include "plan/plan-int.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "sched/status.h"
 #include "util/units.h"
 #include "util/xalloc.h"
 #include "util/hex.h"
@@ -107,7 +108,9 @@ dset_release(struct dset *d)
 		free(d->v[i].owned_name);
 		free(d->v[i].source);
 		free(d->v[i].error);
+		free(d->v[i].note);
 		json_decref(d->v[i].after);
+		json_decref(d->v[i].fallback);
 	}
 	free(d->v);
 	d->v = NULL;
@@ -231,9 +234,90 @@ config_with_mark(const json_t *config)
 	return c;
 }
 
+/*
+ * Why the agents of server s say its kernel cannot run driver: "lab-1's
+ * agent: the kernel has no ..." (owned), or NULL. *known becomes 0 when a
+ * host of s has no report naming its drivers.
+ */
+static char *
+driver_unusable(const struct fleet *f, const struct status *st,
+		const struct pserver *s, const char *driver, int *known)
+{
+	size_t i;
+
+	for (i = 0; i < f->nhosts; i++) {
+		const struct m_host *h = &f->hosts[i];
+		const struct status_host *sh;
+		const struct report_driver *d;
+
+		if (s->host ? h != s->host : h->cluster != s->cluster)
+			continue;
+		sh = st ? status_host(st, h->meta.name) : NULL;
+		d = sh && sh->report ? report_driver(sh->report, driver) : NULL;
+		if (!d) {
+			*known = 0;
+			continue;
+		}
+		if (!d->usable)
+			return xasprintf("%s's agent: %s", h->meta.name, d->reason);
+	}
+	return NULL;
+}
+
+/*
+ * driver: auto on s: the first of auto_drivers that Incus on s supports and
+ * no agent of s calls unusable; NULL when none. Into x: the note on the
+ * plan's driver field (what was passed over and why) and, on a standalone
+ * host that did not report its drivers, the fallback: the other
+ * candidates, tried in order when a create with the first fails (not on a
+ * cluster, where a failed create leaves the pool pending on members).
+ */
+static const char *
+auto_driver(const struct fleet *f, const struct status *st, const struct pserver *s,
+	    struct dobj *x)
+{
+	const char *driver = NULL;
+	struct buf note = BUF_INIT;
+	json_t *rest = json_array();
+	int known = 1;
+	size_t k;
+
+	buf_addstr(&note, "auto");
+	for (k = 0; k < 4; k++) {
+		char *why;
+
+		if (!supports_driver(s, auto_drivers[k])) {
+			buf_addf(&note, "; not %s: Incus has no %s driver", auto_drivers[k],
+				 auto_drivers[k]);
+			continue;
+		}
+		why = driver_unusable(f, st, s, auto_drivers[k], &known);
+		if (why) {
+			buf_addf(&note, "; not %s: %s", auto_drivers[k], why);
+			free(why);
+		} else if (!driver) {
+			driver = auto_drivers[k];
+		} else {
+			json_array_append_new(rest, json_string(auto_drivers[k]));
+		}
+	}
+	if (driver && !known && !s->is_cluster && json_array_size(rest)) {
+		buf_addstr(&note, "; no agent report of its drivers: if ");
+		buf_addf(&note, "%s fails, then ", driver);
+		for (k = 0; k < json_array_size(rest); k++)
+			buf_addf(&note, "%s%s", k ? ", " : "",
+				 json_string_value(json_array_get(rest, k)));
+		x->fallback = json_incref(rest);
+	}
+	json_decref(rest);
+	x->note = buf_detach(&note, NULL);
+	return driver;
+}
+
 static void
-add_storage_pools(const struct pserver *s, const struct m_storage_pool *pools,
-		  size_t n, const char *kind, struct dset *out)
+add_storage_pools(const struct fleet *f, const struct status *st, const struct pserver *s,
+		  const struct m_storage_pool *pools, size_t n, const char *kind,
+		  struct dset *out)
 {
 	size_t i;
 
@@ -243,18 +327,14 @@ add_storage_pools(const struct pserver *s, const struct m_storage_pool *pools,
 		const char *driver = sp->driver;
 		json_t *after = json_object(), *config = config_with_mark(sp->config);
 		char size[32];
-		size_t k;
 
 		x->adopt = sp->adopt;
 		if (!strcmp(driver, "auto")) {
-			driver = NULL;
-			for (k = 0; k < 4 && !driver; k++)
-				if (supports_driver(s, auto_drivers[k]))
-					driver = auto_drivers[k];
+			driver = auto_driver(f, st, s, x);
 			if (!driver)
-				x->error = xasprintf("%s \"%s\" supports none of lvm, zfs, btrfs, dir"
-						     " for driver: auto: name a driver it has",
-						     server_kind(s), s->name);
+				x->error = xasprintf("%s \"%s\" has no driver for driver: auto (%s):"
+						     " name a driver it has",
+						     server_kind(s), s->name, x->note);
 		} else if (!supports_driver(s, driver)) {
 			x->error = driver_error(s, driver);
 		}
@@ -502,14 +582,15 @@ add_groups(const struct pserver *s, struct dset *out)
 }
 
 void
-desired_server(const struct fleet *f, const struct pserver *s, struct dset *out)
+desired_server(const struct fleet *f, const struct status *st, const struct pserver *s,
+	       struct dset *out)
 {
 	if (s->cluster) {
-		add_storage_pools(s, s->cluster->storage_pools,
+		add_storage_pools(f, st, s, s->cluster->storage_pools,
 				  s->cluster->nstorage_pools, "Cluster", out);
 		add_projects(s, s->cluster->projects, s->cluster->nprojects, "Cluster", out);
 	} else {
-		add_storage_pools(s, s->host->storage_pools, s->host->nstorage_pools,
+		add_storage_pools(f, st, s, s->host->storage_pools, s->host->nstorage_pools,
 				  "Host", out);
 		add_projects(s, s->host->projects, s->host->nprojects, "Host", out);
 	}

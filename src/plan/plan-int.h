@@ -35,6 +35,9 @@ struct dobj {
 	json_t *after;			/* what apply sends (owned) */
 	char *error;			/* cannot be planned (owned), or NULL */
 	const struct m_image *image;	/* images: for the fingerprint pin */
+	char *note;			/* storage pools with driver: auto: how
+					   the driver was chosen (owned), or NULL */
+	json_t *fallback;		/* and the drivers to try when it fails */
 };
 
 struct dset {
@@ -42,9 +45,10 @@ struct dset {
 	size_t n, alloc;
 };
 
-/* desired.c: the objects the manifests want on s, in plan order. */
-void desired_server(const struct fleet *f, const struct pserver *s,
-		    struct dset *out);
+/* desired.c: the objects the manifests want on s, in plan order; st (may
+ * be NULL) holds the agents' reports, which driver: auto heeds. */
+void desired_server(const struct fleet *f, const struct status *st,
+		    const struct pserver *s, struct dset *out);
 /* Safe on a zeroed or released dset (d must not be NULL). */
 void dset_release(struct dset *d);
 /* Does server s hold hosts of pool p? */

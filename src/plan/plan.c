@@ -475,6 +475,19 @@ touches_running(const struct plan_action *a)
 	return 0;
 }
 
+/* Put note on a's field named field (replacing any). */
+static void
+note_field(struct plan_action *a, const char *field, const char *note)
+{
+	size_t i;
+
+	for (i = 0; note && i < a->nfields; i++)
+		if (!strcmp(a->fields[i].field, field)) {
+			free(a->fields[i].note);
+			a->fields[i].note = xstrdup(note);
+		}
+}
+
 static void
 plan_desired(struct pctx *c, const struct pserver *s, struct dobj *d)
 {
@@ -494,7 +507,9 @@ plan_desired(struct pctx *c, const struct pserver *s, struct dobj *d)
 		a = add_action(c->plan, s, d->object, d->name, d->project, ACTION_CREATE);
 		a->reason = xasprintf("declared by %s, absent on the server", d->source);
 		a->after = json_deep_copy(d->after);
+		a->fallback = d->fallback ? json_deep_copy(d->fallback) : NULL;
 		diff_object(d->object, NULL, d->after, &a->fields, &a->nfields);
+		note_field(a, "driver", d->note);
 		return;
 	}
 	managed = is_managed(d->object, obs);
@@ -1218,7 +1233,7 @@ plan_server(struct pctx *c, const json_t *observed, struct pserver *s)
 		return;
 	}
 	index_observed(s);
-	desired_server(c->f, s, &ds);
+	desired_server(c->f, c->opts ? c->opts->status : NULL, s, &ds);
 	if (s->is_cluster)
 		plan_members(c, s);
 	plan_unlisted_instances(c, s, 1);
@@ -1343,6 +1358,7 @@ plan_release(struct plan *plan)
 		free(a->blocked_by);
 		json_decref(a->before);
 		json_decref(a->after);
+		json_decref(a->fallback);
 		plan_fields_free(a->fields, a->nfields);
 	}
 	free(plan->actions);

@@ -81,6 +81,12 @@ struct plan_action {
 	struct plan_field *fields;
 	size_t nfields;
 	char digest[65];	/* SHA-256 of the canonical observed object, "" when absent */
+	/*
+	 * Creates of storage pools with driver: auto whose hosts did not all
+	 * report their usable drivers: the drivers to try in turn (a JSON
+	 * array of names) when the create with after's driver fails; NULL.
+	 */
+	json_t *fallback;
 };
 
 /* Per-server summary, including servers with nothing to do. */

@@ -306,6 +306,8 @@ plan_to_json(const struct plan *plan, const struct plan_opts *opts)
 		json_object_set_new(o, "reason", str_or_null(a->reason));
 		json_object_set_new(o, "safety", json_string(plan_safety_name(a->safety)));
 		json_object_set_new(o, "blocked_by", str_or_null(a->blocked_by));
+		if (a->fallback)
+			json_object_set_new(o, "fallback_drivers", json_deep_copy(a->fallback));
 		json_object_set_new(o, "before", or_null(a->before));
 		json_object_set_new(o, "after", or_null(a->after));
 		for (k = 0; k < a->nfields; k++) {

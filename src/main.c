@@ -37,7 +37,8 @@ const struct command commands[] = {
 	  "      --allow-mass-delete   lift that guard\n"
 	  "      --target KIND/NAME    apply only this object; repeatable\n"
 	  "      --parallel N          servers changed at once (default 16)\n"
-	  "      --lock-timeout D      wait up to D (30s, 5m) for another apply to finish\n" },
+	  "      --lock-timeout D      wait up to D (30s, 5m) for another apply to finish\n"
+	  "      --timeout D           how long one change may take on a server (default 10m)\n" },
 	{ "reconcile", cmd_reconcile, NEED_MANIFESTS | NEED_STATE | TAKES_LOCK,
 	  "plan and apply without a question, for timers; recorded even when nothing changed",
 	  "      --prune               delete managed objects that left the manifests\n"
@@ -45,6 +46,7 @@ const struct command commands[] = {
 	  "      --allow-mass-delete   lift that guard\n"
 	  "      --parallel N          servers changed at once (default 16)\n"
 	  "      --lock-timeout D      wait up to D for another apply to finish\n"
+	  "      --timeout D           how long one change may take on a server (default 10m)\n"
 	  "      --checkpoint-every D  sign a ledger checkpoint into <state>/checkpoints/\n"
 	  "                            when the last is older than D (default 24h; 0: never)\n" },
 	{ "ledger", cmd_ledger, NEED_STATE,

@@ -28,7 +28,7 @@
 
 enum {
 	O_AUTO = 1, O_PRUNE, O_MAX_DELETES, O_MASS, O_PARALLEL, O_TARGET,
-	O_LOCK_TIMEOUT, O_CHECKPOINT_EVERY,
+	O_LOCK_TIMEOUT, O_CHECKPOINT_EVERY, O_TIMEOUT,
 };
 
 static const struct opt apply_opts_list[] = {
@@ -40,6 +40,7 @@ static const struct opt apply_opts_list[] = {
 	{ "target", 0, 1, O_TARGET },
 	{ "lock-timeout", 0, 1, O_LOCK_TIMEOUT },
 	{ "checkpoint-every", 0, 1, O_CHECKPOINT_EVERY },
+	{ "timeout", 0, 1, O_TIMEOUT },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -217,6 +218,7 @@ struct apply_args {
 	int reconcile;
 	long lock_timeout_ms;
 	int64_t checkpoint_every_ms;	/* reconcile: -1 default (24h), 0 never */
+	long timeout_ms;		/* --timeout: one change on a server; 0 default */
 	struct plan_opts po;
 	unsigned parallel;
 	const char **saved_targets;	/* the saved plan's, owned (strings are its) */
@@ -279,11 +281,13 @@ check_saved(const struct ctx *ctx, const char *file, const json_t *saved,
 
 /* Make the plan's changes, saying what did not succeed; the exit code. */
 static int
-carry_out(struct run *r, const struct run_inputs *in, unsigned parallel,
+carry_out(struct run *r, const struct run_inputs *in, const struct apply_args *aa,
 	  struct apply_result *ar)
 {
 	struct apply_journal j = { j_intent, j_result, j_progress, r };
-	struct apply_opts ao = { .identity = &in->id, .parallel = parallel };
+	struct incus_opts io = { .write_timeout_ms = aa->timeout_ms };
+	struct apply_opts ao = { .identity = &in->id, .parallel = aa->parallel, .incus = &io,
+				 .operation_timeout_s = aa->timeout_ms / 1000 };
 	const struct plan *p = &in->plan;
 	struct berr err;
 	size_t i;
@@ -409,7 +413,7 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 		cmd_info(ctx, "no changes: the servers match commit %s", in.res.commit);
 		ret = in.plan.nerrors ? EXIT_FAIL : EXIT_OK;
 	} else if (saved || aa->auto_approve || aa->reconcile || approved(ctx)) {
-		ret = carry_out(&r, &in, aa->parallel, &ar);
+		ret = carry_out(&r, &in, aa, &ar);
 	}
 out:
 	if (run_journal_end(&r.j, &ar, ret == EXIT_OK, &err) < 0)
@@ -467,6 +471,12 @@ parse(struct ctx *ctx, int argc, char **argv, struct apply_args *aa,
 			if (parse_duration(p.arg, &ms, &err) < 0)
 				return usage_error(ctx, "--lock-timeout: %s", err.msg);
 			aa->lock_timeout_ms = (long)ms;
+			break;
+		case O_TIMEOUT:
+			if (parse_duration(p.arg, &ms, &err) < 0 || ms < 1000 || ms > 24 * 3600 * 1000LL)
+				return usage_error(ctx, "--timeout: want a duration from 1s to 24h, "
+						   "have \"%s\"", p.arg);
+			aa->timeout_ms = (long)ms;
 			break;
 		case O_CHECKPOINT_EVERY:
 			if (!aa->reconcile)

@@ -32,6 +32,7 @@
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
 #define DEFAULT_REQUEST_TIMEOUT_MS 30000
+#define DEFAULT_WRITE_TIMEOUT_MS 600000
 #define DEFAULT_RETRIES 3
 #define DEFAULT_MAX_RESPONSE (64u << 20)
 #define MAX_RETRIES 10
@@ -283,6 +284,8 @@ incus_conn_new(const char *name, const char *endpoint, const char *fingerprint,
 		c->opts.connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	if (c->opts.request_timeout_ms <= 0)
 		c->opts.request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;
+	if (c->opts.write_timeout_ms <= 0)
+		c->opts.write_timeout_ms = DEFAULT_WRITE_TIMEOUT_MS;
 	if (c->opts.retries == 0)
 		c->opts.retries = DEFAULT_RETRIES;
 	else if (c->opts.retries < 0)
@@ -712,7 +715,8 @@ incus_request(struct incus_conn *c, const char *method, const char *path,
 	      struct incus_response *resp, struct berr *err)
 {
 	return request_timeout(c, method, path, body, if_match,
-			       c->opts.request_timeout_ms, resp, err);
+			       strcmp(method, "GET") ? c->opts.write_timeout_ms
+						     : c->opts.request_timeout_ms, resp, err);
 }
 
 json_t *

@@ -13,7 +13,8 @@
  * does not trust berth's certificate (fingerprint F): run `berth host
  * trust-command X` and execute its output on the host.
  *
- * Connect and request timeouts apply to every request; GETs are retried
+ * Connect and request timeouts apply to every request (writes have their
+ * own, longer one); GETs are retried
  * with backoff on transient failures (connection refused/reset, timeouts,
  * HTTP 502/503/504); a connection is kept alive between requests. One
  * struct incus_conn is used by one thread at a time.
@@ -50,7 +51,14 @@ void incus_identity_release(struct incus_identity *id);
 
 struct incus_opts {
 	long connect_timeout_ms;	/* default 5000 */
-	long request_timeout_ms;	/* default 30000 */
+	long request_timeout_ms;	/* GETs, default 30000 */
+	/*
+	 * Other requests, default 600000: Incus answers some writes only
+	 * when they are done (creating a storage pool makes its volume
+	 * group or file system first), and its error, not a timeout, is
+	 * what an operator needs.
+	 */
+	long write_timeout_ms;
 	int retries;			/* GET retries on transient errors: 0 means
 					   the default 3, negative none */
 	size_t max_response;		/* bytes of one response body, default

@@ -49,6 +49,21 @@ int incus_identity_load(const char *state_dir, struct incus_identity *id,
 /* Free the contents; id is zeroed. Accepts NULL and a zeroed struct. */
 void incus_identity_release(struct incus_identity *id);
 
+/*
+ * Rotating the key (`berth key rotate`). incus_identity_stage: the next
+ * identity, <state_dir>/client.key.next and client.crt.next, made as
+ * incus_identity_load makes the first one, or the one an unfinished
+ * rotation staged. incus_identity_switch: next becomes berth's identity:
+ * its key, then its certificate, renamed over client.key and client.crt
+ * (the old key is gone); next's file names follow. A crash between the two
+ * renames is finished by the next incus_identity_load(); a staged identity
+ * is otherwise not used until switched.
+ */
+int incus_identity_stage(const char *state_dir, struct incus_identity *next,
+			 struct berr *err);
+int incus_identity_switch(const char *state_dir, struct incus_identity *next,
+			  struct berr *err);
+
 struct incus_opts {
 	long connect_timeout_ms;	/* default 5000 */
 	long request_timeout_ms;	/* GETs, default 30000 */

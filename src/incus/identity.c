@@ -243,22 +243,21 @@ cert_matches_key(const char *pem, EVP_PKEY *k)
 	return ok;
 }
 
-int
-incus_identity_load(const char *state_dir, struct incus_identity *id,
-		    struct berr *err)
+/*
+ * The identity of key_file and cert_file (owned by id from here on), made
+ * when the key is missing, given a certificate when it has none.
+ */
+static int
+load_files(char *cert_file, char *key_file, struct incus_identity *id,
+	   struct berr *err)
 {
 	EVP_PKEY *k = NULL;
 	X509 *x = NULL;
 	struct stat st;
 	int lost_race;
 
-	memset(id, 0, sizeof(*id));
-	if (!state_dir || !*state_dir)
-		return berr_set(err, "no state directory for berth's client certificate");
-	if (mkdir_p(state_dir, err) < 0)
-		return -1;
-	id->cert_file = xasprintf("%s/client.crt", state_dir);
-	id->key_file = xasprintf("%s/client.key", state_dir);
+	id->cert_file = cert_file;
+	id->key_file = key_file;
 
 	if (lstat(id->key_file, &st) < 0) {
 		if (errno != ENOENT) {
@@ -324,6 +323,105 @@ fail:
 	EVP_PKEY_free(k);
 	incus_identity_release(id);
 	return -1;
+}
+
+/*
+ * A switch (incus_identity_switch) that stopped between its two renames
+ * left the new key in place and the new certificate beside it: finish it.
+ */
+static void
+finish_switch(const char *state_dir)
+{
+	char *crt = xasprintf("%s/client.crt", state_dir);
+	char *next = xasprintf("%s/client.crt.next", state_dir);
+	char *key = xasprintf("%s/client.key", state_dir);
+	char *pem = NULL;
+	EVP_PKEY *k = NULL;
+	struct berr ignored;
+
+	if (access(next, F_OK) == 0 && access(crt, F_OK) == 0 &&
+	    read_small_file(next, &pem, &ignored) == 0 &&
+	    (k = load_key(key, &ignored)) && cert_matches_key(pem, k))
+		rename(next, crt);
+	EVP_PKEY_free(k);
+	free(pem);
+	free(crt);
+	free(next);
+	free(key);
+}
+
+int
+incus_identity_load(const char *state_dir, struct incus_identity *id,
+		    struct berr *err)
+{
+	memset(id, 0, sizeof(*id));
+	if (!state_dir || !*state_dir)
+		return berr_set(err, "no state directory for berth's client certificate");
+	if (mkdir_p(state_dir, err) < 0)
+		return -1;
+	finish_switch(state_dir);
+	return load_files(xasprintf("%s/client.crt", state_dir),
+			  xasprintf("%s/client.key", state_dir), id, err);
+}
+
+int
+incus_identity_stage(const char *state_dir, struct incus_identity *next,
+		     struct berr *err)
+{
+	memset(next, 0, sizeof(*next));
+	if (!state_dir || !*state_dir)
+		return berr_set(err, "no state directory for berth's client certificate");
+	if (mkdir_p(state_dir, err) < 0)
+		return -1;
+	return load_files(xasprintf("%s/client.crt.next", state_dir),
+			  xasprintf("%s/client.key.next", state_dir), next, err);
+}
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+int
+incus_identity_switch(const char *state_dir, struct incus_identity *next,
+		      struct berr *err)
+{
+	char *crt = xasprintf("%s/client.crt", state_dir);
+	char *key = xasprintf("%s/client.key", state_dir);
+	int ret = -1;
+
+	if (rename(next->key_file, key) < 0) {
+		berr_set(err, "cannot move \"%s\" to \"%s\": %s", next->key_file, key,
+			 strerror(errno));
+		goto out;
+	}
+	if (rename(next->cert_file, crt) < 0) {
+		berr_set(err, "cannot move \"%s\" to \"%s\": %s", next->cert_file, crt,
+			 strerror(errno));
+		goto out;
+	}
+	if (fsync_dir(state_dir) < 0) {
+		berr_set(err, "cannot sync \"%s\": %s", state_dir, strerror(errno));
+		goto out;
+	}
+	free(next->key_file);
+	free(next->cert_file);
+	next->key_file = key;
+	next->cert_file = crt;
+	key = crt = NULL;
+	ret = 0;
+out:
+	free(crt);
+	free(key);
+	return ret;
 }
 
 void

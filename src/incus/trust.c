@@ -1,7 +1,11 @@
 /*
  * trust.c - the command an operator runs on a host so that it trusts berth.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "incus/trust.h"
 #include "util/buf.h"
@@ -68,4 +72,80 @@ incus_trust_command(const struct incus_identity *id, const char *host_name,
 		"echo '# fingerprint for the manifest (spec.fingerprint):'\n"
 		"echo \"$server_fp\"\n");
 	return buf_detach(&b, NULL);
+}
+
+/* 1 when c's server trusts certificate fp, 0 when not, -1 with err. */
+static int
+trusts(struct incus_conn *c, const char *fp, struct berr *err)
+{
+	struct incus_response resp;
+	char path[128];
+	int r;
+
+	snprintf(path, sizeof(path), "/1.0/certificates/%s", fp);
+	r = incus_request(c, "GET", path, NULL, NULL, &resp, err);
+	if (r < 0 && resp.http_status == 404)
+		r = 0;
+	else if (r == 0)
+		r = 1;
+	incus_response_release(&resp);
+	return r;
+}
+
+/* The base64 of the DER of the first certificate of pem, as Incus takes it. */
+static char *
+der_base64(const char *pem)
+{
+	const char *begin = strstr(pem, "-----BEGIN CERTIFICATE-----"), *end, *s;
+	struct buf b = BUF_INIT;
+
+	if (!begin)
+		return NULL;
+	begin += strlen("-----BEGIN CERTIFICATE-----");
+	if (!(end = strstr(begin, "-----END CERTIFICATE-----")))
+		return NULL;
+	for (s = begin; s < end; s++)
+		if (!strchr(" \t\r\n", *s))
+			buf_addch(&b, *s);
+	return buf_detach(&b, NULL);
+}
+
+int
+incus_trust_add(struct incus_conn *c, const char *pem, const char *name,
+		struct berr *err)
+{
+	struct incus_response resp;
+	char fp[65];
+	char *der;
+	json_t *body;
+	int r;
+
+	if (incus_pem_fingerprint(pem, fp, err) < 0)
+		return -1;
+	if ((r = trusts(c, fp, err)) != 0)
+		return r < 0 ? -1 : 0;
+	if (!(der = der_base64(pem)))
+		return berr_set(err, "not a PEM certificate");
+	body = json_pack("{s:s, s:s, s:s}", "name", name, "type", "client",
+			 "certificate", der);
+	r = incus_request(c, "POST", "/1.0/certificates", body, NULL, &resp, err);
+	incus_response_release(&resp);
+	json_decref(body);
+	free(der);
+	return r < 0 ? -1 : 1;
+}
+
+int
+incus_trust_remove(struct incus_conn *c, const char *fp, struct berr *err)
+{
+	struct incus_response resp;
+	char path[128];
+	int r;
+
+	if ((r = trusts(c, fp, err)) <= 0)
+		return r;
+	snprintf(path, sizeof(path), "/1.0/certificates/%s", fp);
+	r = incus_request(c, "DELETE", path, NULL, NULL, &resp, err);
+	incus_response_release(&resp);
+	return r < 0 ? -1 : 1;
 }

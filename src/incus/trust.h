@@ -5,6 +5,7 @@
 #define BERTH_INCUS_TRUST_H
 
 #include "incus/client.h"
+#include "util/err.h"
 
 /*
  * A POSIX sh script that, run as root on the host named host_name, makes
@@ -19,5 +20,20 @@
  */
 char *incus_trust_command(const struct incus_identity *id,
 			  const char *host_name, int is_cluster);
+
+/*
+ * Make the server of c trust the certificate pem (PEM, the first one in
+ * it) as a client certificate named name, unless it already does (GET
+ * /1.0/certificates/FP answers). 1 when it was added, 0 when it was
+ * trusted already, -1 with err. Needs c to be trusted itself (berth's
+ * current certificate).
+ */
+int incus_trust_add(struct incus_conn *c, const char *pem, const char *name,
+		    struct berr *err);
+/*
+ * Remove the certificate of fingerprint fp (64 hex digits) from the trust
+ * store of c's server: 1 removed, 0 not there, -1 with err.
+ */
+int incus_trust_remove(struct incus_conn *c, const char *fp, struct berr *err);
 
 #endif

@@ -248,7 +248,8 @@ check_signature(const json_t *cp, const char *want, struct berr *err)
 	}
 	if (want && strcmp(fp, want)) {
 		berr_set(err, "the checkpoint was signed by another berth (certificate %.12s;"
-			 " this one is %.12s)", fp, want);
+			 " this one is %.12s, and the ledger records no rotation from %.12s)",
+			 fp, want, fp);
 		goto out;
 	}
 	n = base64_decode(b64, len, sig, sizeof(sig));
@@ -274,15 +275,69 @@ out:
 	return ret;
 }
 
+struct rotation {
+	const char *signer;
+	int64_t seq;		/* of the key.rotate entry that retired signer */
+	char next[65];		/* the fingerprint it rotated to */
+};
+
+static int
+find_rotation(void *ctx, const json_t *e)
+{
+	struct rotation *rot = ctx;
+	const json_t *before = json_object_get(e, "before");
+	const char *old = json_string_value(json_object_get(before, "fingerprint"));
+	const char *next = json_string_value(json_object_get(json_object_get(e, "after"),
+							      "fingerprint"));
+
+	if (!old || strcmp(old, rot->signer) || json_is_string(json_object_get(e, "error")))
+		return 0;
+	rot->seq = json_integer_value(json_object_get(e, "seq"));
+	snprintf(rot->next, sizeof(rot->next), "%s", next ? next : "");
+	return 1;	/* the first rotation away from a key retires it */
+}
+
+/*
+ * want_signer, or when cp's signer is a key berth rotated away from (a
+ * key.rotate entry in l), that key for a checkpoint made before the
+ * rotation; -1 with err for one that claims an entry at or after it.
+ */
+static int
+accepted_signer(struct ledger *l, const json_t *cp, const char *want_signer,
+		const char **out, struct berr *err)
+{
+	struct ledger_filter f = { .kind = "key.rotate" };
+	struct rotation rot = { 0 };
+	int64_t seq = json_integer_value(json_object_get(cp, "seq"));
+
+	*out = want_signer;
+	rot.signer = json_string_value(json_object_get(cp, "signer"));
+	if (!want_signer || !strcmp(rot.signer, want_signer))
+		return 0;
+	if (ledger_query(l, &f, find_rotation, &rot, err) < 0)
+		return -1;
+	if (!rot.seq)
+		return 0;	/* another berth's: check_signature says so */
+	if (seq >= rot.seq)
+		return berr_set(err, "the checkpoint claims entry %" PRId64 " but is signed with"
+				" berth's key %.12s, which entry %" PRId64 " retired (rotated to"
+				" %.12s): whoever holds the old key could have made it; refusing",
+				seq, rot.signer, rot.seq, rot.next);
+	*out = rot.signer;
+	return 0;
+}
+
 int
 ledger_checkpoint_check(struct ledger *l, const json_t *cp, const char *want_signer,
 			struct ledger_verify_result *r, struct berr *err)
 {
 	char head[96], now[65];
 	const json_t *m;
+	const char *signer;
 	size_t i;
 
-	if (check_signature(cp, want_signer, err) < 0)
+	if (accepted_signer(l, cp, want_signer, &signer, err) < 0 ||
+	    check_signature(cp, signer, err) < 0)
 		return -1;
 	snprintf(head, sizeof(head), "%" JSON_INTEGER_FORMAT ":%s",
 		 json_integer_value(json_object_get(cp, "seq")),

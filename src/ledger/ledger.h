@@ -5,7 +5,7 @@
  * Every entry: seq (1, 2, ...), time (UTC, milliseconds, "2026-11-22T04:12:00.123Z"),
  * actor ("user@host", "timer" or "intake"), run id, git commit, kind
  * (run.start, change.intent, change.result, run.end, lock.break,
- * report.rejected), target (server), object (address), action, before,
+ * report.rejected, key.rotate), target (server), object (address), action, before,
  * after (JSON or NULL), result ("ok", "failed", "stale", "not-attempted",
  * "rejected", ... or NULL), error (or NULL), prev_hash and hash, where
  *   hash = SHA-256(prev_hash || canonical JSON of the entry without hashes)
@@ -29,6 +29,10 @@
  *     "first", "last", "detail", "remote"} with first and last the times
  *     of the first and last report the entry counts; see
  *     ledger_rejections().
+ *   key.rotate (`berth key rotate`, written before berth's new key is
+ *     used): object "berth/key", action "rotate", before and after
+ *     {"fingerprint", "certificate"} of the old and the new certificate;
+ *     see ledger_checkpoint_check().
  *
  * Append-only three ways: triggers that abort UPDATE and DELETE on the
  * ledger table, an authorizer on berth's own connection that refuses them
@@ -195,8 +199,11 @@ json_t *ledger_marks(struct ledger *l, int64_t upto, int64_t every, struct berr 
  * not verify is not checkpointed). ledger_checkpoint_parse: a checkpoint
  * file's JSON, every field checked (untrusted input); NULL with err.
  * ledger_checkpoint_check: is cp signed by the berth whose certificate has
- * fingerprint want_signer (NULL: any), and does l still extend it? -1 with
- * err for a checkpoint that is not (a bad signature, another berth's) or
+ * fingerprint want_signer (NULL: any), and does l still extend it? A key
+ * berth rotated away from (the before.fingerprint of a key.rotate entry
+ * without an error; the first such entry retires it) signs checkpoints of
+ * entries before that entry only. -1 with err for a checkpoint that is not
+ * (a bad signature, another berth's, a retired key's of a later entry) or
  * a database that cannot be read; else 0 with r as ledger_verify() fills
  * it, and for a ledger rewritten with its chain recomputed, bad_seq the
  * first mark that differs.

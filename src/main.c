@@ -69,6 +69,15 @@ const struct command commands[] = {
 	  "break the apply lock ID (from the lock error); recorded in the ledger",
 	  "  ID                    the lock's id, as in \"lock l-1f2e...\" of the error of\n"
 	  "                        the apply that found it held\n" },
+	{ "key", cmd_key, NEED_MANIFESTS | NEED_STATE | TAKES_LOCK,
+	  "berth's own key, the one hosts trust: show it, rotate it on every server",
+	  "  show                  the fingerprint and file of berth's certificate\n"
+	  "  rotate                a new key: every server of the manifests is made to trust\n"
+	  "                        it with the old one, the ledger records the rotation, the\n"
+	  "                        old certificate is removed from the servers, and a\n"
+	  "                        checkpoint is signed with the new key\n"
+	  "      --skip-unreachable  rotate even when some servers cannot be reached (they\n"
+	  "                        need `berth host trust-command NAME` afterwards)\n" },
 	{ "status", cmd_status, NEED_MANIFESTS | NEED_STATE,
 	  "hosts, agent freshness and capacity per pool",
 	  "" },

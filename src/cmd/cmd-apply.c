@@ -323,31 +323,22 @@ checkpoint_due(struct ctx *ctx, struct ledger *l, int64_t every_ms)
 {
 	struct berr err;
 	struct stat st;
-	char *dir = xasprintf("%s/checkpoints", ctx->state_dir), *latest, *one = NULL;
-	char *text = NULL;
+	char *latest, *one;
 	int64_t seq = 0;
 
 	if (every_ms < 0)
 		every_ms = CHECKPOINT_EVERY_MS;
-	latest = xasprintf("%s/latest.json", dir);
+	latest = xasprintf("%s/checkpoints/latest.json", ctx->state_dir);
 	if (!every_ms || (stat(latest, &st) == 0 &&
 			  clock_now_ms() - (int64_t)st.st_mtime * 1000 < every_ms))
 		goto out;
-	if (mkdir_p(dir, &err) < 0 || !(text = cmd_signed_checkpoint(ctx, l, &seq, &err)))
-		goto fail;
-	one = xasprintf("%s/%" PRId64 ".json", dir, seq);
-	if (fs_write_atomic(one, text, strlen(text), 0644, &err) < 0 ||
-	    fs_write_atomic(latest, text, strlen(text), 0644, &err) < 0)
-		goto fail;
-	cmd_info(ctx, "signed checkpoint of ledger entry %" PRId64 " in %s", seq, one);
-	goto out;
-fail:
-	cmd_warn(ctx, "ledger checkpoint: %s", err.msg);
-out:
-	free(text);
+	if ((one = cmd_checkpoint_to_dir(ctx, l, &seq, &err)))
+		cmd_info(ctx, "signed checkpoint of ledger entry %" PRId64 " in %s", seq, one);
+	else
+		cmd_warn(ctx, "ledger checkpoint: %s", err.msg);
 	free(one);
+out:
 	free(latest);
-	free(dir);
 }
 
 static int

@@ -118,6 +118,13 @@ struct ledger;
  */
 char *cmd_signed_checkpoint(const struct ctx *ctx, struct ledger *l, int64_t *seq,
 			    struct berr *err);
+/*
+ * A signed checkpoint of l into <state>/checkpoints/: SEQ.json and
+ * latest.json (0644). The path of SEQ.json (caller frees) and its seq in
+ * *seq; NULL with err.
+ */
+char *cmd_checkpoint_to_dir(const struct ctx *ctx, struct ledger *l, int64_t *seq,
+			    struct berr *err);
 
 struct manifest_result;
 /*
@@ -152,6 +159,7 @@ int cmd_apply(struct ctx *ctx, int argc, char **argv);
 int cmd_reconcile(struct ctx *ctx, int argc, char **argv);
 int cmd_ledger(struct ctx *ctx, int argc, char **argv);
 int cmd_unlock(struct ctx *ctx, int argc, char **argv);
+int cmd_key(struct ctx *ctx, int argc, char **argv);
 int cmd_status(struct ctx *ctx, int argc, char **argv);
 int cmd_place(struct ctx *ctx, int argc, char **argv);
 int cmd_serve(struct ctx *ctx, int argc, char **argv);

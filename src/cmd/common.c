@@ -2,6 +2,7 @@
  * common.c - option parsing, help, and printing shared by the commands.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,9 @@
 #include "ledger/ledger.h"
 #include "manifest/manifest.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/suggest.h"
+#include "util/xalloc.h"
 #include "util/banned.h"
 
 enum {
@@ -464,4 +467,27 @@ cmd_signed_checkpoint(const struct ctx *ctx, struct ledger *l, int64_t *seq, str
 	json_decref(cp);
 	incus_identity_release(&id);
 	return text;
+}
+
+char *
+cmd_checkpoint_to_dir(const struct ctx *ctx, struct ledger *l, int64_t *seq,
+		      struct berr *err)
+{
+	char *dir = xasprintf("%s/checkpoints", ctx->state_dir), *latest = NULL, *one = NULL;
+	char *text = NULL;
+
+	if (mkdir_p(dir, err) < 0 || !(text = cmd_signed_checkpoint(ctx, l, seq, err)))
+		goto out;
+	one = xasprintf("%s/%" PRId64 ".json", dir, *seq);
+	latest = xasprintf("%s/latest.json", dir);
+	if (fs_write_atomic(one, text, strlen(text), 0644, err) < 0 ||
+	    fs_write_atomic(latest, text, strlen(text), 0644, err) < 0) {
+		free(one);
+		one = NULL;
+	}
+out:
+	free(text);
+	free(latest);
+	free(dir);
+	return one;
 }

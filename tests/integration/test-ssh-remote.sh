@@ -6,6 +6,9 @@
 # fetch through; --known-hosts wins over BERTH_KNOWN_HOSTS. Without an
 # agent, a deploy key (--ssh-key) is used, and refused when others may read it.
 . "$(dirname "$0")/lib.sh"
+# Under the sanitizer build: libgit2's SSH transport leaks (tests/lsan.supp).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$SOURCE_ROOT/tests/lsan.supp:print_suppressions=0"
 
 if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/sshd ] || ! command -v ssh-agent >/dev/null; then
 	echo "needs root, sshd and ssh-agent (contrib/deps.sh installs openssh-server)"; exit 77

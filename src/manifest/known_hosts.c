@@ -46,12 +46,11 @@ hashed_match(const char *field, const char *name)
 }
 
 /*
- * ssh's wildcards: `*` any run, `?` one character, nothing else special;
- * no case. Iterative, back to the last `*` only: linear in practice, never
+ * Iterative, back to the last `*` only: linear in practice, never
  * exponential on a hostile file.
  */
-static int
-pattern_match(const char *p, const char *s)
+int
+ssh_pattern_match(const char *p, const char *s, int nocase)
 {
 	const char *star = NULL, *resume = NULL;
 
@@ -59,8 +58,9 @@ pattern_match(const char *p, const char *s)
 		if (*p == '*') {
 			star = p++;
 			resume = s;
-		} else if (*p && (*p == '?' ||
-				  tolower((unsigned char)*p) == tolower((unsigned char)*s))) {
+		} else if (*p && (*p == '?' || *p == *s ||
+				  (nocase && tolower((unsigned char)*p) ==
+						     tolower((unsigned char)*s)))) {
 			p++;
 			s++;
 		} else if (star) {
@@ -87,7 +87,7 @@ hosts_match(char *hosts, const char *name)
 	for (p = strtok_r(hosts, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		int neg = *p == '!';
 
-		if (!pattern_match(p + neg, name))
+		if (!ssh_pattern_match(p + neg, name, 1))
 			continue;
 		if (neg)
 			return 0;

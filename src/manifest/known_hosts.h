@@ -32,6 +32,12 @@ enum kh_result known_hosts_check(const char *data, size_t len, const char *host,
 				 const char *keytype, const unsigned char *blob,
 				 size_t bloblen);
 
+/*
+ * ssh's wildcards: `*` any run, `?` one character, nothing else special;
+ * with nocase, letters match either case. 1 when pattern p matches s.
+ */
+int ssh_pattern_match(const char *p, const char *s, int nocase);
+
 /* "SHA256:" and the unpadded base64 of the SHA-256 of blob, as ssh prints it. */
 void ssh_key_fingerprint(const unsigned char *blob, size_t len, char out[64]);
 

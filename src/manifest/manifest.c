@@ -40,6 +40,9 @@ manifest_load(const struct source_opts *opts, enum manifest_stage stage,
 		goto out;
 	memcpy(res->commit, files.commit, sizeof(res->commit));
 	res->fetched = files.fetched;
+	res->signer = files.signer;
+	files.signer = NULL;
+	memcpy(res->signer_key, files.signer_key, sizeof(res->signer_key));
 	res->nfiles = files.n;
 	for (i = 0; i < files.n; i++) {
 		if (yaml_load(files.v[i].path, files.v[i].data, files.v[i].len,
@@ -84,5 +87,6 @@ manifest_result_release(struct manifest_result *res)
 {
 	fleet_free(res->fleet);
 	mdocs_release(&res->docs);
+	free(res->signer);
 	memset(res, 0, sizeof(*res));
 }

@@ -30,6 +30,8 @@ struct manifest_result {
 	char commit[41];
 	int fetched;
 	size_t nfiles;
+	char *signer;		/* source.h's: who signed the commit (owned), */
+	char signer_key[64];	/* and their key; NULL and "" when unchecked */
 };
 
 /*

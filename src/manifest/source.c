@@ -12,13 +12,16 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
 #include <openssl/evp.h>
 
+#include "manifest/allowed_signers.h"
 #include "manifest/known_hosts.h"
 #include "manifest/source.h"
+#include "manifest/sshsig.h"
 #include "manifest/yaml.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -92,6 +95,9 @@ src_files_release(struct src_files *files)
 	files->alloc = 0;
 	files->commit[0] = '\0';
 	files->fetched = 0;
+	free(files->signer);
+	files->signer = NULL;
+	files->signer_key[0] = '\0';
 }
 
 static const char *
@@ -516,6 +522,130 @@ resolve_commit(struct loader *l, int remote, git_commit **out)
 	return 0;
 }
 
+/* A time for messages: "2026-01-31T12:00:00Z". */
+static void
+utc_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "%lld", (long long)t);
+}
+
+/* Why an allowed signers line does not allow the key, or NULL. */
+static char *
+not_allowed(enum as_result r, const struct as_match *m, const char *file, int64_t when)
+{
+	char t[32], c[32];
+
+	utc_time(when, c);
+	switch (r) {
+	case AS_NAMESPACE:
+		return xasprintf("%s:%u allows it for other namespaces only, not \"git\"", file,
+				 m->line);
+	case AS_NOT_YET:
+		utc_time(m->valid_after, t);
+		return xasprintf("%s:%u allows it from %s (valid-after) and the commit's "
+				 "committer time is %s", file, m->line, t, c);
+	case AS_EXPIRED:
+		utc_time(m->valid_before, t);
+		return xasprintf("%s:%u allows it until %s (valid-before) and the commit's "
+				 "committer time is %s", file, m->line, t, c);
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * The signature of commit (hex id hex) against opts->allowed_signers; the
+ * signer into l->files. 0 or -1 with l->err.
+ */
+static int
+verify_commit(struct loader *l, git_commit *commit, const char *hex)
+{
+	const char *file = l->opts->allowed_signers;
+	git_buf sig = GIT_BUF_INIT, data = GIT_BUF_INIT;
+	struct sshsig s = SSHSIG_INIT;
+	struct as_match m = { 0 };
+	struct berr e;
+	char fp[64], *text = NULL, *why = NULL;
+	size_t len;
+	int64_t when = (int64_t)git_commit_committer(commit)->when.time;
+	int rc, r;
+
+	rc = git_commit_extract_signature(&sig, &data, l->repo,
+					  (git_oid *)git_commit_id(commit), NULL);
+	if (rc == GIT_ENOTFOUND) {
+		rc = berr_set(l->err, "commit %s is not signed: --verify-signatures wants it "
+			      "signed with an SSH key of \"%s\"", hex, file);
+		goto out;
+	}
+	if (rc < 0) {
+		rc = berr_set(l->err, "cannot read the signature of commit %s: %s", hex,
+			      git_msg());
+		goto out;
+	}
+	if (strstr(sig.ptr, "-----BEGIN PGP SIGNATURE-----")) {
+		rc = berr_set(l->err, "commit %s has an OpenPGP (gpg) signature, which berth "
+			      "cannot verify: want an SSH signature (git -c gpg.format=ssh)", hex);
+		goto out;
+	}
+	if (sshsig_parse(sig.ptr, sig.size, &s, &e) < 0) {
+		rc = berr_set(l->err, "commit %s: want an SSH signature, have %s: %s", hex,
+			      strstr(sig.ptr, "-----BEGIN SSH SIGNATURE-----") ?
+			      "a malformed one" : "another kind", e.msg);
+		goto out;
+	}
+	if (strcmp(s.ns, "git")) {
+		rc = berr_set(l->err, "commit %s: signature namespace: want \"git\", have "
+			      "\"%s\"", hex, s.ns);
+		goto out;
+	}
+	ssh_key_fingerprint(s.key, s.keylen, fp);
+	if (fs_read_file(file, 1 << 24, &text, &len, &e) < 0) {
+		rc = berr_set(l->err, "allowed signers file: %s", e.msg);
+		goto out;
+	}
+	r = allowed_signers_find(file, text, len, s.key, s.keylen, "git", when, &m, &e);
+	if (r < 0) {
+		rc = berr_set(l->err, "allowed signers file %s", e.msg);
+		goto out;
+	}
+	if (r == AS_UNKNOWN) {
+		rc = berr_set(l->err, "commit %s is signed by key %s (%s), which is not in the "
+			      "allowed signers file \"%s\"", hex, fp, s.keytype, file);
+		goto out;
+	}
+	if ((why = not_allowed(r, &m, file, when))) {
+		rc = berr_set(l->err, "commit %s is signed by %s (%s), not allowed: %s", hex,
+			      m.principals, fp, why);
+		goto out;
+	}
+	if (sshsig_verify(&s, data.ptr, data.size, &e) < 0) {
+		if (!strncmp(e.msg, "bad signature", 13))
+			rc = berr_set(l->err, "commit %s: bad signature by %s (%s): the commit was "
+				      "changed after it was signed, or the signature made for "
+				      "another", hex, m.principals, fp);
+		else
+			rc = berr_set(l->err, "commit %s: signed by %s (%s): %s", hex,
+				      m.principals, fp, e.msg);
+		goto out;
+	}
+	l->files->signer = m.principals;
+	m.principals = NULL;
+	snprintf(l->files->signer_key, sizeof(l->files->signer_key), "%s", fp);
+	rc = 0;
+out:
+	free(why);
+	free(text);
+	as_match_release(&m);
+	sshsig_release(&s);
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+	return rc;
+}
+
 static int
 load_commit(struct loader *l, int remote)
 {
@@ -533,6 +663,9 @@ load_commit(struct loader *l, int remote)
 	git_oid_tostr(l->files->commit, sizeof(l->files->commit),
 		      git_commit_id(commit));
 	git_oid_tostr(shortid, sizeof(shortid), git_commit_id(commit));
+	if (l->opts->allowed_signers &&
+	    (rc = verify_commit(l, commit, l->files->commit)) < 0)
+		goto out;
 	if ((rc = git_commit_tree(&tree, commit)) < 0) {
 		rc = berr_set(l->err, "cannot read the tree of commit %s in "
 			      "repository \"%s\": %s", shortid, l->repo_name,
@@ -1326,6 +1459,13 @@ source_load(const struct source_opts *opts, struct src_files *files,
 	l.err = err;
 	files->commit[0] = '\0';
 	files->fetched = 0;
+	files->signer = NULL;
+	files->signer_key[0] = '\0';
+	if (opts->worktree && opts->allowed_signers) {
+		rc = berr_set(err, "the work tree is not a commit and has no signature: "
+			      "--verify-signatures and --worktree do not go together");
+		goto out;
+	}
 	if ((rc = normalise_path(opts->path, &path, err)) < 0)
 		goto out;
 	l.path = path;

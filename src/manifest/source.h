@@ -56,6 +56,21 @@
  * Files come back sorted by path (bytewise), paths relative to the repository
  * root, '/'-separated. Diagnostics name the same paths.
  *
+ * With opts->allowed_signers the commit must be signed with an SSH key
+ * (git -c gpg.format=ssh commit -S: an sshsig in the gpgsig header, see
+ * sshsig.h) that the allowed signers file (allowed_signers.h) allows for
+ * namespace "git" at the commit's committer time, and the signature must
+ * verify; this is checked before the tree is read. Else it is an error
+ * naming the commit: not signed; signed with OpenPGP (or another
+ * non-SSH format); a malformed signature; a namespace other than "git";
+ * a key not in the file (by its SHA256: fingerprint); a key allowed only
+ * for other namespaces, only before or only after the committer time; an
+ * unsupported key type; a bad signature (the commit was changed after it
+ * was signed); an unreadable or malformed file ("FILE:LINE: want ...,
+ * have ..."). files->signer and signer_key then name who signed: the
+ * principals of the file's line and the key's fingerprint. With
+ * opts->worktree it is an error: the work tree is not a commit.
+ *
  * libgit2 refuses repositories owned by another user (its safe.directory
  * check); that is an error like any other failure to open.
  */
@@ -88,6 +103,9 @@ struct source_opts {
 	 * ssh agent.
 	 */
 	const char *ssh_key;
+	/* The allowed signers file the commit's signature is checked against;
+	 * NULL: signatures are not checked. */
+	const char *allowed_signers;
 	/* Called once when a load waits over a second for another berth's
 	 * fetch into the same cache (msg says whose); may be NULL. */
 	void (*waiting)(void *arg, const char *msg);
@@ -106,9 +124,12 @@ struct src_files {
 	size_t alloc;
 	char commit[41];	/* hex commit id, or "worktree" */
 	int fetched;		/* 1 when repo was a remote that was fetched */
+	char *signer;		/* with allowed_signers: the principals that
+				   signed (owned); else NULL */
+	char signer_key[64];	/* and their key, "SHA256:..."; else "" */
 };
 
-#define SRC_FILES_INIT { NULL, 0, 0, "", 0 }
+#define SRC_FILES_INIT { NULL, 0, 0, "", 0, NULL, "" }
 
 /*
  * files must be empty (SRC_FILES_INIT or released). Returns 0 on success

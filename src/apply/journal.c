@@ -87,7 +87,15 @@ run_journal_settle(struct run_journal *j,
 int
 run_journal_start(struct run_journal *j, struct berr *err)
 {
-	if (entry(j, "run.start", NULL, NULL, NULL, NULL, NULL, err) < 0)
+	json_t *data = NULL;
+	int ret;
+
+	if (j->signer)
+		data = json_pack("{s:{s:s, s:s}}", "signer", "principal", j->signer, "key",
+				 j->signer_key ? j->signer_key : "");
+	ret = entry(j, "run.start", NULL, NULL, data, NULL, NULL, err);
+	json_decref(data);
+	if (ret < 0)
 		return -1;
 	j->started = 1;
 	return 0;

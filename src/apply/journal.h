@@ -5,7 +5,9 @@
  * run left without one.
  *
  * The entries, each with the run's actor, run id and commit:
- *   run.start      action: the mode ("apply" or "reconcile")
+ *   run.start      action: the mode ("apply" or "reconcile"); after:
+ *                  {"signer": {"principal", "key"}} when the commit's
+ *                  signature was checked (source.h), else null
  *   change.intent  target: the server, object: the address, action: the
  *                  plan action's, before and after: the plan's
  *   change.result  target, object, action as the intent; after: the object
@@ -36,6 +38,8 @@ struct run_journal {
 	const char *commit;	/* the manifests' commit once known (borrowed);
 				   NULL until then */
 	const char *mode;	/* "apply" or "reconcile" (borrowed) */
+	const char *signer;	/* who signed commit, and their key (borrowed); */
+	const char *signer_key;	/* NULL when the signature was not checked */
 	int started;		/* run.start is written */
 };
 

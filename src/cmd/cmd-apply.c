@@ -388,6 +388,8 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 		goto out;
 	}
 	r.j.commit = in.res.commit;
+	r.j.signer = in.res.signer;
+	r.j.signer_key = in.res.signer_key;
 	if (saved && check_saved(ctx, aa->file, saved, &in) < 0)
 		goto out;
 	/* The plan shown marks the hosts that take no new instances, as berth plan does. */

@@ -69,6 +69,8 @@ print_line(void *ctx, const json_t *e)
 {
 	const char *parts[] = { str(e, "target"), str(e, "object"), str(e, "action") };
 	const char *result = str(e, "result"), *error = str(e, "error");
+	const char *signer = json_string_value(json_object_get(
+		json_object_get(json_object_get(e, "after"), "signer"), "principal"));
 	size_t i;
 
 	(void)ctx;
@@ -81,6 +83,8 @@ print_line(void *ctx, const json_t *e)
 		printf(" -> %s", result);
 	if (error)
 		printf(": %s", error);
+	if (signer)
+		printf(" signed by %s", signer);
 	printf("  [%s", str(e, "actor") ? str(e, "actor") : "?");
 	if (str(e, "run_id"))
 		printf(" %s", str(e, "run_id"));

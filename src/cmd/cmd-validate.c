@@ -27,6 +27,10 @@ print_json(const struct diags *d, const struct manifest_result *res, int valid)
 	json_object_set_new(out, "format_version", json_string("1.0"));
 	json_object_set_new(out, "valid", json_boolean(valid));
 	json_object_set_new(out, "commit", json_string(res->commit));
+	if (res->signer)
+		json_object_set_new(out, "signer", json_pack("{s:s, s:s}", "principal",
+							     res->signer, "key",
+							     res->signer_key));
 	json_object_set_new(out, "files", json_integer((json_int_t)res->nfiles));
 	json_object_set_new(out, "errors", json_integer((json_int_t)d->nerrors));
 	json_object_set_new(out, "warnings", json_integer((json_int_t)d->nwarnings));
@@ -76,6 +80,7 @@ cmd_validate(struct ctx *ctx, int argc, char **argv)
 	}
 	if (res.fetched)
 		cmd_info(ctx, "fetched %s at commit %s", so.repo, res.commit);
+	say_signed(ctx, &res);
 	diags_sort(&d);
 	valid = d.nerrors == 0 && !(strict && d.nwarnings);
 	ndocs = res.fleet ? res.fleet->docs.n : res.docs.n;

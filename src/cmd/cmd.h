@@ -25,6 +25,7 @@ struct ctx {
 	const char *repo;
 	const char *known_hosts;	/* --known-hosts, or NULL */
 	const char *ssh_key;		/* --ssh-key, or NULL */
+	const char *allowed_signers;	/* --verify-signatures, or NULL */
 	const char *ref;
 	const char *path;
 	int worktree;
@@ -109,6 +110,9 @@ void cmd_info(const struct ctx *ctx, const char *fmt, ...)
 void print_diags(const struct ctx *ctx, struct diags *d);
 /* Source options from the global options. */
 void ctx_source_opts(const struct ctx *ctx, struct source_opts *o);
+struct manifest_result;
+/* "commit X signed by P (SHA256:...)" when its signature was checked. */
+void say_signed(const struct ctx *ctx, const struct manifest_result *res);
 
 struct ledger;
 /*

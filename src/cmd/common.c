@@ -21,7 +21,7 @@
 
 enum {
 	G_REPO = 1000, G_REF, G_PATH, G_WORKTREE, G_STATE, G_FORMAT, G_NO_COLOR,
-	G_QUIET, G_VERBOSE, G_HELP, G_KNOWN_HOSTS, G_SSH_KEY,
+	G_QUIET, G_VERBOSE, G_HELP, G_KNOWN_HOSTS, G_SSH_KEY, G_VERIFY_SIGNATURES,
 };
 
 static const struct opt global_opts[] = {
@@ -37,6 +37,7 @@ static const struct opt global_opts[] = {
 	{ "help", 'h', 0, G_HELP },
 	{ "known-hosts", 0, 1, G_KNOWN_HOSTS },
 	{ "ssh-key", 0, 1, G_SSH_KEY },
+	{ "verify-signatures", 0, 1, G_VERIFY_SIGNATURES },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -99,6 +100,7 @@ apply_global(struct optparse *p, int id, const char *arg)
 	case G_REPO: c->repo = arg; break;
 	case G_KNOWN_HOSTS: c->known_hosts = arg; break;
 	case G_SSH_KEY: c->ssh_key = arg; break;
+	case G_VERIFY_SIGNATURES: c->allowed_signers = arg; break;
 	case G_REF: c->ref = arg; break;
 	case G_PATH: c->path = arg; break;
 	case G_WORKTREE: c->worktree = 1; break;
@@ -370,17 +372,30 @@ ctx_source_opts(const struct ctx *ctx, struct source_opts *o)
 	o->state_dir = ctx->state_dir;
 	o->known_hosts = ctx->known_hosts ? ctx->known_hosts : getenv("BERTH_KNOWN_HOSTS");
 	o->ssh_key = ctx->ssh_key ? ctx->ssh_key : getenv("BERTH_SSH_KEY");
+	o->allowed_signers = ctx->allowed_signers ? ctx->allowed_signers :
+			     getenv("BERTH_ALLOWED_SIGNERS");
+	if (o->allowed_signers && !*o->allowed_signers)
+		o->allowed_signers = NULL;
 	o->waiting = say_waiting;
 	o->waiting_arg = (void *)ctx;
 }
 
-/* What loading the manifests has to say first: the commit it fetched. */
+void
+say_signed(const struct ctx *ctx, const struct manifest_result *res)
+{
+	if (res->signer)
+		cmd_info(ctx, "commit %s signed by %s (%s)", res->commit, res->signer,
+			 res->signer_key);
+}
+
+/* What loading the manifests has to say first: the commit it fetched, who signed it. */
 static void
 say_fetched(const struct ctx *ctx, const struct source_opts *so,
 	    const struct manifest_result *res)
 {
 	if (res->fetched)
 		cmd_info(ctx, "fetched %s at commit %s", so->repo, res->commit);
+	say_signed(ctx, res);
 }
 
 static void

@@ -10,7 +10,7 @@ berth_apt_packages=(
 	libyaml-dev libcurl4-openssl-dev libjansson-dev libssl-dev libgit2-dev
 	libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev
 	curl openssl jq valgrind procps bc faketime
-	busybox-static lvm2 btrfs-progs openssh-server openssh-client
+	busybox-static lvm2 btrfs-progs openssh-server openssh-client gnupg
 )
 
 berth_missing_packages() {

@@ -151,7 +151,7 @@ sshsig_parse(const char *text, size_t len, struct sshsig *s, struct berr *err)
 	unsigned char *blob = NULL;
 	const unsigned char *f;
 	char seen[48];
-	size_t bloblen = 0, n;
+	size_t bloblen = 0, n = 0;
 	struct rd r, k;
 	uint32_t version;
 	int ret = -1;
@@ -176,9 +176,12 @@ sshsig_parse(const char *text, size_t len, struct sshsig *s, struct berr *err)
 		berr_set(err, "want version 1, have %lu", (unsigned long)version);
 		goto out;
 	}
-	if (rd_string(&r, &f, &n) < 0 || n > SSHSIG_MAX_FIELD) {
-		berr_set(err, "public key: want a string of at most %d bytes, have %s",
-			 SSHSIG_MAX_FIELD, n > SSHSIG_MAX_FIELD ? "more" : "a truncated one");
+	if (rd_string(&r, &f, &n) < 0) {
+		berr_set(err, "public key: want a string, have a truncated one");
+		goto out;
+	}
+	if (n > SSHSIG_MAX_FIELD) {
+		berr_set(err, "public key: want at most %d bytes, have %zu", SSHSIG_MAX_FIELD, n);
 		goto out;
 	}
 	k.p = f;
@@ -206,9 +209,12 @@ sshsig_parse(const char *text, size_t len, struct sshsig *s, struct berr *err)
 			 *s->hashalg ? "\"" : "");
 		goto out;
 	}
-	if (rd_string(&r, &f, &n) < 0 || n > SSHSIG_MAX_FIELD) {
-		berr_set(err, "signature: want a string of at most %d bytes, have %s",
-			 SSHSIG_MAX_FIELD, n > SSHSIG_MAX_FIELD ? "more" : "a truncated one");
+	if (rd_string(&r, &f, &n) < 0) {
+		berr_set(err, "signature: want a string, have a truncated one");
+		goto out;
+	}
+	if (n > SSHSIG_MAX_FIELD) {
+		berr_set(err, "signature: want at most %d bytes, have %zu", SSHSIG_MAX_FIELD, n);
 		goto out;
 	}
 	s->sig = xmalloc(n ? n : 1);

@@ -257,7 +257,7 @@ test_hostile_blobs(void **state)
 		put_str(&b, k, SSHSIG_MAX_FIELD + 1);
 		free(k);
 	}
-	expect_blob_refused(b.buf, b.len, "have more");
+	expect_blob_refused(b.buf, b.len, "public key: want at most 16384 bytes, have 16385");
 	/* a hash algorithm sshsig does not have */
 	buf_reset(&b);
 	buf_add(&b, "SSHSIG", 6);

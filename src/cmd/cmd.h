@@ -26,6 +26,8 @@ struct ctx {
 	const char *known_hosts;	/* --known-hosts, or NULL */
 	const char *ssh_key;		/* --ssh-key, or NULL */
 	const char *allowed_signers;	/* --verify-signatures, or NULL */
+	const char *git_token_file;	/* --git-token-file, or NULL */
+	const char *git_ca;		/* --git-ca, or NULL */
 	const char *ref;
 	const char *path;
 	int worktree;

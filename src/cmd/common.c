@@ -22,6 +22,7 @@
 enum {
 	G_REPO = 1000, G_REF, G_PATH, G_WORKTREE, G_STATE, G_FORMAT, G_NO_COLOR,
 	G_QUIET, G_VERBOSE, G_HELP, G_KNOWN_HOSTS, G_SSH_KEY, G_VERIFY_SIGNATURES,
+	G_GIT_TOKEN_FILE, G_GIT_CA,
 };
 
 static const struct opt global_opts[] = {
@@ -38,6 +39,8 @@ static const struct opt global_opts[] = {
 	{ "known-hosts", 0, 1, G_KNOWN_HOSTS },
 	{ "ssh-key", 0, 1, G_SSH_KEY },
 	{ "verify-signatures", 0, 1, G_VERIFY_SIGNATURES },
+	{ "git-token-file", 0, 1, G_GIT_TOKEN_FILE },
+	{ "git-ca", 0, 1, G_GIT_CA },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -101,6 +104,8 @@ apply_global(struct optparse *p, int id, const char *arg)
 	case G_KNOWN_HOSTS: c->known_hosts = arg; break;
 	case G_SSH_KEY: c->ssh_key = arg; break;
 	case G_VERIFY_SIGNATURES: c->allowed_signers = arg; break;
+	case G_GIT_TOKEN_FILE: c->git_token_file = arg; break;
+	case G_GIT_CA: c->git_ca = arg; break;
 	case G_REF: c->ref = arg; break;
 	case G_PATH: c->path = arg; break;
 	case G_WORKTREE: c->worktree = 1; break;
@@ -376,6 +381,11 @@ ctx_source_opts(const struct ctx *ctx, struct source_opts *o)
 			     getenv("BERTH_ALLOWED_SIGNERS");
 	if (o->allowed_signers && !*o->allowed_signers)
 		o->allowed_signers = NULL;
+	/* --git-token-file, else BERTH_GIT_TOKEN_FILE, else BERTH_GIT_TOKEN */
+	o->git_token_file = ctx->git_token_file ? ctx->git_token_file :
+			    getenv("BERTH_GIT_TOKEN_FILE");
+	o->git_token = getenv("BERTH_GIT_TOKEN");
+	o->git_ca = ctx->git_ca ? ctx->git_ca : getenv("BERTH_GIT_CA");
 	o->waiting = say_waiting;
 	o->waiting_arg = (void *)ctx;
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "manifest/allowed_signers.h"
@@ -1064,12 +1066,169 @@ cache_dir(const char *state_dir, const char *url)
 	return xasprintf("%s/cache/git/%s", state_dir, hex);
 }
 
+/* ---- https: tokens and certificates --------------------------------- */
+
+#define TOKEN_MAX	16384u		/* bytes of a token file */
+#define TOKEN_USER	"x-access-token"	/* GitHub's, also Gitea's and GitLab's */
+
+static int
+has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * Where the password of a URL scheme://user:password@host/... is: 1 with
+ * [*start, *end) its bytes (maybe none: "user:@host"), 0 when the URL
+ * has no password.
+ */
+static int
+url_password(const char *url, size_t *start, size_t *end)
+{
+	const char *auth = strstr(url, "://"), *stop, *at = NULL, *colon, *p;
+
+	if (!auth || strcspn(url, "/") < (size_t)(auth - url))
+		return 0;
+	auth += 3;
+	stop = auth + strcspn(auth, "/?#");
+	for (p = auth; p < stop; p++)
+		if (*p == '@')
+			at = p;	/* the last: a password may hold a raw '@' */
+	if (!at || !(colon = memchr(auth, ':', (size_t)(at - auth))))
+		return 0;
+	*start = (size_t)(colon + 1 - url);
+	*end = (size_t)(at - url);
+	return 1;
+}
+
+/* A URL with a password is refused, and shown without it. */
+static int
+refuse_password(const char *url, struct berr *err)
+{
+	size_t start, end;
+
+	if (!url_password(url, &start, &end))
+		return 0;
+	return berr_set(err, "repository URL \"%.*s***%s\" has a password in it: "
+			"refusing it (a URL is shown in messages); %s", (int)start, url,
+			url + end, has_prefix(url, "http") ?
+			"give a token in BERTH_GIT_TOKEN or --git-token-file instead" :
+			"use an SSH key (--ssh-key or the agent) instead");
+}
+
+static void
+token_free(char *token)
+{
+	if (token) {
+		OPENSSL_cleanse(token, strlen(token));
+		free(token);
+	}
+}
+
+/*
+ * A token must be one line of printable characters (a newline inside
+ * would end the Authorization header early). Says what is wrong, never
+ * the token.
+ */
+static int
+check_token(const char *token, const char *from, struct berr *err)
+{
+	const unsigned char *p;
+
+	if (!*token)
+		return berr_set(err, "%s is empty: want the token", from);
+	for (p = (const unsigned char *)token; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return berr_set(err, "%s has a control character in the token "
+					"(byte %zu): want the token alone on one line", from,
+					(size_t)(p - (const unsigned char *)token) + 1);
+	return 0;
+}
+
+/*
+ * The token of opts->git_token_file (readable by its owner only, as ssh
+ * wants a private key; the trailing newline dropped) or opts->git_token.
+ * *token is NULL when neither is set; caller frees it with token_free().
+ * *from says where it came from, for messages.
+ */
+static int
+load_token(const struct source_opts *opts, char **token, char *from, size_t fromsize,
+	   struct berr *err)
+{
+	const char *file = opts->git_token_file;
+	struct stat st;
+	char *t = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int fd = -1, rc = -1;
+
+	*token = NULL;
+	if (!file || !*file) {
+		if (!opts->git_token || !*opts->git_token)
+			return 0;
+		snprintf(from, fromsize, "BERTH_GIT_TOKEN");
+		if (check_token(opts->git_token, from, err) < 0)
+			return -1;
+		*token = xstrdup(opts->git_token);
+		return 0;
+	}
+	snprintf(from, fromsize, "git token file \"%s\"", file);
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		berr_set(err, "%s: %s", from, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		berr_set(err, "%s is not a regular file: want a file holding the token", from);
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		berr_set(err, "%s is mode %04o: want it readable by its owner only "
+			 "(chmod 600)", from, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	t = xmalloc(TOKEN_MAX + 1);
+	while (n <= TOKEN_MAX && (r = read(fd, t + n, TOKEN_MAX + 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			berr_set(err, "%s: %s", from, strerror(errno));
+			goto out;
+		}
+		n += (size_t)r;
+	}
+	if (n > TOKEN_MAX) {
+		berr_set(err, "%s is over %u bytes: want the token alone", from, TOKEN_MAX);
+		goto out;
+	}
+	while (n && (t[n - 1] == '\n' || t[n - 1] == '\r'))
+		n--;
+	t[n] = '\0';
+	if (check_token(t, from, err) < 0)
+		goto out;
+	*token = t;
+	t = NULL;
+	rc = 0;
+out:
+	if (t) {
+		OPENSSL_cleanse(t, TOKEN_MAX + 1);
+		free(t);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 struct cred_state {
 	unsigned tries;
 	const char *known_hosts;	/* opts->known_hosts */
 	const char *ssh_key;		/* opts->ssh_key, checked */
 	const char *url;
-	char why[1024];			/* a refused host key, said */
+	const char *token;		/* for https, or NULL */
+	const char *token_from;		/* where it came from */
+	int token_sent;			/* once: a 401 is not retried */
+	int tls_invalid;		/* a certificate did not verify */
+	char host[256];			/* whose */
+	char why[1024];			/* a refused host key or credential, said */
 };
 
 static const char *
@@ -1158,8 +1317,14 @@ certificate_check(git_cert *cert, int valid, const char *host, void *payload)
 	int port;
 	enum kh_result r;
 
-	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
-		return valid ? 0 : GIT_PASSTHROUGH;
+	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2) {
+		/* TLS: libgit2 verified the chain and the name; never overrule it */
+		if (valid)
+			return 0;
+		cs->tls_invalid = 1;
+		snprintf(cs->host, sizeof(cs->host), "%s", host);
+		return GIT_PASSTHROUGH;	/* refused, with libgit2's reason */
+	}
 	if (!(hk->type & GIT_CERT_SSH_RAW) || !(type = ssh_key_type(hk->raw_type))) {
 		snprintf(cs->why, sizeof(cs->why), "the SSH server %s did not show a host key"
 			 " berth can check", host);
@@ -1192,11 +1357,40 @@ certificate_check(git_cert *cert, int valid, const char *host, void *payload)
 }
 
 /*
+ * HTTP basic authentication: the token, once, and only over https (a
+ * redirect could lead elsewhere); then, or without a token, GIT_EUSER
+ * with the reason in cs->why: libgit2 asks again after every 401.
+ */
+static int
+userpass(struct cred_state *cs, git_credential **out, const char *url, const char *user)
+{
+	const char *name = user && *user ? user : TOKEN_USER;
+
+	if (cs->token && !cs->token_sent && has_prefix(url, "https://")) {
+		cs->token_sent = 1;
+		return git_credential_userpass_plaintext_new(out, name, cs->token);
+	}
+	if (cs->token && !cs->token_sent)
+		snprintf(cs->why, sizeof(cs->why), "the server asks for credentials at a "
+			 "URL that is not https: refusing to send it the token of %s",
+			 cs->token_from);
+	else if (cs->token)
+		snprintf(cs->why, sizeof(cs->why), "authentication failed: the server "
+			 "refused user \"%s\" with the token of %s", name, cs->token_from);
+	else
+		snprintf(cs->why, sizeof(cs->why), "authentication failed: the server "
+			 "wants credentials and no token was given (BERTH_GIT_TOKEN or "
+			 "--git-token-file)");
+	git_error_clear();
+	return GIT_EUSER;
+}
+
+/*
  * Default credentials: the deploy key given (opts->ssh_key), else the
  * ssh agent, for ssh; the user name of the URL
- * (or "git"), Negotiate/NTLM for http. Three tries in all: libgit2 asks
- * again after a refusal, and an agent that is refused would be asked
- * forever.
+ * (or "git"); the token (userpass()), else Negotiate/NTLM, for http.
+ * Three tries in all: libgit2 asks again after a refusal, and an agent
+ * that is refused would be asked forever.
  */
 static int
 credentials(git_credential **out, const char *url, const char *user,
@@ -1204,9 +1398,11 @@ credentials(git_credential **out, const char *url, const char *user,
 {
 	struct cred_state *cs = payload;
 
-	(void)url;
 	if (++cs->tries > 3)
 		return GIT_PASSTHROUGH;
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) &&
+	    (cs->token || !(allowed & GIT_CREDENTIAL_DEFAULT)))
+		return userpass(cs, out, url, user);
 	if (allowed & GIT_CREDENTIAL_USERNAME)
 		return git_credential_username_new(out, user ? user : "git");
 	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && cs->ssh_key)
@@ -1269,8 +1465,8 @@ fetch(struct loader *l, git_remote *remote, const char *url)
 	git_buf head = { 0 };
 	git_reference *ref = NULL;
 	struct cred_state cs = { 0 };
-	char *target = NULL;
-	int rc = 0;
+	char *target = NULL, *token = NULL, from[PATH_MAX + 32];
+	int rc = 0, https = has_prefix(url, "https://");
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.prune = GIT_FETCH_PRUNE;
@@ -1294,9 +1490,45 @@ fetch(struct loader *l, git_remote *remote, const char *url)
 					(unsigned)(st.st_mode & 07777));
 		cs.ssh_key = l->opts->ssh_key;
 	}
-	if (git_remote_fetch(remote, &refspecs, &fo, "berth: fetch") < 0)
-		return berr_set(l->err, "cannot fetch \"%s\": %s", url,
-				cs.why[0] ? cs.why : git_msg());
+	if (https || has_prefix(url, "http://")) {
+		if (load_token(l->opts, &token, from, sizeof(from), l->err) < 0)
+			return -1;
+		if (token && !https) {
+			token_free(token);
+			return berr_set(l->err, "refusing to send the token of %s to \"%s\": "
+					"http:// would carry it in clear; want an https:// URL",
+					from, url);
+		}
+		cs.token = token;
+		cs.token_from = from;
+	}
+	if (https && l->opts->git_ca && *l->opts->git_ca) {
+		if (access(l->opts->git_ca, R_OK) < 0) {
+			rc = berr_set(l->err, "git CA \"%s\": %s", l->opts->git_ca,
+				      strerror(errno));
+			goto out;
+		}
+		if (git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, l->opts->git_ca,
+				     NULL) < 0) {
+			rc = berr_set(l->err, "git CA \"%s\": cannot load it: %s",
+				      l->opts->git_ca, git_msg());
+			goto out;
+		}
+	}
+	if (git_remote_fetch(remote, &refspecs, &fo, "berth: fetch") < 0) {
+		if (cs.why[0])
+			rc = berr_set(l->err, "cannot fetch \"%s\": %s", url, cs.why);
+		else if (cs.tls_invalid)
+			rc = berr_set(l->err, "cannot fetch \"%s\": certificate error: the "
+				      "TLS certificate of %s does not verify (%s); %s", url,
+				      cs.host, git_msg(), l->opts->git_ca && *l->opts->git_ca ?
+				      "it was checked against the CAs of --git-ca" :
+				      "for a private CA, give its certificate with --git-ca "
+				      "or BERTH_GIT_CA");
+		else
+			rc = berr_set(l->err, "cannot fetch \"%s\": %s", url, git_msg());
+		goto out;
+	}
 	if (git_remote_default_branch(&head, remote) == 0 &&
 	    strncmp(head.ptr, "refs/heads/", 11) == 0) {
 		target = xasprintf("refs/remotes/origin/%s", head.ptr + 11);
@@ -1310,9 +1542,11 @@ fetch(struct loader *l, git_remote *remote, const char *url)
 		git_reference_remove(l->repo, "refs/remotes/origin/HEAD");
 	}
 	git_error_clear();
+out:
 	git_reference_free(ref);
 	git_buf_dispose(&head);
 	free(target);
+	token_free(token);
 	return rc;
 }
 
@@ -1470,6 +1704,8 @@ source_load(const struct source_opts *opts, struct src_files *files,
 		goto out;
 	l.path = path;
 	if (is_url(repo)) {
+		if ((rc = refuse_password(repo, err)) < 0)
+			goto out;
 		rc = load_remote(&l, repo);
 		goto out;
 	}

@@ -32,7 +32,10 @@
  * refs/remotes/origin/HEAD follows the remote's default branch. There a
  * ref "main" (or "main~1") means refs/remotes/origin/main unless a tag
  * "main" exists, and NULL/HEAD the default branch. files->fetched is 1.
- * ssh uses the ssh agent; url.*.insteadOf is not applied. A failed fetch is
+ * ssh uses the ssh agent; url.*.insteadOf is not applied. A URL with a
+ * password in it (https://user:secret@host/...) is refused, and the
+ * message shows it as https://user:***@host/...: a token is given in
+ * opts->git_token or opts->git_token_file instead. A failed fetch is
  * an error: the cache is never read stale. Loads of one URL take turns on
  * an flock of <cache>.lock (across processes; another holder is waited for
  * up to 10 minutes), and libgit2 lock files a killed fetch left in the
@@ -106,6 +109,25 @@ struct source_opts {
 	/* The allowed signers file the commit's signature is checked against;
 	 * NULL: signatures are not checked. */
 	const char *allowed_signers;
+	/*
+	 * The token for https remotes, sent as the password of HTTP basic
+	 * authentication (libgit2's user/password credential) with the user
+	 * name of the URL, else "x-access-token", once: a refusal (401) is
+	 * an error saying whether a token was given, never a retry. From
+	 * git_token_file when set (readable by its owner only, one line, the
+	 * trailing newline dropped; empty is an error), else git_token;
+	 * NULL: none. A token with an http:// URL is refused (it would go in
+	 * clear); ssh, git and file URLs ignore it. Never in a message nor in
+	 * the cache.
+	 */
+	const char *git_token;
+	const char *git_token_file;
+	/*
+	 * The CA certificates (PEM) https remotes are verified against,
+	 * for a private CA; NULL: the system's. A certificate that does not
+	 * verify is refused either way.
+	 */
+	const char *git_ca;
 	/* Called once when a load waits over a second for another berth's
 	 * fetch into the same cache (msg says whose); may be NULL. */
 	void (*waiting)(void *arg, const char *msg);

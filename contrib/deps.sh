@@ -11,6 +11,7 @@ berth_apt_packages=(
 	libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev
 	curl openssl jq valgrind procps bc faketime
 	busybox-static lvm2 btrfs-progs openssh-server openssh-client gnupg
+	lighttpd lighttpd-mod-openssl
 )
 
 berth_missing_packages() {
@@ -48,6 +49,10 @@ X
 	if [ -n "${missing//[[:space:]]/}" ]; then
 		# shellcheck disable=SC2086
 		apt-get install -y -q --no-install-recommends $missing
+		# test-https-remote starts its own lighttpd: not the package's on port 80
+		case " $(echo $missing) " in *" lighttpd "*)
+			systemctl disable --now lighttpd >/dev/null 2>&1 || true ;;
+		esac
 	fi
 	if [ $need_incus = 1 ]; then
 		apt-get install -y -q -t bookworm-backports incus

@@ -1490,15 +1490,9 @@ fetch(struct loader *l, git_remote *remote, const char *url)
 					(unsigned)(st.st_mode & 07777));
 		cs.ssh_key = l->opts->ssh_key;
 	}
-	if (https || has_prefix(url, "http://")) {
+	if (https) {
 		if (load_token(l->opts, &token, from, sizeof(from), l->err) < 0)
 			return -1;
-		if (token && !https) {
-			token_free(token);
-			return berr_set(l->err, "refusing to send the token of %s to \"%s\": "
-					"http:// would carry it in clear; want an https:// URL",
-					from, url);
-		}
 		cs.token = token;
 		cs.token_from = from;
 	}
@@ -1642,9 +1636,12 @@ out:
 	return fd;
 }
 
+#define MSG_CLEAR "http:// would carry it in clear; want an https:// URL"
+
 static int
 load_remote(struct loader *l, const char *url)
 {
+	const char *file = l->opts->git_token_file;
 	git_remote *remote = NULL;
 	char *dir = NULL;
 	int rc, lock = -1;
@@ -1655,6 +1652,12 @@ load_remote(struct loader *l, const char *url)
 	if (!l->opts->state_dir || !*l->opts->state_dir)
 		return berr_set(l->err, "no state directory for the cache of "
 				"remote repository \"%s\"", url);
+	if (has_prefix(url, "http://") && file && *file)
+		return berr_set(l->err, "refusing to send the token of git token file \"%s\" "
+				"to \"%s\": " MSG_CLEAR, file, url);
+	if (has_prefix(url, "http://") && l->opts->git_token && *l->opts->git_token)
+		return berr_set(l->err, "refusing to send the token of BERTH_GIT_TOKEN to "
+				"\"%s\": " MSG_CLEAR, url);
 	if (!(dir = cache_dir(l->opts->state_dir, url)))
 		return berr_set(l->err, "cannot hash \"%s\" with SHA-256", url);
 	if ((lock = lock_cache(l, dir, url)) < 0) {

@@ -1012,6 +1012,121 @@ test_remote_concurrent(void **state)
 	free(url);
 }
 
+/*
+ * A URL with a password is refused before anything is made or fetched,
+ * and shown without it; a URL with a user name alone is not refused.
+ */
+static void
+test_remote_password(void **state)
+{
+	static const struct {
+		const char *url, *shown;
+	} cases[] = {
+		{ "https://deploy:s3cret@git.example.org/fleet.git",
+		  "https://deploy:***@git.example.org/fleet.git" },
+		{ "https://deploy:p@ss@git.example.org:8443/fleet.git",
+		  "https://deploy:***@git.example.org:8443/fleet.git" },
+		{ "http://deploy:@git.example.org/fleet.git",
+		  "http://deploy:***@git.example.org/fleet.git" },
+		{ "ssh://git:s3cret@git.example.org/fleet.git",
+		  "ssh://git:***@git.example.org/fleet.git" },
+	};
+	struct fx *fx = *state;
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *want = xasprintf("repository URL \"%s\" has a password in it: "
+				       "refusing it", cases[i].shown);
+
+		assert_int_equal(load_opts(fx, cases[i].url, NULL, NULL, 0), -1);
+		assert_memory_equal(fx->err.msg, want, strlen(want));
+		assert_null(strstr(fx->err.msg, "s3cret"));
+		assert_null(strstr(fx->err.msg, "p@ss"));
+		assert_non_null(strstr(fx->err.msg, i < 3 ? "BERTH_GIT_TOKEN" : "--ssh-key"));
+		free(want);
+	}
+	assert_int_equal(stat(fx->state, &st), -1);
+
+	/* a user name, an '@' in the path: not a password, the fetch is tried */
+	assert_int_equal(load_opts(fx, "https://deploy@127.0.0.1:1/a:b@c.git", NULL, NULL,
+				   0), -1);
+	assert_null(strstr(fx->err.msg, "password"));
+}
+
+/*
+ * A token goes to https only: refused with http://, ignored (the file not
+ * even read) by a file:// remote; a token file others may read, an
+ * empty one or one of two lines is refused, naming the file, never
+ * showing the token.
+ */
+static void
+test_remote_token(void **state)
+{
+	struct fx *fx = *state;
+	struct source_opts o = { .state_dir = fx->state };
+	char *url = xasprintf("file://%s", fx->repo), *file = xasprintf("%s/token", fx->root);
+	char *want;
+
+	git_init(fx->repo);
+	write_file(fx->repo, "a.yaml", "v: 1\n");
+	commit_all(fx->repo, "one");
+
+	o.repo = "http://127.0.0.1:1/fleet.git";
+	o.git_token = "tok-1234";
+	reset(fx);
+	assert_int_equal(source_load(&o, &fx->files, &fx->d, &fx->err), -1);
+	assert_string_equal(fx->err.msg, "refusing to send the token of BERTH_GIT_TOKEN to "
+			    "\"http://127.0.0.1:1/fleet.git\": http:// would carry it in "
+			    "clear; want an https:// URL");
+	assert_int_equal(access(fx->state, F_OK), -1);
+
+	write_file(fx->root, "token", "tok-1234\n");
+	assert_int_equal(chmod(file, 0644), 0);
+	o.git_token_file = file;
+	o.repo = url;
+	reset(fx);
+	assert_int_equal(source_load(&o, &fx->files, &fx->d, &fx->err), 0);
+	assert_int_equal(fx->files.n, 1);
+
+	o.repo = "https://127.0.0.1:1/fleet.git";
+	reset(fx);
+	assert_int_equal(source_load(&o, &fx->files, &fx->d, &fx->err), -1);
+	want = xasprintf("git token file \"%s\" is mode 0644: want it readable by its owner "
+			 "only (chmod 600)", file);
+	assert_string_equal(fx->err.msg, want);
+	free(want);
+
+	assert_int_equal(chmod(file, 0600), 0);
+	write_file(fx->root, "token", "\n");
+	reset(fx);
+	assert_int_equal(source_load(&o, &fx->files, &fx->d, &fx->err), -1);
+	want = xasprintf("git token file \"%s\" is empty: want the token", file);
+	assert_string_equal(fx->err.msg, want);
+	free(want);
+
+	write_file(fx->root, "token", "tok-1234\ntok-5678\n");
+	reset(fx);
+	assert_int_equal(source_load(&o, &fx->files, &fx->d, &fx->err), -1);
+	assert_non_null(strstr(fx->err.msg, "has a control character in the token (byte 9)"));
+	assert_null(strstr(fx->err.msg, "tok-"));
+
+	/* the file wins over the variable, whose token is never shown */
+	write_file(fx->root, "token", "tok-1234\r\n");
+	o.git_token = "tok-\x01";
+	reset(fx);
+	assert_int_equal(source_load(&o, &fx->files, &fx->d, &fx->err), -1);
+	assert_memory_equal(fx->err.msg, "cannot fetch \"https://127.0.0.1:1/fleet.git\": ",
+			    strlen("cannot fetch \"https://127.0.0.1:1/fleet.git\": "));
+	o.git_token_file = NULL;
+	reset(fx);
+	assert_int_equal(source_load(&o, &fx->files, &fx->d, &fx->err), -1);
+	assert_string_equal(fx->err.msg, "BERTH_GIT_TOKEN has a control character in the "
+			    "token (byte 5): want the token alone on one line");
+	free(file);
+	free(url);
+}
+
 static void
 test_remote_bad_url(void **state)
 {
@@ -1065,6 +1180,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_remote, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_bad_url, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_password, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_token, setup, teardown),
 	};
 	char *home = tmp_template("berth-test-source-home");
 	int rc;

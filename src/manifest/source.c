@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1116,6 +1117,39 @@ refuse_password(const char *url, struct berr *err)
 			"use an SSH key (--ssh-key or the agent) instead");
 }
 
+/*
+ * The host and port of a URL, without its user name and without the
+ * default port of https, in [*start, *start + *len).
+ */
+static void
+url_server(const char *url, const char **start, size_t *len)
+{
+	const char *a = strstr(url, "://"), *at, *stop;
+
+	a = a ? a + 3 : url;
+	stop = a + strcspn(a, "/?#");
+	for (at = stop; at > a && at[-1] != '@'; at--)
+		;
+	if (stop - at > 4 && !memcmp(stop - 4, ":443", 4) && has_prefix(url, "https://"))
+		stop -= 4;
+	*start = at;
+	*len = (size_t)(stop - at);
+}
+
+/* Whether url is https on the server of base (a redirect may go elsewhere). */
+static int
+same_server(const char *url, const char *base)
+{
+	const char *a, *b;
+	size_t n, m;
+
+	if (!has_prefix(url, "https://"))
+		return 0;
+	url_server(url, &a, &n);
+	url_server(base, &b, &m);
+	return n == m && !strncasecmp(a, b, n);
+}
+
 static void
 token_free(char *token)
 {
@@ -1357,23 +1391,31 @@ certificate_check(git_cert *cert, int valid, const char *host, void *payload)
 }
 
 /*
- * HTTP basic authentication: the token, once, and only over https (a
- * redirect could lead elsewhere); then, or without a token, GIT_EUSER
- * with the reason in cs->why: libgit2 asks again after every 401.
+ * HTTP basic authentication: the token, once, and only over https to the
+ * server of the URL (libgit2 follows a redirect of the first request,
+ * maybe elsewhere); then, or without a token, GIT_EUSER with the reason
+ * in cs->why: libgit2 asks again after every 401.
  */
 static int
 userpass(struct cred_state *cs, git_credential **out, const char *url, const char *user)
 {
 	const char *name = user && *user ? user : TOKEN_USER;
 
-	if (cs->token && !cs->token_sent && has_prefix(url, "https://")) {
+	if (cs->token && !cs->token_sent && same_server(url, cs->url)) {
 		cs->token_sent = 1;
 		return git_credential_userpass_plaintext_new(out, name, cs->token);
 	}
-	if (cs->token && !cs->token_sent)
-		snprintf(cs->why, sizeof(cs->why), "the server asks for credentials at a "
-			 "URL that is not https: refusing to send it the token of %s",
-			 cs->token_from);
+	if (cs->token && !cs->token_sent) {
+		const char *a, *b;
+		size_t n, m;
+
+		url_server(url, &a, &n);
+		url_server(cs->url, &b, &m);
+		snprintf(cs->why, sizeof(cs->why), "refusing to send the token of %s to "
+			 "%s%.*s, where the server redirected: want https://%.*s",
+			 cs->token_from, has_prefix(url, "https://") ? "https://" : "http://",
+			 (int)n, a, (int)m, b);
+	}
 	else if (cs->token)
 		snprintf(cs->why, sizeof(cs->why), "authentication failed: the server "
 			 "refused user \"%s\" with the token of %s", name, cs->token_from);

@@ -113,7 +113,8 @@ struct source_opts {
 	 * The token for https remotes, sent as the password of HTTP basic
 	 * authentication (libgit2's user/password credential) with the user
 	 * name of the URL, else "x-access-token", once: a refusal (401) is
-	 * an error saying whether a token was given, never a retry. From
+	 * an error saying whether a token was given, never a retry; nor is it
+	 * sent to another server a redirect leads to. From
 	 * git_token_file when set (readable by its owner only, one line, the
 	 * trailing newline dropped; empty is an error), else git_token;
 	 * NULL: none. A token with an http:// URL is refused (it would go in

@@ -5,7 +5,8 @@
 # BERTH_GIT_TOKEN or a file readable by its owner only (--git-token-file,
 # BERTH_GIT_TOKEN_FILE), goes as the password of the URL's user or of
 # "x-access-token", once: a refusal is an authentication error, not a
-# retry. It is refused with http://, a URL with a password is refused
+# retry, and only to the server of the URL, over https: it is refused
+# with http:// and after a redirect elsewhere, a URL with a password is refused
 # without showing it, a certificate berth cannot verify is refused unless
 # its CA is given (--git-ca, BERTH_GIT_CA), and the token is shown by no
 # output and kept nowhere under the state directory.
@@ -39,7 +40,7 @@ ec "$T/other-ca.key"
 openssl req -x509 -new -key "$T/other-ca.key" -subj /CN=berth-other-ca -days 2 -out "$T/other-ca.crt"
 ec "$T/server.key"
 openssl req -new -key "$T/server.key" -subj /CN=127.0.0.1 -out "$T/server.csr"
-printf 'subjectAltName = IP:127.0.0.1, DNS:127.0.0.1\nextendedKeyUsage = serverAuth\n' > "$T/server.ext"
+printf 'subjectAltName = IP:127.0.0.1, DNS:127.0.0.1, DNS:localhost\nextendedKeyUsage = serverAuth\n' > "$T/server.ext"
 openssl x509 -req -in "$T/server.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial \
 	-days 2 -extfile "$T/server.ext" -out "$T/server.crt" 2>/dev/null
 
@@ -54,7 +55,7 @@ printf 'x-access-token:%s\nalice:%s\n' "$hash" "$hash" > "$T/htpasswd"
 mkdir -p "$T/www"
 PORT=$((20000 + RANDOM % 20000))
 cat > "$T/lighttpd.conf" <<X
-server.modules = ("mod_access", "mod_alias", "mod_auth", "mod_authn_file", "mod_setenv",
+server.modules = ("mod_access", "mod_redirect", "mod_alias", "mod_auth", "mod_authn_file", "mod_setenv",
                   "mod_cgi", "mod_openssl")
 server.document-root = "$T/www"
 server.bind = "127.0.0.1"
@@ -65,6 +66,8 @@ server.breakagelog = "$T/cgi.log"
 ssl.engine = "enable"
 ssl.pemfile = "$T/server.crt"
 ssl.privkey = "$T/server.key"
+url.redirect = ("^/moved\\.git/(.*)\$" => "https://localhost:$PORT/fleet.git/\$1",
+                "^/here\\.git/(.*)\$" => "https://127.0.0.1:$PORT/fleet.git/\$1")
 alias.url = ("/fleet.git" => "$BACKEND")
 cgi.assign = ("" => "")
 setenv.set-environment = ("GIT_PROJECT_ROOT" => "$T/fleet.git", "GIT_HTTP_EXPORT_ALL" => "1")
@@ -144,6 +147,17 @@ has "authentication failed, token given" "$T/err" \
 	"cannot fetch \"$URL\": authentication failed: the server refused user \"x-access-token\" with the token of BERTH_GIT_TOKEN"
 n=$(( $(mismatches) - before ))
 [ "$n" = 1 ] && pass "a wrong token: sent once" || fail "a wrong token: sent $n times, want once"
+
+# A redirect on the same server keeps the token; to another server (the
+# same one, by another name, which its certificate has), no token for it.
+run "a redirect on the same server" 0 env BERTH_GIT_TOKEN="$TOKEN" "$BERTH" --git-ca "$T/ca.crt" \
+	--repo "https://127.0.0.1:$PORT/here.git" validate
+before=$(mismatches)
+run "a redirect elsewhere: refused" 1 timeout 60 env BERTH_GIT_TOKEN="$WRONG" "$BERTH" --git-ca "$T/ca.crt" \
+	--repo "https://127.0.0.1:$PORT/moved.git" validate
+has "no token for another server" "$T/err" "refusing to send the token of BERTH_GIT_TOKEN to https://localhost:$PORT, where the server redirected: want https://127.0.0.1:$PORT"
+n=$(( $(mismatches) - before ))
+[ "$n" = 0 ] && pass "a redirect elsewhere: no token sent" || fail "a redirect elsewhere: a token sent $n times"
 
 # A URL with a password: refused, the password not shown.
 run "a URL with a password is refused" 1 "$BERTH" --git-ca "$T/ca.crt" \

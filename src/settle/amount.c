@@ -48,19 +48,26 @@ amount_add(struct amount *a, const struct amount *b)
 }
 
 int
-amount_add_share(struct amount *a, int64_t price, uint64_t part, uint64_t whole)
+amount_add_ratio(struct amount *a, amount_u128 num, amount_u128 den)
 {
 	struct amount b;
 	amount_u128 g;
 
+	if (!den)
+		return -1;
+	g = gcd(num, den);
+	b.num = num / g;
+	b.den = den / g;
+	return amount_add(a, &b);
+}
+
+int
+amount_add_share(struct amount *a, int64_t price, uint64_t part, uint64_t whole)
+{
 	if (price < 0 || !whole || part > whole)
 		return -1;
-	b.num = (amount_u128)(uint64_t)price * part;	/* < 2^127: cannot wrap */
-	b.den = whole;
-	g = gcd(b.num, b.den);
-	b.num /= g;
-	b.den /= g;
-	return amount_add(a, &b);
+	/* < 2^127: cannot wrap */
+	return amount_add_ratio(a, (amount_u128)(uint64_t)price * part, whole);
 }
 
 int

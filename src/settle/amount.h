@@ -28,6 +28,8 @@ struct amount {
  * whole > 0). -1 when the result does not fit (a stays as it was).
  */
 int amount_add_share(struct amount *a, int64_t price, uint64_t part, uint64_t whole);
+/* *a += num / den (den > 0). -1 when it does not fit. */
+int amount_add_ratio(struct amount *a, amount_u128 num, amount_u128 den);
 /* *a += b. -1 when it does not fit. */
 int amount_add(struct amount *a, const struct amount *b);
 /*

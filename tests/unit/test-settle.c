@@ -10,8 +10,13 @@
 
 #include <cmocka.h>
 
+#include <string.h>
+
+#include <jansson.h>
+
 #include "settle/amount.h"
 #include "settle/calendar.h"
+#include "settle/statement.h"
 
 /* Seconds of a UTC date and time. */
 static int64_t
@@ -236,6 +241,470 @@ test_split(void **state)
 		}
 }
 
+#define GIB (1024ULL * 1024 * 1024)
+
+static const struct settle_provider providers[] = {
+	{ "acme", 7000, 14 * DAY },
+	{ "platform", 0, 0 },
+};
+
+static struct settle_snapshot
+snap(const char *version, int64_t price, const char *currency, enum cycle c, int64_t placed)
+{
+	struct settle_snapshot s = { "vps-s", version, price, currency, c, placed, 0, 0, 0 };
+
+	return s;
+}
+
+/* settle in over November 2026 (or in's own period when set). */
+static json_t *
+settle(struct settle_input *in)
+{
+	struct berr err;
+	json_t *j;
+
+	if (!in->from && !in->to) {
+		in->from = at(2026, 11, 1, 0, 0, 0);
+		in->to = at(2026, 12, 1, 0, 0, 0);
+	}
+	in->providers = providers;
+	in->nproviders = 2;
+	j = settle_compute(in, &err);
+	if (!j)
+		fail_msg("settle_compute: %s", err.msg);
+	return j;
+}
+
+static json_int_t
+num(const json_t *st, const char *key)
+{
+	const json_t *v = json_object_get(st, key);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+static const char *
+str(const json_t *st, const char *key)
+{
+	return json_string_value(json_object_get(st, key));
+}
+
+/* Statement i of j, which has n. */
+static json_t *
+statement(json_t *j, size_t n, size_t i)
+{
+	assert_int_equal(json_array_size(j), n);
+	return json_array_get(j, i);
+}
+
+/* Line i of st, of kind, with amount minor. */
+static void
+line_is(const json_t *st, size_t i, const char *instance, const char *host, const char *kind,
+	json_int_t count, json_int_t minor)
+{
+	const json_t *l = json_array_get(json_object_get(st, "lines"), i);
+
+	assert_non_null(l);
+	assert_string_equal(str(l, "instance"), instance);
+	assert_string_equal(str(l, "host"), host);
+	assert_string_equal(str(l, "kind"), kind);
+	assert_int_equal(num(l, strcmp(kind, "traffic") ? "seconds" : "bytes"), count);
+	assert_int_equal(num(l, "amount_minor"), minor);
+}
+
+static void
+totals_are(const json_t *st, json_int_t gross, json_int_t share, json_int_t fee)
+{
+	assert_int_equal(num(st, "gross_minor"), gross);
+	assert_int_equal(num(st, "provider_share_minor"), share);
+	assert_int_equal(num(st, "platform_fee_minor"), fee);
+	assert_int_equal(share + fee, gross);
+}
+
+/* A full month; one created and one deleted mid-month; a plan price edited
+ * mid-month (the old instance keeps its price). */
+static void
+test_statement_month(void **state)
+{
+	struct settle_snapshot old = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
+	struct settle_snapshot edited = snap("v2", 1200, "EUR", CYCLE_MONTHLY,
+					     at(2026, 11, 16, 0, 0, 0));
+	struct settle_snapshot gone = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
+	struct settle_span sp[] = {
+		{ "full", "h1", "acme", &old, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
+		{ "new", "h1", "acme", &edited, at(2026, 11, 16, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
+		{ "old", "h1", "acme", &gone, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 11, 0, 0, 0) },
+	};
+	struct settle_input in = { .spans = sp, .nspans = 3 };
+	json_t *j = settle(&in), *st;
+
+	(void)state;
+	st = statement(j, 1, 0);
+	assert_string_equal(str(st, "provider"), "acme");
+	assert_string_equal(str(st, "currency"), "EUR");
+	line_is(st, 0, "full", "h1", "usage", 30 * DAY, 1000);
+	/* Nov 16 .. Dec 16 is 30 days, 15 of them in November: 1200 / 2 */
+	line_is(st, 1, "new", "h1", "usage", 15 * DAY, 600);
+	/* 10 days of the cycle Nov 1 .. Dec 1: 1000/3 = 333.33 */
+	line_is(st, 2, "old", "h1", "usage", 10 * DAY, 333);
+	/* 1933 at 70/30: 1353.1 + 579.9 -> 1353 + 580 */
+	totals_are(st, 1933, 1353, 580);
+	assert_string_equal(str(st, "gross"), "19.33");
+	assert_string_equal(str(st, "payable_after"), "2026-12-15T00:00:00Z");
+	assert_int_equal(strlen(str(st, "hash")), 64);
+	json_decref(j);
+}
+
+/* February of a leap year, and a monthly cycle anchored on the 31st. */
+static void
+test_statement_february(void **state)
+{
+	struct settle_snapshot s15 = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2024, 1, 15, 0, 0, 0));
+	struct settle_snapshot s31 = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 1, 31, 0, 0, 0));
+	struct settle_span a = { "leap", "p1", "platform", &s15, at(2024, 1, 15, 0, 0, 0),
+				 at(2024, 6, 1, 0, 0, 0) };
+	struct settle_span b = { "late", "p1", "platform", &s31, at(2026, 1, 31, 0, 0, 0),
+				 at(2026, 6, 1, 0, 0, 0) };
+	struct settle_input in = { .from = at(2024, 2, 1, 0, 0, 0), .to = at(2024, 3, 1, 0, 0, 0),
+				   .spans = &a, .nspans = 1 };
+	json_t *j = settle(&in), *st;
+
+	(void)state;
+	/* 14 of 31 days (Jan 15 .. Feb 15) and 15 of 29 (Feb 15 .. Mar 15):
+	 * 14000/31 + 15000/29 = 871000/899 = 968.85 */
+	st = statement(j, 1, 0);
+	line_is(st, 0, "leap", "p1", "usage", 29 * DAY, 969);
+	totals_are(st, 969, 0, 969);
+	json_decref(j);
+
+	in = (struct settle_input){ .from = at(2026, 2, 1, 0, 0, 0), .to = at(2026, 3, 1, 0, 0, 0),
+				    .spans = &b, .nspans = 1 };
+	j = settle(&in);
+	/* 27 of 28 days (Jan 31 .. Feb 28) and 1 of 31 (Feb 28 .. Mar 31):
+	 * 27000/28 + 1000/31 = 216250/217 = 996.54 */
+	st = statement(j, 1, 0);
+	line_is(st, 0, "late", "p1", "usage", 28 * DAY, 997);
+	json_decref(j);
+}
+
+/* Moved from a provider's host to a platform host mid-month; a host
+ * offline for a day. */
+static void
+test_statement_move_offline(void **state)
+{
+	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
+	struct settle_span sp[] = {
+		{ "mover", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 16, 0, 0, 0) },
+		{ "mover", "p1", "platform", &s, at(2026, 11, 16, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
+		{ "stay", "h2", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
+	};
+	struct settle_offline off[] = {
+		{ "h2", at(2026, 11, 10, 0, 0, 0), at(2026, 11, 11, 0, 0, 0) },
+		{ "h2", at(2026, 11, 10, 12, 0, 0), at(2026, 11, 10, 18, 0, 0) },	/* inside */
+		{ "h1", at(2026, 12, 2, 0, 0, 0), at(2026, 12, 3, 0, 0, 0) },	/* after */
+	};
+	struct settle_input in = { .spans = sp, .nspans = 3, .offline = off, .noffline = 3 };
+	json_t *j = settle(&in), *st;
+
+	(void)state;
+	st = statement(j, 2, 0);
+	assert_string_equal(str(st, "provider"), "acme");
+	line_is(st, 0, "mover", "h1", "usage", 15 * DAY, 500);
+	/* 29 days online: 966.67; one day offline: 33.33 */
+	line_is(st, 1, "stay", "h2", "usage", 29 * DAY, 967);
+	line_is(st, 2, "stay", "h2", "offline", DAY, 33);
+	/* gross 1500; paid on 1467 at 70%: 1026.9 -> 1027 */
+	totals_are(st, 1500, 1027, 473);
+	st = statement(j, 2, 1);
+	assert_string_equal(str(st, "provider"), "platform");
+	line_is(st, 0, "mover", "p1", "usage", 15 * DAY, 500);
+	totals_are(st, 500, 0, 500);
+	json_decref(j);
+}
+
+/* Traffic beyond the allowance across a counter reset (the intake's deltas),
+ * in any order; the month before does not count against November's. */
+static void
+test_statement_traffic(void **state)
+{
+	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
+	struct settle_span sp = { "net", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0),
+				  at(2027, 1, 1, 0, 0, 0) };
+	struct settle_traffic tr[] = {
+		{ "net", "h1", at(2026, 10, 20, 0, 0, 0), 20 * GIB },	/* October's */
+		{ "net", "h1", at(2026, 11, 5, 0, 0, 0), 6 * GIB },
+		{ "net", "h1", at(2026, 11, 20, 0, 0, 0), 6 * GIB },	/* after a reboot */
+		{ "net", "h1", at(2026, 11, 25, 0, 0, 0), GIB / 2 },
+		{ "net", "h9", at(2026, 11, 25, 0, 0, 0), 99 * GIB },	/* no span there */
+	};
+	struct settle_input in = { .spans = &sp, .nspans = 1, .traffic = tr, .ntraffic = 5 };
+	json_t *j, *st;
+	char *first;
+	size_t i;
+
+	(void)state;
+	s.traffic = 10 * GIB;
+	s.overage = 150;		/* 1.50 EUR */
+	s.overage_per = GIB;
+	j = settle(&in);
+	st = statement(j, 1, 0);
+	line_is(st, 0, "net", "h1", "usage", 30 * DAY, 1000);
+	/* 2 GiB over on Nov 20 and 0.5 GiB on Nov 25: 2.5 x 1.50 = 3.75 */
+	line_is(st, 1, "net", "h1", "traffic", (json_int_t)(5 * GIB / 2), 375);
+	totals_are(st, 1375, 963, 412);
+	first = settle_canonical(j);
+	json_decref(j);
+	/* reversed: the same statement */
+	for (i = 0; i < 2; i++) {
+		struct settle_traffic t = tr[i];
+
+		tr[i] = tr[4 - i];
+		tr[4 - i] = t;
+	}
+	j = settle(&in);
+	{
+		char *again = settle_canonical(j);
+
+		assert_string_equal(first, again);
+		free(again);
+	}
+	free(first);
+	json_decref(j);
+}
+
+/* A billing month across the period's start: bytes before the period use
+ * up the allowance, those after it are charged, on the host that counted
+ * them. */
+static void
+test_statement_traffic_straddle(void **state)
+{
+	struct settle_snapshot s = snap("v1", 3000, "EUR", CYCLE_MONTHLY, at(2026, 10, 15, 0, 0, 0));
+	struct settle_span sp[] = {
+		{ "mid", "h1", "acme", &s, at(2026, 10, 15, 0, 0, 0), at(2026, 11, 3, 0, 0, 0) },
+		{ "mid", "p1", "platform", &s, at(2026, 11, 3, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
+	};
+	struct settle_traffic tr[] = {
+		{ "mid", "p1", at(2026, 11, 5, 0, 0, 0), 4 * GIB },	/* 2 GiB over */
+		{ "mid", "h1", at(2026, 10, 20, 0, 0, 0), 8 * GIB },	/* before the period */
+		{ "mid", "p1", at(2026, 11, 16, 0, 0, 0), 3 * GIB },	/* a new billing month */
+	};
+	struct settle_input in = { .spans = sp, .nspans = 2, .traffic = tr, .ntraffic = 3 };
+	json_t *j, *st;
+
+	(void)state;
+	s.traffic = 10 * GIB;
+	s.overage = 100;
+	s.overage_per = GIB;
+	j = settle(&in);
+	/* acme: Nov 1 .. Nov 3 of the cycle Oct 15 .. Nov 15 (31 days): 6000/31 */
+	st = statement(j, 2, 0);
+	line_is(st, 0, "mid", "h1", "usage", 2 * DAY, 194);
+	assert_int_equal(json_array_size(json_object_get(st, "lines")), 1);
+	/* platform: 12 of 31 days and 16 of 30 (Nov 15 .. Dec 15): 36000/31 + 1600
+	 * = 2761.29; traffic 2 GiB at 1.00 */
+	st = statement(j, 2, 1);
+	line_is(st, 0, "mid", "p1", "usage", 28 * DAY, 2761);
+	line_is(st, 1, "mid", "p1", "traffic", (json_int_t)(2 * GIB), 200);
+	json_decref(j);
+}
+
+/* EUR, JPY and BHD side by side; a split that leaves a remainder. */
+static void
+test_statement_currencies(void **state)
+{
+	struct settle_snapshot eur = snap("v1", 1, "EUR", CYCLE_HOURLY, at(2026, 11, 1, 0, 0, 0));
+	struct settle_snapshot jpy = snap("v1", 3000, "JPY", CYCLE_MONTHLY, at(2026, 11, 1, 0, 0, 0));
+	struct settle_snapshot bhd = snap("v1", 10500, "BHD", CYCLE_MONTHLY,
+					  at(2026, 11, 1, 0, 0, 0));
+	struct settle_span sp[] = {
+		{ "e", "h1", "acme", &eur, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 1, 1, 0, 0) },
+		{ "y", "h1", "acme", &jpy, at(2026, 11, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
+		{ "b", "h1", "acme", &bhd, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 16, 0, 0, 0) },
+	};
+	struct settle_input in = { .spans = sp, .nspans = 3 };
+	json_t *j = settle(&in), *st;
+
+	(void)state;
+	st = statement(j, 3, 0);
+	assert_string_equal(str(st, "currency"), "BHD");
+	line_is(st, 0, "b", "h1", "usage", 15 * DAY, 5250);
+	assert_string_equal(str(st, "gross"), "5.250");
+	totals_are(st, 5250, 3675, 1575);
+	st = statement(j, 3, 1);
+	assert_string_equal(str(st, "currency"), "EUR");
+	/* one cent at 70/30: 0.7 + 0.3 -> 1 + 0 */
+	totals_are(st, 1, 1, 0);
+	assert_string_equal(str(st, "gross"), "0.01");
+	st = statement(j, 3, 2);
+	assert_string_equal(str(st, "currency"), "JPY");
+	totals_are(st, 3000, 2100, 900);
+	assert_string_equal(str(st, "gross"), "3000");
+	json_decref(j);
+}
+
+/* --provider: nothing of another provider in the result. */
+static void
+test_statement_only_provider(void **state)
+{
+	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
+	struct settle_span sp[] = {
+		{ "mine", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
+		{ "theirs", "q1", "other", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
+	};
+	struct settle_input in = { .spans = sp, .nspans = 2, .only_provider = "acme" };
+	json_t *j = settle(&in);
+	char *text = settle_canonical(j);
+
+	(void)state;
+	assert_int_equal(json_array_size(j), 1);
+	assert_null(strstr(text, "other"));
+	assert_null(strstr(text, "theirs"));
+	assert_null(strstr(text, "q1"));
+	free(text);
+	json_decref(j);
+	/* a provider not in the list gets no share */
+	in.only_provider = "other";
+	j = settle(&in);
+	totals_are(json_array_get(j, 0), 1000, 0, 1000);
+	json_decref(j);
+}
+
+static void
+test_statement_refusals(void **state)
+{
+	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
+	struct settle_snapshot x = snap("v1", 1000, "XXY", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
+	struct settle_span early = { "i", "h1", "acme", &s, at(2026, 9, 1, 0, 0, 0),
+				     at(2026, 12, 1, 0, 0, 0) };
+	struct settle_span odd = { "i", "h1", "acme", &x, at(2026, 10, 1, 0, 0, 0),
+				   at(2026, 12, 1, 0, 0, 0) };
+	struct settle_input in = { .from = at(2026, 11, 1, 0, 0, 0), .to = at(2026, 12, 1, 0, 0, 0),
+				   .spans = &early, .nspans = 1 };
+	struct berr err;
+
+	(void)state;
+	assert_null(settle_compute(&in, &err));
+	assert_non_null(strstr(err.msg, "placed-at"));
+	in.spans = &odd;
+	assert_null(settle_compute(&in, &err));
+	assert_non_null(strstr(err.msg, "unknown currency \"XXY\""));
+	in.from = in.to + 1;
+	assert_null(settle_compute(&in, &err));
+	assert_non_null(strstr(err.msg, "is not a period"));
+}
+
+/*
+ * Random fleets and periods: every statement's lines sum to its gross,
+ * share + fee = gross, and the statements do not depend on the order of
+ * the spans, offline intervals and traffic.
+ */
+static void
+test_statement_property(void **state)
+{
+	static const char *const hosts[] = { "h1", "h2", "p1", "q1" };
+	static const char *const provs[] = { "acme", "acme", "platform", "other" };
+	static const char *const curs[] = { "EUR", "JPY", "BHD", "CLF" };
+	static const char *const names[] = { "a", "b", "c", "d", "e", "f", "g", "h" };
+	struct settle_snapshot sn[8];
+	struct settle_span sp[24];
+	struct settle_offline off[6];
+	struct settle_traffic tr[24];
+	unsigned seed = 20261206;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 200; round++) {
+		struct settle_input in = { 0 };
+		int64_t base = at(2024, 1, 1, 0, 0, 0) + (int64_t)(rand_r(&seed) % 900) * DAY;
+		json_t *j, *k;
+		char *t1, *t2;
+		size_t i, n;
+
+		for (i = 0; i < 8; i++) {
+			int64_t placed = base + (int64_t)(rand_r(&seed) % (60 * DAY));
+
+			sn[i] = snap(i % 2 ? "v2" : "v1", rand_r(&seed) % 100000,
+				     curs[rand_r(&seed) % 4], (enum cycle)(rand_r(&seed) % 5), placed);
+			sn[i].traffic = (uint64_t)(rand_r(&seed) % 3) * GIB;
+			sn[i].overage = rand_r(&seed) % 500;
+			sn[i].overage_per = GIB;
+		}
+		for (i = n = 0; i < 8; i++) {
+			int64_t t = sn[i].placed_at;
+			int moves = rand_r(&seed) % 3;
+
+			for (; moves >= 0; moves--) {
+				int64_t end = t + 1 + (int64_t)(rand_r(&seed) % (40 * DAY));
+				size_t h = (size_t)rand_r(&seed) % 4;
+
+				sp[n++] = (struct settle_span){ names[i], hosts[h], provs[h], &sn[i], t, end };
+				t = end;
+			}
+		}
+		for (i = 0; i < 6; i++) {
+			int64_t f = base + (int64_t)(rand_r(&seed) % (100 * DAY));
+
+			off[i] = (struct settle_offline){ hosts[rand_r(&seed) % 4], f,
+							  f + (int64_t)(rand_r(&seed) % (3 * DAY)) };
+		}
+		for (i = 0; i < 24; i++) {
+			const struct settle_span *s = &sp[(size_t)rand_r(&seed) % n];
+
+			tr[i] = (struct settle_traffic){ s->instance, s->host,
+				s->from + (s->to - s->from) * (rand_r(&seed) % 100) / 100,
+				(uint64_t)(rand_r(&seed) % 4096) * (GIB / 1024) };
+		}
+		in.from = base + (int64_t)(rand_r(&seed) % (30 * DAY));
+		in.to = in.from + (int64_t)(rand_r(&seed) % (60 * DAY));
+		in.spans = sp;
+		in.nspans = n;
+		in.offline = off;
+		in.noffline = 6;
+		in.traffic = tr;
+		in.ntraffic = 24;
+		j = settle(&in);
+		for (i = 0; i < json_array_size(j); i++) {
+			json_t *st = json_array_get(j, i), *l;
+			json_int_t sum = 0;
+			size_t li;
+
+			json_array_foreach(json_object_get(st, "lines"), li, l)
+				sum += num(l, "amount_minor");
+			assert_int_equal(sum, num(st, "gross_minor"));
+			assert_int_equal(num(st, "provider_share_minor") + num(st, "platform_fee_minor"),
+					 sum);
+		}
+		/* reversed inputs */
+		for (i = 0; i < n / 2; i++) {
+			struct settle_span t = sp[i];
+
+			sp[i] = sp[n - 1 - i];
+			sp[n - 1 - i] = t;
+		}
+		for (i = 0; i < 12; i++) {
+			struct settle_traffic t = tr[i];
+
+			tr[i] = tr[23 - i];
+			tr[23 - i] = t;
+		}
+		for (i = 0; i < 3; i++) {
+			struct settle_offline t = off[i];
+
+			off[i] = off[5 - i];
+			off[5 - i] = t;
+		}
+		k = settle(&in);
+		t1 = settle_canonical(j);
+		t2 = settle_canonical(k);
+		assert_string_equal(t1, t2);
+		free(t1);
+		free(t2);
+		json_decref(j);
+		json_decref(k);
+	}
+}
+
 int
 main(void)
 {
@@ -247,6 +716,15 @@ main(void)
 		cmocka_unit_test(test_accrue),
 		cmocka_unit_test(test_accrue_sums),
 		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_statement_month),
+		cmocka_unit_test(test_statement_february),
+		cmocka_unit_test(test_statement_move_offline),
+		cmocka_unit_test(test_statement_traffic),
+		cmocka_unit_test(test_statement_traffic_straddle),
+		cmocka_unit_test(test_statement_currencies),
+		cmocka_unit_test(test_statement_only_provider),
+		cmocka_unit_test(test_statement_refusals),
+		cmocka_unit_test(test_statement_property),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -362,7 +362,8 @@ statements(const struct settle_input *in, struct pieces *p, struct berr *err)
 	int exp = 0;
 	size_t i = 0, j;
 
-	qsort(p->v, p->n, sizeof(*p->v), piece_cmp);
+	if (p->n)
+		qsort(p->v, p->n, sizeof(*p->v), piece_cmp);
 	while (i < p->n) {
 		struct piece line = p->v[i];
 

@@ -79,6 +79,9 @@ offer_version(const struct m_offer *p, char out[17])
 		buf_addf(&b, "devices=%s\n", c);
 		free(c);
 	}
+	if (p->has_overage)
+		buf_addf(&b, "overage=%lld per %llu\n", (long long)p->overage.minor,
+			 (unsigned long long)p->overage_per);
 	EVP_Digest(b.buf, b.len, md, &mdlen, EVP_sha256(), NULL);
 	hex_encode(md, 8, out);
 	buf_release(&b);
@@ -440,6 +443,15 @@ offer_config(const struct m_offer *o, json_t *config)
 	json_object_set_new(config, "user.berth.cycle", json_string(cycle_name(o->cycle)));
 	json_object_set_new(config, "user.berth.provider", json_string(
 			    o->meta.provider ? o->meta.provider : "platform"));
+	if (o->traffic)
+		json_object_set_new(config, "user.berth.traffic", json_sprintf("%llu",
+				    (unsigned long long)o->traffic));
+	if (o->traffic && o->has_overage) {
+		json_object_set_new(config, "user.berth.overage", json_sprintf("%lld",
+				    (long long)o->overage.minor));
+		json_object_set_new(config, "user.berth.overage-per", json_sprintf("%llu",
+				    (unsigned long long)o->overage_per));
+	}
 }
 
 json_t *

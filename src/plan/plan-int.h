@@ -64,7 +64,10 @@ const char *cycle_name(enum cycle c);
  * What a profile plan-<name> and an instance of offer o both carry, set in
  * config: the plan's own config keys, then the keys berth derives (these
  * win): limits.cpu, limits.memory, and the sold snapshot user.berth.managed,
- * .plan, .plan-version, .price, .currency, .cycle, .provider. A profile
+ * .plan, .plan-version, .price, .currency, .cycle, .provider, and for a
+ * plan with a traffic allowance .traffic (bytes per billing month) and,
+ * with an overage price, .overage (minor units) per .overage-per bytes
+ * (the overage enters the version only when the plan has one). A profile
  * carries the snapshot too, so that an instance a panel creates on it
  * inherits the version and price it was sold at.
  */

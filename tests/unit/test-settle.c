@@ -16,6 +16,7 @@
 
 #include "settle/amount.h"
 #include "settle/calendar.h"
+#include "settle/spans.h"
 #include "settle/statement.h"
 
 /* Seconds of a UTC date and time. */
@@ -705,6 +706,121 @@ test_statement_property(void **state)
 	}
 }
 
+static const char *
+provider_of(void *arg, const char *host)
+{
+	(void)arg;
+	return host[0] == 'h' ? "acme" : "platform";
+}
+
+/* A config as Incus returns it, with the snapshot of a 10.00 EUR monthly
+ * plan placed at placed. */
+static json_t *
+sold_config(const char *placed)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			 "user.berth.plan", "vps-s", "user.berth.plan-version", "0123456789abcdef",
+			 "user.berth.price", "1000", "user.berth.currency", "EUR",
+			 "user.berth.cycle", "monthly", "user.berth.placed-at", placed,
+			 "user.berth.traffic", "10737418240", "user.berth.overage", "150",
+			 "user.berth.overage-per", "1073741824", "limits.cpu", "2");
+}
+
+static void
+test_spans(void **state)
+{
+	json_t *c1 = sold_config("2026-10-01T00:00:00Z"), *c2 = sold_config("2026-11-20T06:00:00Z");
+	json_t *bare = json_pack("{s:s}", "limits.cpu", "1");
+	struct settle_event ev[] = {
+		{ SETTLE_START, 0, "a", "h1", NULL, c1 },
+		{ SETTLE_START, 0, "a", "h1", NULL, c1 },		/* stamped again */
+		{ SETTLE_START, 0, "nobody", "h1", NULL, bare },	/* not sold */
+		{ SETTLE_MOVE, at(2026, 11, 16, 0, 0, 0), "a", "p1", "h1", NULL },
+		{ SETTLE_END, at(2026, 11, 17, 0, 0, 0), "a", "h1", NULL, NULL },	/* a copy */
+		{ SETTLE_MOVE, at(2026, 11, 18, 0, 0, 0), "a", "p2", "h9", NULL },	/* not there */
+		{ SETTLE_START, 0, "b", "h2", NULL, c2 },
+		{ SETTLE_END, at(2026, 11, 25, 0, 0, 0), "b", "h2", NULL, NULL },
+	};
+	struct settle_spans sp;
+	struct berr err;
+	struct settle_input in = { 0 };
+	json_t *j, *st;
+
+	(void)state;
+	assert_int_equal(settle_spans_build(ev, 8, provider_of, NULL, at(2026, 12, 1, 0, 0, 0),
+					    &sp, &err), 0);
+	assert_int_equal(sp.n, 3);
+	assert_int_equal(sp.unsold, 1);
+	assert_string_equal(sp.v[0].host, "h1");
+	assert_string_equal(sp.v[0].provider, "acme");
+	assert_int_equal(sp.v[0].from, at(2026, 10, 1, 0, 0, 0));
+	assert_int_equal(sp.v[0].to, at(2026, 11, 16, 0, 0, 0));
+	assert_string_equal(sp.v[1].host, "p1");
+	assert_string_equal(sp.v[1].provider, "platform");
+	assert_int_equal(sp.v[1].to, at(2026, 12, 1, 0, 0, 0));
+	assert_ptr_equal(sp.v[0].snap, sp.v[1].snap);
+	assert_int_equal(sp.v[0].snap->traffic, 10 * GIB);
+	assert_int_equal(sp.v[0].snap->overage, 150);
+	assert_int_equal(sp.v[2].from, at(2026, 11, 20, 6, 0, 0));
+	assert_int_equal(sp.v[2].to, at(2026, 11, 25, 0, 0, 0));
+
+	/* and settled: 500 + 500 for a; b 4 days 18 hours of 30 days: 158.33 */
+	in.spans = sp.v;
+	in.nspans = sp.n;
+	j = settle(&in);
+	st = statement(j, 2, 0);
+	line_is(st, 0, "a", "h1", "usage", 15 * DAY, 500);
+	line_is(st, 1, "b", "h2", "usage", 4 * DAY + 18 * 3600, 158);
+	st = statement(j, 2, 1);
+	line_is(st, 0, "a", "p1", "usage", 15 * DAY, 500);
+	json_decref(j);
+	settle_spans_release(&sp);
+
+	/* an event before the span it changes */
+	ev[3].time = at(2026, 9, 1, 0, 0, 0);
+	assert_int_equal(settle_spans_build(ev, 8, provider_of, NULL, 0, &sp, &err), -1);
+	assert_non_null(strstr(err.msg, "instance \"a\": an event at"));
+	assert_null(sp.v);
+	json_decref(c1);
+	json_decref(c2);
+	json_decref(bare);
+}
+
+static void
+test_snapshot_parse(void **state)
+{
+	json_t *c = sold_config("2026-10-01T00:00:00Z");
+	struct settle_snapshot s;
+	struct berr err;
+
+	(void)state;
+	assert_int_equal(settle_snapshot_parse(c, &s, &err), 0);
+	assert_int_equal(s.price, 1000);
+	assert_int_equal(s.cycle, CYCLE_MONTHLY);
+	assert_int_equal(s.placed_at, at(2026, 10, 1, 0, 0, 0));
+	assert_int_equal(s.overage_per, GIB);
+	json_object_set_new(c, "user.berth.price", json_string("10.00"));
+	assert_int_equal(settle_snapshot_parse(c, &s, &err), -1);
+	assert_non_null(strstr(err.msg, "want an integer of minor units, have \"10.00\""));
+	json_object_set_new(c, "user.berth.price", json_string("1000"));
+	json_object_set_new(c, "user.berth.cycle", json_string("weekly"));
+	assert_int_equal(settle_snapshot_parse(c, &s, &err), -1);
+	assert_non_null(strstr(err.msg, "have \"weekly\""));
+	json_object_set_new(c, "user.berth.cycle", json_string("yearly"));
+	json_object_set_new(c, "user.berth.placed-at", json_string("yesterday"));
+	assert_int_equal(settle_snapshot_parse(c, &s, &err), -1);
+	json_object_set_new(c, "user.berth.placed-at", json_string("2026-10-01T00:00:00Z"));
+	json_object_set_new(c, "user.berth.currency", json_string("EURO"));
+	assert_int_equal(settle_snapshot_parse(c, &s, &err), -1);
+	json_object_set_new(c, "user.berth.currency", json_string("JPY"));
+	json_object_del(c, "user.berth.overage-per");
+	assert_int_equal(settle_snapshot_parse(c, &s, &err), 0);
+	assert_int_equal(s.overage_per, 0);	/* no overage without its unit */
+	json_object_del(c, "user.berth.price");
+	assert_int_equal(settle_snapshot_parse(c, &s, &err), 1);
+	json_decref(c);
+}
+
 int
 main(void)
 {
@@ -725,6 +841,8 @@ main(void)
 		cmocka_unit_test(test_statement_only_provider),
 		cmocka_unit_test(test_statement_refusals),
 		cmocka_unit_test(test_statement_property),
+		cmocka_unit_test(test_spans),
+		cmocka_unit_test(test_snapshot_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

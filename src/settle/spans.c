@@ -182,7 +182,7 @@ settle_spans_build(const struct settle_event *ev, size_t n,
 			json_object_set_new(open, e->instance, json_integer((json_int_t)(out->n - 1)));
 			break;
 		case SETTLE_END:
-			if (!sp || strcmp(sp->host, e->host))
+			if (!sp || (e->host && strcmp(sp->host, e->host)))
 				continue;
 			if (e->time < sp->from)
 				goto order;

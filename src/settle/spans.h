@@ -11,9 +11,9 @@
  *          that already has an open span changes nothing (a re-stamp);
  *   move   the instance left from for host at time; a move of an
  *          instance without an open span on from changes nothing;
- *   end    deleted from host at time; an end on another host than the
- *          open span's (the copy an interrupted move left) changes
- *          nothing.
+ *   end    deleted from host at time (host NULL: from wherever it is, as
+ *          in a cluster); an end on another host than the open span's
+ *          (the copy an interrupted move left) changes nothing.
  * A span still open at the end runs to `until`. An instance is "name" or
  * "project/name" (the default project is left out).
  */

@@ -10,6 +10,10 @@
 
 #include <cmocka.h>
 
+#include "helpers.h"
+#include "ledger/ledger.h"
+#include "settle/gather.h"
+
 #include <string.h>
 
 #include <jansson.h>
@@ -821,6 +825,90 @@ test_snapshot_parse(void **state)
 	json_decref(c);
 }
 
+static void
+append(struct ledger *l, const char *action, const char *object, const char *target,
+       json_t *after, const char *result)
+{
+	struct ledger_entry e = { 0 };
+	struct berr err;
+
+	e.kind = "change.result";
+	e.action = action;
+	e.object = object;
+	e.target = target;
+	e.after = after;
+	e.result = result;
+	if (ledger_append(l, &e, &err) < 0)
+		fail_msg("ledger_append: %s", err.msg);
+	json_decref(after);
+}
+
+/* The ledger's creates, stamps, moves and deletes, read back as events. */
+static void
+test_gather(void **state)
+{
+	struct tmpdir t;
+	struct ledger *l = NULL;
+	struct settle_events ev;
+	struct settle_spans sp;
+	struct berr err;
+	json_t *c;
+	int64_t until;
+
+	(void)state;
+	assert_int_equal(tmpdir_init(&t, "settle"), 0);
+	assert_int_equal(ledger_open(t.state, &l, &err), 0);
+	append(l, "create", "host/h1/instance/a", "h1",
+	       json_pack("{s:s, s:o}", "location", "none", "config",
+			 sold_config("2026-10-01T00:00:00Z")), "ok");
+	append(l, "create", "host/h1/profile/plan-vps-s", "h1",
+	       json_pack("{s:o}", "config", sold_config("2026-10-01T00:00:00Z")), "ok");
+	append(l, "create", "host/h2/instance/failed", "h2", NULL, "failed");
+	append(l, "move", "host/h1/instance/a", "h1",
+	       json_pack("{s:s, s:s, s:s}", "from", "h1", "to", "p1", "kind", "cold"), "ok");
+	append(l, "delete", "host/h1/instance/a", "h1", NULL, "ok");	/* the source */
+	c = sold_config("2026-10-02T00:00:00Z");
+	json_object_set_new(c, "user.berth.sold-by", json_string("panel"));
+	append(l, "update", "cluster/c1/instance/b?project=web", "c1",
+	       json_pack("{s:s, s:o}", "location", "m2", "config", c), "ok");
+	append(l, "update", "host/p1/instance/c?project=default", "p1",
+	       json_pack("{s:{s:s}}", "config", "limits.cpu", "1"), "ok");	/* not sold */
+	append(l, "delete", "cluster/c1/instance/b?project=web", "c1", NULL, "ok");
+
+	assert_int_equal(settle_events_gather(l, &ev, &err), 0);
+	assert_int_equal(ev.n, 5);
+	assert_int_equal(ev.v[0].kind, SETTLE_START);
+	assert_string_equal(ev.v[0].instance, "a");
+	assert_string_equal(ev.v[0].host, "h1");
+	assert_int_equal(ev.v[1].kind, SETTLE_MOVE);
+	assert_string_equal(ev.v[1].from, "h1");
+	assert_string_equal(ev.v[1].host, "p1");
+	assert_int_equal(ev.v[2].kind, SETTLE_END);
+	assert_string_equal(ev.v[2].host, "h1");
+	assert_int_equal(ev.v[3].kind, SETTLE_START);
+	assert_string_equal(ev.v[3].instance, "web/b");
+	assert_string_equal(ev.v[3].host, "m2");
+	assert_int_equal(ev.v[4].kind, SETTLE_END);
+	assert_null(ev.v[4].host);
+
+	until = ev.v[4].time + 86400;
+	assert_int_equal(settle_spans_build(ev.v, ev.n, provider_of, NULL, until, &sp, &err), 0);
+	assert_int_equal(sp.n, 3);
+	/* a: h1 until the move, then p1 to the end (the delete of the source
+	 * on h1 is not a's end) */
+	assert_string_equal(sp.v[0].host, "h1");
+	assert_int_equal(sp.v[0].to, ev.v[1].time);
+	assert_string_equal(sp.v[1].host, "p1");
+	assert_int_equal(sp.v[1].to, until);
+	/* web/b: on m2 until its delete from the cluster */
+	assert_string_equal(sp.v[2].instance, "web/b");
+	assert_int_equal(sp.v[2].to, ev.v[4].time);
+	settle_spans_release(&sp);
+	settle_events_release(&ev);
+	ledger_close(l);
+	tmpdir_release(&t);
+}
+
 int
 main(void)
 {
@@ -843,6 +931,7 @@ main(void)
 		cmocka_unit_test(test_statement_property),
 		cmocka_unit_test(test_spans),
 		cmocka_unit_test(test_snapshot_parse),
+		cmocka_unit_test(test_gather),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

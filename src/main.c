@@ -78,6 +78,16 @@ const struct command commands[] = {
 	  "                        checkpoint is signed with the new key\n"
 	  "      --skip-unreachable  rotate even when some servers cannot be reached (they\n"
 	  "                        need `berth host trust-command NAME` afterwards)\n" },
+	{ "settle", cmd_settle, NEED_MANIFESTS | NEED_STATE,
+	  "statements of a period per provider and currency, recorded in the ledger",
+	  "      --period YYYY-MM      a calendar month (UTC)\n"
+	  "      --from T --to T       or any period that is over (RFC 3339)\n"
+	  "      --provider P          only P's hosts, instances and amounts\n"
+	  "      --amend               record a correction when the inputs changed since\n"
+	  "                            the period was settled\n"
+	  "      --format csv          one row per line, for accounting imports\n"
+	  "  list [--provider P]   the statements recorded, held or payable\n"
+	  "  show SEQ              one recorded statement\n" },
 	{ "status", cmd_status, NEED_MANIFESTS | NEED_STATE,
 	  "hosts, agent freshness and capacity per pool",
 	  "" },
@@ -160,7 +170,7 @@ main_usage(FILE *out)
 		"                        BERTH_GIT_TOKEN_FILE; or the token in BERTH_GIT_TOKEN)\n"
 		"      --git-ca F        CA certificates for https git remotes (env\n"
 		"                        BERTH_GIT_CA; default: the system's)\n"
-		"      --format F        text (default) or json\n"
+		"      --format F        text (default) or json (csv: berth settle)\n"
 		"      --no-color        no colour (also NO_COLOR=1, or when not a TTY)\n"
 		"  -q, --quiet           only errors\n"
 		"  -v, --verbose         more detail\n"
@@ -264,6 +274,9 @@ main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	ctx.cmd = cmd;
+	if (ctx.format == FORMAT_CSV && strcmp(cmd->name, "settle"))
+		return usage_error(&ctx, "--format: want text or json, have \"csv\" (only"
+				   " `berth settle` writes CSV)");
 	if (!ctx.state_dir)
 		ctx.state_dir = default_state_dir();
 	if (cmd->needs & NEED_MANIFESTS)

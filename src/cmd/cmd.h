@@ -14,7 +14,8 @@
 #include "util/diag.h"
 #include "util/err.h"
 
-enum output_format { FORMAT_TEXT, FORMAT_JSON };
+/* FORMAT_CSV: berth settle only (main.c refuses it elsewhere). */
+enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
 
 /* Exit codes, as Terraform's so that CI recipes carry over. */
 #define EXIT_OK		0
@@ -166,6 +167,7 @@ int cmd_reconcile(struct ctx *ctx, int argc, char **argv);
 int cmd_ledger(struct ctx *ctx, int argc, char **argv);
 int cmd_unlock(struct ctx *ctx, int argc, char **argv);
 int cmd_key(struct ctx *ctx, int argc, char **argv);
+int cmd_settle(struct ctx *ctx, int argc, char **argv);
 int cmd_status(struct ctx *ctx, int argc, char **argv);
 int cmd_place(struct ctx *ctx, int argc, char **argv);
 int cmd_serve(struct ctx *ctx, int argc, char **argv);

@@ -115,8 +115,11 @@ apply_global(struct optparse *p, int id, const char *arg)
 			c->format = FORMAT_TEXT;
 		} else if (!strcmp(arg, "json")) {
 			c->format = FORMAT_JSON;
+		} else if (!strcmp(arg, "csv") && (!c->cmd || !strcmp(c->cmd->name, "settle"))) {
+			c->format = FORMAT_CSV;
 		} else {
-			usage_error(c, "--format: want text or json, have \"%s\"", arg);
+			usage_error(c, "--format: want text or json%s, have \"%s\"",
+				    c->cmd && !strcmp(c->cmd->name, "settle") ? " or csv" : "", arg);
 			return OPT_ERROR;
 		}
 		break;

@@ -387,3 +387,39 @@ store_usage_total(const char *state_dir, const char *host, const char *project,
 		return berr_set(err, "state database: reading usage failed");
 	return 0;
 }
+
+int
+store_traffic_each(const char *state_dir, const char *from_hour, const char *to_hour,
+		   void (*fn)(void *ctx, const char *host, const char *project,
+			      const char *instance, const char *hour, uint64_t bytes),
+		   void *ctx, struct berr *err)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (statedb_open_ro(state_dir, "usage", &db, err) < 0)
+		return -1;
+	if (!db)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT host, project, instance, hour, rx_bytes + tx_bytes"
+			       " FROM usage WHERE hour >= ?1 AND hour < ?2"
+			       " AND rx_bytes + tx_bytes > 0", -1, &st, NULL) != SQLITE_OK) {
+		db_fail(db, err, "reading usage");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, from_hour, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to_hour, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(st, 0),
+		   (const char *)sqlite3_column_text(st, 1),
+		   (const char *)sqlite3_column_text(st, 2),
+		   (const char *)sqlite3_column_text(st, 3),
+		   (uint64_t)sqlite3_column_int64(st, 4));
+	if (rc != SQLITE_DONE)
+		db_fail(db, err, "reading usage");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

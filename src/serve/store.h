@@ -99,4 +99,16 @@ int store_usage_total(const char *state_dir, const char *host,
 		      const char *project, const char *instance,
 		      struct usage_total *out, struct berr *err);
 
+/*
+ * The traffic of every instance in every hour from from_hour to before
+ * to_hour ("2026-11-01T00"), for settlement: fn gets the host, the
+ * project, the instance, the hour and its rx + tx bytes, in (host,
+ * project, instance, hour) order. Nothing when the database does not
+ * exist yet. -1 with err when it cannot be read.
+ */
+int store_traffic_each(const char *state_dir, const char *from_hour, const char *to_hour,
+		       void (*fn)(void *ctx, const char *host, const char *project,
+				  const char *instance, const char *hour, uint64_t bytes),
+		       void *ctx, struct berr *err);
+
 #endif

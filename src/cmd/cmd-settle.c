@@ -1,0 +1,634 @@
+/*
+ * berth settle - statements of a period per provider and currency,
+ * recorded in the ledger; list and show them.
+ *
+ * The inputs: the instances' spans from the ledger (settle/gather.h), the
+ * hosts' providers and the providers' terms from the manifests of the
+ * configured commit, the agents' online intervals and the instances'
+ * hourly traffic from the state database. The arithmetic is
+ * settle/statement.h's.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cmd/cmd.h"
+#include "ledger/ledger.h"
+#include "manifest/manifest.h"
+#include "serve/store.h"
+#include "settle/calendar.h"
+#include "settle/gather.h"
+#include "settle/spans.h"
+#include "settle/statement.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+enum { O_PERIOD = 1, O_FROM, O_TO, O_PROVIDER, O_AMEND };
+
+static const struct opt opts[] = {
+	{ "period", 0, 1, O_PERIOD },
+	{ "from", 0, 1, O_FROM },
+	{ "to", 0, 1, O_TO },
+	{ "provider", 0, 1, O_PROVIDER },
+	{ "amend", 0, 0, O_AMEND },
+	{ NULL, 0, 0, 0 },
+};
+
+struct settle_args {
+	const char *period, *from_s, *to_s, *provider;
+	int amend;
+	int64_t from, to;	/* seconds */
+	char label[96];
+};
+
+/* --period YYYY-MM, or --from and --to (RFC 3339): the period. */
+static int
+parse_period(struct ctx *ctx, struct settle_args *a)
+{
+	int64_t ms;
+	unsigned y, m;
+	char rest, f[40], t[40];
+
+	if (a->period) {
+		if (a->from_s || a->to_s)
+			return usage_error(ctx, "--period or --from and --to, not both");
+		if (sscanf(a->period, "%4u-%2u%c", &y, &m, &rest) != 2 || strlen(a->period) != 7 ||
+		    y < 1970 || y > 9998 || m < 1 || m > 12)
+			return usage_error(ctx, "--period: want a month like 2026-11, have \"%s\"",
+					   a->period);
+		a->from = days_from_civil(y, m, 1) * 86400;
+		a->to = days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) * 86400;
+		snprintf(a->label, sizeof(a->label), "%s", a->period);
+	} else {
+		if (!a->from_s || !a->to_s)
+			return usage_error(ctx, "want --period YYYY-MM, or --from and --to");
+		if (clock_parse_rfc3339(a->from_s, &ms) < 0 || ms < 0)
+			return usage_error(ctx, "--from: want an RFC 3339 time, have \"%s\"", a->from_s);
+		a->from = ms / 1000;
+		if (clock_parse_rfc3339(a->to_s, &ms) < 0 || ms < 0)
+			return usage_error(ctx, "--to: want an RFC 3339 time, have \"%s\"", a->to_s);
+		a->to = ms / 1000;
+		if (a->to <= a->from)
+			return usage_error(ctx, "--to must be after --from");
+		clock_format(a->from * 1000, 0, f, sizeof(f));
+		clock_format(a->to * 1000, 0, t, sizeof(t));
+		snprintf(a->label, sizeof(a->label), "%s..%s", f, t);
+	}
+	if (a->to * 1000 > clock_now_ms())
+		return cmd_error(ctx, "the period %s has not ended: a statement is made of a period"
+				 " that is over", a->label);
+	return -1;
+}
+
+static const char *
+host_provider(void *arg, const char *host)
+{
+	const struct m_host *h = fleet_host(arg, host);
+
+	return h && h->meta.provider ? h->meta.provider : "platform";
+}
+
+struct traffic_rows {
+	struct settle_traffic *v;
+	size_t n, alloc;
+	json_t *keep;
+};
+
+static void
+on_traffic(void *ctx, const char *host, const char *project, const char *instance,
+	   const char *hour, uint64_t bytes)
+{
+	struct traffic_rows *t = ctx;
+	char when[32];
+	char *name;
+	int64_t ms;
+	json_t *h, *i;
+
+	snprintf(when, sizeof(when), "%.13s:00:00Z", hour);
+	if (clock_parse_rfc3339(when, &ms) < 0)
+		return;
+	name = strcmp(project, "default") ? xasprintf("%s/%s", project, instance) :
+		xstrdup(instance);
+	h = json_string(host);
+	i = json_string(name);
+	free(name);
+	json_array_append_new(t->keep, h);
+	json_array_append_new(t->keep, i);
+	if (t->n == t->alloc) {
+		t->alloc = t->alloc ? t->alloc * 2 : 256;
+		t->v = xreallocarray(t->v, t->alloc, sizeof(*t->v));
+	}
+	t->v[t->n++] = (struct settle_traffic){ json_string_value(i), json_string_value(h),
+						 ms / 1000, bytes };
+}
+
+/* The providers' terms from the manifests. */
+static struct settle_provider *
+providers_of(const struct fleet *f)
+{
+	struct settle_provider *v = xcalloc(f->nproviders + 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; i < f->nproviders; i++) {
+		v[i].name = f->providers[i].meta.name;
+		v[i].share_bp = f->providers[i].revenue_share_bp;
+		v[i].holdback = (int64_t)(f->providers[i].holdback_ms / 1000);
+	}
+	return v;
+}
+
+/* The statements of the period: NULL after saying why. */
+static json_t *
+compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
+	struct ledger *l)
+{
+	struct settle_events ev = { 0 };
+	struct settle_spans sp = { 0 };
+	struct traffic_rows tr = { NULL, 0, 0, json_array() };
+	struct settle_input in = { 0 };
+	struct settle_provider *pv = providers_of(f);
+	char from_hour[40], to_hour[40];
+	struct berr err;
+	json_t *out = NULL;
+
+	/* traffic from the start of any billing month holding the period's start */
+	clock_format((a->from - 32 * 86400LL) * 1000, 0, from_hour, sizeof(from_hour));
+	clock_format(a->to * 1000, 0, to_hour, sizeof(to_hour));
+	from_hour[13] = to_hour[13] = '\0';
+	if (settle_events_gather(l, &ev, &err) < 0 ||
+	    settle_spans_build(ev.v, ev.n, host_provider, (void *)f, a->to, &sp, &err) < 0 ||
+	    store_traffic_each(ctx->state_dir, from_hour, to_hour, on_traffic, &tr, &err) < 0) {
+		cmd_berr(ctx, &err);
+		goto out;
+	}
+	in.from = a->from;
+	in.to = a->to;
+	in.spans = sp.v;
+	in.nspans = sp.n;
+	in.traffic = tr.v;
+	in.ntraffic = tr.n;
+	in.providers = pv;
+	in.nproviders = f->nproviders;
+	in.only_provider = a->provider;
+	if (!(out = settle_compute(&in, &err)))
+		cmd_berr(ctx, &err);
+	else if (sp.unsold)
+		cmd_info(ctx, "%zu instance%s without a sold snapshot (not sold by berth or a panel"
+			 " on its plans) not charged", sp.unsold, sp.unsold == 1 ? "" : "s");
+out:
+	free(pv);
+	free(tr.v);
+	json_decref(tr.keep);
+	settle_spans_release(&sp);
+	settle_events_release(&ev);
+	return out;
+}
+
+/* The latest settlement or amendment recorded for object. */
+struct latest {
+	const char *object;
+	json_t *entry;		/* owned */
+};
+
+static int
+find_latest(void *ctx, const json_t *e)
+{
+	struct latest *lt = ctx;
+	const char *kind = json_string_value(json_object_get(e, "kind"));
+	const char *object = json_string_value(json_object_get(e, "object"));
+
+	if (!kind || !object || strcmp(object, lt->object) ||
+	    (strcmp(kind, "settlement") && strcmp(kind, "settlement.amend")))
+		return 0;
+	json_decref(lt->entry);
+	lt->entry = json_deep_copy(e);
+	return 0;
+}
+
+/* The statement an entry holds (a settlement's after, an amendment's
+ * after.statement). */
+static const json_t *
+entry_statement(const json_t *e)
+{
+	const json_t *after = json_object_get(e, "after");
+	const json_t *st = json_object_get(after, "statement");
+
+	return st ? st : after;
+}
+
+/* What changed from old to new, as the lines of each that the other lacks. */
+static json_t *
+difference(const json_t *old, const json_t *new)
+{
+	json_t *d = json_object(), *gone = json_array(), *added = json_array(), *l, *m;
+	size_t i, j;
+	int found;
+
+	json_array_foreach(json_object_get(old, "lines"), i, l) {
+		found = 0;
+		json_array_foreach(json_object_get(new, "lines"), j, m)
+			if (json_equal(l, m))
+				found = 1;
+		if (!found)
+			json_array_append(gone, l);
+	}
+	json_array_foreach(json_object_get(new, "lines"), i, l) {
+		found = 0;
+		json_array_foreach(json_object_get(old, "lines"), j, m)
+			if (json_equal(l, m))
+				found = 1;
+		if (!found)
+			json_array_append(added, l);
+	}
+	json_object_set_new(d, "gross_minor", json_integer(
+		json_integer_value(json_object_get(new, "gross_minor")) -
+		json_integer_value(json_object_get(old, "gross_minor"))));
+	json_object_set_new(d, "provider_share_minor", json_integer(
+		json_integer_value(json_object_get(new, "provider_share_minor")) -
+		json_integer_value(json_object_get(old, "provider_share_minor"))));
+	json_object_set_new(d, "lines_removed", gone);
+	json_object_set_new(d, "lines_added", added);
+	return d;
+}
+
+/*
+ * Record statement st of the period (unless the same is recorded already);
+ * its status and seq go into st's "recorded" (not part of the hash). 0, 1
+ * when it differs from what is recorded and amend is off, -1 on a ledger
+ * error.
+ */
+static int
+record(struct ctx *ctx, const struct settle_args *a, struct ledger *l, json_t *st)
+{
+	struct ledger_filter f = { 0 };
+	struct latest lt = { NULL, NULL };
+	struct ledger_entry e = { 0 };
+	const json_t *old;
+	json_t *after = NULL, *rec;
+	struct berr err;
+	char *object = xasprintf("settlement/%s/%s/%s", a->label,
+				 json_string_value(json_object_get(st, "provider")),
+				 json_string_value(json_object_get(st, "currency")));
+	int ret = -1;
+
+	lt.object = object;
+	f.object = object;
+	if (ledger_query(l, &f, find_latest, &lt, &err) < 0) {
+		cmd_berr(ctx, &err);
+		goto out;
+	}
+	old = lt.entry ? entry_statement(lt.entry) : NULL;
+	rec = json_object();
+	if (old && json_equal(json_object_get(old, "hash"), json_object_get(st, "hash"))) {
+		json_object_set_new(rec, "status", json_string("unchanged"));
+		json_object_set(rec, "seq", json_object_get(lt.entry, "seq"));
+		json_object_set_new(st, "recorded", rec);
+		ret = 0;
+		goto out;
+	}
+	if (old && !a->amend) {
+		json_object_set_new(rec, "status", json_string("differs"));
+		json_object_set(rec, "seq", json_object_get(lt.entry, "seq"));
+		json_object_set_new(rec, "difference", difference(old, st));
+		json_object_set_new(st, "recorded", rec);
+		cmd_error(ctx, "%s: the inputs changed since ledger entry %" JSON_INTEGER_FORMAT
+			  " recorded it (gross %s, now %s): `berth settle --amend` records a"
+			  " correction", object, json_integer_value(json_object_get(lt.entry, "seq")),
+			  json_string_value(json_object_get(old, "gross")),
+			  json_string_value(json_object_get(st, "gross")));
+		ret = 1;
+		goto out;
+	}
+	e.kind = old ? "settlement.amend" : "settlement";
+	e.object = object;
+	e.action = old ? "amend" : "settle";
+	e.result = "ok";
+	after = old ? json_pack("{s:O, s:O, s:o}", "amends", json_object_get(lt.entry, "seq"),
+				"statement", st, "difference", difference(old, st)) :
+		json_deep_copy(st);
+	e.after = after;
+	if (ledger_append(l, &e, &err) < 0) {
+		json_decref(rec);
+		cmd_error(ctx, "%s: cannot be recorded: %s", object, err.msg);
+		goto out;
+	}
+	json_object_set_new(rec, "status", json_string(old ? "amended" : "new"));
+	json_object_set_new(rec, "seq", json_integer(e.seq));
+	json_object_set_new(st, "recorded", rec);
+	ret = 0;
+out:
+	json_decref(after);
+	json_decref(lt.entry);
+	free(object);
+	return ret;
+}
+
+static void
+print_csv_field(const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+print_csv(const char *label, const json_t *sts)
+{
+	static const char *const cols[] = { "instance", "host", "plan", "plan_version", "kind",
+					    "seconds", "bytes", "amount_minor", "amount" };
+	const json_t *st, *l, *v;
+	size_t i, j, c;
+
+	fputs("period,provider,currency,instance,host,plan,plan_version,kind,seconds,bytes,"
+	      "amount_minor,amount\r\n", stdout);
+	json_array_foreach(sts, i, st)
+		json_array_foreach(json_object_get(st, "lines"), j, l) {
+			print_csv_field(label);
+			putchar(',');
+			print_csv_field(json_string_value(json_object_get(st, "provider")));
+			putchar(',');
+			print_csv_field(json_string_value(json_object_get(st, "currency")));
+			for (c = 0; c < sizeof(cols) / sizeof(cols[0]); c++) {
+				putchar(',');
+				v = json_object_get(l, cols[c]);
+				if (json_is_integer(v))
+					printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+				else if (json_is_string(v))
+					print_csv_field(json_string_value(v));
+			}
+			fputs("\r\n", stdout);
+		}
+}
+
+static void
+print_text(const char *label, const json_t *sts)
+{
+	const json_t *st, *l, *rec;
+	size_t i, j;
+
+	if (!json_array_size(sts))
+		printf("%s: nothing to settle\n", label);
+	json_array_foreach(sts, i, st) {
+		const char *cur = json_string_value(json_object_get(st, "currency"));
+
+		rec = json_object_get(st, "recorded");
+		printf("%s %s %s: gross %s, provider %s, platform %s; payable after %s",
+		       label, json_string_value(json_object_get(st, "provider")), cur,
+		       json_string_value(json_object_get(st, "gross")),
+		       json_string_value(json_object_get(st, "provider_share")),
+		       json_string_value(json_object_get(st, "platform_fee")),
+		       json_string_value(json_object_get(st, "payable_after")));
+		if (rec)
+			printf(" (%s, ledger entry %" JSON_INTEGER_FORMAT ")",
+			       json_string_value(json_object_get(rec, "status")),
+			       json_integer_value(json_object_get(rec, "seq")));
+		printf("\n  hash %s\n", json_string_value(json_object_get(st, "hash")));
+		json_array_foreach(json_object_get(st, "lines"), j, l) {
+			const json_t *s = json_object_get(l, "seconds");
+
+			printf("  %-20s %-12s %-10s %-8s %12" JSON_INTEGER_FORMAT " %-7s %12s %s\n",
+			       json_string_value(json_object_get(l, "instance")),
+			       json_string_value(json_object_get(l, "host")),
+			       json_string_value(json_object_get(l, "plan")),
+			       json_string_value(json_object_get(l, "kind")),
+			       json_integer_value(s ? s : json_object_get(l, "bytes")),
+			       s ? "s" : "bytes",
+			       json_string_value(json_object_get(l, "amount")), cur);
+		}
+	}
+}
+
+static void
+print_statements(const struct ctx *ctx, const char *label, json_t *sts)
+{
+	if (ctx->format == FORMAT_CSV) {
+		print_csv(label, sts);
+	} else if (ctx->format == FORMAT_JSON) {
+		json_t *j = json_pack("{s:s, s:s, s:O}", "format_version", "1.0", "period", label,
+				      "statements", sts);
+
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+		json_decref(j);
+	} else {
+		print_text(label, sts);
+	}
+}
+
+static int
+settle(struct ctx *ctx, struct settle_args *a)
+{
+	struct manifest_result res = { 0 };
+	struct ledger *l = NULL;
+	struct berr err;
+	json_t *sts = NULL, *st;
+	size_t i;
+	int ret = EXIT_FAIL, r, differs = 0;
+
+	if ((r = parse_period(ctx, a)) >= 0)
+		return r;
+	if (load_valid_fleet(ctx, &res, ": nothing settled") < 0)
+		return EXIT_FAIL;
+	if (a->provider && strcmp(a->provider, "platform") && !fleet_provider(res.fleet, a->provider)) {
+		cmd_error(ctx, "--provider: no Provider \"%s\" in the manifests", a->provider);
+		goto out;
+	}
+	if (ledger_open(ctx->state_dir, &l, &err) < 0) {
+		cmd_berr(ctx, &err);
+		goto out;
+	}
+	if (!(sts = compute(ctx, a, res.fleet, l)))
+		goto out;
+	json_array_foreach(sts, i, st) {
+		if ((r = record(ctx, a, l, st)) < 0)
+			goto out;
+		differs |= r;
+	}
+	print_statements(ctx, a->label, sts);
+	ret = differs ? EXIT_FAIL : EXIT_OK;
+out:
+	json_decref(sts);
+	ledger_close(l);
+	manifest_result_release(&res);
+	return ret;
+}
+
+/* settlement entries, for list and show */
+struct listing {
+	const char *provider;
+	int64_t seq;		/* show: this one */
+	json_t *entries;
+};
+
+/* The provider of a settlement object "settlement/PERIOD/PROVIDER/CUR". */
+static int
+object_provider_is(const char *object, const char *provider)
+{
+	const char *end = strrchr(object, '/'), *p;
+	size_t n = strlen(provider);
+
+	if (!end || end - object < (ptrdiff_t)n + 1)
+		return 0;
+	p = end - n;
+	return p[-1] == '/' && !strncmp(p, provider, n);
+}
+
+static int
+collect(void *ctx, const json_t *e)
+{
+	struct listing *ls = ctx;
+	const char *kind = json_string_value(json_object_get(e, "kind"));
+	const char *object = json_string_value(json_object_get(e, "object"));
+
+	if (!kind || !object || (strcmp(kind, "settlement") && strcmp(kind, "settlement.amend")))
+		return 0;
+	if (ls->seq && json_integer_value(json_object_get(e, "seq")) != ls->seq)
+		return 0;
+	if (ls->provider && !object_provider_is(object, ls->provider))
+		return 0;
+	json_array_append_new(ls->entries, json_deep_copy(e));
+	return 0;
+}
+
+static int
+list_or_show(struct ctx *ctx, const char *sub, const char *id, const char *provider)
+{
+	struct listing ls = { provider, 0, json_array() };
+	struct ledger *l = NULL;
+	struct berr err;
+	const json_t *e;
+	unsigned long seq;
+	size_t i;
+	int ret = EXIT_FAIL;
+
+	if (!strcmp(sub, "show")) {
+		if (!id || !opt_parse_uint(id, INT64_MAX, &seq) || !seq) {
+			json_decref(ls.entries);
+			return usage_error(ctx, "show: want the ledger entry of a statement (berth"
+					   " settle list), have \"%s\"", id ? id : "");
+		}
+		ls.seq = (int64_t)seq;
+	} else if (id) {
+		json_decref(ls.entries);
+		return usage_error(ctx, "unexpected argument \"%s\"", id);
+	}
+	if (ledger_open(ctx->state_dir, &l, &err) < 0 ||
+	    ledger_query(l, NULL, collect, &ls, &err) < 0) {
+		cmd_berr(ctx, &err);
+		goto out;
+	}
+	if (ls.seq) {
+		const json_t *st;
+		json_t *one;
+		const char *object;
+		char label[96];
+
+		if (!json_array_size(ls.entries)) {
+			cmd_error(ctx, "no statement%s%s%s at ledger entry %lu", provider ? " of \"" :
+				  "", provider ? provider : "", provider ? "\"" : "", seq);
+			goto out;
+		}
+		e = json_array_get(ls.entries, 0);
+		st = entry_statement(e);
+		object = json_string_value(json_object_get(e, "object"));
+		snprintf(label, sizeof(label), "%.*s", (int)(strchr(object + 11, '/') - object - 11),
+			 object + 11);
+		one = json_pack("[O]", st);
+		print_statements(ctx, label, one);
+		json_decref(one);
+		ret = EXIT_OK;
+		goto out;
+	}
+	if (ctx->format == FORMAT_JSON) {
+		json_t *j = json_pack("{s:s, s:[]}", "format_version", "1.0", "statements");
+
+		json_array_foreach(ls.entries, i, e) {
+			const json_t *st = entry_statement(e);
+
+			json_array_append_new(json_object_get(j, "statements"), json_pack(
+				"{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "seq",
+				json_object_get(e, "seq"), "time", json_object_get(e, "time"),
+				"kind", json_object_get(e, "kind"), "object",
+				json_object_get(e, "object"), "provider", json_object_get(st, "provider"),
+				"currency", json_object_get(st, "currency"), "gross_minor",
+				json_object_get(st, "gross_minor"), "hash", json_object_get(st, "hash")));
+		}
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+		json_decref(j);
+	} else {
+		int64_t now = clock_now_ms();
+
+		json_array_foreach(ls.entries, i, e) {
+			const json_t *st = entry_statement(e);
+			const char *after = json_string_value(json_object_get(st, "payable_after"));
+			int64_t ms = 0;
+
+			printf("%6" JSON_INTEGER_FORMAT "  %s  %-44s %12s %s  %s%s\n",
+			       json_integer_value(json_object_get(e, "seq")),
+			       json_string_value(json_object_get(e, "time")),
+			       json_string_value(json_object_get(e, "object")),
+			       json_string_value(json_object_get(st, "provider_share")),
+			       json_string_value(json_object_get(st, "currency")),
+			       after && clock_parse_rfc3339(after, &ms) == 0 && ms <= now ?
+			       "payable" : "held until ", after && ms > now ? after : "");
+		}
+	}
+	ret = EXIT_OK;
+out:
+	json_decref(ls.entries);
+	ledger_close(l);
+	return ret;
+}
+
+int
+cmd_settle(struct ctx *ctx, int argc, char **argv)
+{
+	struct optparse p;
+	struct settle_args a = { 0 };
+	const char *sub = NULL, *id = NULL;
+	int r;
+
+	optparse_init(&p, ctx, argc, argv, opts);
+	while ((r = opt_next(&p)) != OPT_END) {
+		switch (r) {
+		case OPT_HELP: return command_help(ctx);
+		case O_PERIOD: a.period = p.arg; break;
+		case O_FROM: a.from_s = p.arg; break;
+		case O_TO: a.to_s = p.arg; break;
+		case O_PROVIDER: a.provider = p.arg; break;
+		case O_AMEND: a.amend = 1; break;
+		case OPT_OPERAND:
+			if (!sub && (!strcmp(p.arg, "list") || !strcmp(p.arg, "show"))) {
+				sub = p.arg;
+			} else if (sub && !id) {
+				id = p.arg;
+			} else {
+				return usage_error(ctx, "unexpected argument \"%s\" (want list, show"
+						   " SEQ, or the options of a settlement)", p.arg);
+			}
+			break;
+		default:
+			return EXIT_FAIL;
+		}
+	}
+	if (sub) {
+		if (a.period || a.from_s || a.to_s || a.amend)
+			return usage_error(ctx, "%s takes --provider only", sub);
+		return list_or_show(ctx, sub, id, a.provider);
+	}
+	return settle(ctx, &a);
+}

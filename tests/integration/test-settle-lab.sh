@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# berth settle on real instances: lab-1 is ACME's (70%), lab-2 the
+# platform's. Two instances of a plan at 3600.00 EUR an hour (a euro a
+# second) are created by berth apply and settled over a window that ends
+# now: each line is exactly a euro a second since placed-at, the split is 70/30
+# by largest remainder. Settling again records nothing; --provider shows
+# nothing of the platform; CSV has a row per line; list and show read the
+# ledger. Draining lab-1 moves its instance to lab-2: ACME is paid its
+# seconds before the move, the platform those after. A changed revenue
+# share makes a re-settle differ, and --amend records a correction.
+. "$(dirname "$0")/lib.sh"
+
+needs_lab
+lab_up --hosts 2
+
+R=$T/fleet
+new_repo "$R"
+mkdir -p "$R/providers/acme"
+# hosts STATE-OF-LAB-1: ACME's lab-1 and the platform's lab-2
+hosts() {
+	lab_host lab-1 'review: approved' "state: $1" 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
+		'storage_pools: [{name: incus, driver: dir}]' |
+		sed 's/metadata: {name: lab-1,/metadata: {name: lab-1, provider: acme,/' \
+		> "$R/providers/acme/hosts.yaml"
+	lab_host lab-2 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
+		'storage_pools: [{name: incus, driver: dir}]' > "$R/hosts.yaml"
+}
+# provider SHARE
+provider() {
+	cat > "$R/providers.yaml" <<X
+apiVersion: berth/v1
+kind: Provider
+metadata: {name: acme}
+spec: {display_name: ACME, revenue_share: $1, currency: EUR, holdback: 30d}
+X
+}
+hosts active
+provider 70%
+{ lab_pools_image; cat; } > "$R/sold.yaml" <<X
+apiVersion: berth/v1
+kind: Plan
+metadata: {name: second}
+spec: {pool: lab, type: container, cpu: 1, memory: 64MiB, disk: 100MiB, images: [busybox], price: {amount: "3600.00", currency: EUR, cycle: hourly}}
+---
+apiVersion: berth/v1
+kind: Instance
+metadata: {name: i1}
+spec: {plan: second, image: busybox, state: stopped}
+---
+apiVersion: berth/v1
+kind: Instance
+metadata: {name: i2}
+spec: {plan: second, image: busybox, host: lab-2, state: stopped}
+X
+commit "$R" fleet
+"$BERTH" --repo "$R" host trust-command lab-1 >/dev/null
+"$LAB" trust --cert "$BERTH_STATE/client.crt" --dir "$T/lab" >/dev/null
+expect "apply creates the instances" 0 "$BERTH" --repo "$R" apply --auto-approve
+b() { "$BERTH" --repo "$R" "$@"; }
+placed() { curl -sf --unix-socket "$(var "$2" SOCKET)" "http://incus/1.0/instances/$1" |
+	jq -r '.metadata.config["user.berth.placed-at"]'; }
+secs() { date -u -d "$1" +%s; }
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+after() { [ "$(date +%s)" -gt "$1" ]; }
+P1=$(secs "$(placed i1 lab-1)")
+P2=$(secs "$(placed i2 lab-2)")
+FROM=$((P1 < P2 ? P1 - 60 : P2 - 60))
+wait_for 30 "a second after the creates" after "$((P1 > P2 ? P1 : P2))"
+TO=$(date +%s)
+W=(--from "$(iso "$FROM")" --to "$(iso "$TO")")
+
+expect "a period not over is refused" 1 b settle --from "$(iso "$FROM")" --to "$(iso $((TO + 3600)))"
+has "it says why" "$T/err" "has not ended"
+expect "settle the window" 0 b --format json settle "${W[@]}"
+cp "$T/out" "$T/first.json"
+S1=$((TO - P1)) S2=$((TO - P2))
+jq_true "[.statements[] | {provider, currency}] == [{provider: \"acme\", currency: \"EUR\"}, {provider: \"platform\", currency: \"EUR\"}]" "$T/out" &&
+	pass "one statement per provider" || fail "statements: $(jq -c '[.statements[] | {provider, currency}]' "$T/out")"
+jq_true ".statements[0].lines == [{instance: \"i1\", host: \"lab-1\", plan: \"second\", plan_version: .statements[0].lines[0].plan_version, kind: \"usage\", seconds: $S1, amount_minor: $((S1 * 100)), amount: \"$S1.00\"}]" "$T/out" &&
+	pass "i1 on lab-1: a euro a second for $S1 s" || fail "acme lines: $(jq -c '.statements[0].lines' "$T/out")"
+jq_true ".statements[1].lines[0].seconds == $S2 and .statements[1].lines[0].amount_minor == $((S2 * 100))" "$T/out" &&
+	pass "i2 on lab-2: $S2 s" || fail "platform lines: $(jq -c '.statements[1].lines' "$T/out")"
+share=$((S1 * 70))	# 70% of S1 euros, in cents: no remainder
+jq_true ".statements[0].provider_share_minor == $share and .statements[0].platform_fee_minor == $((S1 * 100 - share))" "$T/out" &&
+	pass "70/30 of $S1 euros: $share + $((S1 * 100 - share)) cents" || fail "split: $(jq -c '.statements[0] | {gross_minor, provider_share_minor, platform_fee_minor}' "$T/out")"
+jq_true '.statements[0].recorded.status == "new" and (.statements[0].hash | length) == 64' "$T/out" &&
+	pass "recorded" || fail "recorded: $(jq -c '.statements[0].recorded' "$T/out")"
+SEQ=$(jq '.statements[0].recorded.seq' "$T/out")
+
+head_before=$(ledger_head)
+expect "settle again" 0 b --format json settle "${W[@]}"
+jq_true '[.statements[].recorded.status] == ["unchanged", "unchanged"]' "$T/out" &&
+	pass "the same statements, unchanged" || fail "again: $(jq -c '[.statements[].recorded]' "$T/out")"
+[ "$(jq -c '[.statements[].hash]' "$T/out")" = "$(jq -c '[.statements[].hash]' "$T/first.json")" ] &&
+	pass "the same hashes" || fail "the hashes changed"
+[ "$(ledger_head)" = "$head_before" ] && pass "nothing new in the ledger" || fail "the ledger grew"
+
+expect "--provider acme" 0 b --format json settle "${W[@]}" --provider acme
+! grep -q -e lab-2 -e i2 -e '"platform"' "$T/out" && pass "nothing of the platform's" ||
+	fail "--provider acme shows: $(grep -o -e lab-2 -e i2 -e '"platform"' "$T/out" | sort -u | tr '\n' ' ')"
+expect "csv" 0 b --format csv settle "${W[@]}"
+[ "$(wc -l < "$T/out")" = 3 ] && has "csv header" "$T/out" "period,provider,currency,instance" ||
+	fail "csv: $(cat "$T/out")"
+has "csv row" "$T/out" ",acme,EUR,i1,lab-1,second,"
+expect "--format csv elsewhere is refused" 1 b --format csv status
+expect "list" 0 b settle list
+has "list names the statement" "$T/out" "acme/EUR"
+has "list says it is held" "$T/out" "held until"
+expect "list --provider acme" 0 b settle list --provider acme
+! grep -q platform "$T/out" && pass "list --provider acme shows acme's only" || fail "list shows the platform's"
+expect "show" 0 b --format json settle show "$SEQ"
+jq_true ".statements[0].hash == $(jq '.statements[0].hash' "$T/first.json")" "$T/out" &&
+	pass "show gives the recorded statement" || fail "show: $(head -c 300 "$T/out")"
+expect "show another provider's with --provider" 1 b settle show "$SEQ" --provider platform
+
+# Drain lab-1: i1 moves to lab-2.
+hosts draining
+commit "$R" drain
+expect "apply moves i1" 0 b apply --auto-approve
+M=$(b --format json ledger list --kind change.result | jq -r '[.entries[] | select(.action == "move" and .result == "ok")][0].time')
+MS=$(secs "$M")
+wait_for 30 "a second after the move" after "$MS"
+TO2=$(date +%s)
+expect "settle across the move" 0 b --format json settle --from "$(iso "$FROM")" --to "$(iso "$TO2")"
+jq_true "[.statements[0].lines[] | select(.instance == \"i1\") | .seconds] == [$((MS - P1))]" "$T/out" &&
+	pass "ACME is paid i1's seconds before the move" || fail "acme after the move: $(jq -c '.statements[0].lines' "$T/out")"
+jq_true "[.statements[1].lines[] | select(.instance == \"i1\") | .host, .seconds] == [\"lab-2\", $((TO2 - MS))]" "$T/out" &&
+	pass "the platform those after" || fail "platform after the move: $(jq -c '.statements[1].lines' "$T/out")"
+
+# A changed share: the first window differs; --amend records a correction.
+provider 60%
+commit "$R" share
+expect "re-settle with another share" 1 b settle "${W[@]}"
+has "it says the inputs changed" "$T/err" "the inputs changed since ledger entry $SEQ"
+expect "--amend" 0 b --format json settle "${W[@]}" --amend
+jq_true '.statements[0].recorded.status == "amended"' "$T/out" && pass "amended" ||
+	fail "amend: $(jq -c '.statements[0].recorded' "$T/out")"
+entries_after 0 --kind settlement.amend
+has_entry "the correction names the first" ".after.amends == $SEQ and .after.difference.gross_minor == 0 and .after.difference.provider_share_minor < 0"
+expect "the ledger verifies" 0 b ledger verify
+finish

@@ -218,6 +218,9 @@ test_split(void **state)
 	amount_split(5, 7000, &s, &f);		/* 3.5 + 1.5: 4 + 1 */
 	assert_int_equal(s, 4);
 	assert_int_equal(f, 1);
+	amount_split(689, 7000, &s, &f);	/* README: 482.3 + 206.7 -> 482 + 207 */
+	assert_int_equal(s, 482);
+	assert_int_equal(f, 207);
 	amount_split(1, 7000, &s, &f);		/* 0.7 + 0.3 */
 	assert_int_equal(s, 1);
 	assert_int_equal(f, 0);

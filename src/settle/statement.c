@@ -159,19 +159,41 @@ spans(const struct settle_input *in, const struct settle_offline *off, size_t no
 	return 0;
 }
 
-/* The span of instance on host at time t (its end included), or NULL. */
-static const struct settle_span *
-span_at(const struct settle_input *in, const char *instance, const char *host, int64_t t)
+static int
+span_cmp(const void *a, const void *b)
 {
-	size_t i;
+	const struct settle_span *x = *(const struct settle_span *const *)a;
+	const struct settle_span *y = *(const struct settle_span *const *)b;
+	int c;
 
-	for (i = 0; i < in->nspans; i++) {
-		const struct settle_span *s = &in->spans[i];
+	if ((c = strcmp(x->instance, y->instance)) || (c = strcmp(x->host, y->host)))
+		return c;
+	return x->from < y->from ? -1 : x->from > y->from;
+}
 
-		if (s->from <= t && t <= s->to && !strcmp(s->instance, instance) &&
-		    !strcmp(s->host, host))
-			return s;
+/*
+ * The span of instance on host at time t (its end included), or NULL;
+ * by[0..n) are the spans sorted by span_cmp.
+ */
+static const struct settle_span *
+span_at(const struct settle_span *const *by, size_t n, const char *instance,
+	const char *host, int64_t t)
+{
+	size_t lo = 0, hi = n;
+	int c;
+
+	while (lo < hi) {	/* the first span of (instance, host) */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((c = strcmp(by[mid]->instance, instance)) < 0 ||
+		    (!c && strcmp(by[mid]->host, host) < 0))
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	for (; lo < n && !strcmp(by[lo]->instance, instance) && !strcmp(by[lo]->host, host); lo++)
+		if (by[lo]->from <= t && t <= by[lo]->to)
+			return by[lo];
 	return NULL;
 }
 
@@ -205,13 +227,18 @@ static int
 traffic(const struct settle_input *in, struct pieces *p, struct berr *err)
 {
 	struct delta *d = xreallocarray(NULL, in->ntraffic + 1, sizeof(*d));
+	const struct settle_span **by = xreallocarray(NULL, in->nspans + 1, sizeof(*by));
 	size_t i, n = 0;
 	int64_t month = -1;
 	uint64_t used = 0;
 	int ret = -1;
 
+	for (i = 0; i < in->nspans; i++)
+		by[i] = &in->spans[i];
+	if (in->nspans)
+		qsort(by, in->nspans, sizeof(*by), span_cmp);
 	for (i = 0; i < in->ntraffic; i++) {
-		const struct settle_span *s = span_at(in, in->traffic[i].instance,
+		const struct settle_span *s = span_at(by, in->nspans, in->traffic[i].instance,
 						      in->traffic[i].host, in->traffic[i].time);
 
 		if (s && s->snap->traffic && s->snap->overage_per && wanted(in, s->provider)) {
@@ -251,6 +278,7 @@ traffic(const struct settle_input *in, struct pieces *p, struct berr *err)
 	}
 	ret = 0;
 out:
+	free(by);
 	free(d);
 	return ret;
 }

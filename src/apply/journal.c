@@ -102,6 +102,29 @@ run_journal_start(struct run_journal *j, struct berr *err)
 }
 
 int
+run_journal_gone(struct run_journal *j, const json_t *gone, struct berr *err)
+{
+	struct ledger_entry e = { 0 };
+	const json_t *g;
+	size_t i;
+
+	json_array_foreach(gone, i, g) {
+		memset(&e, 0, sizeof(e));
+		e.actor = j->actor;
+		e.run_id = j->run_id;
+		e.commit = j->commit;
+		e.kind = "instance.gone";
+		e.target = json_string_value(json_object_get(g, "server"));
+		e.object = json_string_value(json_object_get(g, "address"));
+		e.action = "gone";
+		e.result = "ok";
+		if (ledger_append(j->ledger, &e, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
 run_journal_intent(struct run_journal *j, const struct plan_action *a, struct berr *err)
 {
 	return entry(j, "change.intent", a, a->before, a->after, NULL, NULL, err);

@@ -12,6 +12,9 @@
  *                  plan action's, before and after: the plan's
  *   change.result  target, object, action as the intent; after: the object
  *                  read back (ok only); result: apply_status_name(); error
+ *   instance.gone  target: the server, object: the address, action "gone":
+ *                  an instance berth had applied that the run's
+ *                  observation no longer holds (deleted outside berth)
  *   run.end        action: the mode; after: {"changes", "failed", "stale",
  *                  "not_attempted"} counts; result: "ok" or "failed"
  * A settled intent gets a change.result with result "interrupted" in the
@@ -66,6 +69,14 @@ int run_journal_settle(struct run_journal *j,
 /* run.start; j->started is set once it is written (a run that could not
  * start its record changes nothing, and ends none). */
 int run_journal_start(struct run_journal *j, struct berr *err);
+/*
+ * After run.start and before any change: an instance.gone entry (target:
+ * the server, object: the address, action "gone", result "ok") for each
+ * instance of gone (plan_gone_instances(): deleted outside berth), so that
+ * settlement ends it there and what was last applied forgets it. -1 with
+ * err on a ledger failure (the run then changes nothing).
+ */
+int run_journal_gone(struct run_journal *j, const json_t *gone, struct berr *err);
 int run_journal_intent(struct run_journal *j, const struct plan_action *a,
 		       struct berr *err);
 int run_journal_result(struct run_journal *j, const struct plan_action *a,

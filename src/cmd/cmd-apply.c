@@ -15,6 +15,8 @@
 
 #include "apply/apply.h"
 #include "apply/journal.h"
+#include "settle/gather.h"
+#include "settle/spans.h"
 #include "apply/lock.h"
 #include "apply/prepare.h"
 #include "cmd/cmd.h"
@@ -310,6 +312,64 @@ carry_out(struct run *r, const struct run_inputs *in, const struct apply_args *a
 	return rc == 0 && !p->nerrors ? EXIT_OK : EXIT_FAIL;
 }
 
+/* The server a host is observed through: itself, or its cluster. */
+static const char *
+server_of(void *arg, const char *host, int *is_cluster)
+{
+	const struct m_host *h = fleet_host(arg, host);
+
+	if (!h)
+		return NULL;
+	*is_cluster = h->cluster != NULL;
+	return h->cluster ? h->cluster->meta.name : h->meta.name;
+}
+
+static const char *
+provider_of(void *arg, const char *host)
+{
+	const struct m_host *h = fleet_host(arg, host);
+
+	return h && h->meta.provider ? h->meta.provider : "platform";
+}
+
+/*
+ * Sold instances that the servers no longer hold (a panel deleted what it
+ * sold): recorded before any change, so that settlement stops charging
+ * them and a create of the same name starts anew.
+ */
+static int
+record_gone(struct ctx *ctx, struct run_journal *j, const struct run_inputs *in)
+{
+	struct settle_events ev = { 0 };
+	struct settle_spans sp = { 0 };
+	json_t *gone = NULL;
+	struct berr err;
+	const json_t *g;
+	size_t i;
+	int ret = -1;
+
+	if (!in->observed)
+		return 0;
+	if (settle_events_gather(j->ledger, &ev, &err) < 0 ||
+	    settle_spans_build(ev.v, ev.n, provider_of, in->res.fleet, clock_now_ms() / 1000,
+			       &sp, &err) < 0 ||
+	    run_journal_gone(j, (gone = settle_gone(&sp, in->observed, server_of,
+						     in->res.fleet)), &err) < 0) {
+		cmd_error(ctx, "ledger: %s: nothing applied (no change is made unless the"
+			  " ledger records it)", err.msg);
+		goto out;
+	}
+	json_array_foreach(gone, i, g)
+		cmd_info(ctx, "%s: gone (deleted outside berth); recorded",
+			 json_string_value(json_object_get(g, "address")));
+	ret = 0;
+out:
+	json_decref(gone);
+	settle_spans_release(&sp);
+	settle_events_release(&ev);
+	return ret;
+}
+
 #define CHECKPOINT_EVERY_MS (24 * 3600 * 1000LL)
 
 /*
@@ -402,6 +462,8 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 			  " ledger records it)", err.msg);
 		goto out;
 	}
+	if (record_gone(ctx, &r.j, &in) < 0)
+		goto out;
 	if (!plan_has_changes(&in.plan)) {
 		cmd_info(ctx, "no changes: the servers match commit %s", in.res.commit);
 		ret = in.plan.nerrors ? EXIT_FAIL : EXIT_OK;

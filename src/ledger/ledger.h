@@ -5,7 +5,7 @@
  * Every entry: seq (1, 2, ...), time (UTC, milliseconds, "2026-11-22T04:12:00.123Z"),
  * actor ("user@host", "timer" or "intake"), run id, git commit, kind
  * (run.start, change.intent, change.result, run.end, lock.break,
- * report.rejected, key.rotate), target (server), object (address), action, before,
+ * report.rejected, instance.gone, key.rotate), target (server), object (address), action, before,
  * after (JSON or NULL), result ("ok", "failed", "stale", "not-attempted",
  * "rejected", ... or NULL), error (or NULL), prev_hash and hash, where
  *   hash = SHA-256(prev_hash || canonical JSON of the entry without hashes)
@@ -29,6 +29,10 @@
  *     "first", "last", "detail", "remote"} with first and last the times
  *     of the first and last report the entry counts; see
  *     ledger_rejections().
+ *   instance.gone (apply and reconcile, before any change): target the
+ *     server, object the address of a sold instance that the run's
+ *     observation no longer holds (deleted outside berth), action "gone",
+ *     result "ok"; see settle/spans.h.
  *   key.rotate (`berth key rotate`, written before berth's new key is
  *     used): object "berth/key", action "rotate", before and after
  *     {"fingerprint", "certificate"} of the old and the new certificate;

@@ -85,11 +85,15 @@ on_entry(void *ctx, const json_t *entry)
 	int64_t ms;
 	int cluster;
 
+	const char *kind = str(entry, "kind");
+
+	if (!kind || (strcmp(kind, "change.result") && strcmp(kind, "instance.gone")))
+		return 0;
 	if (!object || !action || strcmp(str(entry, "result") ? str(entry, "result") : "", "ok") ||
 	    clock_parse_rfc3339(str(entry, "time") ? str(entry, "time") : "", &ms) < 0 ||
 	    parse_address(e, object, &server, &instance, &cluster) < 0)
 		return 0;
-	if (!strcmp(action, "delete")) {
+	if (!strcmp(action, "delete") || !strcmp(kind, "instance.gone")) {
 		ev = event_add(e);
 		ev->kind = SETTLE_END;
 		ev->time = ms / 1000;
@@ -127,11 +131,9 @@ on_entry(void *ctx, const json_t *entry)
 int
 settle_events_gather(struct ledger *l, struct settle_events *out, struct berr *err)
 {
-	struct ledger_filter f = { .kind = "change.result" };
-
 	memset(out, 0, sizeof(*out));
 	out->keep = json_array();
-	if (ledger_query(l, &f, on_entry, out, err) < 0) {
+	if (ledger_query(l, NULL, on_entry, out, err) < 0) {
 		settle_events_release(out);
 		return -1;
 	}

@@ -9,8 +9,10 @@
  *     stamp) and holds a sold snapshot: a start on its host (the server,
  *     or for a cluster the member of after.location);
  *   - a move: from after.from to after.to at the entry's time;
- *   - a delete: an end at the entry's time on the server (for a cluster,
- *     wherever the instance is).
+ *   - a delete, and an instance.gone entry (deleted outside berth, as a
+ *     panel deletes what it sold; seen by the next apply or reconcile):
+ *     an end at the entry's time on the server (for a cluster, wherever
+ *     the instance is).
  * The instance is NAME, or P/NAME in another project than "default".
  */
 #ifndef BERTH_SETTLE_GATHER_H

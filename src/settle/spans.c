@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "settle/spans.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/money.h"
 #include "util/xalloc.h"
@@ -166,7 +167,7 @@ settle_spans_build(const struct settle_event *ev, size_t n,
 			out->snaps[out->nsnaps++] = snap;
 			sp = span_add(out);
 			*sp = (struct settle_span){ e->instance, e->host, provider_of(arg, e->host),
-						    snap, snap->placed_at, -1 };
+						    snap, snap->placed_at, -1, 0 };
 			json_object_set_new(open, e->instance, json_integer((json_int_t)(out->n - 1)));
 			break;
 		case SETTLE_MOVE:
@@ -178,7 +179,7 @@ settle_spans_build(const struct settle_event *ev, size_t n,
 			sold = sp->snap;
 			next = span_add(out);	/* sp may have moved */
 			*next = (struct settle_span){ e->instance, e->host, provider_of(arg, e->host),
-						      sold, e->time, -1 };
+						      sold, e->time, -1, 0 };
 			json_object_set_new(open, e->instance, json_integer((json_int_t)(out->n - 1)));
 			break;
 		case SETTLE_END:
@@ -194,6 +195,7 @@ settle_spans_build(const struct settle_event *ev, size_t n,
 	json_object_foreach(open, k, x) {
 		sp = &out->v[json_integer_value(x)];
 		sp->to = until > sp->from ? until : sp->from;
+		sp->open = 1;
 	}
 	json_decref(open);
 	return 0;
@@ -204,4 +206,51 @@ fail:
 	json_decref(open);
 	settle_spans_release(out);
 	return -1;
+}
+
+json_t *
+settle_gone(const struct settle_spans *s, const json_t *observed,
+	    const char *(*server_of)(void *arg, const char *host, int *is_cluster), void *arg)
+{
+	const json_t *servers = json_object_get(observed, "servers"), *srv, *err, *v;
+	json_t *gone = json_array();
+	const char *name, *slash, *server, *vn, *vp;
+	struct buf project = BUF_INIT, address = BUF_INIT;
+	size_t i, j;
+	int cluster, found;
+
+	for (i = 0; i < s->n; i++) {
+		const struct settle_span *sp = &s->v[i];
+
+		if (!sp->open || !(server = server_of(arg, sp->host, &cluster)))
+			continue;
+		srv = json_object_get(servers, server);
+		if (!srv || ((err = json_object_get(srv, "error")) && !json_is_null(err)))
+			continue;	/* not observed: nothing known */
+		slash = strchr(sp->instance, '/');
+		name = slash ? slash + 1 : sp->instance;
+		buf_reset(&project);
+		if (slash)
+			buf_add(&project, sp->instance, (size_t)(slash - sp->instance));
+		else
+			buf_addstr(&project, "default");
+		found = 0;
+		json_array_foreach(json_object_get(srv, "instances"), j, v) {
+			vn = json_string_value(json_object_get(v, "name"));
+			vp = json_string_value(json_object_get(v, "project"));
+			if (vn && !strcmp(vn, name) && !strcmp(vp && *vp ? vp : "default", project.buf))
+				found = 1;
+		}
+		if (found)
+			continue;
+		buf_reset(&address);
+		buf_addf(&address, "%s/%s/instance/%s", cluster ? "cluster" : "host", server, name);
+		if (slash)
+			buf_addf(&address, "?project=%s", project.buf);
+		json_array_append_new(gone, json_pack("{s:s, s:s, s:s, s:s}", "instance",
+			sp->instance, "host", sp->host, "server", server, "address", address.buf));
+	}
+	buf_release(&project);
+	buf_release(&address);
+	return gone;
 }

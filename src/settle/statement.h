@@ -59,6 +59,7 @@ struct settle_span {
 	const char *provider;		/* the host's provider */
 	const struct settle_snapshot *snap;
 	int64_t from, to;
+	int open;			/* still there at to (spans.h) */
 };
 
 /* A host's agent offline. */

@@ -7,7 +7,9 @@
 # nothing of the platform; CSV has a row per line; list and show read the
 # ledger. Draining lab-1 moves its instance to lab-2: ACME is paid its
 # seconds before the move, the platform those after. A changed revenue
-# share makes a re-settle differ, and --amend records a correction.
+# share makes a re-settle differ, and --amend records a correction. A
+# panel's sale deleted outside berth is recorded gone by the next
+# reconcile and charged until then.
 . "$(dirname "$0")/lib.sh"
 
 needs_lab
@@ -137,5 +139,26 @@ jq_true '.statements[0].recorded.status == "amended"' "$T/out" && pass "amended"
 	fail "amend: $(jq -c '.statements[0].recorded' "$T/out")"
 entries_after 0 --kind settlement.amend
 has_entry "the correction names the first" ".after.amends == $SEQ and .after.difference.gross_minor == 0 and .after.difference.provider_share_minor < 0"
+# A panel sells panel-1 on the plan's profile and deletes it later:
+# reconcile stamps it, then records it gone; it is charged in between.
+li() { INCUS_DIR=$(var lab-2 DIR) INCUS_CONF="$T/incus-client" incus "$@"; }
+li launch busybox panel-1 -p default -p plan-second >/dev/null
+expect "reconcile stamps the panel's sale" 0 b reconcile
+PP=$(secs "$(placed panel-1 lab-2)")
+li delete -f panel-1 >/dev/null
+expect "reconcile after the panel's delete" 0 b reconcile
+has "it says what is gone" "$T/err" "host/lab-2/instance/panel-1: gone (deleted outside berth); recorded"
+entries_after 0 --kind instance.gone
+has_entry "an instance.gone entry" '.object == "host/lab-2/instance/panel-1" and .target == "lab-2"'
+G=$(secs "$(jq -r 'select(.object == "host/lab-2/instance/panel-1") | .time' "$T/entries")")
+expect "another reconcile" 0 b reconcile
+entries_after 0 --kind instance.gone
+[ "$(wc -l < "$T/entries")" = 1 ] && pass "gone is recorded once" || fail "gone entries: $(cat "$T/entries")"
+wait_for 30 "a second after the delete" after "$G"
+TO3=$(date +%s)
+expect "settle over the panel's sale" 0 b --format json settle --from "$(iso "$FROM")" --to "$(iso "$TO3")"
+jq_true "[.statements[] | select(.provider == \"platform\") | .lines[] | select(.instance == \"panel-1\") | .seconds] == [$((G - PP))]" "$T/out" &&
+	pass "panel-1 charged from its creation to its delete: $((G - PP)) s" ||
+	fail "panel-1: $(jq -c '[.statements[].lines[] | select(.instance == "panel-1")]' "$T/out")"
 expect "the ledger verifies" 0 b ledger verify
 finish

@@ -340,9 +340,9 @@ test_statement_month(void **state)
 					     at(2026, 11, 16, 0, 0, 0));
 	struct settle_snapshot gone = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_span sp[] = {
-		{ "full", "h1", "acme", &old, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
-		{ "new", "h1", "acme", &edited, at(2026, 11, 16, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
-		{ "old", "h1", "acme", &gone, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 11, 0, 0, 0) },
+		{ "full", "h1", "acme", &old, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
+		{ "new", "h1", "acme", &edited, at(2026, 11, 16, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
+		{ "old", "h1", "acme", &gone, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 11, 0, 0, 0), 0 },
 	};
 	struct settle_input in = { .spans = sp, .nspans = 3 };
 	json_t *j = settle(&in), *st;
@@ -371,9 +371,9 @@ test_statement_february(void **state)
 	struct settle_snapshot s15 = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2024, 1, 15, 0, 0, 0));
 	struct settle_snapshot s31 = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 1, 31, 0, 0, 0));
 	struct settle_span a = { "leap", "p1", "platform", &s15, at(2024, 1, 15, 0, 0, 0),
-				 at(2024, 6, 1, 0, 0, 0) };
+				 at(2024, 6, 1, 0, 0, 0), 0 };
 	struct settle_span b = { "late", "p1", "platform", &s31, at(2026, 1, 31, 0, 0, 0),
-				 at(2026, 6, 1, 0, 0, 0) };
+				 at(2026, 6, 1, 0, 0, 0), 0 };
 	struct settle_input in = { .from = at(2024, 2, 1, 0, 0, 0), .to = at(2024, 3, 1, 0, 0, 0),
 				   .spans = &a, .nspans = 1 };
 	json_t *j = settle(&in), *st;
@@ -403,9 +403,9 @@ test_statement_move_offline(void **state)
 {
 	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_span sp[] = {
-		{ "mover", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 16, 0, 0, 0) },
-		{ "mover", "p1", "platform", &s, at(2026, 11, 16, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
-		{ "stay", "h2", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
+		{ "mover", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 16, 0, 0, 0), 0 },
+		{ "mover", "p1", "platform", &s, at(2026, 11, 16, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
+		{ "stay", "h2", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
 	};
 	struct settle_offline off[] = {
 		{ "h2", at(2026, 11, 10, 0, 0, 0), at(2026, 11, 11, 0, 0, 0) },
@@ -438,7 +438,7 @@ test_statement_traffic(void **state)
 {
 	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_span sp = { "net", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0),
-				  at(2027, 1, 1, 0, 0, 0) };
+				  at(2027, 1, 1, 0, 0, 0), 0 };
 	struct settle_traffic tr[] = {
 		{ "net", "h1", at(2026, 10, 20, 0, 0, 0), 20 * GIB },	/* October's */
 		{ "net", "h1", at(2026, 11, 5, 0, 0, 0), 6 * GIB },
@@ -489,8 +489,8 @@ test_statement_traffic_straddle(void **state)
 {
 	struct settle_snapshot s = snap("v1", 3000, "EUR", CYCLE_MONTHLY, at(2026, 10, 15, 0, 0, 0));
 	struct settle_span sp[] = {
-		{ "mid", "h1", "acme", &s, at(2026, 10, 15, 0, 0, 0), at(2026, 11, 3, 0, 0, 0) },
-		{ "mid", "p1", "platform", &s, at(2026, 11, 3, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
+		{ "mid", "h1", "acme", &s, at(2026, 10, 15, 0, 0, 0), at(2026, 11, 3, 0, 0, 0), 0 },
+		{ "mid", "p1", "platform", &s, at(2026, 11, 3, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
 	};
 	struct settle_traffic tr[] = {
 		{ "mid", "p1", at(2026, 11, 5, 0, 0, 0), 4 * GIB },	/* 2 GiB over */
@@ -526,9 +526,9 @@ test_statement_currencies(void **state)
 	struct settle_snapshot bhd = snap("v1", 10500, "BHD", CYCLE_MONTHLY,
 					  at(2026, 11, 1, 0, 0, 0));
 	struct settle_span sp[] = {
-		{ "e", "h1", "acme", &eur, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 1, 1, 0, 0) },
-		{ "y", "h1", "acme", &jpy, at(2026, 11, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
-		{ "b", "h1", "acme", &bhd, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 16, 0, 0, 0) },
+		{ "e", "h1", "acme", &eur, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 1, 1, 0, 0), 0 },
+		{ "y", "h1", "acme", &jpy, at(2026, 11, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
+		{ "b", "h1", "acme", &bhd, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 16, 0, 0, 0), 0 },
 	};
 	struct settle_input in = { .spans = sp, .nspans = 3 };
 	json_t *j = settle(&in), *st;
@@ -557,8 +557,8 @@ test_statement_only_provider(void **state)
 {
 	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_span sp[] = {
-		{ "mine", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
-		{ "theirs", "q1", "other", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0) },
+		{ "mine", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
+		{ "theirs", "q1", "other", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
 	};
 	struct settle_input in = { .spans = sp, .nspans = 2, .only_provider = "acme" };
 	json_t *j = settle(&in);
@@ -584,9 +584,9 @@ test_statement_refusals(void **state)
 	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_snapshot x = snap("v1", 1000, "XXY", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_span early = { "i", "h1", "acme", &s, at(2026, 9, 1, 0, 0, 0),
-				     at(2026, 12, 1, 0, 0, 0) };
+				     at(2026, 12, 1, 0, 0, 0), 0 };
 	struct settle_span odd = { "i", "h1", "acme", &x, at(2026, 10, 1, 0, 0, 0),
-				   at(2026, 12, 1, 0, 0, 0) };
+				   at(2026, 12, 1, 0, 0, 0), 0 };
 	struct settle_input in = { .from = at(2026, 11, 1, 0, 0, 0), .to = at(2026, 12, 1, 0, 0, 0),
 				   .spans = &early, .nspans = 1 };
 	struct berr err;
@@ -646,7 +646,7 @@ test_statement_property(void **state)
 				int64_t end = t + 1 + (int64_t)(rand_r(&seed) % (40 * DAY));
 				size_t h = (size_t)rand_r(&seed) % 4;
 
-				sp[n++] = (struct settle_span){ names[i], hosts[h], provs[h], &sn[i], t, end };
+				sp[n++] = (struct settle_span){ names[i], hosts[h], provs[h], &sn[i], t, end, 0 };
 				t = end;
 			}
 		}
@@ -912,6 +912,51 @@ test_gather(void **state)
 	tmpdir_release(&t);
 }
 
+static const char *
+server_of(void *arg, const char *host, int *is_cluster)
+{
+	(void)arg;
+	*is_cluster = host[0] == 'm';
+	return host[0] == 'm' ? "c1" : host[0] == 'x' ? NULL : host;
+}
+
+/* Sold instances still open that their server no longer holds. */
+static void
+test_gone(void **state)
+{
+	struct settle_snapshot sn = snap("v1", 1, "EUR", CYCLE_HOURLY, 0);
+	struct settle_span v[] = {
+		{ "a", "h1", "acme", &sn, 0, 10, 1 },		/* gone from h1 */
+		{ "kept", "h1", "acme", &sn, 0, 10, 1 },	/* still there */
+		{ "web/b", "m2", "platform", &sn, 0, 10, 1 },	/* on the cluster */
+		{ "web/c", "m1", "platform", &sn, 0, 10, 1 },	/* gone from the cluster */
+		{ "d", "h3", "acme", &sn, 0, 10, 1 },		/* h3 not observed */
+		{ "e", "h1", "acme", &sn, 0, 5, 0 },		/* ended before */
+		{ "f", "x9", "acme", &sn, 0, 10, 1 },		/* a host not known */
+	};
+	struct settle_spans sp = { v, 7, 7, NULL, 0, 0 };
+	json_t *obs = json_pack("{s:{s:{s:s, s:n, s:[{s:s, s:s}]},"
+				" s:{s:s, s:n, s:[{s:s, s:s}, {s:s, s:s}]},"
+				" s:{s:s, s:s}}}", "servers",
+				"h1", "kind", "host", "error", "instances", "name", "kept",
+				"project", "default",
+				"c1", "kind", "cluster", "error", "instances", "name", "b", "project",
+				"web", "name", "c", "project", "default",
+				"h3", "kind", "host", "error", "unreachable");
+	json_t *gone;
+
+	(void)state;
+	gone = settle_gone(&sp, obs, server_of, NULL);
+	assert_int_equal(json_array_size(gone), 2);
+	assert_string_equal(str(json_array_get(gone, 0), "address"), "host/h1/instance/a");
+	assert_string_equal(str(json_array_get(gone, 0), "server"), "h1");
+	assert_string_equal(str(json_array_get(gone, 1), "address"),
+			    "cluster/c1/instance/c?project=web");
+	assert_string_equal(str(json_array_get(gone, 1), "host"), "m1");
+	json_decref(gone);
+	json_decref(obs);
+}
+
 int
 main(void)
 {
@@ -935,6 +980,7 @@ main(void)
 		cmocka_unit_test(test_spans),
 		cmocka_unit_test(test_snapshot_parse),
 		cmocka_unit_test(test_gather),
+		cmocka_unit_test(test_gone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

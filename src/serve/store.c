@@ -17,7 +17,7 @@
 
 enum {
 	Q_PUT_LATEST, Q_PUT_HISTORY, Q_PUT_SEQ, Q_GET_BASE, Q_PUT_BASE,
-	Q_ADD_USAGE, Q__COUNT
+	Q_ADD_USAGE, Q_ONLINE_LAST, Q_ONLINE_INSERT, Q_ONLINE_EXTEND, Q_ONLINE_DELETE, Q__COUNT
 };
 
 static const char *const queries[Q__COUNT] = {
@@ -40,6 +40,12 @@ static const char *const queries[Q__COUNT] = {
 			"ON CONFLICT (host, project, instance, hour) DO UPDATE SET "
 			"plan = coalesce(?5, plan), running_ms = running_ms + ?6, "
 			"cpu_ns = cpu_ns + ?7, rx_bytes = rx_bytes + ?8, tx_bytes = tx_bytes + ?9",
+	/* The host's last interval starting at or before ?2: one seek of the key. */
+	[Q_ONLINE_LAST] = "SELECT from_ms, to_ms FROM agent_online WHERE host = ?1 AND from_ms <= ?2 "
+			  "ORDER BY from_ms DESC LIMIT 1",
+	[Q_ONLINE_INSERT] = "INSERT INTO agent_online (host, from_ms, to_ms) VALUES (?1, ?2, ?3)",
+	[Q_ONLINE_EXTEND] = "UPDATE agent_online SET to_ms = ?3 WHERE host = ?1 AND from_ms = ?2",
+	[Q_ONLINE_DELETE] = "DELETE FROM agent_online WHERE host = ?1 AND from_ms >= ?2 AND from_ms <= ?3",
 };
 
 struct store {
@@ -253,6 +259,79 @@ store_put_report(struct store *s, const struct report *r, const char *body, size
 	return run(s, Q_PUT_SEQ, err);
 }
 
+/*
+ * The host's last interval starting at or before at: 1 with it in *from,
+ * *to; 0 when there is none.
+ */
+static int
+online_last(struct store *s, const char *host, int64_t at, int64_t *from, int64_t *to,
+	    struct berr *err)
+{
+	sqlite3_stmt *st = s->q[Q_ONLINE_LAST];
+	int rc;
+
+	bind_text(st, 1, host);
+	sqlite3_bind_int64(st, 2, at);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*from = sqlite3_column_int64(st, 0);
+		*to = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s->db, err, "reading agent_online");
+	return rc == SQLITE_ROW;
+}
+
+static int
+online_write(struct store *s, int q, const char *host, int64_t a, int64_t b, struct berr *err)
+{
+	bind_text(s->q[q], 1, host);
+	sqlite3_bind_int64(s->q[q], 2, a);
+	sqlite3_bind_int64(s->q[q], 3, b);
+	return run(s, q, err);
+}
+
+int
+store_add_online(struct store *s, const char *host, int64_t from_ms, int64_t to_ms,
+		 struct berr *err)
+{
+	int64_t last_from, last_to, lo = from_ms, hi = to_ms;
+	int have;
+
+	if (from_ms >= to_ms)
+		return 0;
+	/*
+	 * The intervals are disjoint and none touches another, so those that
+	 * [from, to] meets are: the last starting at or before to, if it
+	 * reaches from, and every one starting in [from, to]; when that last
+	 * one starts at or before from it is the only one (the common case:
+	 * the next report extends the host's last interval).
+	 */
+	if ((have = online_last(s, host, to_ms, &last_from, &last_to, err)) < 0)
+		return -1;
+	if (!have || last_to < from_ms)
+		return online_write(s, Q_ONLINE_INSERT, host, from_ms, to_ms, err);
+	if (last_from <= from_ms)
+		return last_to >= to_ms ? 0 :
+		       online_write(s, Q_ONLINE_EXTEND, host, last_from, to_ms, err);
+	/* It bridges a gap: one row from the first one it meets to the last. */
+	if (last_to > hi)
+		hi = last_to;
+	if (from_ms > INT64_MIN) {
+		int64_t f, t;
+
+		if ((have = online_last(s, host, from_ms - 1, &f, &t, err)) < 0)
+			return -1;
+		if (have && t >= from_ms)
+			lo = f;
+	}
+	if (online_write(s, Q_ONLINE_DELETE, host, lo, to_ms, err) < 0)
+		return -1;
+	return online_write(s, Q_ONLINE_INSERT, host, lo, hi, err);
+}
+
 int
 store_get_base(struct store *s, const char *host, const char *project, const char *instance,
 	       const char *nic, struct usage_row *out, struct berr *err)
@@ -386,6 +465,65 @@ store_usage_total(const char *state_dir, const char *host, const char *project,
 	if (rc != SQLITE_ROW)
 		return berr_set(err, "state database: reading usage failed");
 	return 0;
+}
+
+int
+store_online(const char *state_dir, const char *host, int64_t from_ms, int64_t to_ms,
+	     struct online_span **out, size_t *n, struct berr *err)
+{
+	struct online_span *v = NULL;
+	size_t alloc = 0;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (from_ms >= to_ms)
+		return 0;
+	if (statedb_open_ro(state_dir, "agent_online", &db, err) < 0)
+		return -1;
+	if (!db)
+		return 0;
+	/* From the last interval starting at or before from, which may reach into it. */
+	if (sqlite3_prepare_v2(db, "SELECT from_ms, to_ms FROM agent_online WHERE host = ?1 AND "
+			       "from_ms < ?3 AND from_ms >= coalesce((SELECT max(from_ms) FROM "
+			       "agent_online WHERE host = ?1 AND from_ms <= ?2), ?2) ORDER BY from_ms",
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_fail(db, err, "reading agent_online");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, from_ms);
+	sqlite3_bind_int64(st, 3, to_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t a = sqlite3_column_int64(st, 0), b = sqlite3_column_int64(st, 1);
+
+		if (a < from_ms)
+			a = from_ms;
+		if (b > to_ms)
+			b = to_ms;
+		if (a >= b)
+			continue;
+		if (*n == alloc) {
+			alloc = alloc ? 2 * alloc : 16;
+			v = xreallocarray(v, alloc, sizeof(*v));
+		}
+		v[*n].from_ms = a;
+		v[*n].to_ms = b;
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(db, err, "reading agent_online");
+		free(v);
+		v = NULL;
+		*n = 0;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	*out = v;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int

@@ -5,7 +5,8 @@
  * last 10 minutes' nonces is read back from it), the latest of each host,
  * the last accepted seq of each (host, boot id), and usage:
  * per instance and per hour, running seconds and traffic, computed from
- * the raw counters of consecutive reports.
+ * the raw counters of consecutive reports; and when each host's agent
+ * was online (never pruned).
  *
  * The database must have been created and migrated (ledger_open() does
  * that). A struct store is one SQLite connection, for one thread. The
@@ -83,6 +84,16 @@ int store_add_usage(struct store *s, const char *host, const char *project,
 		    uint64_t tx_bytes, struct berr *err);
 
 /*
+ * Add [from_ms, to_ms) to the intervals during which host's agent was
+ * online (table agent_online, state/003-agent-online.sql), inside the
+ * current transaction: the intervals it overlaps or touches become one
+ * row. Nothing when from_ms >= to_ms. Extending the host's last interval
+ * is one lookup of the key and one update.
+ */
+int store_add_online(struct store *s, const char *host, int64_t from_ms,
+		     int64_t to_ms, struct berr *err);
+
+/*
  * Forget history received before history_before_ms, but never what is
  * younger than nonce_before_ms (its nonces still count) nor a host's
  * latest report.
@@ -98,6 +109,19 @@ struct usage_total {
 int store_usage_total(const char *state_dir, const char *host,
 		      const char *project, const char *instance,
 		      struct usage_total *out, struct berr *err);
+
+/*
+ * When host's agent was online inside [from_ms, to_ms): the intervals of
+ * agent_online clipped to it, in time order, disjoint and not touching.
+ * Opens its own read-only connection. *out (caller frees with free()) is
+ * NULL and *n 0 when there are none, or no database yet.
+ */
+struct online_span {
+	int64_t from_ms, to_ms;
+};
+int store_online(const char *state_dir, const char *host, int64_t from_ms,
+		 int64_t to_ms, struct online_span **out, size_t *n,
+		 struct berr *err);
 
 /*
  * The traffic of every instance in every hour from from_hour to before

@@ -133,13 +133,19 @@ add_instance(struct status_host *sh, size_t *alloc, const char *name,
 	}
 }
 
+int64_t
+status_window_ms(const struct m_host *h)
+{
+	uint64_t interval = h->agent_interval_ms ? h->agent_interval_ms : 30000;
+	uint64_t w = interval > (uint64_t)INT64_MAX / 3 ? (uint64_t)INT64_MAX : interval * 3;
+
+	return w > STATUS_MIN_WINDOW_MS ? (int64_t)w : STATUS_MIN_WINDOW_MS;
+}
+
 static void
 host_health(struct status_host *sh, const struct host_report *hr, int64_t now_ms)
 {
-	uint64_t interval = sh->host->agent_interval_ms ? sh->host->agent_interval_ms : 30000;
-	uint64_t w = interval > (uint64_t)INT64_MAX / 3 ? (uint64_t)INT64_MAX : interval * 3;
-
-	sh->window_ms = w > STATUS_MIN_WINDOW_MS ? (int64_t)w : STATUS_MIN_WINDOW_MS;
+	sh->window_ms = status_window_ms(sh->host);
 	if (!hr) {
 		sh->health = HEALTH_NO_AGENT;
 		sh->report_age_ms = -1;

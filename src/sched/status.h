@@ -78,6 +78,13 @@ enum sched_reason {
 	SCHED_FULL,
 };
 
+/*
+ * The host's offline window: max(3 x spec.agent.interval, 120 s), at most
+ * INT64_MAX. Its agent is online while its last accepted report is at most
+ * this old; the intake's agent_online uses the same (serve/store.h).
+ */
+int64_t status_window_ms(const struct m_host *h);
+
 /* "pending review", "cordoned", ...; "" for SCHED_OK. */
 const char *sched_reason_name(enum sched_reason r);
 /* "online", "offline", "no agent". */

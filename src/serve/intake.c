@@ -81,6 +81,7 @@ struct item {
 	size_t len;
 	const char *remote;
 	struct intake_result *res;
+	int64_t window_ms;		/* the host's offline window (status.h) when checked */
 	void (*done)(void *ctx);	/* called by the writer once res is final */
 	void *done_ctx;
 	struct item *next;
@@ -551,6 +552,13 @@ account(struct intake *in, const struct report *r, struct berr *err)
 	return 0;
 }
 
+/* The end of what a report collected at t covers: t + window, at most INT64_MAX. */
+static int64_t
+online_until(int64_t t, int64_t window_ms)
+{
+	return t > INT64_MAX - window_ms ? INT64_MAX : t + window_ms;
+}
+
 /* Decide on and store one item inside the batch's transaction. */
 static int
 write_item(struct intake *in, struct item *it, int64_t now, struct berr *err)
@@ -576,7 +584,9 @@ write_item(struct intake *in, struct item *it, int64_t now, struct berr *err)
 		return 0;
 	}
 	if (store_put_report(in->store, &it->report, it->body, it->len, it->env.nonce, now, err) < 0 ||
-	    account(in, &it->report, err) < 0)
+	    account(in, &it->report, err) < 0 ||
+	    store_add_online(in->store, it->report.host, it->report.time_ms,
+			     online_until(it->report.time_ms, it->window_ms), err) < 0)
 		return -1;
 	nonce_set_add(in->nonces, it->env.nonce, now);
 	json_object_set_new(in->seqs, key, json_integer((json_int_t)it->env.seq));
@@ -972,6 +982,7 @@ check(struct intake *in, struct item *it, const char *const headers[6], struct i
 		return reject(res, INTAKE_NO_KEY, "Host \"%s\" has no spec.agent.key in the manifests",
 			      it->env.host);
 	}
+	it->window_ms = status_window_ms(in->ring.keys[k].host);
 	SHA256((const unsigned char *)it->body, it->len, digest);
 	buf_init(&signed_str, 4096);
 	report_signed_string(&it->env, digest, &signed_str);

@@ -15,9 +15,12 @@
  *                    thread and waits: the writer checks the nonce and
  *                    the seq against everything accepted before (memory,
  *                    backed by the database), stores the report, turns
- *                    it into usage, and commits many reports in one
- *                    transaction (group commit): the answer comes after
- *                    the commit.
+ *                    it into usage, adds [collected at, collected at +
+ *                    the host's offline window) to when its agent was
+ *                    online (store_add_online; the window of the
+ *                    manifests at the check), and commits many reports
+ *                    in one transaction (group commit): the answer comes
+ *                    after the commit.
  *
  * Reasons a report is refused, each with its own code (the HTTP answer's
  * "reason", the counter berth_reports_rejected_total{reason}, and the

@@ -136,7 +136,7 @@ setup(void **state)
 		" agent: {key: \"%s\", interval: 30s}}\n---\n"
 		"apiVersion: berth/v1\nkind: Host\nmetadata: {name: h2, labels: {site: t}}\n"
 		"spec: {endpoint: \"unix:///run/h2.socket\", os: debian-12, storage_pools: [{name: default, driver: dir}],"
-		" capacity: {cpu: 4, memory: 8GiB, disk: 100GiB}, agent: {key: \"%s\"}}\n---\n"
+		" capacity: {cpu: 4, memory: 8GiB, disk: 100GiB}, agent: {key: \"%s\", interval: 100s}}\n---\n"
 		"apiVersion: berth/v1\nkind: Host\nmetadata: {name: h3, labels: {site: t}}\n"
 		"spec: {endpoint: \"unix:///run/h3.socket\", os: debian-12, storage_pools: [{name: default, driver: dir}], capacity: {cpu: 4, memory: 8GiB, disk: 100GiB}}\n---\n"
 		"apiVersion: berth/v1\nkind: Pool\nmetadata: {name: p}\n"
@@ -821,6 +821,87 @@ test_late_delivery_same_usage(void **state)
 		free(bodies[i]);
 }
 
+/*
+ * A report of host collected at collected_ms and sent at fake_now (the
+ * intake's clock), signed with key: want the answer code and reason.
+ */
+static void
+send_collected(struct fx *f, struct evp_pkey_st *key, const char *host, const char *boot,
+	       uint64_t seq, int64_t collected_ms, long code, const char *why)
+{
+	char started[40], *b;
+
+	clock_format(collected_ms - 3600000, 0, started, sizeof(started));
+	b = body_of(host, boot, seq, collected_ms, started, 100, 1000, 2000, "Running");
+	EXPECT(post_as(f, key, host, boot, seq, fake_now / 1000, NULL, b, strlen(b), b, strlen(b)),
+	       code, why);
+	free(b);
+}
+
+/* Fail unless the agent_online of host is want (n pairs [from, to)). */
+static void
+expect_online(struct fx *f, const char *host, const int64_t *want, size_t n)
+{
+	struct online_span *v;
+	size_t got;
+	struct berr err;
+
+	if (store_online(f->state, host, INT64_MIN, INT64_MAX, &v, &got, &err) < 0)
+		fail_msg("%s", err.msg);
+	for (size_t i = 0; i < got || i < n; i++)
+		if (i >= got || i >= n || v[i].from_ms != want[2 * i] || v[i].to_ms != want[2 * i + 1])
+			fail_msg("%s: online interval %zu: want [%lld, %lld), have [%lld, %lld)", host, i,
+				 i < n ? (long long)want[2 * i] : -1LL,
+				 i < n ? (long long)want[2 * i + 1] : -1LL,
+				 i < got ? (long long)v[i].from_ms : -1LL,
+				 i < got ? (long long)v[i].to_ms : -1LL);
+	free(v);
+}
+
+/*
+ * When the agents were online: each accepted report covers [collected,
+ * collected + window), window from the Host manifest (h1: 30 s -> 120 s,
+ * h2: 100 s -> 300 s), whenever it arrived; refused reports add nothing.
+ */
+static void
+test_agent_online(void **state)
+{
+	struct fx *f = *state;
+	int64_t t0 = (clock_now_ms() / 1000) * 1000 - 3600000;
+
+	/* On time, then three from the spool delivered 10 minutes later. */
+	fake_now = t0;
+	send_collected(f, f->k1, "h1", BOOT_A, 1, t0, 200, "ok");
+	fake_now = t0 + 600000;
+	for (int i = 1; i <= 3; i++)
+		send_collected(f, f->k1, "h1", BOOT_A, 1 + (uint64_t)i, t0 + i * 30000, 200, "ok");
+	expect_online(f, "h1", (const int64_t[]){ t0, t0 + 90000 + 120000 }, 1);
+	/* On time again after a gap: a second interval. */
+	send_collected(f, f->k1, "h1", BOOT_A, 5, t0 + 600000, 200, "ok");
+	expect_online(f, "h1", (const int64_t[]){ t0, t0 + 210000, t0 + 600000, t0 + 720000 }, 2);
+	/* The spool of another boot, collected in the gap, arrives last: it fills it. */
+	for (int i = 0; i < 4; i++)
+		send_collected(f, f->k1, "h1", BOOT_B, 1 + (uint64_t)i, t0 + 200000 + i * 100000,
+			       200, "ok");
+	expect_online(f, "h1", (const int64_t[]){ t0, t0 + 720000 }, 1);
+	/* Refused (a stale seq, another host's key): nothing. */
+	send_collected(f, f->k1, "h1", BOOT_B, 1, t0 + 650000, 409, "stale_seq");
+	send_collected(f, f->k2, "h1", BOOT_B, 9, t0 + 650000, 401, "bad_signature");
+	/* Late, inside what is known: nothing changes. */
+	send_collected(f, f->k1, "h1", BOOT_B, 5, t0 + 100000, 200, "ok");
+	expect_online(f, "h1", (const int64_t[]){ t0, t0 + 720000 }, 1);
+	/* h2's window is 3 x its interval. */
+	send_collected(f, f->k2, "h2", BOOT_A, 1, t0 + 500000, 200, "ok");
+	expect_online(f, "h2", (const int64_t[]){ t0 + 500000, t0 + 800000 }, 1);
+	/* Kept across a restart. */
+	stop(f);
+	start(f);
+	send_collected(f, f->k2, "h2", BOOT_A, 2, t0 + 800000, 200, "ok");
+	expect_online(f, "h2", (const int64_t[]){ t0 + 500000, t0 + 1100000 }, 1);
+	expect_online(f, "h1", (const int64_t[]){ t0, t0 + 720000 }, 1);
+	fake_now = 0;
+}
+
 /* Fail unless ms (when fd was cut off) lies in [lo, hi). */
 static void
 assert_cut(const char *what, int64_t ms, int64_t lo, int64_t hi)
@@ -1239,6 +1320,7 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_usage_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_delivery_same_usage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_online, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_and_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_ledger_facts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_budget, setup, teardown),

@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "ledger/ledger.h"
 #include "serve/store.h"
 #include "util/xalloc.h"
@@ -286,6 +288,51 @@ test_any_order_is_union(void **state)
 	}
 }
 
+/*
+ * A database from before agent_online: the migration fills it from the
+ * history it still holds, with the smallest window.
+ */
+static void
+test_migration_fills_from_history(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *host;
+		int64_t t;
+	} hist[] = {
+		{ "h1", 0 }, { "h1", 30000 }, { "h1", 30000 + W }, { "h1", 400000 },
+		{ "h2", 5 }, { "h1", 500000 },
+	};
+	struct ledger *l;
+	struct berr err;
+	sqlite3 *db;
+	char path[300], sql[300];
+
+	store_close(f->s);
+	f->s = NULL;
+	snprintf(path, sizeof(path), "%s/berth.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE agent_online; DELETE FROM schema_version "
+				      "WHERE version >= 3", NULL, NULL, NULL), SQLITE_OK);
+	for (size_t i = 0; i < sizeof(hist) / sizeof(hist[0]); i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO report_history (host, boot_id, seq, time_ms, "
+			 "received_ms, nonce, body) VALUES ('%s', 'b', %zu, %lld, 0, 'n%zu', '{}')",
+			 hist[i].host, i + 1, (long long)hist[i].t, i);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	sqlite3_close(db);
+	if (ledger_open(f->dir, &l, &err) < 0)
+		fail_msg("%s", err.msg);
+	ledger_close(l);
+	EXPECT_ALL(f, "h1", 0, 30000 + 2 * W, 400000, 500000 + W);
+	EXPECT_ALL(f, "h2", 5, 5 + W);
+	/* And the intake goes on from there. */
+	if (store_open(f->dir, &f->s, &err) < 0)
+		fail_msg("%s", err.msg);
+	report(f, "h1", 30000 + 2 * W, 400000 - (30000 + 2 * W));	/* touches both */
+	EXPECT_ALL(f, "h1", 0, 500000 + W);
+}
+
 int
 main(void)
 {
@@ -296,6 +343,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_late_inside_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_clips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_any_order_is_union, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_fills_from_history, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

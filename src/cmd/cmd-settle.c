@@ -4,7 +4,8 @@
  *
  * The inputs: the instances' spans from the ledger (settle/gather.h), the
  * hosts' providers and the providers' terms from the manifests of the
- * configured commit, the agents' online intervals and the instances'
+ * configured commit, the agents' online intervals (agent_online: a host
+ * with an agent key is offline where they leave gaps) and the instances'
  * hourly traffic from the state database. The arithmetic is
  * settle/statement.h's.
  */
@@ -142,6 +143,49 @@ providers_of(const struct fleet *f)
 	return v;
 }
 
+/*
+ * The offline intervals of the hosts of sp that have an agent (a Host
+ * with spec.agent.key): the gaps between what agent_online says. -1 with
+ * err when the state database cannot be read.
+ */
+static int
+offline_of(const struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
+	   const struct settle_spans *sp, struct settle_offline **out, size_t *n,
+	   struct berr *err)
+{
+	json_t *done = json_object();
+	struct online_span *on = NULL;
+	int64_t (*pairs)[2];
+	size_t i, j, non;
+	int ret = 0;
+
+	for (i = 0; i < sp->n && !ret; i++) {
+		const struct m_host *h = fleet_host(f, sp->v[i].host);
+
+		if (!h || !h->agent_key || json_object_get(done, h->meta.name) ||
+		    sp->v[i].to <= a->from || sp->v[i].from >= a->to)
+			continue;
+		json_object_set_new(done, h->meta.name, json_true());
+		if (store_online(ctx->state_dir, h->meta.name, a->from * 1000, a->to * 1000, &on,
+				 &non, err) < 0) {
+			ret = -1;
+			break;
+		}
+		pairs = xreallocarray(NULL, non + 1, sizeof(*pairs));
+		for (j = 0; j < non; j++) {
+			pairs[j][0] = on[j].from_ms;
+			pairs[j][1] = on[j].to_ms;
+		}
+		settle_offline_add(sp->v[i].host, (const int64_t (*)[2])pairs, non, a->from, a->to,
+				   out, n);
+		free(pairs);
+		free(on);
+		on = NULL;
+	}
+	json_decref(done);
+	return ret;
+}
+
 /* The statements of the period: NULL after saying why. */
 static json_t *
 compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
@@ -152,6 +196,8 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 	struct traffic_rows tr = { NULL, 0, 0, json_array() };
 	struct settle_input in = { 0 };
 	struct settle_provider *pv = providers_of(f);
+	struct settle_offline *off = NULL;
+	size_t noff = 0;
 	char from_hour[40], to_hour[40];
 	struct berr err;
 	json_t *out = NULL;
@@ -162,7 +208,8 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 	from_hour[13] = to_hour[13] = '\0';
 	if (settle_events_gather(l, &ev, &err) < 0 ||
 	    settle_spans_build(ev.v, ev.n, host_provider, (void *)f, a->to, &sp, &err) < 0 ||
-	    store_traffic_each(ctx->state_dir, from_hour, to_hour, on_traffic, &tr, &err) < 0) {
+	    store_traffic_each(ctx->state_dir, from_hour, to_hour, on_traffic, &tr, &err) < 0 ||
+	    offline_of(ctx, a, f, &sp, &off, &noff, &err) < 0) {
 		cmd_berr(ctx, &err);
 		goto out;
 	}
@@ -172,6 +219,8 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 	in.nspans = sp.n;
 	in.traffic = tr.v;
 	in.ntraffic = tr.n;
+	in.offline = off;
+	in.noffline = noff;
 	in.providers = pv;
 	in.nproviders = f->nproviders;
 	in.only_provider = a->provider;
@@ -181,6 +230,7 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 		cmd_info(ctx, "%zu instance%s without a sold snapshot (not sold by berth or a panel"
 			 " on its plans) not charged", sp.unsold, sp.unsold == 1 ? "" : "s");
 out:
+	free(off);
 	free(pv);
 	free(tr.v);
 	json_decref(tr.keep);

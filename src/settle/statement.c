@@ -457,3 +457,31 @@ settle_compute(const struct settle_input *in, struct berr *err)
 	free(p.v);
 	return out;
 }
+
+static void
+offline_push(struct settle_offline **out, size_t *n, const char *host, int64_t from, int64_t to)
+{
+	if (to <= from)
+		return;
+	*out = xreallocarray(*out, *n + 1, sizeof(**out));
+	(*out)[(*n)++] = (struct settle_offline){ host, from, to };
+}
+
+void
+settle_offline_add(const char *host, const int64_t (*online)[2], size_t n,
+		   int64_t from, int64_t to, struct settle_offline **out, size_t *nout)
+{
+	int64_t at = from, a, b;
+	size_t i;
+
+	for (i = 0; i < n && at < to; i++) {
+		/* whole seconds online: an interval's start rounds up, its end down */
+		a = online[i][0] / 1000 + (online[i][0] % 1000 != 0);
+		b = online[i][1] / 1000;
+		if (b <= at)
+			continue;
+		offline_push(out, nout, host, at, a < to ? a : to);
+		at = b;
+	}
+	offline_push(out, nout, host, at, to);
+}

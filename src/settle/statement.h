@@ -110,6 +110,15 @@ struct settle_input {
  */
 json_t *settle_compute(const struct settle_input *in, struct berr *err);
 
+/*
+ * The offline intervals of host inside [from, to) (seconds): its gaps
+ * between online[0..n) (milliseconds, in order, disjoint: as store_online()
+ * gives them), added to *out (of *nout, grown as needed). A host that was
+ * never online in the period is offline all of it.
+ */
+void settle_offline_add(const char *host, const int64_t (*online)[2], size_t n,
+			int64_t from, int64_t to, struct settle_offline **out, size_t *nout);
+
 /* The canonical JSON (sorted keys, compact) of v. Caller frees. */
 char *settle_canonical(const json_t *v);
 

@@ -957,6 +957,35 @@ test_gone(void **state)
 	json_decref(obs);
 }
 
+/* A host's offline intervals are the gaps between its agent's online ones. */
+static void
+test_offline_add(void **state)
+{
+	const int64_t on[][2] = {
+		{ 500, 10500 },		/* whole seconds 1..10 */
+		{ 20000, 30000 },
+		{ 95000, 200000 },	/* beyond the period */
+	};
+	struct settle_offline *off = NULL;
+	size_t n = 0;
+
+	(void)state;
+	settle_offline_add("h1", on, 3, 0, 100, &off, &n);
+	assert_int_equal(n, 3);
+	assert_true(off[0].from == 0 && off[0].to == 1);
+	assert_true(off[1].from == 10 && off[1].to == 20);
+	assert_true(off[2].from == 30 && off[2].to == 95);
+	assert_string_equal(off[2].host, "h1");
+	/* never online: all of it */
+	settle_offline_add("h2", NULL, 0, 0, 100, &off, &n);
+	assert_int_equal(n, 4);
+	assert_true(off[3].from == 0 && off[3].to == 100);
+	/* online all along: nothing */
+	settle_offline_add("h3", on + 2, 1, 100, 150, &off, &n);
+	assert_int_equal(n, 4);
+	free(off);
+}
+
 int
 main(void)
 {
@@ -981,6 +1010,7 @@ main(void)
 		cmocka_unit_test(test_snapshot_parse),
 		cmocka_unit_test(test_gather),
 		cmocka_unit_test(test_gone),
+		cmocka_unit_test(test_offline_add),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,7 @@
 #include "settle/spans.h"
 #include "settle/statement.h"
 #include "util/clock.h"
+#include "util/money.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -553,6 +554,60 @@ collect(void *ctx, const json_t *e)
 	return 0;
 }
 
+/*
+ * What the providers are owed by the statements of entries (the latest of
+ * each period, provider and currency: an amendment replaces what it
+ * amends): [{"provider", "currency", "held_minor", "held", "payable_minor",
+ * "payable"}], held until payable_after, payable from then on.
+ */
+static json_t *
+totals(const json_t *entries, int64_t now)
+{
+	json_t *latest = json_object(), *sum = json_object(), *out = json_array(), *t;
+	const json_t *e, *st;
+	const char *k;
+	size_t i;
+
+	json_array_foreach(entries, i, e)
+		json_object_set(latest, json_string_value(json_object_get(e, "object")),
+				(json_t *)e);
+	json_object_foreach(latest, k, e) {
+		const char *after, *cur, *which;
+		char key[160];
+		int64_t ms = 0, share;
+		int payable;
+
+		st = entry_statement(e);
+		after = json_string_value(json_object_get(st, "payable_after"));
+		cur = json_string_value(json_object_get(st, "currency"));
+		share = json_integer_value(json_object_get(st, "provider_share_minor"));
+		payable = after && clock_parse_rfc3339(after, &ms) == 0 && ms <= now;
+		snprintf(key, sizeof(key), "%s %s", json_string_value(json_object_get(st,
+			 "provider")), cur ? cur : "");
+		if (!(t = json_object_get(sum, key))) {
+			t = json_pack("{s:O, s:O, s:I, s:I}", "provider", json_object_get(st, "provider"),
+				      "currency", json_object_get(st, "currency"), "held_minor",
+				      (json_int_t)0, "payable_minor", (json_int_t)0);
+			json_object_set_new(sum, key, t);
+		}
+		which = payable ? "payable_minor" : "held_minor";
+		json_object_set_new(t, which, json_integer(json_integer_value(
+			json_object_get(t, which)) + share));
+	}
+	json_object_foreach(sum, k, t) {
+		int exp = currency_exponent(json_string_value(json_object_get(t, "currency")));
+
+		json_object_set_new(t, "held", settle_decimal(json_integer_value(
+			json_object_get(t, "held_minor")), exp < 0 ? 0 : exp));
+		json_object_set_new(t, "payable", settle_decimal(json_integer_value(
+			json_object_get(t, "payable_minor")), exp < 0 ? 0 : exp));
+		json_array_append(out, t);
+	}
+	json_decref(latest);
+	json_decref(sum);
+	return out;
+}
+
 static int
 list_or_show(struct ctx *ctx, const char *sub, const char *id, const char *provider)
 {
@@ -616,11 +671,13 @@ list_or_show(struct ctx *ctx, const char *sub, const char *id, const char *provi
 				"currency", json_object_get(st, "currency"), "gross_minor",
 				json_object_get(st, "gross_minor"), "hash", json_object_get(st, "hash")));
 		}
+		json_object_set_new(j, "totals", totals(ls.entries, clock_now_ms()));
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
 		json_decref(j);
 	} else {
 		int64_t now = clock_now_ms();
+		json_t *tot = totals(ls.entries, now), *t;
 
 		json_array_foreach(ls.entries, i, e) {
 			const json_t *st = entry_statement(e);
@@ -636,6 +693,13 @@ list_or_show(struct ctx *ctx, const char *sub, const char *id, const char *provi
 			       after && clock_parse_rfc3339(after, &ms) == 0 && ms <= now ?
 			       "payable" : "held until ", after && ms > now ? after : "");
 		}
+		json_array_foreach(tot, i, t)
+			printf("%s %s: held %s, payable %s\n",
+			       json_string_value(json_object_get(t, "provider")),
+			       json_string_value(json_object_get(t, "currency")),
+			       json_string_value(json_object_get(t, "held")),
+			       json_string_value(json_object_get(t, "payable")));
+		json_decref(tot);
 	}
 	ret = EXIT_OK;
 out:

@@ -283,9 +283,8 @@ out:
 	return ret;
 }
 
-/* "12.34" of minor units in a currency of exponent exp. */
-static json_t *
-decimal(int64_t minor, int exp)
+json_t *
+settle_decimal(int64_t minor, int exp)
 {
 	char s[48];
 	int64_t div = 1;
@@ -354,11 +353,11 @@ close_statement(const struct settle_input *in, json_t *st, int64_t gross, int64_
 				pv ? pv->name : "?");
 	clock_format(payable * 1000, 0, when, sizeof(when));
 	json_object_set_new(st, "gross_minor", json_integer(gross));
-	json_object_set_new(st, "gross", decimal(gross, exp));
+	json_object_set_new(st, "gross", settle_decimal(gross, exp));
 	json_object_set_new(st, "provider_share_minor", json_integer(share));
-	json_object_set_new(st, "provider_share", decimal(share, exp));
+	json_object_set_new(st, "provider_share", settle_decimal(share, exp));
 	json_object_set_new(st, "platform_fee_minor", json_integer(fee));
-	json_object_set_new(st, "platform_fee", decimal(fee, exp));
+	json_object_set_new(st, "platform_fee", settle_decimal(fee, exp));
 	json_object_set_new(st, "payable_after", json_string(when));
 	set_hash(st);
 	return 0;
@@ -377,7 +376,7 @@ line_json(const struct piece *x, int64_t minor, int exp)
 	json_object_set_new(l, x->kind == KIND_TRAFFIC ? "bytes" : "seconds",
 			    json_integer((json_int_t)x->count));
 	json_object_set_new(l, "amount_minor", json_integer(minor));
-	json_object_set_new(l, "amount", decimal(minor, exp));
+	json_object_set_new(l, "amount", settle_decimal(minor, exp));
 	return l;
 }
 

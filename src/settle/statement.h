@@ -119,6 +119,9 @@ json_t *settle_compute(const struct settle_input *in, struct berr *err);
 void settle_offline_add(const char *host, const int64_t (*online)[2], size_t n,
 			int64_t from, int64_t to, struct settle_offline **out, size_t *nout);
 
+/* "12.34": minor units of a currency of exponent exp, as a JSON string. */
+json_t *settle_decimal(int64_t minor, int exp);
+
 /* The canonical JSON (sorted keys, compact) of v. Caller frees. */
 char *settle_canonical(const json_t *v);
 

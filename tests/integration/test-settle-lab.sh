@@ -108,6 +108,7 @@ expect "--format csv elsewhere is refused" 1 b --format csv status
 expect "list" 0 b settle list
 has "list names the statement" "$T/out" "acme/EUR"
 has "list says it is held" "$T/out" "held until"
+has "list totals what ACME is owed" "$T/out" "acme EUR: held $((share / 100)).$(printf %02d $((share % 100))), payable 0.00"
 expect "list --provider acme" 0 b settle list --provider acme
 ! grep -q platform "$T/out" && pass "list --provider acme shows acme's only" || fail "list shows the platform's"
 expect "show" 0 b --format json settle show "$SEQ"

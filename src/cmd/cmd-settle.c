@@ -272,38 +272,38 @@ entry_statement(const json_t *e)
 	return st ? st : after;
 }
 
+/* The lines of a that b lacks. */
+static json_t *
+lines_missing(const json_t *a, const json_t *b)
+{
+	json_t *out = json_array(), *l, *m;
+	size_t i, j;
+	int found;
+
+	json_array_foreach(json_object_get(a, "lines"), i, l) {
+		found = 0;
+		json_array_foreach(json_object_get(b, "lines"), j, m)
+			found |= json_equal(l, m);
+		if (!found)
+			json_array_append(out, l);
+	}
+	return out;
+}
+
 /* What changed from old to new, as the lines of each that the other lacks. */
 static json_t *
 difference(const json_t *old, const json_t *new)
 {
-	json_t *d = json_object(), *gone = json_array(), *added = json_array(), *l, *m;
-	size_t i, j;
-	int found;
+	json_t *d = json_object();
 
-	json_array_foreach(json_object_get(old, "lines"), i, l) {
-		found = 0;
-		json_array_foreach(json_object_get(new, "lines"), j, m)
-			if (json_equal(l, m))
-				found = 1;
-		if (!found)
-			json_array_append(gone, l);
-	}
-	json_array_foreach(json_object_get(new, "lines"), i, l) {
-		found = 0;
-		json_array_foreach(json_object_get(old, "lines"), j, m)
-			if (json_equal(l, m))
-				found = 1;
-		if (!found)
-			json_array_append(added, l);
-	}
 	json_object_set_new(d, "gross_minor", json_integer(
 		json_integer_value(json_object_get(new, "gross_minor")) -
 		json_integer_value(json_object_get(old, "gross_minor"))));
 	json_object_set_new(d, "provider_share_minor", json_integer(
 		json_integer_value(json_object_get(new, "provider_share_minor")) -
 		json_integer_value(json_object_get(old, "provider_share_minor"))));
-	json_object_set_new(d, "lines_removed", gone);
-	json_object_set_new(d, "lines_added", added);
+	json_object_set_new(d, "lines_removed", lines_missing(old, new));
+	json_object_set_new(d, "lines_added", lines_missing(new, old));
 	return d;
 }
 

@@ -95,40 +95,6 @@ host_provider(void *arg, const char *host)
 	return h && h->meta.provider ? h->meta.provider : "platform";
 }
 
-struct traffic_rows {
-	struct settle_traffic *v;
-	size_t n, alloc;
-	json_t *keep;
-};
-
-static void
-on_traffic(void *ctx, const char *host, const char *project, const char *instance,
-	   const char *hour, uint64_t bytes)
-{
-	struct traffic_rows *t = ctx;
-	char when[32];
-	char *name;
-	int64_t ms;
-	json_t *h, *i;
-
-	snprintf(when, sizeof(when), "%.13s:00:00Z", hour);
-	if (clock_parse_rfc3339(when, &ms) < 0)
-		return;
-	name = strcmp(project, "default") ? xasprintf("%s/%s", project, instance) :
-		xstrdup(instance);
-	h = json_string(host);
-	i = json_string(name);
-	free(name);
-	json_array_append_new(t->keep, h);
-	json_array_append_new(t->keep, i);
-	if (t->n == t->alloc) {
-		t->alloc = t->alloc ? t->alloc * 2 : 256;
-		t->v = xreallocarray(t->v, t->alloc, sizeof(*t->v));
-	}
-	t->v[t->n++] = (struct settle_traffic){ json_string_value(i), json_string_value(h),
-						 ms / 1000, bytes };
-}
-
 /* The providers' terms from the manifests. */
 static struct settle_provider *
 providers_of(const struct fleet *f)
@@ -194,22 +160,17 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 {
 	struct settle_events ev = { 0 };
 	struct settle_spans sp = { 0 };
-	struct traffic_rows tr = { NULL, 0, 0, json_array() };
+	struct settle_traffics tr = { 0 };
 	struct settle_input in = { 0 };
 	struct settle_provider *pv = providers_of(f);
 	struct settle_offline *off = NULL;
 	size_t noff = 0;
-	char from_hour[40], to_hour[40];
 	struct berr err;
 	json_t *out = NULL;
 
-	/* traffic from the start of any billing month holding the period's start */
-	clock_format((a->from - 32 * 86400LL) * 1000, 0, from_hour, sizeof(from_hour));
-	clock_format(a->to * 1000, 0, to_hour, sizeof(to_hour));
-	from_hour[13] = to_hour[13] = '\0';
 	if (settle_events_gather(l, &ev, &err) < 0 ||
 	    settle_spans_build(ev.v, ev.n, host_provider, (void *)f, a->to, &sp, &err) < 0 ||
-	    store_traffic_each(ctx->state_dir, from_hour, to_hour, on_traffic, &tr, &err) < 0 ||
+	    settle_traffic_gather(ctx->state_dir, a->from, a->to, &sp, &tr, &err) < 0 ||
 	    offline_of(ctx, a, f, &sp, &off, &noff, &err) < 0) {
 		cmd_berr(ctx, &err);
 		goto out;
@@ -233,8 +194,7 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 out:
 	free(off);
 	free(pv);
-	free(tr.v);
-	json_decref(tr.keep);
+	settle_traffics_release(&tr);
 	settle_spans_release(&sp);
 	settle_events_release(&ev);
 	return out;

@@ -527,10 +527,10 @@ store_online(const char *state_dir, const char *host, int64_t from_ms, int64_t t
 }
 
 int
-store_traffic_each(const char *state_dir, const char *from_hour, const char *to_hour,
-		   void (*fn)(void *ctx, const char *host, const char *project,
-			      const char *instance, const char *hour, uint64_t bytes),
-		   void *ctx, struct berr *err)
+store_traffic_totals(const char *state_dir, const char *from_hour, const char *to_hour,
+		     void (*fn)(void *ctx, const char *host, const char *project,
+				const char *instance, uint64_t bytes),
+		     void *ctx, struct berr *err)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
@@ -540,9 +540,9 @@ store_traffic_each(const char *state_dir, const char *from_hour, const char *to_
 		return -1;
 	if (!db)
 		return 0;
-	if (sqlite3_prepare_v2(db, "SELECT host, project, instance, hour, rx_bytes + tx_bytes"
+	if (sqlite3_prepare_v2(db, "SELECT host, project, instance, sum(rx_bytes + tx_bytes)"
 			       " FROM usage WHERE hour >= ?1 AND hour < ?2"
-			       " AND rx_bytes + tx_bytes > 0", -1, &st, NULL) != SQLITE_OK) {
+			       " GROUP BY host, project, instance", -1, &st, NULL) != SQLITE_OK) {
 		db_fail(db, err, "reading usage");
 		sqlite3_close(db);
 		return -1;
@@ -550,11 +550,64 @@ store_traffic_each(const char *state_dir, const char *from_hour, const char *to_
 	sqlite3_bind_text(st, 1, from_hour, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, to_hour, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fn(ctx, (const char *)sqlite3_column_text(st, 0),
-		   (const char *)sqlite3_column_text(st, 1),
-		   (const char *)sqlite3_column_text(st, 2),
-		   (const char *)sqlite3_column_text(st, 3),
-		   (uint64_t)sqlite3_column_int64(st, 4));
+		if (sqlite3_column_int64(st, 3) > 0)
+			fn(ctx, (const char *)sqlite3_column_text(st, 0),
+			   (const char *)sqlite3_column_text(st, 1),
+			   (const char *)sqlite3_column_text(st, 2),
+			   (uint64_t)sqlite3_column_int64(st, 3));
+	if (rc != SQLITE_DONE)
+		db_fail(db, err, "reading usage");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_traffic_rows(const char *state_dir, const char *from_hour, const char *to_hour,
+		   const json_t *which,
+		   void (*fn)(void *ctx, const char *host, const char *project,
+			      const char *instance, const char *hour, uint64_t bytes),
+		   void *ctx, struct berr *err)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	const json_t *w;
+	size_t i;
+	int rc = SQLITE_DONE;
+
+	if (!json_array_size(which))
+		return 0;
+	if (statedb_open_ro(state_dir, "usage", &db, err) < 0)
+		return -1;
+	if (!db)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT hour, rx_bytes + tx_bytes FROM usage WHERE host = ?1"
+			       " AND project = ?2 AND instance = ?3 AND hour >= ?4 AND hour < ?5"
+			       " AND rx_bytes + tx_bytes > 0 ORDER BY hour", -1, &st,
+			       NULL) != SQLITE_OK) {
+		db_fail(db, err, "reading usage");
+		sqlite3_close(db);
+		return -1;
+	}
+	json_array_foreach(which, i, w) {
+		const char *h = json_string_value(json_array_get(w, 0));
+		const char *p = json_string_value(json_array_get(w, 1));
+		const char *n = json_string_value(json_array_get(w, 2));
+
+		if (!h || !p || !n)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, p, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, n, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, from_hour, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, to_hour, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			fn(ctx, h, p, n, (const char *)sqlite3_column_text(st, 0),
+			   (uint64_t)sqlite3_column_int64(st, 1));
+		if (rc != SQLITE_DONE)
+			break;
+	}
 	if (rc != SQLITE_DONE)
 		db_fail(db, err, "reading usage");
 	sqlite3_finalize(st);

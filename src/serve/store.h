@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "agent/report.h"
 #include "util/err.h"
 
@@ -124,13 +126,20 @@ int store_online(const char *state_dir, const char *host, int64_t from_ms,
 		 struct berr *err);
 
 /*
- * The traffic of every instance in every hour from from_hour to before
- * to_hour ("2026-11-01T00"), for settlement: fn gets the host, the
- * project, the instance, the hour and its rx + tx bytes, in (host,
- * project, instance, hour) order. Nothing when the database does not
- * exist yet. -1 with err when it cannot be read.
+ * Traffic for settlement, over the hours from from_hour to before to_hour
+ * ("2026-11-01T00"). store_traffic_totals: fn gets each (host, project,
+ * instance) with traffic and its rx + tx bytes over all those hours (one
+ * aggregate). store_traffic_rows: fn gets each hour with traffic of the
+ * instances of which (a JSON array of [host, project, instance]), in
+ * that order and by hour. Nothing when the database does not exist yet;
+ * -1 with err when it cannot be read.
  */
-int store_traffic_each(const char *state_dir, const char *from_hour, const char *to_hour,
+int store_traffic_totals(const char *state_dir, const char *from_hour, const char *to_hour,
+			 void (*fn)(void *ctx, const char *host, const char *project,
+				    const char *instance, uint64_t bytes),
+			 void *ctx, struct berr *err);
+int store_traffic_rows(const char *state_dir, const char *from_hour, const char *to_hour,
+		       const json_t *which,
 		       void (*fn)(void *ctx, const char *host, const char *project,
 				  const char *instance, const char *hour, uint64_t bytes),
 		       void *ctx, struct berr *err);

@@ -1,8 +1,11 @@
 /*
  * gather.c - instances' events from the ledger (gather.h).
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "serve/store.h"
 #include "settle/gather.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
@@ -146,4 +149,116 @@ settle_events_release(struct settle_events *e)
 	free(e->v);
 	json_decref(e->keep);
 	memset(e, 0, sizeof(*e));
+}
+
+/* A string that lives as long as t; *last: the same one as before, if it is. */
+static const char *
+keep_name(struct settle_traffics *t, const char **last, const char *s)
+{
+	if (!*last || strcmp(*last, s)) {
+		json_array_append_new(t->keep, json_string(s));
+		*last = json_string_value(json_array_get(t->keep, json_array_size(t->keep) - 1));
+	}
+	return *last;
+}
+
+static void
+on_row(void *ctx, const char *host, const char *project, const char *instance,
+       const char *hour, uint64_t bytes)
+{
+	struct settle_traffics *t = ctx;
+	char when[32], *name;
+	const char *h, *i;
+	int64_t ms;
+
+	snprintf(when, sizeof(when), "%.13s:00:00Z", hour);
+	if (clock_parse_rfc3339(when, &ms) < 0)
+		return;
+	name = strcmp(project, "default") ? xasprintf("%s/%s", project, instance) :
+		xstrdup(instance);
+	i = keep_name(t, &t->last_instance, name);
+	h = keep_name(t, &t->last_host, host);
+	free(name);
+	if (t->n == t->alloc) {
+		t->alloc = t->alloc ? t->alloc * 2 : 256;
+		t->v = xreallocarray(t->v, t->alloc, sizeof(*t->v));
+	}
+	t->v[t->n++] = (struct settle_traffic){ i, h, ms / 1000, bytes };
+}
+
+/* Per instance: the smallest allowance it is sold with, its total, its rows' keys. */
+static void
+on_total(void *ctx, const char *host, const char *project, const char *instance,
+	 uint64_t bytes)
+{
+	json_t *per = ctx, *x;
+	char *name = strcmp(project, "default") ? xasprintf("%s/%s", project, instance) :
+		xstrdup(instance);
+
+	if ((x = json_object_get(per, name))) {
+		json_object_set_new(x, "total", json_integer(json_integer_value(
+			json_object_get(x, "total")) + (json_int_t)(bytes > INT64_MAX / 2 ?
+								    INT64_MAX / 2 : bytes)));
+		json_array_append_new(json_object_get(x, "keys"),
+				      json_pack("[s, s, s]", host, project, instance));
+	}
+	free(name);
+}
+
+int
+settle_traffic_gather(const char *state_dir, int64_t from, int64_t to,
+		      const struct settle_spans *s, struct settle_traffics *out,
+		      struct berr *err)
+{
+	char from_hour[40], to_hour[40];
+	json_t *per = json_object(), *which = json_array(), *x, *k;
+	const char *name;
+	size_t i, j;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->keep = json_array();
+	for (i = 0; i < s->n; i++) {
+		const struct settle_snapshot *sn = s->v[i].snap;
+		json_int_t have;
+
+		if (!sn->traffic || !sn->overage_per || sn->traffic > INT64_MAX / 2)
+			continue;
+		if (!(x = json_object_get(per, s->v[i].instance))) {
+			x = json_pack("{s:I, s:I, s:[]}", "allowance", (json_int_t)sn->traffic,
+				      "total", (json_int_t)0, "keys");
+			json_object_set_new(per, s->v[i].instance, x);
+		}
+		have = json_integer_value(json_object_get(x, "allowance"));
+		if ((json_int_t)sn->traffic < have)
+			json_object_set_new(x, "allowance", json_integer((json_int_t)sn->traffic));
+	}
+	clock_format((from - 32 * 86400LL) * 1000, 0, from_hour, sizeof(from_hour));
+	clock_format(to * 1000, 0, to_hour, sizeof(to_hour));
+	from_hour[13] = to_hour[13] = '\0';
+	if (json_object_size(per) &&
+	    store_traffic_totals(state_dir, from_hour, to_hour, on_total, per, err) < 0)
+		goto out;
+	json_object_foreach(per, name, x)
+		if (json_integer_value(json_object_get(x, "total")) >
+		    json_integer_value(json_object_get(x, "allowance")))
+			json_array_foreach(json_object_get(x, "keys"), j, k)
+				json_array_append(which, k);
+	if (store_traffic_rows(state_dir, from_hour, to_hour, which, on_row, out, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	json_decref(per);
+	json_decref(which);
+	if (ret < 0)
+		settle_traffics_release(out);
+	return ret;
+}
+
+void
+settle_traffics_release(struct settle_traffics *t)
+{
+	free(t->v);
+	json_decref(t->keep);
+	memset(t, 0, sizeof(*t));
 }

@@ -40,4 +40,27 @@ struct settle_events {
 int settle_events_gather(struct ledger *l, struct settle_events *out, struct berr *err);
 void settle_events_release(struct settle_events *e);
 
+struct settle_traffics {
+	struct settle_traffic *v;
+	size_t n, alloc;
+	json_t *keep;		/* what they point into */
+	const char *last_instance, *last_host;	/* rows come grouped */
+};
+
+/*
+ * The hourly traffic (rx + tx bytes) the intake counted from 32 days
+ * before from (the start of any billing month that holds from) to to,
+ * each dated by the start of its hour, into out (zeroed first), of the
+ * instances that may owe overage: those whose spans in s are sold with a
+ * traffic allowance and an overage price and whose traffic over those
+ * days is above the smallest such allowance (below it no billing month
+ * can be). The others' rows are not read: one aggregate decides. -1 with
+ * err when the state database cannot be read. Release with
+ * settle_traffics_release(), which accepts a zeroed struct.
+ */
+int settle_traffic_gather(const char *state_dir, int64_t from, int64_t to,
+			  const struct settle_spans *s, struct settle_traffics *out,
+			  struct berr *err);
+void settle_traffics_release(struct settle_traffics *t);
+
 #endif

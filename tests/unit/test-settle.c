@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "settle/amount.h"
 #include "settle/calendar.h"
@@ -986,6 +987,73 @@ test_offline_add(void **state)
 	free(off);
 }
 
+static void
+usage_row(sqlite3 *db, const char *host, const char *project, const char *instance,
+	  const char *hour, long long rx, long long tx)
+{
+	char *sql = sqlite3_mprintf("INSERT INTO usage (host, project, instance, hour, rx_bytes,"
+				    " tx_bytes) VALUES (%Q, %Q, %Q, %Q, %lld, %lld)", host, project,
+				    instance, hour, rx, tx);
+
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_free(sql);
+}
+
+/* The intake's hourly rows, read for the instances that may owe overage only. */
+static void
+test_traffic_gather(void **state)
+{
+	struct settle_snapshot metered = snap("v1", 1000, "EUR", CYCLE_MONTHLY,
+					      at(2026, 10, 1, 0, 0, 0));
+	struct settle_snapshot flat = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
+	struct settle_span v[] = {
+		{ "big", "h1", "acme", &metered, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 10, 0, 0, 0), 0 },
+		{ "big", "p1", "platform", &metered, at(2026, 11, 10, 0, 0, 0), at(2026, 12, 1, 0, 0, 0), 1 },
+		{ "web/small", "h1", "acme", &metered, at(2026, 10, 1, 0, 0, 0), at(2026, 12, 1, 0, 0, 0), 1 },
+		{ "free", "h1", "acme", &flat, at(2026, 10, 1, 0, 0, 0), at(2026, 12, 1, 0, 0, 0), 1 },
+	};
+	struct settle_spans sp = { v, 4, 4, NULL, 0, 0 };
+	struct settle_traffics tr;
+	struct tmpdir t;
+	struct ledger *l = NULL;
+	struct berr err;
+	sqlite3 *db;
+	char *path;
+
+	(void)state;
+	metered.traffic = 10 * GIB;
+	metered.overage = 100;
+	metered.overage_per = GIB;
+	assert_int_equal(tmpdir_init(&t, "settle"), 0);
+	assert_int_equal(ledger_open(t.state, &l, &err), 0);	/* makes the tables */
+	ledger_close(l);
+	path = xasprintf("%s/berth.db", t.state);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	/* big: 6 GiB on h1 and 6 GiB on p1 (neither alone over 10 GiB) */
+	usage_row(db, "h1", "default", "big", "2026-11-05T10", 3 * GIB, 3 * GIB);
+	usage_row(db, "p1", "default", "big", "2026-11-20T07", 6 * GIB, 0);
+	usage_row(db, "p1", "default", "big", "2026-11-21T07", 0, 0);		/* nothing */
+	usage_row(db, "p1", "default", "big", "2026-08-01T00", 50 * GIB, 0);	/* too early */
+	/* small (project web): 1 GiB, under its allowance */
+	usage_row(db, "h1", "web", "small", "2026-11-05T10", GIB, 0);
+	/* free: not metered, however much */
+	usage_row(db, "h1", "default", "free", "2026-11-05T10", 99 * GIB, 0);
+	sqlite3_close(db);
+	free(path);
+
+	assert_int_equal(settle_traffic_gather(t.state, at(2026, 11, 1, 0, 0, 0),
+					       at(2026, 12, 1, 0, 0, 0), &sp, &tr, &err), 0);
+	assert_int_equal(tr.n, 2);
+	assert_string_equal(tr.v[0].instance, "big");
+	assert_string_equal(tr.v[0].host, "h1");
+	assert_int_equal(tr.v[0].time, at(2026, 11, 5, 10, 0, 0));
+	assert_int_equal(tr.v[0].bytes, 6 * GIB);
+	assert_string_equal(tr.v[1].host, "p1");
+	assert_int_equal(tr.v[1].time, at(2026, 11, 20, 7, 0, 0));
+	settle_traffics_release(&tr);
+	tmpdir_release(&t);
+}
+
 int
 main(void)
 {
@@ -1011,6 +1079,7 @@ main(void)
 		cmocka_unit_test(test_gather),
 		cmocka_unit_test(test_gone),
 		cmocka_unit_test(test_offline_add),
+		cmocka_unit_test(test_traffic_gather),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

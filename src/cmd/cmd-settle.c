@@ -188,7 +188,7 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 	in.only_provider = a->provider;
 	if (!(out = settle_compute(&in, &err)))
 		cmd_berr(ctx, &err);
-	else if (sp.unsold)
+	else if (sp.unsold && !a->provider)	/* a count of the whole fleet's */
 		cmd_info(ctx, "%zu instance%s without a sold snapshot (not sold by berth or a panel"
 			 " on its plans) not charged", sp.unsold, sp.unsold == 1 ? "" : "s");
 out:

@@ -9,7 +9,8 @@
 # seconds before the move, the platform those after. A changed revenue
 # share makes a re-settle differ, and --amend records a correction. A
 # panel's sale deleted outside berth is recorded gone by the next
-# reconcile and charged until then.
+# reconcile and charged until then. Once lab-1 has an agent, its seconds
+# before the agent's first report are offline, charged but not paid.
 . "$(dirname "$0")/lib.sh"
 
 needs_lab
@@ -18,10 +19,10 @@ lab_up --hosts 2
 R=$T/fleet
 new_repo "$R"
 mkdir -p "$R/providers/acme"
-# hosts STATE-OF-LAB-1: ACME's lab-1 and the platform's lab-2
+# hosts STATE-OF-LAB-1 [SPEC-FIELD]: ACME's lab-1 and the platform's lab-2
 hosts() {
 	lab_host lab-1 'review: approved' "state: $1" 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
-		'storage_pools: [{name: incus, driver: dir}]' |
+		'storage_pools: [{name: incus, driver: dir}]' ${2:+"$2"} |
 		sed 's/metadata: {name: lab-1,/metadata: {name: lab-1, provider: acme,/' \
 		> "$R/providers/acme/hosts.yaml"
 	lab_host lab-2 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
@@ -161,5 +162,42 @@ expect "settle over the panel's sale" 0 b --format json settle --from "$(iso "$F
 jq_true "[.statements[] | select(.provider == \"platform\") | .lines[] | select(.instance == \"panel-1\") | .seconds] == [$((G - PP))]" "$T/out" &&
 	pass "panel-1 charged from its creation to its delete: $((G - PP)) s" ||
 	fail "panel-1: $(jq -c '[.statements[].lines[] | select(.instance == "panel-1")]' "$T/out")"
+# With an agent: ACME's lab-1 reports once, a while after i3 was placed on
+# it. Before the report lab-1 was offline: i3's seconds there are charged
+# as offline and not paid to ACME; after it, usage.
+"$BERTH" agent keygen --out "$T/lab-1.key" > "$T/lab-1.pub" 2>/dev/null
+hosts active "agent: {key: \"$(cat "$T/lab-1.pub")\"}"
+cat >> "$R/sold.yaml" <<X
+---
+apiVersion: berth/v1
+kind: Instance
+metadata: {name: i3}
+spec: {plan: second, image: busybox, host: lab-1, state: stopped}
+X
+commit "$R" agent
+expect "apply places i3 on lab-1" 0 b apply --auto-approve
+P3=$(secs "$(placed i3 lab-1)")
+PORT=$((20000 + RANDOM % 20000))
+URL=http://127.0.0.1:$PORT
+b serve --listen "127.0.0.1:$PORT" >"$T/serve.log" 2>&1 &
+SERVE=$!
+test_cleanup() { kill "$SERVE" 2>/dev/null || true; }
+serving() { curl -sf "$URL/healthz" >/dev/null 2>&1 || gone "$SERVE"; }
+wait_for 60 "berth serve answers" serving
+wait_for 30 "a second after i3 was placed" after "$P3"
+expect "the agent of lab-1 reports" 0 "$BERTH" agent once --host lab-1 --key "$T/lab-1.key" \
+	--server "$URL" --incus "unix://$(var lab-1 SOCKET)" --spool "$T/spool-lab-1"
+ON_MS=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT min(from_ms) FROM agent_online WHERE host = 'lab-1'")
+[ -n "$ON_MS" ] && pass "agent_online has lab-1 from $ON_MS" || fail "agent_online has no lab-1"
+ON=$(( (ON_MS + 999) / 1000 ))
+wait_for 30 "a second after the report" after "$ON"
+TO4=$(date +%s)
+expect "settle across the report" 0 b --format json settle --from "$(iso "$P3")" --to "$(iso "$TO4")"
+jq_true "[.statements[] | select(.provider == \"acme\") | .lines[] | select(.instance == \"i3\") | [.kind, .seconds, .amount_minor]] == [[\"usage\", $((TO4 - ON)), $(((TO4 - ON) * 100))], [\"offline\", $((ON - P3)), $(((ON - P3) * 100))]]" "$T/out" &&
+	pass "i3: $((ON - P3)) s offline before the report, $((TO4 - ON)) s of usage after" ||
+	fail "i3: $(jq -c '[.statements[].lines[] | select(.instance == "i3")]' "$T/out")"
+jq_true "[.statements[] | select(.provider == \"acme\") | .provider_share_minor, .gross_minor] == [$(((TO4 - ON) * 60)), $(((TO4 - P3) * 100))]" "$T/out" &&
+	pass "ACME is paid its share (60% by now) of the usage only" ||
+	fail "acme: $(jq -c "[.statements[] | select(.provider == \"acme\")]" "$T/out")"
 expect "the ledger verifies" 0 b ledger verify
 finish

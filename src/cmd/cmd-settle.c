@@ -384,6 +384,29 @@ print_csv(const char *label, const json_t *sts)
 		}
 }
 
+/* A difference from what was recorded (record()), for text output. */
+static void
+print_difference(const json_t *d, const char *cur)
+{
+	static const char *const parts[] = { "lines_removed", "lines_added" };
+	const json_t *l;
+	size_t i, j;
+
+	if (!d)
+		return;
+	printf("  differs from what is recorded: gross %+" JSON_INTEGER_FORMAT ", provider share %+"
+	       JSON_INTEGER_FORMAT " (minor units of %s)\n",
+	       json_integer_value(json_object_get(d, "gross_minor")),
+	       json_integer_value(json_object_get(d, "provider_share_minor")), cur);
+	for (i = 0; i < 2; i++)
+		json_array_foreach(json_object_get(d, parts[i]), j, l)
+			printf("  %c %s %s %s %s %s\n", i ? '+' : '-',
+			       json_string_value(json_object_get(l, "instance")),
+			       json_string_value(json_object_get(l, "host")),
+			       json_string_value(json_object_get(l, "kind")),
+			       json_string_value(json_object_get(l, "amount")), cur);
+}
+
 static void
 print_text(const char *label, const json_t *sts)
 {
@@ -407,6 +430,7 @@ print_text(const char *label, const json_t *sts)
 			       json_string_value(json_object_get(rec, "status")),
 			       json_integer_value(json_object_get(rec, "seq")));
 		printf("\n  hash %s\n", json_string_value(json_object_get(st, "hash")));
+		print_difference(json_object_get(rec, "difference"), cur);
 		json_array_foreach(json_object_get(st, "lines"), j, l) {
 			const json_t *s = json_object_get(l, "seconds");
 

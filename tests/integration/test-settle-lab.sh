@@ -136,6 +136,7 @@ provider 60%
 commit "$R" share
 expect "re-settle with another share" 1 b settle "${W[@]}"
 has "it says the inputs changed" "$T/err" "the inputs changed since ledger entry $SEQ"
+has "and shows the difference" "$T/out" "differs from what is recorded: gross +0, provider share -$((S1 * 10))"
 expect "--amend" 0 b --format json settle "${W[@]}" --amend
 jq_true '.statements[0].recorded.status == "amended"' "$T/out" && pass "amended" ||
 	fail "amend: $(jq -c '.statements[0].recorded' "$T/out")"

@@ -153,6 +153,74 @@ offline_of(const struct ctx *ctx, const struct settle_args *a, const struct flee
 	return ret;
 }
 
+struct recorded {
+	const char *prefix;	/* "settlement/PERIOD/" */
+	json_t *latest;		/* object -> its latest entry */
+};
+
+static int
+on_recorded(void *ctx, const json_t *e)
+{
+	struct recorded *r = ctx;
+	const char *kind = json_string_value(json_object_get(e, "kind"));
+	const char *object = json_string_value(json_object_get(e, "object"));
+
+	if (kind && object && (!strcmp(kind, "settlement") || !strcmp(kind, "settlement.amend")) &&
+	    !strncmp(object, r->prefix, strlen(r->prefix)))
+		json_object_set(r->latest, object, (json_t *)e);
+	return 0;
+}
+
+static const json_t *entry_statement(const json_t *e);
+
+/*
+ * A statement recorded for the period whose lines are all gone now (every
+ * instance of a provider moved away, say) is settled again as an empty
+ * one, appended to out, so that a re-settle says so and --amend corrects
+ * it.
+ */
+static int
+vanished(const struct settle_args *a, struct ledger *l, const struct settle_input *in,
+	 json_t *out, struct berr *err)
+{
+	struct ledger_filter f = { .kind = NULL };
+	struct recorded r = { NULL, json_object() };
+	char *prefix = xasprintf("settlement/%s/", a->label);
+	const json_t *e, *st, *o;
+	const char *object;
+	size_t i;
+	int ret = -1, found;
+
+	r.prefix = prefix;
+	if (ledger_query(l, &f, on_recorded, &r, err) < 0)
+		goto out;
+	json_object_foreach(r.latest, object, e) {
+		const char *p, *c;
+		json_t *empty;
+
+		st = entry_statement(e);
+		p = json_string_value(json_object_get(st, "provider"));
+		c = json_string_value(json_object_get(st, "currency"));
+		if (!p || !c || !json_array_size(json_object_get(st, "lines")) ||
+		    (a->provider && strcmp(a->provider, p)))
+			continue;
+		found = 0;
+		json_array_foreach(out, i, o)
+			found |= !strcmp(json_string_value(json_object_get(o, "provider")), p) &&
+				 !strcmp(json_string_value(json_object_get(o, "currency")), c);
+		if (found)
+			continue;
+		if (!(empty = settle_empty(in, p, c, err)))
+			goto out;
+		json_array_append_new(out, empty);
+	}
+	ret = 0;
+out:
+	json_decref(r.latest);
+	free(prefix);
+	return ret;
+}
+
 /* The statements of the period: NULL after saying why. */
 static json_t *
 compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
@@ -186,8 +254,11 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 	in.providers = pv;
 	in.nproviders = f->nproviders;
 	in.only_provider = a->provider;
-	if (!(out = settle_compute(&in, &err)))
+	if (!(out = settle_compute(&in, &err)) || vanished(a, l, &in, out, &err) < 0) {
 		cmd_berr(ctx, &err);
+		json_decref(out);
+		out = NULL;
+	}
 	else if (sp.unsold && !a->provider)	/* a count of the whole fleet's */
 		cmd_info(ctx, "%zu instance%s without a sold snapshot (not sold by berth or a panel"
 			 " on its plans) not charged", sp.unsold, sp.unsold == 1 ? "" : "s");

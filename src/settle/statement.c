@@ -484,3 +484,22 @@ settle_offline_add(const char *host, const int64_t (*online)[2], size_t n,
 	}
 	offline_push(out, nout, host, at, to);
 }
+
+json_t *
+settle_empty(const struct settle_input *in, const char *provider, const char *currency,
+	     struct berr *err)
+{
+	int exp = currency_exponent(currency);
+	json_t *st;
+
+	if (exp < 0) {
+		berr_set(err, "unknown currency \"%s\"", currency);
+		return NULL;
+	}
+	st = json_pack("{s:s, s:s, s:[]}", "provider", provider, "currency", currency, "lines");
+	if (close_statement(in, st, 0, 0, exp, err) < 0) {
+		json_decref(st);
+		return NULL;
+	}
+	return st;
+}

@@ -119,6 +119,14 @@ json_t *settle_compute(const struct settle_input *in, struct berr *err);
 void settle_offline_add(const char *host, const int64_t (*online)[2], size_t n,
 			int64_t from, int64_t to, struct settle_offline **out, size_t *nout);
 
+/*
+ * The statement of provider in currency with no lines (gross 0) for the
+ * period of in: what a statement recorded earlier becomes when none of its
+ * lines remain. Caller json_decref()s; NULL with err.
+ */
+json_t *settle_empty(const struct settle_input *in, const char *provider,
+		     const char *currency, struct berr *err);
+
 /* "12.34": minor units of a currency of exponent exp, as a JSON string. */
 json_t *settle_decimal(int64_t minor, int exp);
 

@@ -200,5 +200,17 @@ jq_true "[.statements[] | select(.provider == \"acme\") | .lines[] | select(.ins
 jq_true "[.statements[] | select(.provider == \"acme\") | .provider_share_minor, .gross_minor] == [$(((TO4 - ON) * 60)), $(((TO4 - P3) * 100))]" "$T/out" &&
 	pass "ACME is paid its share (60% by now) of the usage only" ||
 	fail "acme: $(jq -c "[.statements[] | select(.provider == \"acme\")]" "$T/out")"
+# lab-1 changes hands: ACME's statement of the first window has no line
+# left; a re-settle says so, --amend records it as empty.
+rm "$R/providers/acme/hosts.yaml"
+lab_host lab-1 'review: approved' 'state: active' 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
+	'storage_pools: [{name: incus, driver: dir}]' > "$R/lab-1.yaml"
+commit "$R" "lab-1 is the platform's"
+expect "re-settle after lab-1 changed hands" 1 b --format json settle "${W[@]}"
+jq_true '[.statements[] | select(.provider == "acme") | .lines, .gross_minor, .recorded.status] == [[], 0, "differs"]' "$T/out" &&
+	pass "ACME's statement is empty and differs" || fail "acme: $(jq -c '[.statements[] | select(.provider == "acme")]' "$T/out")"
+expect "--amend it" 0 b --format json settle "${W[@]}" --amend
+jq_true '[.statements[] | .provider, .recorded.status] == ["platform", "amended", "acme", "amended"]' "$T/out" &&
+	pass "both statements amended" || fail "amend: $(jq -c '[.statements[] | {provider, recorded}]' "$T/out")"
 expect "the ledger verifies" 0 b ledger verify
 finish

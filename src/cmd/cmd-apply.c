@@ -324,14 +324,6 @@ server_of(void *arg, const char *host, int *is_cluster)
 	return h->cluster ? h->cluster->meta.name : h->meta.name;
 }
 
-static const char *
-provider_of(void *arg, const char *host)
-{
-	const struct m_host *h = fleet_host(arg, host);
-
-	return h && h->meta.provider ? h->meta.provider : "platform";
-}
-
 /*
  * Sold instances that the servers no longer hold (a panel deleted what it
  * sold): recorded before any change, so that settlement stops charging
@@ -351,8 +343,8 @@ record_gone(struct ctx *ctx, struct run_journal *j, const struct run_inputs *in)
 	if (!in->observed)
 		return 0;
 	if (settle_events_gather(j->ledger, &ev, &err) < 0 ||
-	    settle_spans_build(ev.v, ev.n, provider_of, in->res.fleet, clock_now_ms() / 1000,
-			       &sp, &err) < 0 ||
+	    settle_spans_build(ev.v, ev.n, fleet_host_provider, in->res.fleet,
+			       clock_now_ms() / 1000, &sp, &err) < 0 ||
 	    run_journal_gone(j, (gone = settle_gone(&sp, in->observed, server_of,
 						     in->res.fleet)), &err) < 0) {
 		cmd_error(ctx, "ledger: %s: nothing applied (no change is made unless the"

@@ -87,14 +87,6 @@ parse_period(struct ctx *ctx, struct settle_args *a)
 	return -1;
 }
 
-static const char *
-host_provider(void *arg, const char *host)
-{
-	const struct m_host *h = fleet_host(arg, host);
-
-	return h && h->meta.provider ? h->meta.provider : "platform";
-}
-
 /* The providers' terms from the manifests. */
 static struct settle_provider *
 providers_of(const struct fleet *f)
@@ -237,7 +229,7 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 	json_t *out = NULL;
 
 	if (settle_events_gather(l, &ev, &err) < 0 ||
-	    settle_spans_build(ev.v, ev.n, host_provider, (void *)f, a->to, &sp, &err) < 0 ||
+	    settle_spans_build(ev.v, ev.n, fleet_host_provider, (void *)f, a->to, &sp, &err) < 0 ||
 	    settle_traffic_gather(ctx->state_dir, a->from, a->to, &sp, &tr, &err) < 0 ||
 	    offline_of(ctx, a, f, &sp, &off, &noff, &err) < 0) {
 		cmd_berr(ctx, &err);

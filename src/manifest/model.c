@@ -379,6 +379,14 @@ offer_provider_allows(const struct m_offer *o, const struct m_host *h)
 	       (h->meta.provider && !strcmp(op, h->meta.provider));
 }
 
+const char *
+fleet_host_provider(void *f, const char *name)
+{
+	const struct m_host *h = fleet_host(f, name);
+
+	return h && h->meta.provider ? h->meta.provider : "platform";
+}
+
 static void
 read_pool(struct rd *r, json_t *spec, struct m_pool *p)
 {

@@ -244,6 +244,12 @@ const char *resource_name(enum resource r);
  * on any host, a provider's only on that provider's hosts.
  */
 int offer_provider_allows(const struct m_offer *o, const struct m_host *h);
+/*
+ * The provider of host name in f (a callback's shape: arg is the fleet):
+ * its metadata.provider, "platform" for the platform's own hosts and for a
+ * name f has no Host of.
+ */
+const char *fleet_host_provider(void *f, const char *name);
 
 /* Report at the node at path of doc (see path.h), through mdoc_mark(). */
 void diag_at(struct diags *d, enum diag_severity sev, const struct mdoc *doc,

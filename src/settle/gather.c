@@ -183,7 +183,7 @@ on_row(void *ctx, const char *host, const char *project, const char *instance,
 		t->alloc = t->alloc ? t->alloc * 2 : 256;
 		t->v = xreallocarray(t->v, t->alloc, sizeof(*t->v));
 	}
-	t->v[t->n++] = (struct settle_traffic){ i, h, ms / 1000, bytes };
+	t->v[t->n++] = (struct settle_traffic){ i, h, ms / 1000, bytes, 3600 };
 }
 
 /* Per instance: the smallest allowance it is sold with, its total, its rows' keys. */

@@ -172,12 +172,13 @@ span_cmp(const void *a, const void *b)
 }
 
 /*
- * The span of instance on host at time t (its end included), or NULL;
- * by[0..n) are the spans sorted by span_cmp.
+ * The span of instance on host that holds a moment of [t, end) (t itself
+ * when end <= t; a span's end included), or NULL; by[0..n) are the spans
+ * sorted by span_cmp.
  */
 static const struct settle_span *
 span_at(const struct settle_span *const *by, size_t n, const char *instance,
-	const char *host, int64_t t)
+	const char *host, int64_t t, int64_t end)
 {
 	size_t lo = 0, hi = n;
 	int c;
@@ -192,7 +193,7 @@ span_at(const struct settle_span *const *by, size_t n, const char *instance,
 			hi = mid;
 	}
 	for (; lo < n && !strcmp(by[lo]->instance, instance) && !strcmp(by[lo]->host, host); lo++)
-		if (by[lo]->from <= t && t <= by[lo]->to)
+		if (by[lo]->from < (end > t ? end : t + 1) && t <= by[lo]->to)
 			return by[lo];
 	return NULL;
 }
@@ -200,6 +201,7 @@ span_at(const struct settle_span *const *by, size_t n, const char *instance,
 struct delta {
 	const struct settle_traffic *t;
 	const struct settle_span *span;
+	int64_t time;		/* t's, or its span's start when later */
 };
 
 static int
@@ -212,8 +214,8 @@ delta_cmp(const void *a, const void *b)
 		return c;
 	if (x->span->snap->placed_at != y->span->snap->placed_at)
 		return x->span->snap->placed_at < y->span->snap->placed_at ? -1 : 1;
-	if (x->t->time != y->t->time)
-		return x->t->time < y->t->time ? -1 : 1;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
 	if ((c = strcmp(x->t->host, y->t->host)))
 		return c;
 	return x->t->bytes < y->t->bytes ? -1 : x->t->bytes > y->t->bytes;
@@ -238,18 +240,20 @@ traffic(const struct settle_input *in, struct pieces *p, struct berr *err)
 	if (in->nspans)
 		qsort(by, in->nspans, sizeof(*by), span_cmp);
 	for (i = 0; i < in->ntraffic; i++) {
-		const struct settle_span *s = span_at(by, in->nspans, in->traffic[i].instance,
-						      in->traffic[i].host, in->traffic[i].time);
+		const struct settle_traffic *t = &in->traffic[i];
+		const struct settle_span *s = span_at(by, in->nspans, t->instance, t->host,
+						      t->time, t->time + t->width);
 
 		if (s && s->snap->traffic && s->snap->overage_per && wanted(in, s->provider)) {
-			d[n].t = &in->traffic[i];
-			d[n++].span = s;
+			d[n].t = t;
+			d[n].span = s;
+			d[n++].time = t->time > s->from ? t->time : s->from;
 		}
 	}
 	qsort(d, n, sizeof(*d), delta_cmp);
 	for (i = 0; i < n; i++) {
 		const struct settle_snapshot *sn = d[i].span->snap;
-		int64_t m = cycle_at(CYCLE_MONTHLY, sn->placed_at, d[i].t->time);
+		int64_t m = cycle_at(CYCLE_MONTHLY, sn->placed_at, d[i].time);
 		uint64_t b = d[i].t->bytes, over;
 		struct piece *x;
 
@@ -263,7 +267,7 @@ traffic(const struct settle_input *in, struct pieces *p, struct berr *err)
 		else
 			over = b > sn->traffic - used ? b - (sn->traffic - used) : 0;
 		used = b > UINT64_MAX - used ? UINT64_MAX : used + b;
-		if (!over || d[i].t->time < in->from || d[i].t->time >= in->to)
+		if (!over || d[i].time < in->from || d[i].time >= in->to)
 			continue;
 		x = piece_add(p, d[i].span->provider, sn, d[i].t->instance, d[i].t->host,
 			      KIND_TRAFFIC);

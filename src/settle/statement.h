@@ -17,7 +17,8 @@
  *            time order (then host, then amount: the order reports arrived
  *            in does not matter); the bytes of a delta that cross the
  *            allowance are split there. Bytes dated inside the period are
- *            charged in it, on the host that counted them.
+ *            charged in it, on the host that counted them (see struct
+ *            settle_traffic for their date).
  * One line per (instance, host, kind, plan version): its exact amount is
  * rounded once, half to even; a statement's gross is the sum of its
  * rounded lines. provider_share = the provider's share_bp of the gross
@@ -68,13 +69,20 @@ struct settle_offline {
 	int64_t from, to;
 };
 
-/* Bytes an instance moved (rx + tx beyond what it sent before), counted by
- * a host's agent at a time. */
+/*
+ * Bytes an instance moved (rx + tx beyond what it sent before), counted by
+ * a host's agent at a time, or during [time, time + width) (an hour of the
+ * intake's usage table: width 3600). They belong to the span of the
+ * instance on that host that holds any moment of it, dated at the later of
+ * time and the span's start (an instance placed at 18:40 owns the bytes
+ * of its first hour, 18:00).
+ */
 struct settle_traffic {
 	const char *instance;
 	const char *host;
 	int64_t time;
 	uint64_t bytes;
+	int64_t width;			/* 0: an instant */
 };
 
 struct settle_provider {

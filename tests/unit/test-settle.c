@@ -441,11 +441,11 @@ test_statement_traffic(void **state)
 	struct settle_span sp = { "net", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0),
 				  at(2027, 1, 1, 0, 0, 0), 0 };
 	struct settle_traffic tr[] = {
-		{ "net", "h1", at(2026, 10, 20, 0, 0, 0), 20 * GIB },	/* October's */
-		{ "net", "h1", at(2026, 11, 5, 0, 0, 0), 6 * GIB },
-		{ "net", "h1", at(2026, 11, 20, 0, 0, 0), 6 * GIB },	/* after a reboot */
-		{ "net", "h1", at(2026, 11, 25, 0, 0, 0), GIB / 2 },
-		{ "net", "h9", at(2026, 11, 25, 0, 0, 0), 99 * GIB },	/* no span there */
+		{ "net", "h1", at(2026, 10, 20, 0, 0, 0), 20 * GIB, 0 },	/* October's */
+		{ "net", "h1", at(2026, 11, 5, 0, 0, 0), 6 * GIB, 0 },
+		{ "net", "h1", at(2026, 11, 20, 0, 0, 0), 6 * GIB, 0 },	/* after a reboot */
+		{ "net", "h1", at(2026, 11, 25, 0, 0, 0), GIB / 2, 0 },
+		{ "net", "h9", at(2026, 11, 25, 0, 0, 0), 99 * GIB, 0 },	/* no span there */
 	};
 	struct settle_input in = { .spans = &sp, .nspans = 1, .traffic = tr, .ntraffic = 5 };
 	json_t *j, *st;
@@ -494,9 +494,9 @@ test_statement_traffic_straddle(void **state)
 		{ "mid", "p1", "platform", &s, at(2026, 11, 3, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
 	};
 	struct settle_traffic tr[] = {
-		{ "mid", "p1", at(2026, 11, 5, 0, 0, 0), 4 * GIB },	/* 2 GiB over */
-		{ "mid", "h1", at(2026, 10, 20, 0, 0, 0), 8 * GIB },	/* before the period */
-		{ "mid", "p1", at(2026, 11, 16, 0, 0, 0), 3 * GIB },	/* a new billing month */
+		{ "mid", "p1", at(2026, 11, 5, 0, 0, 0), 4 * GIB, 0 },	/* 2 GiB over */
+		{ "mid", "h1", at(2026, 10, 20, 0, 0, 0), 8 * GIB, 0 },	/* before the period */
+		{ "mid", "p1", at(2026, 11, 16, 0, 0, 0), 3 * GIB, 0 },	/* a new billing month */
 	};
 	struct settle_input in = { .spans = sp, .nspans = 2, .traffic = tr, .ntraffic = 3 };
 	json_t *j, *st;
@@ -662,7 +662,7 @@ test_statement_property(void **state)
 
 			tr[i] = (struct settle_traffic){ s->instance, s->host,
 				s->from + (s->to - s->from) * (rand_r(&seed) % 100) / 100,
-				(uint64_t)(rand_r(&seed) % 4096) * (GIB / 1024) };
+				(uint64_t)(rand_r(&seed) % 4096) * (GIB / 1024), (i % 2) * 3600 };
 		}
 		in.from = base + (int64_t)(rand_r(&seed) % (30 * DAY));
 		in.to = in.from + (int64_t)(rand_r(&seed) % (60 * DAY));
@@ -1048,10 +1048,36 @@ test_traffic_gather(void **state)
 	assert_string_equal(tr.v[0].host, "h1");
 	assert_int_equal(tr.v[0].time, at(2026, 11, 5, 10, 0, 0));
 	assert_int_equal(tr.v[0].bytes, 6 * GIB);
+	assert_int_equal(tr.v[0].width, 3600);
 	assert_string_equal(tr.v[1].host, "p1");
 	assert_int_equal(tr.v[1].time, at(2026, 11, 20, 7, 0, 0));
 	settle_traffics_release(&tr);
 	tmpdir_release(&t);
+}
+
+/* An hour of the usage table belongs to a span that starts inside it. */
+static void
+test_statement_traffic_first_hour(void **state)
+{
+	struct settle_snapshot s = snap("v1", 0, "EUR", CYCLE_MONTHLY, at(2026, 11, 10, 18, 40, 0));
+	struct settle_span sp = { "new", "h1", "acme", &s, at(2026, 11, 10, 18, 40, 0),
+				  at(2026, 12, 1, 0, 0, 0), 1 };
+	struct settle_traffic tr = { "new", "h1", at(2026, 11, 10, 18, 0, 0), 3 * GIB, 3600 };
+	struct settle_input in = { .spans = &sp, .nspans = 1, .traffic = &tr, .ntraffic = 1 };
+	json_t *j;
+
+	(void)state;
+	s.traffic = GIB;
+	s.overage = 100;
+	s.overage_per = GIB;
+	j = settle(&in);
+	line_is(statement(j, 1, 0), 1, "new", "h1", "traffic", (json_int_t)(2 * GIB), 200);
+	json_decref(j);
+	/* as an instant at 18:00 it is before the instance: nobody's */
+	tr.width = 0;
+	j = settle(&in);
+	assert_int_equal(json_array_size(json_object_get(statement(j, 1, 0), "lines")), 1);
+	json_decref(j);
 }
 
 int
@@ -1070,6 +1096,7 @@ main(void)
 		cmocka_unit_test(test_statement_move_offline),
 		cmocka_unit_test(test_statement_traffic),
 		cmocka_unit_test(test_statement_traffic_straddle),
+		cmocka_unit_test(test_statement_traffic_first_hour),
 		cmocka_unit_test(test_statement_currencies),
 		cmocka_unit_test(test_statement_only_provider),
 		cmocka_unit_test(test_statement_refusals),

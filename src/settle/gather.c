@@ -234,7 +234,8 @@ settle_traffic_gather(const char *state_dir, int64_t from, int64_t to,
 			json_object_set_new(x, "allowance", json_integer((json_int_t)sn->traffic));
 	}
 	clock_format((from - 32 * 86400LL) * 1000, 0, from_hour, sizeof(from_hour));
-	clock_format(to * 1000, 0, to_hour, sizeof(to_hour));
+	/* every hour that starts before to: an hour cut by to counts */
+	clock_format((to + 3599) * 1000, 0, to_hour, sizeof(to_hour));
 	from_hour[13] = to_hour[13] = '\0';
 	if (json_object_size(per) &&
 	    store_traffic_totals(state_dir, from_hour, to_hour, on_total, per, err) < 0)

@@ -49,7 +49,8 @@ struct settle_traffics {
 
 /*
  * The hourly traffic (rx + tx bytes) the intake counted from 32 days
- * before from (the start of any billing month that holds from) to to,
+ * before from (the start of any billing month that holds from) to to (an
+ * hour that to cuts included: its bytes are dated at its start),
  * each dated by the start of its hour, into out (zeroed first), of the
  * instances that may owe overage: those whose spans in s are sold with a
  * traffic allowance and an overage price and whose traffic over those

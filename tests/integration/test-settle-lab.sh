@@ -10,7 +10,9 @@
 # share makes a re-settle differ, and --amend records a correction. A
 # panel's sale deleted outside berth is recorded gone by the next
 # reconcile and charged until then. Once lab-1 has an agent, its seconds
-# before the agent's first report are offline, charged but not paid.
+# before the agent's first report are offline, charged but not paid. A
+# panel's sale on a metered plan sends traffic that lab-2's agent counts:
+# the bytes beyond the allowance are charged at the overage price.
 . "$(dirname "$0")/lib.sh"
 
 needs_lab
@@ -212,5 +214,44 @@ jq_true '[.statements[] | select(.provider == "acme") | .lines, .gross_minor, .r
 expect "--amend it" 0 b --format json settle "${W[@]}" --amend
 jq_true '[.statements[] | .provider, .recorded.status] == ["platform", "amended", "acme", "amended"]' "$T/out" &&
 	pass "both statements amended" || fail "amend: $(jq -c '[.statements[] | {provider, recorded}]' "$T/out")"
+# Traffic beyond the allowance, counted by lab-2's agent: a panel's sale on
+# a plan with 1 byte included and 10.24 EUR per KiB beyond (a cent a byte)
+# sends ARP requests on a bridge of its own.
+"$BERTH" agent keygen --out "$T/lab-2.key" > "$T/lab-2.pub" 2>/dev/null
+lab_host lab-2 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' 'storage_pools: [{name: incus, driver: dir}]' \
+	"agent: {key: \"$(cat "$T/lab-2.pub")\"}" > "$R/hosts.yaml"
+cat >> "$R/sold.yaml" <<X
+---
+apiVersion: berth/v1
+kind: Plan
+metadata: {name: metered}
+spec: {pool: lab, type: container, cpu: 1, memory: 64MiB, disk: 100MiB, images: [busybox], traffic: 1, overage: {amount: "10.24", per: KiB}, price: {amount: "3600.00", currency: EUR, cycle: hourly}}
+X
+commit "$R" metered
+expect "apply makes the metered plan's profile" 0 b apply --auto-approve
+kill "$SERVE" 2>/dev/null; wait "$SERVE" 2>/dev/null || true
+PORT=$((PORT + 1))
+URL=http://127.0.0.1:$PORT
+b serve --listen "127.0.0.1:$PORT" >>"$T/serve.log" 2>&1 &
+SERVE=$!
+wait_for 60 "berth serve answers again" serving
+li network create brs ipv4.address=none ipv6.address=none >/dev/null
+li launch busybox pm -p default -p plan-metered >/dev/null
+li network attach brs pm eth0 >/dev/null
+li exec pm -- ip link set eth0 up
+li exec pm -- ip addr add 192.0.2.21/24 dev eth0
+li exec pm -- ping -c 3 -W 1 -i 0.2 192.0.2.99 >/dev/null 2>&1 || true
+expect "reconcile stamps the metered sale" 0 b reconcile
+PM=$(secs "$(placed pm lab-2)")
+expect "the agent of lab-2 reports" 0 "$BERTH" agent once --host lab-2 --key "$T/lab-2.key" \
+	--server "$URL" --incus "unix://$(var lab-2 SOCKET)" --spool "$T/spool-lab-2"
+BYTES=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT coalesce(sum(rx_bytes + tx_bytes), 0) FROM usage WHERE host = 'lab-2' AND instance = 'pm'")
+[ "$BYTES" -gt 1 ] && pass "the intake counted $BYTES bytes of pm" || fail "pm's traffic: $BYTES bytes"
+wait_for 30 "a second after pm was placed" after "$PM"
+TO5=$(date +%s)
+expect "settle the metered sale" 0 b --format json settle --from "$(iso "$PM")" --to "$(iso "$TO5")"
+jq_true "[.statements[].lines[] | select(.instance == \"pm\" and .kind == \"traffic\") | .bytes, .amount_minor] == [$((BYTES - 1)), $((BYTES - 1))]" "$T/out" &&
+	pass "pm's $((BYTES - 1)) bytes beyond the allowance, a cent each" ||
+	fail "pm: $(jq -c '[.statements[].lines[] | select(.instance == "pm")]' "$T/out")"
 expect "the ledger verifies" 0 b ledger verify
 finish

@@ -1052,6 +1052,12 @@ test_traffic_gather(void **state)
 	assert_string_equal(tr.v[1].host, "p1");
 	assert_int_equal(tr.v[1].time, at(2026, 11, 20, 7, 0, 0));
 	settle_traffics_release(&tr);
+	/* a period that ends inside an hour takes that hour's row */
+	assert_int_equal(settle_traffic_gather(t.state, at(2026, 11, 1, 0, 0, 0),
+					       at(2026, 11, 20, 7, 30, 0), &sp, &tr, &err), 0);
+	assert_int_equal(tr.n, 2);
+	assert_int_equal(tr.v[1].time, at(2026, 11, 20, 7, 0, 0));
+	settle_traffics_release(&tr);
 	tmpdir_release(&t);
 }
 

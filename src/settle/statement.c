@@ -86,13 +86,24 @@ offline_cmp(const void *a, const void *b)
 	return x->from < y->from ? -1 : x->from > y->from;
 }
 
+/* Accrue [from, to) of snapshot sn into piece x (nothing when empty). */
+static int
+accrue(struct piece *x, const struct settle_snapshot *sn, int64_t from, int64_t to)
+{
+	if (from >= to)
+		return 0;
+	if (amount_accrue(&x->amount, sn->price, sn->cycle, sn->placed_at, from, to) < 0)
+		return -1;
+	x->count += (uint64_t)(to - from);
+	return 0;
+}
+
 /* Accrue [from, to) of span s into the usage piece u or the offline piece o,
  * cut by the host's offline intervals off[0..noff) (sorted by from). */
 static int
 accrue_span(const struct settle_span *s, int64_t from, int64_t to,
 	    const struct settle_offline *off, size_t noff, struct piece *u, struct piece *o)
 {
-	const struct settle_snapshot *sn = s->snap;
 	size_t i;
 
 	for (i = 0; i < noff && from < to; i++) {
@@ -101,22 +112,11 @@ accrue_span(const struct settle_span *s, int64_t from, int64_t to,
 
 		if (b <= a)
 			continue;
-		if (a > from) {
-			if (amount_accrue(&u->amount, sn->price, sn->cycle, sn->placed_at, from, a) < 0)
-				return -1;
-			u->count += (uint64_t)(a - from);
-		}
-		if (amount_accrue(&o->amount, sn->price, sn->cycle, sn->placed_at, a, b) < 0)
+		if (accrue(u, s->snap, from, a) < 0 || accrue(o, s->snap, a, b) < 0)
 			return -1;
-		o->count += (uint64_t)(b - a);
 		from = b;
 	}
-	if (from < to) {
-		if (amount_accrue(&u->amount, sn->price, sn->cycle, sn->placed_at, from, to) < 0)
-			return -1;
-		u->count += (uint64_t)(to - from);
-	}
-	return 0;
+	return accrue(u, s->snap, from, to);
 }
 
 static int

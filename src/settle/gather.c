@@ -21,6 +21,16 @@ keep_str(struct settle_events *e, const char *s, size_t len)
 	return json_string_value(j);
 }
 
+/* The instance as settlement names it: "name", or "project/name" outside
+ * the default project; name is len bytes. Caller frees. */
+static char *
+instance_key(const char *project, const char *name, size_t len)
+{
+	if (project && strcmp(project, "default"))
+		return xasprintf("%s/%.*s", project, (int)len, name);
+	return xstrndup(name, len);
+}
+
 /*
  * The server and the instance ("name" or "project/name") of an instance
  * address; 0, or -1 when object is not one. *cluster: the server is a
@@ -31,6 +41,7 @@ parse_address(struct settle_events *e, const char *object, const char **server,
 	      const char **instance, int *cluster)
 {
 	const char *s, *slash, *at = strstr(object, "/instance/"), *name, *q;
+	char *key;
 
 	if (!at)
 		return -1;
@@ -47,16 +58,10 @@ parse_address(struct settle_events *e, const char *object, const char **server,
 	*server = keep_str(e, s, (size_t)(at - s));
 	name = at + strlen("/instance/");
 	q = strchr(name, '?');
-	if (!q) {
-		*instance = keep_str(e, name, strlen(name));
-	} else if (!strncmp(q, "?project=", 9) && strcmp(q + 9, "default")) {
-		char *both = xasprintf("%s/%.*s", q + 9, (int)(q - name), name);
-
-		*instance = keep_str(e, both, strlen(both));
-		free(both);
-	} else {
-		*instance = keep_str(e, name, (size_t)(q - name));
-	}
+	key = instance_key(q && !strncmp(q, "?project=", 9) ? q + 9 : NULL, name,
+			   q ? (size_t)(q - name) : strlen(name));
+	*instance = keep_str(e, key, strlen(key));
+	free(key);
 	return 0;
 }
 
@@ -83,12 +88,10 @@ on_entry(void *ctx, const json_t *entry)
 	struct settle_events *e = ctx;
 	const json_t *after = json_object_get(entry, "after");
 	const char *action = str(entry, "action"), *object = str(entry, "object");
-	const char *server, *instance, *loc;
+	const char *kind = str(entry, "kind"), *server, *instance, *loc;
 	struct settle_event *ev;
 	int64_t ms;
 	int cluster;
-
-	const char *kind = str(entry, "kind");
 
 	if (!kind || (strcmp(kind, "change.result") && strcmp(kind, "instance.gone")))
 		return 0;
@@ -174,8 +177,7 @@ on_row(void *ctx, const char *host, const char *project, const char *instance,
 	snprintf(when, sizeof(when), "%.13s:00:00Z", hour);
 	if (clock_parse_rfc3339(when, &ms) < 0)
 		return;
-	name = strcmp(project, "default") ? xasprintf("%s/%s", project, instance) :
-		xstrdup(instance);
+	name = instance_key(project, instance, strlen(instance));
 	i = keep_name(t, &t->last_instance, name);
 	h = keep_name(t, &t->last_host, host);
 	free(name);
@@ -192,8 +194,7 @@ on_total(void *ctx, const char *host, const char *project, const char *instance,
 	 uint64_t bytes)
 {
 	json_t *per = ctx, *x;
-	char *name = strcmp(project, "default") ? xasprintf("%s/%s", project, instance) :
-		xstrdup(instance);
+	char *name = instance_key(project, instance, strlen(instance));
 
 	if ((x = json_object_get(per, name))) {
 		json_object_set_new(x, "total", json_integer(json_integer_value(

@@ -145,6 +145,15 @@ offline_of(const struct ctx *ctx, const struct settle_args *a, const struct flee
 	return ret;
 }
 
+static int
+is_settlement(const json_t *e)
+{
+	const char *kind = json_string_value(json_object_get(e, "kind"));
+
+	return kind && (!strcmp(kind, "settlement") || !strcmp(kind, "settlement.amend")) &&
+	       json_string_value(json_object_get(e, "object"));
+}
+
 struct recorded {
 	const char *prefix;	/* "settlement/PERIOD/" */
 	json_t *latest;		/* object -> its latest entry */
@@ -154,13 +163,29 @@ static int
 on_recorded(void *ctx, const json_t *e)
 {
 	struct recorded *r = ctx;
-	const char *kind = json_string_value(json_object_get(e, "kind"));
 	const char *object = json_string_value(json_object_get(e, "object"));
 
-	if (kind && object && (!strcmp(kind, "settlement") || !strcmp(kind, "settlement.amend")) &&
-	    !strncmp(object, r->prefix, strlen(r->prefix)))
+	if (is_settlement(e) && !strncmp(object, r->prefix, strlen(r->prefix)))
 		json_object_set(r->latest, object, (json_t *)e);
 	return 0;
+}
+
+/*
+ * What is recorded for the period of a: each statement's object ->
+ * its latest settlement or amendment. NULL with err.
+ */
+static json_t *
+recorded_of(const struct settle_args *a, struct ledger *l, struct berr *err)
+{
+	char *prefix = xasprintf("settlement/%s/", a->label);
+	struct recorded r = { prefix, json_object() };
+
+	if (ledger_query(l, NULL, on_recorded, &r, err) < 0) {
+		json_decref(r.latest);
+		r.latest = NULL;
+	}
+	free(prefix);
+	return r.latest;
 }
 
 static const json_t *entry_statement(const json_t *e);
@@ -172,21 +197,15 @@ static const json_t *entry_statement(const json_t *e);
  * it.
  */
 static int
-vanished(const struct settle_args *a, struct ledger *l, const struct settle_input *in,
+vanished(const struct settle_args *a, const json_t *recorded, const struct settle_input *in,
 	 json_t *out, struct berr *err)
 {
-	struct ledger_filter f = { .kind = NULL };
-	struct recorded r = { NULL, json_object() };
-	char *prefix = xasprintf("settlement/%s/", a->label);
 	const json_t *e, *st, *o;
 	const char *object;
 	size_t i;
-	int ret = -1, found;
+	int found;
 
-	r.prefix = prefix;
-	if (ledger_query(l, &f, on_recorded, &r, err) < 0)
-		goto out;
-	json_object_foreach(r.latest, object, e) {
+	json_object_foreach((json_t *)recorded, object, e) {
 		const char *p, *c;
 		json_t *empty;
 
@@ -203,20 +222,16 @@ vanished(const struct settle_args *a, struct ledger *l, const struct settle_inpu
 		if (found)
 			continue;
 		if (!(empty = settle_empty(in, p, c, err)))
-			goto out;
+			return -1;
 		json_array_append_new(out, empty);
 	}
-	ret = 0;
-out:
-	json_decref(r.latest);
-	free(prefix);
-	return ret;
+	return 0;
 }
 
 /* The statements of the period: NULL after saying why. */
 static json_t *
 compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
-	struct ledger *l)
+	struct ledger *l, const json_t *recorded)
 {
 	struct settle_events ev = { 0 };
 	struct settle_spans sp = { 0 };
@@ -246,7 +261,7 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 	in.providers = pv;
 	in.nproviders = f->nproviders;
 	in.only_provider = a->provider;
-	if (!(out = settle_compute(&in, &err)) || vanished(a, l, &in, out, &err) < 0) {
+	if (!(out = settle_compute(&in, &err)) || vanished(a, recorded, &in, out, &err) < 0) {
 		cmd_berr(ctx, &err);
 		json_decref(out);
 		out = NULL;
@@ -261,27 +276,6 @@ out:
 	settle_spans_release(&sp);
 	settle_events_release(&ev);
 	return out;
-}
-
-/* The latest settlement or amendment recorded for object. */
-struct latest {
-	const char *object;
-	json_t *entry;		/* owned */
-};
-
-static int
-find_latest(void *ctx, const json_t *e)
-{
-	struct latest *lt = ctx;
-	const char *kind = json_string_value(json_object_get(e, "kind"));
-	const char *object = json_string_value(json_object_get(e, "object"));
-
-	if (!kind || !object || strcmp(object, lt->object) ||
-	    (strcmp(kind, "settlement") && strcmp(kind, "settlement.amend")))
-		return 0;
-	json_decref(lt->entry);
-	lt->entry = json_deep_copy(e);
-	return 0;
 }
 
 /* The statement an entry holds (a settlement's after, an amendment's
@@ -337,12 +331,11 @@ difference(const json_t *old, const json_t *new)
  * error.
  */
 static int
-record(struct ctx *ctx, const struct settle_args *a, struct ledger *l, json_t *st)
+record(struct ctx *ctx, const struct settle_args *a, struct ledger *l, const json_t *recorded,
+       json_t *st)
 {
-	struct ledger_filter f = { 0 };
-	struct latest lt = { NULL, NULL };
 	struct ledger_entry e = { 0 };
-	const json_t *old;
+	const json_t *old, *last;
 	json_t *after = NULL, *rec;
 	struct berr err;
 	char *object = xasprintf("settlement/%s/%s/%s", a->label,
@@ -350,29 +343,24 @@ record(struct ctx *ctx, const struct settle_args *a, struct ledger *l, json_t *s
 				 json_string_value(json_object_get(st, "currency")));
 	int ret = -1;
 
-	lt.object = object;
-	f.object = object;
-	if (ledger_query(l, &f, find_latest, &lt, &err) < 0) {
-		cmd_berr(ctx, &err);
-		goto out;
-	}
-	old = lt.entry ? entry_statement(lt.entry) : NULL;
+	last = json_object_get(recorded, object);
+	old = last ? entry_statement(last) : NULL;
 	rec = json_object();
 	if (old && json_equal(json_object_get(old, "hash"), json_object_get(st, "hash"))) {
 		json_object_set_new(rec, "status", json_string("unchanged"));
-		json_object_set(rec, "seq", json_object_get(lt.entry, "seq"));
+		json_object_set(rec, "seq", json_object_get(last, "seq"));
 		json_object_set_new(st, "recorded", rec);
 		ret = 0;
 		goto out;
 	}
 	if (old && !a->amend) {
 		json_object_set_new(rec, "status", json_string("differs"));
-		json_object_set(rec, "seq", json_object_get(lt.entry, "seq"));
+		json_object_set(rec, "seq", json_object_get(last, "seq"));
 		json_object_set_new(rec, "difference", difference(old, st));
 		json_object_set_new(st, "recorded", rec);
 		cmd_error(ctx, "%s: the inputs changed since ledger entry %" JSON_INTEGER_FORMAT
 			  " recorded it (gross %s, now %s): `berth settle --amend` records a"
-			  " correction", object, json_integer_value(json_object_get(lt.entry, "seq")),
+			  " correction", object, json_integer_value(json_object_get(last, "seq")),
 			  json_string_value(json_object_get(old, "gross")),
 			  json_string_value(json_object_get(st, "gross")));
 		ret = 1;
@@ -382,7 +370,7 @@ record(struct ctx *ctx, const struct settle_args *a, struct ledger *l, json_t *s
 	e.object = object;
 	e.action = old ? "amend" : "settle";
 	e.result = "ok";
-	after = old ? json_pack("{s:O, s:O, s:o}", "amends", json_object_get(lt.entry, "seq"),
+	after = old ? json_pack("{s:O, s:O, s:o}", "amends", json_object_get(last, "seq"),
 				"statement", st, "difference", difference(old, st)) :
 		json_deep_copy(st);
 	e.after = after;
@@ -397,7 +385,6 @@ record(struct ctx *ctx, const struct settle_args *a, struct ledger *l, json_t *s
 	ret = 0;
 out:
 	json_decref(after);
-	json_decref(lt.entry);
 	free(object);
 	return ret;
 }
@@ -532,7 +519,7 @@ settle(struct ctx *ctx, struct settle_args *a)
 	struct manifest_result res = { 0 };
 	struct ledger *l = NULL;
 	struct berr err;
-	json_t *sts = NULL, *st;
+	json_t *sts = NULL, *st, *recorded = NULL;
 	size_t i;
 	int ret = EXIT_FAIL, r, differs = 0;
 
@@ -548,10 +535,14 @@ settle(struct ctx *ctx, struct settle_args *a)
 		cmd_berr(ctx, &err);
 		goto out;
 	}
-	if (!(sts = compute(ctx, a, res.fleet, l)))
+	if (!(recorded = recorded_of(a, l, &err))) {
+		cmd_berr(ctx, &err);
+		goto out;
+	}
+	if (!(sts = compute(ctx, a, res.fleet, l, recorded)))
 		goto out;
 	json_array_foreach(sts, i, st) {
-		if ((r = record(ctx, a, l, st)) < 0)
+		if ((r = record(ctx, a, l, recorded, st)) < 0)
 			goto out;
 		differs |= r;
 	}
@@ -559,6 +550,7 @@ settle(struct ctx *ctx, struct settle_args *a)
 	ret = differs ? EXIT_FAIL : EXIT_OK;
 out:
 	json_decref(sts);
+	json_decref(recorded);
 	ledger_close(l);
 	manifest_result_release(&res);
 	return ret;
@@ -588,10 +580,9 @@ static int
 collect(void *ctx, const json_t *e)
 {
 	struct listing *ls = ctx;
-	const char *kind = json_string_value(json_object_get(e, "kind"));
 	const char *object = json_string_value(json_object_get(e, "object"));
 
-	if (!kind || !object || (strcmp(kind, "settlement") && strcmp(kind, "settlement.amend")))
+	if (!is_settlement(e))
 		return 0;
 	if (ls->seq && json_integer_value(json_object_get(e, "seq")) != ls->seq)
 		return 0;
@@ -599,6 +590,16 @@ collect(void *ctx, const json_t *e)
 		return 0;
 	json_array_append_new(ls->entries, json_deep_copy(e));
 	return 0;
+}
+
+/* May statement st be paid at now (ms): is its payable_after past? */
+static int
+is_payable(const json_t *st, int64_t now)
+{
+	const char *after = json_string_value(json_object_get(st, "payable_after"));
+	int64_t ms;
+
+	return after && clock_parse_rfc3339(after, &ms) == 0 && ms <= now;
 }
 
 /*
@@ -619,16 +620,13 @@ totals(const json_t *entries, int64_t now)
 		json_object_set(latest, json_string_value(json_object_get(e, "object")),
 				(json_t *)e);
 	json_object_foreach(latest, k, e) {
-		const char *after, *cur, *which;
+		const char *cur, *which;
 		char key[160];
-		int64_t ms = 0, share;
-		int payable;
+		int64_t share;
 
 		st = entry_statement(e);
-		after = json_string_value(json_object_get(st, "payable_after"));
 		cur = json_string_value(json_object_get(st, "currency"));
 		share = json_integer_value(json_object_get(st, "provider_share_minor"));
-		payable = after && clock_parse_rfc3339(after, &ms) == 0 && ms <= now;
 		snprintf(key, sizeof(key), "%s %s", json_string_value(json_object_get(st,
 			 "provider")), cur ? cur : "");
 		if (!(t = json_object_get(sum, key))) {
@@ -637,7 +635,7 @@ totals(const json_t *entries, int64_t now)
 				      (json_int_t)0, "payable_minor", (json_int_t)0);
 			json_object_set_new(sum, key, t);
 		}
-		which = payable ? "payable_minor" : "held_minor";
+		which = is_payable(st, now) ? "payable_minor" : "held_minor";
 		json_object_set_new(t, which, json_integer(json_integer_value(
 			json_object_get(t, which)) + share));
 	}
@@ -729,7 +727,7 @@ list_or_show(struct ctx *ctx, const char *sub, const char *id, const char *provi
 		json_array_foreach(ls.entries, i, e) {
 			const json_t *st = entry_statement(e);
 			const char *after = json_string_value(json_object_get(st, "payable_after"));
-			int64_t ms = 0;
+			int payable = is_payable(st, now);
 
 			printf("%6" JSON_INTEGER_FORMAT "  %s  %-44s %12s %s  %s%s\n",
 			       json_integer_value(json_object_get(e, "seq")),
@@ -737,8 +735,7 @@ list_or_show(struct ctx *ctx, const char *sub, const char *id, const char *provi
 			       json_string_value(json_object_get(e, "object")),
 			       json_string_value(json_object_get(st, "provider_share")),
 			       json_string_value(json_object_get(st, "currency")),
-			       after && clock_parse_rfc3339(after, &ms) == 0 && ms <= now ?
-			       "payable" : "held until ", after && ms > now ? after : "");
+			       payable ? "payable" : "held until ", payable || !after ? "" : after);
 		}
 		json_array_foreach(tot, i, t)
 			printf("%s %s: held %s, payable %s\n",

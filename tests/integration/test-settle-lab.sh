@@ -188,8 +188,10 @@ test_cleanup() { kill "$SERVE" 2>/dev/null || true; }
 serving() { curl -sf "$URL/healthz" >/dev/null 2>&1 || gone "$SERVE"; }
 wait_for 60 "berth serve answers" serving
 wait_for 30 "a second after i3 was placed" after "$P3"
-expect "the agent of lab-1 reports" 0 "$BERTH" agent once --host lab-1 --key "$T/lab-1.key" \
-	--server "$URL" --incus "unix://$(var lab-1 SOCKET)" --spool "$T/spool-lab-1"
+# report HOST: one report of HOST's agent to the berth serve at $URL.
+report() { "$BERTH" agent once --host "$1" --key "$T/$1.key" --server "$URL" \
+	--incus "unix://$(var "$1" SOCKET)" --spool "$T/spool-$1"; }
+expect "the agent of lab-1 reports" 0 report lab-1
 ON_MS=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT min(from_ms) FROM agent_online WHERE host = 'lab-1'")
 [ -n "$ON_MS" ] && pass "agent_online has lab-1 from $ON_MS" || fail "agent_online has no lab-1"
 ON=$(( (ON_MS + 999) / 1000 ))
@@ -243,8 +245,7 @@ li exec pm -- ip addr add 192.0.2.21/24 dev eth0
 li exec pm -- ping -c 3 -W 1 -i 0.2 192.0.2.99 >/dev/null 2>&1 || true
 expect "reconcile stamps the metered sale" 0 b reconcile
 PM=$(secs "$(placed pm lab-2)")
-expect "the agent of lab-2 reports" 0 "$BERTH" agent once --host lab-2 --key "$T/lab-2.key" \
-	--server "$URL" --incus "unix://$(var lab-2 SOCKET)" --spool "$T/spool-lab-2"
+expect "the agent of lab-2 reports" 0 report lab-2
 BYTES=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT coalesce(sum(rx_bytes + tx_bytes), 0) FROM usage WHERE host = 'lab-2' AND instance = 'pm'")
 [ "$BYTES" -gt 1 ] && pass "the intake counted $BYTES bytes of pm" || fail "pm's traffic: $BYTES bytes"
 wait_for 30 "a second after pm was placed" after "$PM"

@@ -30,6 +30,7 @@
 #include "incus/trust.h"
 #include "ledger/ledger.h"
 #include "manifest/manifest.h"
+#include "util/xalloc.h"
 #include "util/banned.h"
 
 enum { O_SKIP = 1 };
@@ -51,11 +52,9 @@ struct server {
 static size_t
 servers_of(const struct fleet *f, struct server **out)
 {
-	struct server *v = calloc(f->nhosts + f->nclusters + 1, sizeof(*v));
+	struct server *v = xcalloc(f->nhosts + f->nclusters + 1, sizeof(*v));
 	size_t i, n = 0;
 
-	if (!v)
-		abort();
 	for (i = 0; i < f->nhosts; i++) {
 		const struct m_host *h = &f->hosts[i];
 

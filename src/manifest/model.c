@@ -461,12 +461,32 @@ offer_derived_keys(struct rd *r, const struct m_offer *p)
 	buf_setlen(&r->path, len);
 }
 
+const char *const cycle_names[] = { "hourly", "monthly", "quarterly", "semiannual", "yearly",
+				    NULL };
+
+const char *
+cycle_name(enum cycle c)
+{
+	return (unsigned)c <= CYCLE_YEARLY ? cycle_names[c] : "monthly";
+}
+
+int
+cycle_parse(const char *s, enum cycle *c)
+{
+	size_t i;
+
+	for (i = 0; s && cycle_names[i]; i++)
+		if (!strcmp(s, cycle_names[i])) {
+			*c = (enum cycle)i;
+			return 0;
+		}
+	return -1;
+}
+
 static void
 read_offer(struct rd *r, json_t *spec, struct m_offer *p)
 {
 	static const char *const types[] = { "container", "virtual-machine", NULL };
-	static const char *const cycles[] = { "hourly", "monthly", "quarterly",
-		"semiannual", "yearly", NULL };
 	static const char *const avail[] = { "on-sale", "hidden", "retired", NULL };
 	json_t *price = json_object_get(spec, "price");
 	json_t *over = json_object_get(spec, "overage");
@@ -493,7 +513,7 @@ read_offer(struct rd *r, json_t *spec, struct m_offer *p)
 	}
 	money_field(r, price, "amount", currency, &p->price);
 	buf_setlen(&r->path, len);
-	p->cycle = enum_field(price, "cycle", cycles, CYCLE_MONTHLY);
+	p->cycle = enum_field(price, "cycle", cycle_names, CYCLE_MONTHLY);
 	if (over) {
 		push_key(r, "overage");
 		p->has_overage = money_field(r, over, "amount", currency,

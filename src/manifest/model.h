@@ -150,6 +150,12 @@ struct m_pool {
 };
 
 enum cycle { CYCLE_HOURLY, CYCLE_MONTHLY, CYCLE_QUARTERLY, CYCLE_SEMIANNUAL, CYCLE_YEARLY };
+/* "hourly", "monthly", ... in enum cycle order, NULL-terminated. */
+extern const char *const cycle_names[];
+/* The name of c ("monthly" for a value out of range). */
+const char *cycle_name(enum cycle c);
+/* The cycle named s: 0, or -1 when s names none (or is NULL). */
+int cycle_parse(const char *s, enum cycle *c);
 enum availability { AVAIL_ON_SALE, AVAIL_HIDDEN, AVAIL_RETIRED };
 
 struct m_image;

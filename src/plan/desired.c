@@ -43,15 +43,6 @@ type_name(enum instance_type t)
 	return t == TYPE_VM ? "virtual-machine" : "container";
 }
 
-const char *
-cycle_name(enum cycle c)
-{
-	static const char *const names[] = { "hourly", "monthly", "quarterly",
-					     "semiannual", "yearly" };
-
-	return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "monthly";
-}
-
 void
 offer_version(const struct m_offer *p, char out[17])
 {

@@ -58,8 +58,6 @@ int pserver_in_pool(const struct pserver *s, const struct m_pool *p);
  * sells (16 hex digits); out has 17 bytes.
  */
 void offer_version(const struct m_offer *p, char out[17]);
-/* "hourly", "monthly", ... (user.berth.cycle, the offer version). */
-const char *cycle_name(enum cycle c);
 /*
  * What a profile plan-<name> and an instance of offer o both carry, set in
  * config: the plan's own config keys, then the keys berth derives (these

@@ -36,21 +36,6 @@ parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static int
-parse_cycle(const char *s, enum cycle *c)
-{
-	static const char *const names[] = { "hourly", "monthly", "quarterly", "semiannual",
-					     "yearly" };
-	size_t i;
-
-	for (i = 0; s && i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(s, names[i])) {
-			*c = (enum cycle)i;
-			return 0;
-		}
-	return -1;
-}
-
 int
 settle_snapshot_parse(const json_t *config, struct settle_snapshot *s, struct berr *err)
 {
@@ -78,7 +63,7 @@ settle_snapshot_parse(const json_t *config, struct settle_snapshot *s, struct be
 	if (!s->currency || currency_exponent(s->currency) < 0)
 		return berr_set(err, "user.berth.currency: want an ISO 4217 code, have \"%s\"",
 				s->currency ? s->currency : "(none)");
-	if (parse_cycle(key(config, "user.berth.cycle"), &s->cycle) < 0)
+	if (cycle_parse(key(config, "user.berth.cycle"), &s->cycle) < 0)
 		return berr_set(err, "user.berth.cycle: want hourly, monthly, quarterly,"
 				" semiannual or yearly, have \"%s\"",
 				key(config, "user.berth.cycle") ? key(config, "user.berth.cycle") :

@@ -291,17 +291,8 @@ json_t *
 settle_decimal(int64_t minor, int exp)
 {
 	char s[48];
-	int64_t div = 1;
-	int i;
 
-	for (i = 0; i < exp; i++)
-		div *= 10;
-	if (!exp)
-		snprintf(s, sizeof(s), "%" PRId64, minor);
-	else
-		snprintf(s, sizeof(s), "%s%" PRId64 ".%0*" PRId64, minor < 0 ? "-" : "",
-			 (minor < 0 ? -(minor / div) : minor / div), exp,
-			 minor < 0 ? -(minor % div) : minor % div);
+	money_decimal(minor, exp, s, sizeof(s));
 	return json_string(s);
 }
 

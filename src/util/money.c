@@ -101,16 +101,26 @@ bad:
 }
 
 void
-money_format(const struct money *m, char *out, size_t outlen)
+money_decimal(int64_t minor, int exponent, char *out, size_t outlen)
 {
 	int64_t div = 1;
 	int i;
 
-	for (i = 0; i < m->exponent; i++)
+	for (i = 0; i < exponent; i++)
 		div *= 10;
-	if (m->exponent == 0)
-		snprintf(out, outlen, "%lld %s", (long long)m->minor, m->currency);
+	if (exponent == 0)
+		snprintf(out, outlen, "%lld", (long long)minor);
 	else
-		snprintf(out, outlen, "%lld.%0*lld %s", (long long)(m->minor / div),
-			 m->exponent, (long long)(m->minor % div), m->currency);
+		snprintf(out, outlen, "%s%lld.%0*lld", minor < 0 ? "-" : "",
+			 (long long)(minor < 0 ? -(minor / div) : minor / div), exponent,
+			 (long long)(minor < 0 ? -(minor % div) : minor % div));
+}
+
+void
+money_format(const struct money *m, char *out, size_t outlen)
+{
+	char d[48];
+
+	money_decimal(m->minor, m->exponent, d, sizeof(d));
+	snprintf(out, outlen, "%s %s", d, m->currency);
 }

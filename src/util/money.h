@@ -8,6 +8,7 @@
 #ifndef BERTH_UTIL_MONEY_H
 #define BERTH_UTIL_MONEY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -29,5 +30,7 @@ int money_parse(const char *amount, const char *code, struct money *m,
 		struct berr *err);
 /* "4.50 EUR" */
 void money_format(const struct money *m, char *out, size_t outlen);
+/* "4.50", "-0.07", "1200": minor units with exponent decimals (0..18). */
+void money_decimal(int64_t minor, int exponent, char *out, size_t outlen);
 
 #endif

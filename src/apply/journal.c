@@ -102,26 +102,50 @@ run_journal_start(struct run_journal *j, struct berr *err)
 }
 
 int
-run_journal_gone(struct run_journal *j, const json_t *gone, struct berr *err)
+run_journal_drift(struct run_journal *j, const json_t *drift, struct berr *err)
 {
 	struct ledger_entry e = { 0 };
 	const json_t *g;
+	json_t *after;
 	size_t i;
+	int moved, r;
 
-	json_array_foreach(gone, i, g) {
+	json_array_foreach(drift, i, g) {
+		moved = !strcmp(json_string_value(json_object_get(g, "event")), "moved");
 		memset(&e, 0, sizeof(e));
 		e.actor = j->actor;
 		e.run_id = j->run_id;
 		e.commit = j->commit;
-		e.kind = "instance.gone";
+		e.kind = moved ? "instance.moved" : "instance.gone";
 		e.target = json_string_value(json_object_get(g, "server"));
 		e.object = json_string_value(json_object_get(g, "address"));
-		e.action = "gone";
+		e.action = moved ? "move" : "gone";
 		e.result = "ok";
-		if (ledger_append(j->ledger, &e, err) < 0)
+		after = moved ? json_pack("{s:O, s:O}", "from", json_object_get(g, "host"), "to",
+					  json_object_get(g, "to")) : NULL;
+		e.after = after;
+		r = ledger_append(j->ledger, &e, err);
+		json_decref(after);
+		if (r < 0)
 			return -1;
 	}
 	return 0;
+}
+
+int
+run_journal_terms(struct run_journal *j, const json_t *terms, struct berr *err)
+{
+	struct ledger_entry e = { 0 };
+
+	e.actor = j->actor;
+	e.run_id = j->run_id;
+	e.commit = j->commit;
+	e.kind = "terms";
+	e.object = "terms";
+	e.action = "record";
+	e.result = "ok";
+	e.after = terms;
+	return ledger_append(j->ledger, &e, err);
 }
 
 int

@@ -70,13 +70,21 @@ int run_journal_settle(struct run_journal *j,
  * start its record changes nothing, and ends none). */
 int run_journal_start(struct run_journal *j, struct berr *err);
 /*
- * After run.start and before any change: an instance.gone entry (target:
- * the server, object: the address, action "gone", result "ok") for each
- * instance of gone (plan_gone_instances(): deleted outside berth), so that
- * settlement ends it there and what was last applied forgets it. -1 with
- * err on a ledger failure (the run then changes nothing).
+ * After run.start and before any change, what settle_drift() found the
+ * servers did outside berth, so that settlement ends or moves the
+ * instance there: for each "gone" an instance.gone entry (target: the
+ * server, object: the address, action "gone", result "ok"); for each
+ * "moved" an instance.moved entry (action "move", after {"from", "to"}:
+ * the cluster members). -1 with err on a ledger failure (the run then
+ * changes nothing).
  */
-int run_journal_gone(struct run_journal *j, const json_t *gone, struct berr *err);
+int run_journal_drift(struct run_journal *j, const json_t *drift, struct berr *err);
+/*
+ * A "terms" entry (object "terms", action "record", after: terms, as
+ * settle_terms_of_fleet() makes them): the providers' terms in force from
+ * now on. -1 with err on a ledger failure.
+ */
+int run_journal_terms(struct run_journal *j, const json_t *terms, struct berr *err);
 int run_journal_intent(struct run_journal *j, const struct plan_action *a,
 		       struct berr *err);
 int run_journal_result(struct run_journal *j, const struct plan_action *a,

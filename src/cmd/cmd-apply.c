@@ -325,38 +325,52 @@ server_of(void *arg, const char *host, int *is_cluster)
 }
 
 /*
- * Sold instances that the servers no longer hold (a panel deleted what it
- * sold): recorded before any change, so that settlement stops charging
- * them and a create of the same name starts anew.
+ * What settlement needs of this run, recorded before any change: the
+ * providers' terms of the commit when they differ from the last recorded
+ * (they are in force from now on), and what the servers did to sold
+ * instances outside berth: deleted (a panel deleted what it sold), so
+ * that settlement stops charging them and a create of the same name
+ * starts anew; moved inside a cluster (an evacuation), so that each
+ * member's provider is paid its seconds.
  */
 static int
-record_gone(struct ctx *ctx, struct run_journal *j, const struct run_inputs *in)
+record_facts(struct ctx *ctx, struct run_journal *j, const struct run_inputs *in)
 {
 	struct settle_events ev = { 0 };
 	struct settle_spans sp = { 0 };
-	json_t *gone = NULL;
+	json_t *drift = NULL, *terms = settle_terms_of_fleet(in->res.fleet);
 	struct berr err;
 	const json_t *g;
 	size_t i;
 	int ret = -1;
 
-	if (!in->observed)
-		return 0;
 	if (settle_events_gather(j->ledger, &ev, &err) < 0 ||
-	    settle_spans_build(ev.v, ev.n, fleet_host_provider, in->res.fleet,
-			       clock_now_ms() / 1000, &sp, &err) < 0 ||
-	    run_journal_gone(j, (gone = settle_gone(&sp, in->observed, server_of,
-						     in->res.fleet)), &err) < 0) {
+	    ((!ev.nterms || !json_equal(terms, (json_t *)ev.terms[ev.nterms - 1].terms)) &&
+	     run_journal_terms(j, terms, &err) < 0) ||
+	    (in->observed &&
+	     (settle_spans_build(ev.v, ev.n, fleet_host_provider, in->res.fleet,
+				 clock_now_ms() / 1000, &sp, &err) < 0 ||
+	      run_journal_drift(j, (drift = settle_drift(&sp, in->observed, server_of,
+							  in->res.fleet)), &err) < 0))) {
 		cmd_error(ctx, "ledger: %s: nothing applied (no change is made unless the"
 			  " ledger records it)", err.msg);
 		goto out;
 	}
-	json_array_foreach(gone, i, g)
-		cmd_info(ctx, "%s: gone (deleted outside berth); recorded",
-			 json_string_value(json_object_get(g, "address")));
+	if (ev.nterms && !json_equal(terms, (json_t *)ev.terms[ev.nterms - 1].terms))
+		cmd_info(ctx, "the providers' terms changed: recorded, in force from now on");
+	json_array_foreach(drift, i, g)
+		if (json_object_get(g, "to"))
+			cmd_info(ctx, "%s: moved from %s to %s (by the cluster); recorded",
+				 json_string_value(json_object_get(g, "address")),
+				 json_string_value(json_object_get(g, "host")),
+				 json_string_value(json_object_get(g, "to")));
+		else
+			cmd_info(ctx, "%s: gone (deleted outside berth); recorded",
+				 json_string_value(json_object_get(g, "address")));
 	ret = 0;
 out:
-	json_decref(gone);
+	json_decref(terms);
+	json_decref(drift);
 	settle_spans_release(&sp);
 	settle_events_release(&ev);
 	return ret;
@@ -454,7 +468,7 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 			  " ledger records it)", err.msg);
 		goto out;
 	}
-	if (record_gone(ctx, &r.j, &in) < 0)
+	if (record_facts(ctx, &r.j, &in) < 0)
 		goto out;
 	if (!plan_has_changes(&in.plan)) {
 		cmd_info(ctx, "no changes: the servers match commit %s", in.res.commit);

@@ -3,8 +3,10 @@
  * recorded in the ledger; list and show them.
  *
  * The inputs: the instances' spans from the ledger (settle/gather.h), the
- * hosts' providers and the providers' terms from the manifests of the
- * configured commit, the agents' online intervals (agent_online: a host
+ * hosts' providers and the providers' terms in force at each moment, from
+ * the terms entries of the ledger (settle/terms.h; the manifests of the
+ * configured commit when none is recorded yet), the agents' online
+ * intervals (agent_online: a host
  * with an agent key is offline where they leave gaps) and the instances'
  * hourly traffic from the state database. The arithmetic is
  * settle/statement.h's.
@@ -25,6 +27,7 @@
 #include "settle/gather.h"
 #include "settle/spans.h"
 #include "settle/statement.h"
+#include "settle/terms.h"
 #include "util/clock.h"
 #include "util/money.h"
 #include "util/xalloc.h"
@@ -87,59 +90,66 @@ parse_period(struct ctx *ctx, struct settle_args *a)
 	return -1;
 }
 
-/* The providers' terms from the manifests. */
-static struct settle_provider *
-providers_of(const struct fleet *f)
+/* The offline intervals of host inside [from, to): the gaps between what
+ * agent_online says. */
+static int
+offline_in(const struct ctx *ctx, const char *host, int64_t from, int64_t to,
+	   struct settle_offline **out, size_t *n, struct berr *err)
 {
-	struct settle_provider *v = xcalloc(f->nproviders + 1, sizeof(*v));
-	size_t i;
+	struct online_span *on = NULL;
+	int64_t (*pairs)[2];
+	size_t j, non;
 
-	for (i = 0; i < f->nproviders; i++) {
-		v[i].name = f->providers[i].meta.name;
-		v[i].share_bp = f->providers[i].revenue_share_bp;
-		v[i].holdback = (int64_t)(f->providers[i].holdback_ms / 1000);
+	if (from >= to)
+		return 0;
+	if (store_online(ctx->state_dir, host, from * 1000, to * 1000, &on, &non, err) < 0)
+		return -1;
+	pairs = xreallocarray(NULL, non + 1, sizeof(*pairs));
+	for (j = 0; j < non; j++) {
+		pairs[j][0] = on[j].from_ms;
+		pairs[j][1] = on[j].to_ms;
 	}
-	return v;
+	settle_offline_add(host, (const int64_t (*)[2])pairs, non, from, to, out, n);
+	free(pairs);
+	free(on);
+	return 0;
 }
 
 /*
- * The offline intervals of the hosts of sp that have an agent (a Host
- * with spec.agent.key): the gaps between what agent_online says. -1 with
- * err when the state database cannot be read.
+ * The offline intervals of the hosts of sp while the terms in force gave
+ * them an agent (a Host with spec.agent.key), since agent_online knows
+ * (store_online_since(): before, nobody knows, and nothing is offline).
+ * -1 with err when the state database cannot be read.
  */
 static int
-offline_of(const struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
+offline_of(const struct ctx *ctx, const struct settle_args *a, const struct settle_eras *e,
 	   const struct settle_spans *sp, struct settle_offline **out, size_t *n,
 	   struct berr *err)
 {
 	json_t *done = json_object();
-	struct online_span *on = NULL;
-	int64_t (*pairs)[2];
-	size_t i, j, non;
+	int64_t since_ms, since, from, to;
+	size_t i, k;
 	int ret = 0;
 
+	if (store_online_since(ctx->state_dir, &since_ms, err) < 0) {
+		json_decref(done);
+		return -1;
+	}
+	since = since_ms == INT64_MAX ? INT64_MAX : since_ms / 1000 + (since_ms % 1000 != 0);
 	for (i = 0; i < sp->n && !ret; i++) {
-		const struct m_host *h = fleet_host(f, sp->v[i].host);
+		const char *host = sp->v[i].host;
 
-		if (!h || !h->agent_key || json_object_get(done, h->meta.name) ||
-		    sp->v[i].to <= a->from || sp->v[i].from >= a->to)
+		if (json_object_get(done, host) || sp->v[i].to <= a->from || sp->v[i].from >= a->to)
 			continue;
-		json_object_set_new(done, h->meta.name, json_true());
-		if (store_online(ctx->state_dir, h->meta.name, a->from * 1000, a->to * 1000, &on,
-				 &non, err) < 0) {
-			ret = -1;
-			break;
+		json_object_set_new(done, host, json_true());
+		for (k = 0; k < e->n && !ret; k++) {
+			if (!settle_era_has_agent(&e->v[k], host))
+				continue;
+			from = e->v[k].from > a->from ? e->v[k].from : a->from;
+			from = from > since ? from : since;
+			to = k + 1 < e->n && e->v[k + 1].from < a->to ? e->v[k + 1].from : a->to;
+			ret = offline_in(ctx, host, from, to, out, n, err);
 		}
-		pairs = xreallocarray(NULL, non + 1, sizeof(*pairs));
-		for (j = 0; j < non; j++) {
-			pairs[j][0] = on[j].from_ms;
-			pairs[j][1] = on[j].to_ms;
-		}
-		settle_offline_add(sp->v[i].host, (const int64_t (*)[2])pairs, non, a->from, a->to,
-				   out, n);
-		free(pairs);
-		free(on);
-		on = NULL;
 	}
 	json_decref(done);
 	return ret;
@@ -237,7 +247,9 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 	struct settle_spans sp = { 0 };
 	struct settle_traffics tr = { 0 };
 	struct settle_input in = { 0 };
-	struct settle_provider *pv = providers_of(f);
+	struct settle_eras eras = { 0 };
+	const struct settle_era *last;
+	json_t *configured = settle_terms_of_fleet(f);
 	struct settle_offline *off = NULL;
 	size_t noff = 0;
 	struct berr err;
@@ -245,8 +257,10 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 
 	if (settle_events_gather(l, &ev, &err) < 0 ||
 	    settle_spans_build(ev.v, ev.n, fleet_host_provider, (void *)f, a->to, &sp, &err) < 0 ||
+	    settle_eras_build(ev.terms, ev.nterms, configured, &eras, &err) < 0 ||
+	    (settle_spans_terms(&sp, &eras), 0) ||
 	    settle_traffic_gather(ctx->state_dir, a->from, a->to, &sp, &tr, &err) < 0 ||
-	    offline_of(ctx, a, f, &sp, &off, &noff, &err) < 0) {
+	    offline_of(ctx, a, &eras, &sp, &off, &noff, &err) < 0) {
 		cmd_berr(ctx, &err);
 		goto out;
 	}
@@ -258,8 +272,12 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 	in.ntraffic = tr.n;
 	in.offline = off;
 	in.noffline = noff;
-	in.providers = pv;
-	in.nproviders = f->nproviders;
+	if (ev.nterms && !json_equal(configured, (json_t *)ev.terms[ev.nterms - 1].terms))
+		cmd_info(ctx, "the providers' terms in the manifests differ from those last applied:"
+			 " they count from the apply or reconcile that records them");
+	last = settle_era_at(&eras, a->to > a->from ? a->to - 1 : a->to);
+	in.providers = last->providers;	/* the holdbacks at the period's end */
+	in.nproviders = last->nproviders;
 	in.only_provider = a->provider;
 	if (!(out = settle_compute(&in, &err)) || vanished(a, recorded, &in, out, &err) < 0) {
 		cmd_berr(ctx, &err);
@@ -271,7 +289,8 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 			 " on its plans) not charged", sp.unsold, sp.unsold == 1 ? "" : "s");
 out:
 	free(off);
-	free(pv);
+	settle_eras_release(&eras);
+	json_decref(configured);
 	settle_traffics_release(&tr);
 	settle_spans_release(&sp);
 	settle_events_release(&ev);

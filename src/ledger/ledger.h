@@ -5,7 +5,8 @@
  * Every entry: seq (1, 2, ...), time (UTC, milliseconds, "2026-11-22T04:12:00.123Z"),
  * actor ("user@host", "timer" or "intake"), run id, git commit, kind
  * (run.start, change.intent, change.result, run.end, lock.break,
- * report.rejected, instance.gone, key.rotate), target (server), object (address), action, before,
+ * report.rejected, instance.gone, instance.moved, terms, key.rotate,
+ * settlement, settlement.amend), target (server), object (address), action, before,
  * after (JSON or NULL), result ("ok", "failed", "stale", "not-attempted",
  * "rejected", ... or NULL), error (or NULL), prev_hash and hash, where
  *   hash = SHA-256(prev_hash || canonical JSON of the entry without hashes)
@@ -33,6 +34,11 @@
  *     server, object the address of a sold instance that the run's
  *     observation no longer holds (deleted outside berth), action "gone",
  *     result "ok"; see settle/spans.h.
+ *   instance.moved (the same): object the address of a sold instance a
+ *     cluster holds on another member than settlement's (Incus moved it),
+ *     action "move", after {"from", "to"}.
+ *   terms (the same, when they changed): object "terms", action
+ *     "record", after the providers' terms (settle/terms.h).
  *   key.rotate (`berth key rotate`, written before berth's new key is
  *     used): object "berth/key", action "rotate", before and after
  *     {"fingerprint", "certificate"} of the old and the new certificate;

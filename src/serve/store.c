@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "serve/store.h"
+#include "util/clock.h"
 #include "util/statedb.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -524,6 +525,42 @@ store_online(const char *state_dir, const char *host, int64_t from_ms, int64_t t
 	sqlite3_close(db);
 	*out = v;
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_online_since(const char *state_dir, int64_t *since_ms, struct berr *err)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t made;
+	int rc;
+
+	*since_ms = INT64_MAX;
+	if (statedb_open_ro(state_dir, "agent_online", &db, err) < 0)
+		return -1;
+	if (!db)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT applied_at FROM schema_version WHERE name ="
+			       " '003-agent-online.sql'), (SELECT min(from_ms) FROM agent_online)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_fail(db, err, "reading agent_online");
+		sqlite3_close(db);
+		return -1;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *at = (const char *)sqlite3_column_text(st, 0);
+
+		if (at && clock_parse_rfc3339(at, &made) == 0)
+			*since_ms = made;
+		if (sqlite3_column_type(st, 1) == SQLITE_INTEGER &&
+		    sqlite3_column_int64(st, 1) < *since_ms)
+			*since_ms = sqlite3_column_int64(st, 1);
+	} else {
+		db_fail(db, err, "reading agent_online");
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int

@@ -126,6 +126,14 @@ int store_online(const char *state_dir, const char *host, int64_t from_ms,
 		 struct berr *err);
 
 /*
+ * Since when agent_online knows: the earlier of when its table was made
+ * (an upgrade) and the first interval it was filled with from the
+ * history. Before then nobody knows whether an agent was online. INT64_MAX
+ * when there is no database yet.
+ */
+int store_online_since(const char *state_dir, int64_t *since_ms, struct berr *err);
+
+/*
  * Traffic for settlement, over the hours from from_hour to before to_hour
  * ("2026-11-01T00"). store_traffic_totals: fn gets each (host, project,
  * instance) with traffic and its rx + tx bytes over all those hours (one

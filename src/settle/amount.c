@@ -108,20 +108,25 @@ amount_accrue(struct amount *a, int64_t price, enum cycle c, int64_t anchor,
 }
 
 void
-amount_split(int64_t gross, uint32_t share_bp, int64_t *share, int64_t *fee)
+amount_split_exact(int64_t gross, amount_u128 share_x, int64_t *share, int64_t *fee)
 {
-	/* gross * bp < 2^63 * 2^14: in 128 bits */
-	amount_u128 s = (amount_u128)(uint64_t)gross * share_bp;
-	amount_u128 f = (amount_u128)(uint64_t)gross * (10000 - share_bp);
+	/* gross * 10000 < 2^63 * 2^14: in 128 bits */
+	amount_u128 s = share_x, f = (amount_u128)(uint64_t)gross * 10000 - share_x;
 	int64_t sf = (int64_t)(s / 10000), ff = (int64_t)(f / 10000);
 	amount_u128 sr = s % 10000, fr = f % 10000;
 
 	if (sf + ff < gross) {	/* one minor unit is left over */
-		if (sr > fr || (sr == fr && share_bp >= 5000))
+		if (sr > fr || (sr == fr && s >= f))
 			sf++;
 		else
 			ff++;
 	}
 	*share = sf;
 	*fee = ff;
+}
+
+void
+amount_split(int64_t gross, uint32_t share_bp, int64_t *share, int64_t *fee)
+{
+	amount_split_exact(gross, (amount_u128)(uint64_t)gross * share_bp, share, fee);
 }

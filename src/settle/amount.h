@@ -57,4 +57,11 @@ int amount_accrue(struct amount *a, int64_t price, enum cycle c, int64_t anchor,
  */
 void amount_split(int64_t gross, uint32_t share_bp, int64_t *share, int64_t *fee);
 
+/*
+ * The same for a share given exactly in ten-thousandths of a minor unit
+ * (share_x / 10000 minor units: the sum of lines times their shares in
+ * basis points), share_x <= gross * 10000.
+ */
+void amount_split_exact(int64_t gross, amount_u128 share_x, int64_t *share, int64_t *fee);
+
 #endif

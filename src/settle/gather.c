@@ -82,6 +82,25 @@ str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* A terms entry: its after, from its time on. */
+static int
+on_terms(struct settle_events *e, const json_t *entry)
+{
+	const json_t *after = json_object_get(entry, "after");
+	int64_t ms;
+
+	if (!json_is_object(after) ||
+	    clock_parse_rfc3339(str(entry, "time") ? str(entry, "time") : "", &ms) < 0)
+		return 0;
+	json_array_append(e->keep, (json_t *)entry);
+	if (e->nterms == e->aterms) {
+		e->aterms = e->aterms ? e->aterms * 2 : 16;
+		e->terms = xreallocarray(e->terms, e->aterms, sizeof(*e->terms));
+	}
+	e->terms[e->nterms++] = (struct settle_terms){ ms / 1000, after };
+	return 0;
+}
+
 static int
 on_entry(void *ctx, const json_t *entry)
 {
@@ -93,7 +112,10 @@ on_entry(void *ctx, const json_t *entry)
 	int64_t ms;
 	int cluster;
 
-	if (!kind || (strcmp(kind, "change.result") && strcmp(kind, "instance.gone")))
+	if (kind && !strcmp(kind, "terms"))
+		return on_terms(e, entry);
+	if (!kind || (strcmp(kind, "change.result") && strcmp(kind, "instance.gone") &&
+		      strcmp(kind, "instance.moved")))
 		return 0;
 	if (!object || !action || strcmp(str(entry, "result") ? str(entry, "result") : "", "ok") ||
 	    clock_parse_rfc3339(str(entry, "time") ? str(entry, "time") : "", &ms) < 0 ||
@@ -150,6 +172,7 @@ void
 settle_events_release(struct settle_events *e)
 {
 	free(e->v);
+	free(e->terms);
 	json_decref(e->keep);
 	memset(e, 0, sizeof(*e));
 }

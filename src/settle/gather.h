@@ -8,12 +8,16 @@
  *   - one whose after is the instance (a create, an update, a panel's
  *     stamp) and holds a sold snapshot: a start on its host (the server,
  *     or for a cluster the member of after.location);
- *   - a move: from after.from to after.to at the entry's time;
+ *   - a move: from after.from to after.to at the entry's time; and an
+ *     instance.moved entry (a move Incus made itself inside a cluster, as
+ *     an evacuation does; seen by the next apply or reconcile) the same;
  *   - a delete, and an instance.gone entry (deleted outside berth, as a
  *     panel deletes what it sold; seen by the next apply or reconcile):
  *     an end at the entry's time on the server (for a cluster, wherever
  *     the instance is).
  * The instance is NAME, or P/NAME in another project than "default".
+ *
+ * And the providers' terms, from the "terms" entries (terms.h).
  */
 #ifndef BERTH_SETTLE_GATHER_H
 #define BERTH_SETTLE_GATHER_H
@@ -24,12 +28,15 @@
 
 #include "ledger/ledger.h"
 #include "settle/spans.h"
+#include "settle/terms.h"
 #include "util/err.h"
 
 struct settle_events {
 	struct settle_event *v;
 	size_t n, alloc;
-	json_t *keep;		/* what the events point into */
+	struct settle_terms *terms;	/* in seq order */
+	size_t nterms, aterms;
+	json_t *keep;		/* what the events and terms point into */
 };
 
 /*

@@ -152,7 +152,7 @@ settle_spans_build(const struct settle_event *ev, size_t n,
 			out->snaps[out->nsnaps++] = snap;
 			sp = span_add(out);
 			*sp = (struct settle_span){ e->instance, e->host, provider_of(arg, e->host),
-						    snap, snap->placed_at, -1, 0 };
+						    snap, snap->placed_at, -1, 0, NULL };
 			json_object_set_new(open, e->instance, json_integer((json_int_t)(out->n - 1)));
 			break;
 		case SETTLE_MOVE:
@@ -164,7 +164,7 @@ settle_spans_build(const struct settle_event *ev, size_t n,
 			sold = sp->snap;
 			next = span_add(out);	/* sp may have moved */
 			*next = (struct settle_span){ e->instance, e->host, provider_of(arg, e->host),
-						      sold, e->time, -1, 0 };
+						      sold, e->time, -1, 0, NULL };
 			json_object_set_new(open, e->instance, json_integer((json_int_t)(out->n - 1)));
 			break;
 		case SETTLE_END:
@@ -194,12 +194,12 @@ fail:
 }
 
 json_t *
-settle_gone(const struct settle_spans *s, const json_t *observed,
+settle_drift(const struct settle_spans *s, const json_t *observed,
 	    const char *(*server_of)(void *arg, const char *host, int *is_cluster), void *arg)
 {
 	const json_t *servers = json_object_get(observed, "servers"), *srv, *err, *v;
 	json_t *gone = json_array();
-	const char *name, *slash, *server, *vn, *vp;
+	const char *name, *slash, *server, *vn, *vp, *loc, *to;
 	struct buf project = BUF_INIT, address = BUF_INIT;
 	size_t i, j;
 	int cluster, found;
@@ -220,20 +220,29 @@ settle_gone(const struct settle_spans *s, const json_t *observed,
 		else
 			buf_addstr(&project, "default");
 		found = 0;
+		to = NULL;
 		json_array_foreach(json_object_get(srv, "instances"), j, v) {
 			vn = json_string_value(json_object_get(v, "name"));
 			vp = json_string_value(json_object_get(v, "project"));
-			if (vn && !strcmp(vn, name) && !strcmp(vp && *vp ? vp : "default", project.buf))
-				found = 1;
+			if (!vn || strcmp(vn, name) || strcmp(vp && *vp ? vp : "default", project.buf))
+				continue;
+			found = 1;
+			loc = json_string_value(json_object_get(v, "location"));
+			if (cluster && loc && *loc && strcmp(loc, "none") && strcmp(loc, sp->host))
+				to = loc;
 		}
-		if (found)
+		if (found && !to)
 			continue;
 		buf_reset(&address);
 		buf_addf(&address, "%s/%s/instance/%s", cluster ? "cluster" : "host", server, name);
 		if (slash)
 			buf_addf(&address, "?project=%s", project.buf);
-		json_array_append_new(gone, json_pack("{s:s, s:s, s:s, s:s}", "instance",
-			sp->instance, "host", sp->host, "server", server, "address", address.buf));
+		json_array_append_new(gone, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
+			to ? "moved" : "gone", "instance", sp->instance, "host", sp->host,
+			"server", server, "address", address.buf));
+		if (to)
+			json_object_set_new(json_array_get(gone, json_array_size(gone) - 1), "to",
+					    json_string(to));
 	}
 	buf_release(&project);
 	buf_release(&address);

@@ -62,16 +62,20 @@ int settle_spans_build(const struct settle_event *ev, size_t n,
 void settle_spans_release(struct settle_spans *s);
 
 /*
- * The sold instances of s still open that the observation of their server
- * no longer holds: deleted outside berth, as a panel deletes what it sold.
- * server_of(arg, host, &is_cluster) names the server a host is observed
- * through (the host, or its cluster), NULL when unknown; a server that was
- * not observed, or observed with an error, tells nothing. A JSON array of
- * {"instance", "host", "server", "address"} (address as the plan writes
- * it: host/S/instance/NAME or cluster/C/instance/NAME, ?project=P outside
- * the default project); caller json_decref()s.
+ * What the servers did to the sold instances of s still open, outside
+ * berth: an instance the observation of its server no longer holds was
+ * deleted (as a panel deletes what it sold): "gone"; one a cluster holds
+ * on another member than its span's (Incus moved it, as an evacuation
+ * does) was moved there: "moved". server_of(arg, host, &is_cluster) names
+ * the server a host is observed through (the host, or its cluster), NULL
+ * when unknown; a server that was not observed, or observed with an
+ * error, tells nothing. A JSON array of {"event": "gone" | "moved",
+ * "instance", "host", "server", "address"} and, for a move, "to" (the
+ * member); address as the plan writes it (host/S/instance/NAME or
+ * cluster/C/instance/NAME, ?project=P outside the default project);
+ * caller json_decref()s.
  */
-json_t *settle_gone(const struct settle_spans *s, const json_t *observed,
+json_t *settle_drift(const struct settle_spans *s, const json_t *observed,
 		    const char *(*server_of)(void *arg, const char *host, int *is_cluster),
 		    void *arg);
 

@@ -2,7 +2,7 @@
  * statement.c - statements per provider and currency (statement.h).
  *
  * Every span and every traffic delta becomes pieces keyed by (provider,
- * currency, instance, host, kind, plan version) with an exact amount; the
+ * currency, instance, host, kind, plan version, share) with an exact amount; the
  * pieces are sorted by key and merged into lines, each rounded once.
  */
 #include <inttypes.h>
@@ -30,6 +30,7 @@ struct piece {
 	const char *instance;
 	const char *host;
 	enum line_kind kind;
+	uint32_t share_bp;		/* the provider's, during it */
 	uint64_t count;			/* seconds, or bytes for traffic */
 	struct amount amount;
 };
@@ -41,7 +42,7 @@ struct pieces {
 
 static struct piece *
 piece_add(struct pieces *p, const char *provider, const struct settle_snapshot *snap,
-	  const char *instance, const char *host, enum line_kind kind)
+	  const char *instance, const char *host, enum line_kind kind, uint32_t share_bp)
 {
 	struct piece *x;
 
@@ -55,6 +56,7 @@ piece_add(struct pieces *p, const char *provider, const struct settle_snapshot *
 	x->instance = instance;
 	x->host = host;
 	x->kind = kind;
+	x->share_bp = share_bp;
 	x->count = 0;
 	x->amount = (struct amount)AMOUNT_ZERO;
 	return x;
@@ -72,7 +74,9 @@ piece_cmp(const void *a, const void *b)
 		return c;
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
-	return strcmp(x->snap->plan_version, y->snap->plan_version);
+	if ((c = strcmp(x->snap->plan_version, y->snap->plan_version)))
+		return c;
+	return x->share_bp < y->share_bp ? -1 : x->share_bp > y->share_bp;
 }
 
 static int
@@ -125,6 +129,26 @@ wanted(const struct settle_input *in, const char *provider)
 	return !in->only_provider || !strcmp(in->only_provider, provider);
 }
 
+static const struct settle_provider *
+provider_of(const struct settle_input *in, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < in->nproviders; i++)
+		if (!strcmp(in->providers[i].name, name))
+			return &in->providers[i];
+	return NULL;
+}
+
+/* The provider's share during span s. */
+static uint32_t
+share_of(const struct settle_input *in, const struct settle_span *s)
+{
+	const struct settle_provider *pv = s->terms ? s->terms : provider_of(in, s->provider);
+
+	return pv ? pv->share_bp : 0;
+}
+
 static int
 spans(const struct settle_input *in, const struct settle_offline *off, size_t noff,
       struct pieces *p, struct berr *err)
@@ -151,8 +175,9 @@ spans(const struct settle_input *in, const struct settle_offline *off, size_t no
 			;
 		for (k = j; k < noff && !strcmp(off[k].host, s->host); k++)
 			;
-		u = piece_add(p, s->provider, s->snap, s->instance, s->host, KIND_USAGE);
-		o = piece_add(p, s->provider, s->snap, s->instance, s->host, KIND_OFFLINE);
+		u = piece_add(p, s->provider, s->snap, s->instance, s->host, KIND_USAGE,
+			      share_of(in, s));
+		o = piece_add(p, s->provider, s->snap, s->instance, s->host, KIND_OFFLINE, 0);
 		if (accrue_span(s, from, to, off + j, k - j, u, o) < 0)
 			return berr_set(err, "instance \"%s\": an amount does not fit", s->instance);
 	}
@@ -270,7 +295,7 @@ traffic(const struct settle_input *in, struct pieces *p, struct berr *err)
 		if (!over || d[i].time < in->from || d[i].time >= in->to)
 			continue;
 		x = piece_add(p, d[i].span->provider, sn, d[i].t->instance, d[i].t->host,
-			      KIND_TRAFFIC);
+			      KIND_TRAFFIC, share_of(in, d[i].span));
 		x->count = over;
 		if (sn->overage < 0 ||
 		    amount_add_ratio(&x->amount, (amount_u128)(uint64_t)sn->overage * over,
@@ -319,28 +344,20 @@ set_hash(json_t *st)
 	free(text);
 }
 
-static const struct settle_provider *
-provider_of(const struct settle_input *in, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < in->nproviders; i++)
-		if (!strcmp(in->providers[i].name, name))
-			return &in->providers[i];
-	return NULL;
-}
-
-/* Close the statement st: totals, the split, payable_after, the hash. */
+/*
+ * Close the statement st: totals, the split (share_x: the sum of its lines
+ * times their shares, in ten-thousandths), payable_after, the hash.
+ */
 static int
 close_statement(const struct settle_input *in, json_t *st, int64_t gross, int64_t offline,
-		int exp, struct berr *err)
+		amount_u128 share_x, int exp, struct berr *err)
 {
 	const struct settle_provider *pv = provider_of(in, json_string_value(
 		json_object_get(st, "provider")));
 	int64_t share, fee, payable;
 	char when[40];
 
-	amount_split(gross - offline, pv ? pv->share_bp : 0, &share, &fee);
+	amount_split_exact(gross - offline, share_x, &share, &fee);
 	fee = gross - share;
 	payable = in->to + (pv ? pv->holdback : 0);
 	if (payable > CALENDAR_MAX_TIME)
@@ -372,6 +389,7 @@ line_json(const struct piece *x, int64_t minor, int exp)
 			    json_integer((json_int_t)x->count));
 	json_object_set_new(l, "amount_minor", json_integer(minor));
 	json_object_set_new(l, "amount", settle_decimal(minor, exp));
+	json_object_set_new(l, "share_bp", json_integer(x->share_bp));
 	return l;
 }
 
@@ -381,6 +399,7 @@ statements(const struct settle_input *in, struct pieces *p, struct berr *err)
 {
 	json_t *out = json_array(), *st = NULL;
 	int64_t gross = 0, offline = 0, minor;
+	amount_u128 share_x = 0;
 	int exp = 0;
 	size_t i = 0, j;
 
@@ -402,7 +421,7 @@ statements(const struct settle_input *in, struct pieces *p, struct berr *err)
 		if (st && (strcmp(json_string_value(json_object_get(st, "provider")), line.provider) ||
 			   strcmp(json_string_value(json_object_get(st, "currency")),
 				  line.snap->currency))) {
-			if (close_statement(in, st, gross, offline, exp, err) < 0)
+			if (close_statement(in, st, gross, offline, share_x, exp, err) < 0)
 				goto fail;
 			st = NULL;
 		}
@@ -411,6 +430,7 @@ statements(const struct settle_input *in, struct pieces *p, struct berr *err)
 				       line.snap->currency, "lines");
 			json_array_append_new(out, st);
 			gross = offline = 0;
+			share_x = 0;
 			exp = currency_exponent(line.snap->currency);
 		}
 		json_array_append_new(json_object_get(st, "lines"), line_json(&line, minor, exp));
@@ -418,8 +438,9 @@ statements(const struct settle_input *in, struct pieces *p, struct berr *err)
 			goto too_big;
 		if (line.kind == KIND_OFFLINE)
 			offline += minor;
+		share_x += (amount_u128)(uint64_t)minor * line.share_bp;
 	}
-	if (st && close_statement(in, st, gross, offline, exp, err) < 0)
+	if (st && close_statement(in, st, gross, offline, share_x, exp, err) < 0)
 		goto fail;
 	return out;
 too_big:
@@ -492,7 +513,7 @@ settle_empty(const struct settle_input *in, const char *provider, const char *cu
 		return NULL;
 	}
 	st = json_pack("{s:s, s:s, s:[]}", "provider", provider, "currency", currency, "lines");
-	if (close_statement(in, st, 0, 0, exp, err) < 0) {
+	if (close_statement(in, st, 0, 0, 0, exp, err) < 0) {
 		json_decref(st);
 		return NULL;
 	}

@@ -21,10 +21,14 @@
  *            settle_traffic for their date).
  * One line per (instance, host, kind, plan version): its exact amount is
  * rounded once, half to even; a statement's gross is the sum of its
- * rounded lines. provider_share = the provider's share_bp of the gross
- * less the offline lines, by largest remainder; platform_fee = gross -
- * provider_share. The platform's own hosts (provider "platform") make a
- * statement with a share of 0.
+ * rounded lines. Each usage and traffic line carries the provider's share
+ * (share_bp) in force during its span (span->terms: a span is paid by one
+ * set of terms; terms.h cuts spans where they change), an offline line a
+ * share of 0. provider_share = the sum of each line times its share,
+ * rounded once by largest remainder against the rest of the gross less
+ * the offline lines; platform_fee = gross - provider_share. The
+ * platform's own hosts (provider "platform") make a statement with a
+ * share of 0.
  *
  * Times are seconds since the epoch, UTC; spans and offline intervals are
  * [from, to).
@@ -61,6 +65,9 @@ struct settle_span {
 	const struct settle_snapshot *snap;
 	int64_t from, to;
 	int open;			/* still there at to (spans.h) */
+	const struct settle_provider *terms;	/* the provider's terms during
+						   the span (terms.h); NULL:
+						   in's providers' */
 };
 
 /* A host's agent offline. */
@@ -99,7 +106,10 @@ struct settle_input {
 	size_t noffline;
 	const struct settle_traffic *traffic;
 	size_t ntraffic;
-	const struct settle_provider *providers;	/* a provider not here: share 0 */
+	const struct settle_provider *providers;	/* terms of spans without
+							   their own, and every
+							   holdback; a provider
+							   not here: 0 */
 	size_t nproviders;
 	const char *only_provider;	/* NULL: every provider */
 };
@@ -107,7 +117,8 @@ struct settle_input {
 /*
  * The statements of in, as a JSON array sorted by provider and currency,
  * each {"provider", "currency", "lines": [{"instance", "host", "plan",
- * "plan_version", "kind", "seconds" | "bytes", "amount_minor", "amount"}],
+ * "plan_version", "kind", "seconds" | "bytes", "amount_minor", "amount",
+ * "share_bp"}],
  * "gross_minor", "gross", "provider_share_minor", "provider_share",
  * "platform_fee_minor", "platform_fee", "payable_after", "hash"}; amounts
  * are integers of minor units and decimal strings ("12.34"), never

@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(config);
 		return 0;
 	}
-	sp = (struct settle_span){ "i", "h", "acme", &s, s.placed_at, s.placed_at + 40 * 86400LL, 1 };
+	sp = (struct settle_span){ "i", "h", "acme", &s, s.placed_at, s.placed_at + 40 * 86400LL, 1, NULL };
 	tr = (struct settle_traffic){ "i", "h", s.placed_at + 86400, (uint64_t)1 << 40, 3600 };
 	off = (struct settle_offline){ "h", s.placed_at + 3600, s.placed_at + 7200 };
 	in.from = s.placed_at + 86400 * 3;

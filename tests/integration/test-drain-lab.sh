@@ -6,7 +6,9 @@
 # the stopped one stopped, one ledger entry per move, the host empty, and
 # a second plan with no changes. A cluster member is
 # cordoned (scheduler.instance=manual), drained (moves inside the
-# cluster), and made active again (the key cleared). The target daemon is
+# cluster), and made active again (the key cleared). Incus's own
+# evacuation of a member is recorded as moves by the next reconcile, and
+# settled so. The target daemon is
 # killed during a move: the instance stays on its source, running, and the
 # next run finishes the move.
 . "$(dirname "$0")/lib.sh"
@@ -140,6 +142,38 @@ done
 has_entry "the interruption of a running one is measured" '.action == "move" and .object == "host/lab-1/instance/web-1" and (.after.interruption_ms | type) == "number"'
 has_entry "a stopped one had none" '.action == "move" and .object == "host/lab-1/instance/web-3" and .after.interruption_ms == null and .result == "ok"'
 expect "a second plan: nothing to do" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
+
+# Incus moves instances itself when a member is evacuated: the next
+# reconcile records each move (instance.moved), so that settlement pays
+# each member's provider its seconds; a restore moves them back.
+li() { INCUS_DIR=$(var lab-c1 DIR) INCUS_CONF="$T/incus-client" incus "$@"; }
+secs() { date -u -d "$1" +%s; }
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+after() { [ "$(date +%s)" -gt "$1" ]; }
+X=$(where db-2)
+case $X in lab-c2) Y=lab-c3 ;; *) Y=lab-c2 ;; esac
+E0=$(date +%s)
+seq1=$(ledger_head)
+li cluster evacuate "$X" --action migrate --force >/dev/null && pass "evacuate $X" || fail "evacuate $X"
+[ "$(where db-2)" = "$Y" ] && pass "Incus moved db-2 to $Y" || fail "db-2 on $(where db-2)"
+expect "reconcile after the evacuation" 0 "$BERTH" --repo "$R" reconcile
+has "it says what the cluster moved" "$T/err" "cluster/$LAB_CLUSTER/instance/db-2: moved from $X to $Y (by the cluster); recorded"
+entries_after "$seq1" --kind instance.moved
+has_entry "an instance.moved entry" ".object == \"cluster/$LAB_CLUSTER/instance/db-2\" and .after.from == \"$X\" and .after.to == \"$Y\""
+E=$(secs "$(jq -r "select(.object == \"cluster/$LAB_CLUSTER/instance/db-2\") | .time" "$T/entries")")
+expect "another reconcile" 0 "$BERTH" --repo "$R" reconcile
+entries_after "$seq1" --kind instance.moved
+[ "$(grep -c 'instance/db-2"' "$T/entries")" = 1 ] && pass "the move is recorded once" || fail "moves: $(cat "$T/entries")"
+wait_for 30 "a second after the move was recorded" after "$E"
+TOE=$(date +%s)
+expect "settle across the evacuation" 0 "$BERTH" --repo "$R" --format json settle --from "$(iso "$E0")" --to "$(iso "$TOE")"
+jq_true "[.statements[].lines[] | select(.instance == \"db-2\") | [.host, .seconds]] | sort == ([[\"$X\", $((E - E0))], [\"$Y\", $((TOE - E))]] | sort)" "$T/out" &&
+	pass "db-2: $((E - E0)) s on $X, $((TOE - E)) s on $Y" || fail "db-2: $(jq -c '[.statements[].lines[] | select(.instance == "db-2")]' "$T/out")"
+li cluster restore "$X" --force >/dev/null && pass "restore $X" || fail "restore $X"
+[ "$(where db-2)" = "$X" ] && pass "db-2 is back on $X" || fail "db-2 on $(where db-2)"
+expect "reconcile after the restore" 0 "$BERTH" --repo "$R" reconcile
+has "it records the move back" "$T/err" "cluster/$LAB_CLUSTER/instance/db-2: moved from $Y to $X (by the cluster); recorded"
+expect "a plan after the restore: nothing to do" 0 "$BERTH" --repo "$R" plan --detailed-exitcode
 
 # The target dies during a move: the instance stays on its source, running;
 # the next run, with the target back, finishes the move. web-2 is made big

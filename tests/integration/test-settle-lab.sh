@@ -7,12 +7,15 @@
 # nothing of the platform; CSV has a row per line; list and show read the
 # ledger. Draining lab-1 moves its instance to lab-2: ACME is paid its
 # seconds before the move, the platform those after. A changed revenue
-# share makes a re-settle differ, and --amend records a correction. A
-# panel's sale deleted outside berth is recorded gone by the next
-# reconcile and charged until then. Once lab-1 has an agent, its seconds
-# before the agent's first report are offline, charged but not paid. A
-# panel's sale on a metered plan sends traffic that lab-2's agent counts:
-# the bytes beyond the allowance are charged at the overage price.
+# share counts from the apply that records it, never before. A panel's
+# sale deleted outside berth is recorded gone by the next reconcile and
+# charged until then. Once lab-1 has an agent, its seconds before the
+# agent's first report are offline, charged but not paid; a report that
+# arrives late from the agent's spool makes a re-settle differ, and
+# --amend records a correction. When lab-1 changes hands, ACME keeps what
+# it earned before. A panel's sale on a metered plan sends traffic that
+# lab-2's agent counts: the bytes beyond the allowance are charged at the
+# overage price.
 . "$(dirname "$0")/lib.sh"
 
 needs_lab
@@ -81,7 +84,7 @@ cp "$T/out" "$T/first.json"
 S1=$((TO - P1)) S2=$((TO - P2))
 jq_true "[.statements[] | {provider, currency}] == [{provider: \"acme\", currency: \"EUR\"}, {provider: \"platform\", currency: \"EUR\"}]" "$T/out" &&
 	pass "one statement per provider" || fail "statements: $(jq -c '[.statements[] | {provider, currency}]' "$T/out")"
-jq_true ".statements[0].lines == [{instance: \"i1\", host: \"lab-1\", plan: \"second\", plan_version: .statements[0].lines[0].plan_version, kind: \"usage\", seconds: $S1, amount_minor: $((S1 * 100)), amount: \"$S1.00\"}]" "$T/out" &&
+jq_true ".statements[0].lines == [{instance: \"i1\", host: \"lab-1\", plan: \"second\", plan_version: .statements[0].lines[0].plan_version, kind: \"usage\", seconds: $S1, amount_minor: $((S1 * 100)), amount: \"$S1.00\", share_bp: 7000}]" "$T/out" &&
 	pass "i1 on lab-1: a euro a second for $S1 s" || fail "acme lines: $(jq -c '.statements[0].lines' "$T/out")"
 jq_true ".statements[1].lines[0].seconds == $S2 and .statements[1].lines[0].amount_minor == $((S2 * 100))" "$T/out" &&
 	pass "i2 on lab-2: $S2 s" || fail "platform lines: $(jq -c '.statements[1].lines' "$T/out")"
@@ -133,17 +136,20 @@ jq_true "[.statements[0].lines[] | select(.instance == \"i1\") | .seconds] == [$
 jq_true "[.statements[1].lines[] | select(.instance == \"i1\") | .host, .seconds] == [\"lab-2\", $((TO2 - MS))]" "$T/out" &&
 	pass "the platform those after" || fail "platform after the move: $(jq -c '.statements[1].lines' "$T/out")"
 
-# A changed share: the first window differs; --amend records a correction.
+# A changed share counts from the apply that records it: the first window
+# keeps its 70%.
 provider 60%
 commit "$R" share
-expect "re-settle with another share" 1 b settle "${W[@]}"
-has "it says the inputs changed" "$T/err" "the inputs changed since ledger entry $SEQ"
-has "and shows the difference" "$T/out" "differs from what is recorded: gross +0, provider share -$((S1 * 10))"
-expect "--amend" 0 b --format json settle "${W[@]}" --amend
-jq_true '.statements[0].recorded.status == "amended"' "$T/out" && pass "amended" ||
-	fail "amend: $(jq -c '.statements[0].recorded' "$T/out")"
-entries_after 0 --kind settlement.amend
-has_entry "the correction names the first" ".after.amends == $SEQ and .after.difference.gross_minor == 0 and .after.difference.provider_share_minor < 0"
+expect "settle before the new share is applied" 0 b settle "${W[@]}"
+has "it says the new terms are not applied yet" "$T/err" "differ from those last applied"
+expect "apply records the new terms" 0 b apply --auto-approve
+has "it says so" "$T/err" "the providers' terms changed: recorded, in force from now on"
+entries_after 0 --kind terms
+[ "$(wc -l < "$T/entries")" = 2 ] && pass "two terms entries" || fail "terms entries: $(cat "$T/entries")"
+has_entry "the second has ACME at 60%" '.after.providers.acme.revenue_share_bp == 6000 and .after.hosts["lab-1"] == "acme"'
+expect "re-settle the first window" 0 b --format json settle "${W[@]}"
+jq_true '[.statements[].recorded.status] == ["unchanged", "unchanged"]' "$T/out" &&
+	pass "a share changed later changes nothing before it" || fail "re-settle: $(jq -c '[.statements[].recorded]' "$T/out")"
 # A panel sells panel-1 on the plan's profile and deletes it later:
 # reconcile stamps it, then records it gone; it is charged in between.
 li() { INCUS_DIR=$(var lab-2 DIR) INCUS_CONF="$T/incus-client" incus "$@"; }
@@ -182,40 +188,71 @@ expect "apply places i3 on lab-1" 0 b apply --auto-approve
 P3=$(secs "$(placed i3 lab-1)")
 PORT=$((20000 + RANDOM % 20000))
 URL=http://127.0.0.1:$PORT
+# report HOST: one report of HOST's agent to the berth serve at $URL.
+report() { "$BERTH" agent once --host "$1" --key "$T/$1.key" --server "$URL" \
+	--incus "unix://$(var "$1" SOCKET)" --spool "$T/spool-$1"; }
+# lab-1's agent reports while berth serve is not running: the report
+# stays in its spool. Until it arrives, lab-1 was offline all along.
+expect "the agent of lab-1 reports to no one" 1 report lab-1
+C=$(date +%s)
+ls "$T/spool-lab-1"/r-*.json >/dev/null 2>&1 && pass "the report is spooled" || fail "nothing spooled"
+wait_for 30 "two seconds after the report was collected" after "$((C + 1))"
+TO4=$(date +%s)
+W4=(--from "$(iso "$P3")" --to "$(iso "$TO4")")
+expect "settle i3's window before the report arrives" 0 b --format json settle "${W4[@]}"
+jq_true "[.statements[] | select(.provider == \"acme\") | .lines[] | select(.instance == \"i3\") | [.kind, .seconds]] == [[\"offline\", $((TO4 - P3))]]" "$T/out" &&
+	pass "i3: offline all along, $((TO4 - P3)) s" || fail "i3: $(jq -c '[.statements[].lines[] | select(.instance == "i3")]' "$T/out")"
+SEQ4=$(jq '[.statements[] | select(.provider == "acme")][0].recorded.seq' "$T/out")
 b serve --listen "127.0.0.1:$PORT" >"$T/serve.log" 2>&1 &
 SERVE=$!
 test_cleanup() { kill "$SERVE" 2>/dev/null || true; }
 serving() { curl -sf "$URL/healthz" >/dev/null 2>&1 || gone "$SERVE"; }
 wait_for 60 "berth serve answers" serving
-wait_for 30 "a second after i3 was placed" after "$P3"
-# report HOST: one report of HOST's agent to the berth serve at $URL.
-report() { "$BERTH" agent once --host "$1" --key "$T/$1.key" --server "$URL" \
-	--incus "unix://$(var "$1" SOCKET)" --spool "$T/spool-$1"; }
-expect "the agent of lab-1 reports" 0 report lab-1
+expect "the agent of lab-1 delivers its spool" 0 report lab-1
 ON_MS=$(sqlite3 "$BERTH_STATE/berth.db" "SELECT min(from_ms) FROM agent_online WHERE host = 'lab-1'")
 [ -n "$ON_MS" ] && pass "agent_online has lab-1 from $ON_MS" || fail "agent_online has no lab-1"
 ON=$(( (ON_MS + 999) / 1000 ))
-wait_for 30 "a second after the report" after "$ON"
-TO4=$(date +%s)
-expect "settle across the report" 0 b --format json settle --from "$(iso "$P3")" --to "$(iso "$TO4")"
-jq_true "[.statements[] | select(.provider == \"acme\") | .lines[] | select(.instance == \"i3\") | [.kind, .seconds, .amount_minor]] == [[\"usage\", $((TO4 - ON)), $(((TO4 - ON) * 100))], [\"offline\", $((ON - P3)), $(((ON - P3) * 100))]]" "$T/out" &&
-	pass "i3: $((ON - P3)) s offline before the report, $((TO4 - ON)) s of usage after" ||
+[ "$ON" -le "$C" ] && pass "online from when the late report was collected" || fail "online from $ON, after $C"
+expect "re-settle after the late report" 1 b --format json settle "${W4[@]}"
+has "it says the inputs changed" "$T/err" "the inputs changed since ledger entry $SEQ4"
+jq_true '[.statements[] | select(.provider == "acme") | .recorded.status] == ["differs"]' "$T/out" &&
+	pass "ACME's statement differs" || fail "re-settle: $(jq -c '[.statements[] | {provider, recorded}]' "$T/out")"
+expect "--amend" 0 b --format json settle "${W4[@]}" --amend
+jq_true '[.statements[] | select(.provider == "acme") | .recorded.status] == ["amended"]' "$T/out" &&
+	pass "amended" || fail "amend: $(jq -c '[.statements[] | {provider, recorded}]' "$T/out")"
+entries_after 0 --kind settlement.amend
+has_entry "the correction names the first and pays ACME its share of the online seconds" \
+	".after.amends == $SEQ4 and .after.difference.gross_minor == 0 and .after.difference.provider_share_minor == $(((TO4 - ON) * 60))"
+expect "settle i3's window again" 0 b --format json settle "${W4[@]}"
+jq_true '[.statements[].recorded.status] | all(. == "unchanged")' "$T/out" &&
+	pass "unchanged since the amendment" || fail "again: $(jq -c '[.statements[] | {provider, recorded}]' "$T/out")"
+jq_true "[.statements[] | select(.provider == \"acme\") | .lines[] | select(.instance == \"i3\") | [.kind, .seconds, .amount_minor]] | (map(select(.[0] == \"usage\")) == [[\"usage\", $((TO4 - ON)), $(((TO4 - ON) * 100))]]) and (map(select(.[0] == \"offline\") | .[1]) | add // 0) == $((ON - P3))" "$T/out" &&
+	pass "i3: $((ON - P3)) s offline before the report was collected, $((TO4 - ON)) s of usage after" ||
 	fail "i3: $(jq -c '[.statements[].lines[] | select(.instance == "i3")]' "$T/out")"
 jq_true "[.statements[] | select(.provider == \"acme\") | .provider_share_minor, .gross_minor] == [$(((TO4 - ON) * 60)), $(((TO4 - P3) * 100))]" "$T/out" &&
 	pass "ACME is paid its share (60% by now) of the usage only" ||
 	fail "acme: $(jq -c "[.statements[] | select(.provider == \"acme\")]" "$T/out")"
-# lab-1 changes hands: ACME's statement of the first window has no line
-# left; a re-settle says so, --amend records it as empty.
+# lab-1 changes hands: from the apply that records it, i3's seconds there
+# are the platform's; ACME keeps what it earned before.
 rm "$R/providers/acme/hosts.yaml"
 lab_host lab-1 'review: approved' 'state: active' 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
 	'storage_pools: [{name: incus, driver: dir}]' > "$R/lab-1.yaml"
 commit "$R" "lab-1 is the platform's"
-expect "re-settle after lab-1 changed hands" 1 b --format json settle "${W[@]}"
-jq_true '[.statements[] | select(.provider == "acme") | .lines, .gross_minor, .recorded.status] == [[], 0, "differs"]' "$T/out" &&
-	pass "ACME's statement is empty and differs" || fail "acme: $(jq -c '[.statements[] | select(.provider == "acme")]' "$T/out")"
-expect "--amend it" 0 b --format json settle "${W[@]}" --amend
-jq_true '[.statements[] | .provider, .recorded.status] == ["platform", "amended", "acme", "amended"]' "$T/out" &&
-	pass "both statements amended" || fail "amend: $(jq -c '[.statements[] | {provider, recorded}]' "$T/out")"
+expect "apply records lab-1 as the platform's" 0 b apply --auto-approve
+entries_after 0 --kind terms
+H=$(secs "$(tail -n 1 "$T/entries" | jq -r 'select(.after.hosts["lab-1"] == "platform") | .time')")
+wait_for 30 "a second after the change of hands" after "$H"
+TO6=$(date +%s)
+expect "settle across the change of hands" 0 b --format json settle --from "$(iso "$P3")" --to "$(iso "$TO6")"
+jq_true "[.statements[] | select(.provider == \"acme\") | .lines[] | select(.instance == \"i3\") | .seconds] | add == $((H - P3))" "$T/out" &&
+	pass "ACME is paid i3's $((H - P3)) s before the change" ||
+	fail "acme: $(jq -c '[.statements[] | select(.provider == "acme") | .lines[]]' "$T/out")"
+jq_true "[.statements[] | select(.provider == \"platform\") | .lines[] | select(.instance == \"i3\") | [.host, .kind, .seconds]] == [[\"lab-1\", \"usage\", $((TO6 - H))]]" "$T/out" &&
+	pass "the platform the $((TO6 - H)) s after" ||
+	fail "platform: $(jq -c '[.statements[] | select(.provider == "platform") | .lines[] | select(.instance == "i3")]' "$T/out")"
+expect "re-settle the first window" 0 b --format json settle "${W[@]}"
+jq_true '[.statements[].recorded.status] == ["unchanged", "unchanged"]' "$T/out" &&
+	pass "ACME keeps the first window" || fail "re-settle: $(jq -c '[.statements[] | {provider, recorded}]' "$T/out")"
 # Traffic beyond the allowance, counted by lab-2's agent: a panel's sale on
 # a plan with 1 byte included and 10.24 EUR per KiB beyond (a cent a byte)
 # sends ARP requests on a bridge of its own.

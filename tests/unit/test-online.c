@@ -19,6 +19,7 @@
 
 #include "ledger/ledger.h"
 #include "serve/store.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 #define W 120000	/* the smallest window */
@@ -307,7 +308,13 @@ test_migration_fills_from_history(void **state)
 	struct berr err;
 	sqlite3 *db;
 	char path[300], sql[300];
+	int64_t since, before = clock_now_ms();
 
+	/* a new database knows since it was made */
+	assert_int_equal(store_online_since(f->dir, &since, &err), 0);
+	assert_true(since <= before && since > before - 600000);
+	assert_int_equal(store_online_since("/nonexistent-berth-state", &since, &err), 0);
+	assert_true(since == INT64_MAX);
 	store_close(f->s);
 	f->s = NULL;
 	snprintf(path, sizeof(path), "%s/berth.db", f->dir);
@@ -326,6 +333,9 @@ test_migration_fills_from_history(void **state)
 	ledger_close(l);
 	EXPECT_ALL(f, "h1", 0, 30000 + 2 * W, 400000, 500000 + W);
 	EXPECT_ALL(f, "h2", 5, 5 + W);
+	/* known since the first interval taken from the history */
+	assert_int_equal(store_online_since(f->dir, &since, &err), 0);
+	assert_int_equal(since, 0);
 	/* And the intake goes on from there. */
 	if (store_open(f->dir, &f->s, &err) < 0)
 		fail_msg("%s", err.msg);

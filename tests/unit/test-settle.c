@@ -23,6 +23,7 @@
 #include "settle/calendar.h"
 #include "settle/spans.h"
 #include "settle/statement.h"
+#include "settle/terms.h"
 
 /* Seconds of a UTC date and time. */
 static int64_t
@@ -240,6 +241,11 @@ test_split(void **state)
 	assert_int_equal(s, 0);
 	amount_split(INT64_MAX, 3333, &s, &f);
 	assert_int_equal(s + f, INT64_MAX);
+	/* lines at several shares: 1 at 70% and 1 at 60%, 1.3 of 2 */
+	amount_split_exact(2, 13000, &s, &f);
+	assert_true(s == 1 && f == 1);
+	amount_split_exact(2, 15000, &s, &f);	/* 1.5 + 0.5: a tie, to the larger */
+	assert_true(s == 2 && f == 0);
 	for (g = 0; g < 300; g++)
 		for (bp = 0; bp <= 10000; bp += 37) {
 			amount_split(g, bp, &s, &f);
@@ -341,9 +347,9 @@ test_statement_month(void **state)
 					     at(2026, 11, 16, 0, 0, 0));
 	struct settle_snapshot gone = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_span sp[] = {
-		{ "full", "h1", "acme", &old, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
-		{ "new", "h1", "acme", &edited, at(2026, 11, 16, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
-		{ "old", "h1", "acme", &gone, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 11, 0, 0, 0), 0 },
+		{ "full", "h1", "acme", &old, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0, NULL },
+		{ "new", "h1", "acme", &edited, at(2026, 11, 16, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0, NULL },
+		{ "old", "h1", "acme", &gone, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 11, 0, 0, 0), 0, NULL },
 	};
 	struct settle_input in = { .spans = sp, .nspans = 3 };
 	json_t *j = settle(&in), *st;
@@ -372,9 +378,9 @@ test_statement_february(void **state)
 	struct settle_snapshot s15 = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2024, 1, 15, 0, 0, 0));
 	struct settle_snapshot s31 = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 1, 31, 0, 0, 0));
 	struct settle_span a = { "leap", "p1", "platform", &s15, at(2024, 1, 15, 0, 0, 0),
-				 at(2024, 6, 1, 0, 0, 0), 0 };
+				 at(2024, 6, 1, 0, 0, 0), 0, NULL };
 	struct settle_span b = { "late", "p1", "platform", &s31, at(2026, 1, 31, 0, 0, 0),
-				 at(2026, 6, 1, 0, 0, 0), 0 };
+				 at(2026, 6, 1, 0, 0, 0), 0, NULL };
 	struct settle_input in = { .from = at(2024, 2, 1, 0, 0, 0), .to = at(2024, 3, 1, 0, 0, 0),
 				   .spans = &a, .nspans = 1 };
 	json_t *j = settle(&in), *st;
@@ -404,9 +410,9 @@ test_statement_move_offline(void **state)
 {
 	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_span sp[] = {
-		{ "mover", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 16, 0, 0, 0), 0 },
-		{ "mover", "p1", "platform", &s, at(2026, 11, 16, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
-		{ "stay", "h2", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
+		{ "mover", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 16, 0, 0, 0), 0, NULL },
+		{ "mover", "p1", "platform", &s, at(2026, 11, 16, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0, NULL },
+		{ "stay", "h2", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0, NULL },
 	};
 	struct settle_offline off[] = {
 		{ "h2", at(2026, 11, 10, 0, 0, 0), at(2026, 11, 11, 0, 0, 0) },
@@ -439,7 +445,7 @@ test_statement_traffic(void **state)
 {
 	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_span sp = { "net", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0),
-				  at(2027, 1, 1, 0, 0, 0), 0 };
+				  at(2027, 1, 1, 0, 0, 0), 0, NULL };
 	struct settle_traffic tr[] = {
 		{ "net", "h1", at(2026, 10, 20, 0, 0, 0), 20 * GIB, 0 },	/* October's */
 		{ "net", "h1", at(2026, 11, 5, 0, 0, 0), 6 * GIB, 0 },
@@ -490,8 +496,8 @@ test_statement_traffic_straddle(void **state)
 {
 	struct settle_snapshot s = snap("v1", 3000, "EUR", CYCLE_MONTHLY, at(2026, 10, 15, 0, 0, 0));
 	struct settle_span sp[] = {
-		{ "mid", "h1", "acme", &s, at(2026, 10, 15, 0, 0, 0), at(2026, 11, 3, 0, 0, 0), 0 },
-		{ "mid", "p1", "platform", &s, at(2026, 11, 3, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
+		{ "mid", "h1", "acme", &s, at(2026, 10, 15, 0, 0, 0), at(2026, 11, 3, 0, 0, 0), 0, NULL },
+		{ "mid", "p1", "platform", &s, at(2026, 11, 3, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0, NULL },
 	};
 	struct settle_traffic tr[] = {
 		{ "mid", "p1", at(2026, 11, 5, 0, 0, 0), 4 * GIB, 0 },	/* 2 GiB over */
@@ -527,9 +533,9 @@ test_statement_currencies(void **state)
 	struct settle_snapshot bhd = snap("v1", 10500, "BHD", CYCLE_MONTHLY,
 					  at(2026, 11, 1, 0, 0, 0));
 	struct settle_span sp[] = {
-		{ "e", "h1", "acme", &eur, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 1, 1, 0, 0), 0 },
-		{ "y", "h1", "acme", &jpy, at(2026, 11, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
-		{ "b", "h1", "acme", &bhd, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 16, 0, 0, 0), 0 },
+		{ "e", "h1", "acme", &eur, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 1, 1, 0, 0), 0, NULL },
+		{ "y", "h1", "acme", &jpy, at(2026, 11, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0, NULL },
+		{ "b", "h1", "acme", &bhd, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 16, 0, 0, 0), 0, NULL },
 	};
 	struct settle_input in = { .spans = sp, .nspans = 3 };
 	json_t *j = settle(&in), *st;
@@ -558,8 +564,8 @@ test_statement_only_provider(void **state)
 {
 	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_span sp[] = {
-		{ "mine", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
-		{ "theirs", "q1", "other", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0 },
+		{ "mine", "h1", "acme", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0, NULL },
+		{ "theirs", "q1", "other", &s, at(2026, 10, 1, 0, 0, 0), at(2027, 1, 1, 0, 0, 0), 0, NULL },
 	};
 	struct settle_input in = { .spans = sp, .nspans = 2, .only_provider = "acme" };
 	json_t *j = settle(&in);
@@ -585,9 +591,9 @@ test_statement_refusals(void **state)
 	struct settle_snapshot s = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_snapshot x = snap("v1", 1000, "XXY", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_span early = { "i", "h1", "acme", &s, at(2026, 9, 1, 0, 0, 0),
-				     at(2026, 12, 1, 0, 0, 0), 0 };
+				     at(2026, 12, 1, 0, 0, 0), 0, NULL };
 	struct settle_span odd = { "i", "h1", "acme", &x, at(2026, 10, 1, 0, 0, 0),
-				   at(2026, 12, 1, 0, 0, 0), 0 };
+				   at(2026, 12, 1, 0, 0, 0), 0, NULL };
 	struct settle_input in = { .from = at(2026, 11, 1, 0, 0, 0), .to = at(2026, 12, 1, 0, 0, 0),
 				   .spans = &early, .nspans = 1 };
 	struct berr err;
@@ -647,7 +653,7 @@ test_statement_property(void **state)
 				int64_t end = t + 1 + (int64_t)(rand_r(&seed) % (40 * DAY));
 				size_t h = (size_t)rand_r(&seed) % 4;
 
-				sp[n++] = (struct settle_span){ names[i], hosts[h], provs[h], &sn[i], t, end, 0 };
+				sp[n++] = (struct settle_span){ names[i], hosts[h], provs[h], &sn[i], t, end, 0, NULL };
 				t = end;
 			}
 		}
@@ -927,13 +933,13 @@ test_gone(void **state)
 {
 	struct settle_snapshot sn = snap("v1", 1, "EUR", CYCLE_HOURLY, 0);
 	struct settle_span v[] = {
-		{ "a", "h1", "acme", &sn, 0, 10, 1 },		/* gone from h1 */
-		{ "kept", "h1", "acme", &sn, 0, 10, 1 },	/* still there */
-		{ "web/b", "m2", "platform", &sn, 0, 10, 1 },	/* on the cluster */
-		{ "web/c", "m1", "platform", &sn, 0, 10, 1 },	/* gone from the cluster */
-		{ "d", "h3", "acme", &sn, 0, 10, 1 },		/* h3 not observed */
-		{ "e", "h1", "acme", &sn, 0, 5, 0 },		/* ended before */
-		{ "f", "x9", "acme", &sn, 0, 10, 1 },		/* a host not known */
+		{ "a", "h1", "acme", &sn, 0, 10, 1, NULL },		/* gone from h1 */
+		{ "kept", "h1", "acme", &sn, 0, 10, 1, NULL },	/* still there */
+		{ "web/b", "m2", "platform", &sn, 0, 10, 1, NULL },	/* on the cluster */
+		{ "web/c", "m1", "platform", &sn, 0, 10, 1, NULL },	/* gone from the cluster */
+		{ "d", "h3", "acme", &sn, 0, 10, 1, NULL },		/* h3 not observed */
+		{ "e", "h1", "acme", &sn, 0, 5, 0, NULL },		/* ended before */
+		{ "f", "x9", "acme", &sn, 0, 10, 1, NULL },		/* a host not known */
 	};
 	struct settle_spans sp = { v, 7, 7, NULL, 0, 0 };
 	json_t *obs = json_pack("{s:{s:{s:s, s:n, s:[{s:s, s:s}]},"
@@ -947,15 +953,183 @@ test_gone(void **state)
 	json_t *gone;
 
 	(void)state;
-	gone = settle_gone(&sp, obs, server_of, NULL);
+	gone = settle_drift(&sp, obs, server_of, NULL);
 	assert_int_equal(json_array_size(gone), 2);
 	assert_string_equal(str(json_array_get(gone, 0), "address"), "host/h1/instance/a");
 	assert_string_equal(str(json_array_get(gone, 0), "server"), "h1");
+	assert_string_equal(str(json_array_get(gone, 0), "event"), "gone");
 	assert_string_equal(str(json_array_get(gone, 1), "address"),
 			    "cluster/c1/instance/c?project=web");
 	assert_string_equal(str(json_array_get(gone, 1), "host"), "m1");
 	json_decref(gone);
+	/* the cluster holds web/b on m3 now (an evacuation moved it): a move;
+	 * a location of its own member, or none, is not one */
+	json_object_set_new(json_array_get(json_object_get(json_object_get(json_object_get(obs,
+		"servers"), "c1"), "instances"), 0), "location", json_string("m3"));
+	json_object_set_new(json_array_get(json_object_get(json_object_get(json_object_get(obs,
+		"servers"), "c1"), "instances"), 1), "location", json_string("none"));
+	gone = settle_drift(&sp, obs, server_of, NULL);
+	assert_int_equal(json_array_size(gone), 3);
+	assert_string_equal(str(json_array_get(gone, 1), "event"), "moved");
+	assert_string_equal(str(json_array_get(gone, 1), "address"),
+			    "cluster/c1/instance/b?project=web");
+	assert_string_equal(str(json_array_get(gone, 1), "host"), "m2");
+	assert_string_equal(str(json_array_get(gone, 1), "to"), "m3");
+	assert_string_equal(str(json_array_get(gone, 2), "event"), "gone");
+	json_object_set_new(json_array_get(json_object_get(json_object_get(json_object_get(obs,
+		"servers"), "c1"), "instances"), 0), "location", json_string("m2"));
+	json_decref(gone);
+	gone = settle_drift(&sp, obs, server_of, NULL);
+	assert_int_equal(json_array_size(gone), 2);
+	json_decref(gone);
 	json_decref(obs);
+}
+
+static json_t *
+terms(const char *h1, const char *h2, int acme_bp)
+{
+	return json_pack("{s:{s:s, s:s}, s:{s:{s:i, s:I}, s:{s:i, s:I}}}", "hosts", "h1", h1,
+			 "h2", h2, "providers", "acme", "revenue_share_bp", acme_bp, "holdback_s",
+			 (json_int_t)(14 * DAY), "beta", "revenue_share_bp", 5000, "holdback_s",
+			 (json_int_t)(7 * DAY));
+}
+
+/* Terms in force from their time on; the first reaches back. */
+static void
+test_eras(void **state)
+{
+	json_t *t1 = terms("acme", "acme", 7000), *t2 = terms("acme", "beta", 6000);
+	json_t *bad = json_pack("{s:{}, s:{s:{s:i, s:i}}}", "hosts", "providers", "acme",
+				"revenue_share_bp", 10001, "holdback_s", 0);
+	struct settle_terms t[] = { { 1000, t1 }, { 2000, t2 } }, back[] = { { 2000, t1 },
+									       { 1000, t2 } };
+	struct settle_eras e;
+	struct berr err;
+
+	(void)state;
+	assert_int_equal(settle_eras_build(t, 2, NULL, &e, &err), 0);
+	assert_int_equal(e.n, 2);
+	assert_ptr_equal(settle_era_at(&e, 0), &e.v[0]);	/* before any record */
+	assert_ptr_equal(settle_era_at(&e, 1999), &e.v[0]);
+	assert_ptr_equal(settle_era_at(&e, 2000), &e.v[1]);
+	assert_ptr_equal(settle_era_at(&e, INT64_MAX), &e.v[1]);
+	assert_int_equal(e.v[1].nproviders, 2);
+	settle_eras_release(&e);
+	/* nothing recorded: the fallback, for all time */
+	assert_int_equal(settle_eras_build(NULL, 0, t2, &e, &err), 0);
+	assert_int_equal(e.n, 1);
+	assert_ptr_equal(settle_era_at(&e, -5), &e.v[0]);
+	settle_eras_release(&e);
+	assert_int_equal(settle_eras_build(back, 2, NULL, &e, &err), -1);
+	assert_non_null(strstr(err.msg, "out of order"));
+	assert_int_equal(settle_eras_build(NULL, 0, bad, &e, &err), -1);
+	assert_non_null(strstr(err.msg, "revenue_share_bp from 0 to 10000"));
+	json_decref(bad);
+	json_decref(t1);
+	json_decref(t2);
+}
+
+/*
+ * Terms change on Nov 16: ACME's share goes from 70% to 60%, and h2 goes
+ * from ACME to Beta (50%, 7 days' holdback). x on h1 and y on h2 all
+ * November at 3000.00 EUR a month (placed Nov 1: a 30-day cycle, 1500.00
+ * a half). ACME: x's first half at 70%, second at 60%, y's first half at
+ * 70%: 1050 + 900 + 1050 = 3000.00 of 4500.00. Beta: y's second half at
+ * 50%: 750.00 of 1500.00, payable a week after the month.
+ */
+static void
+test_statement_terms(void **state)
+{
+	int64_t nov = at(2026, 11, 1, 0, 0, 0), dec = at(2026, 12, 1, 0, 0, 0);
+	int64_t mid = at(2026, 11, 16, 0, 0, 0);
+	json_t *t1 = terms("acme", "acme", 7000), *t2 = terms("acme", "beta", 6000), *j, *st;
+	struct settle_snapshot s = snap("v1", 300000, "EUR", CYCLE_MONTHLY, nov);
+	struct settle_span v[4] = {
+		{ "x", "h1", "platform", &s, nov, dec, 1, NULL },
+		{ "y", "h2", "platform", &s, nov, dec, 1, NULL },
+	};
+	struct settle_spans sp = { v, 2, 4, NULL, 0, 0 };
+	struct settle_terms t[] = { { nov - DAY, t1 }, { mid, t2 } };
+	struct settle_input in = { 0 };
+	struct settle_eras e;
+	struct berr err;
+
+	(void)state;
+	assert_int_equal(settle_eras_build(t, 2, NULL, &e, &err), 0);
+	settle_spans_terms(&sp, &e);
+	assert_int_equal(sp.n, 4);	/* each cut at mid */
+	assert_true(v[0].to == mid && v[0].open == 0 && v[2].from == mid && v[2].open == 1);
+	assert_string_equal(v[1].provider, "acme");
+	assert_string_equal(v[3].provider, "beta");
+	in.from = nov;
+	in.to = dec;
+	in.spans = v;
+	in.nspans = sp.n;
+	in.providers = settle_era_at(&e, dec - 1)->providers;	/* the holdbacks */
+	in.nproviders = settle_era_at(&e, dec - 1)->nproviders;
+	j = settle_compute(&in, &err);
+	assert_non_null(j);
+	st = statement(j, 2, 0);
+	assert_string_equal(str(st, "provider"), "acme");
+	line_is(st, 0, "x", "h1", "usage", 15 * DAY, 150000);
+	assert_int_equal(num(json_array_get(json_object_get(st, "lines"), 0), "share_bp"), 6000);
+	line_is(st, 1, "x", "h1", "usage", 15 * DAY, 150000);
+	assert_int_equal(num(json_array_get(json_object_get(st, "lines"), 1), "share_bp"), 7000);
+	line_is(st, 2, "y", "h2", "usage", 15 * DAY, 150000);
+	totals_are(st, 450000, 300000, 150000);
+	assert_string_equal(str(st, "payable_after"), "2026-12-15T00:00:00Z");
+	st = statement(j, 2, 1);
+	assert_string_equal(str(st, "provider"), "beta");
+	line_is(st, 0, "y", "h2", "usage", 15 * DAY, 150000);
+	totals_are(st, 150000, 75000, 75000);
+	assert_string_equal(str(st, "payable_after"), "2026-12-08T00:00:00Z");
+	json_decref(j);
+	settle_eras_release(&e);
+	json_decref(t1);
+	json_decref(t2);
+}
+
+/* terms and instance.moved entries read back from the ledger. */
+static void
+test_gather_terms(void **state)
+{
+	struct tmpdir t;
+	struct ledger *l = NULL;
+	struct ledger_entry e = { 0 };
+	struct settle_events ev;
+	struct berr err;
+	json_t *t1 = terms("acme", "acme", 7000), *after;
+
+	(void)state;
+	assert_int_equal(tmpdir_init(&t, "settle-terms"), 0);
+	assert_int_equal(ledger_open(t.state, &l, &err), 0);
+	e.kind = "terms";
+	e.object = "terms";
+	e.action = "record";
+	e.result = "ok";
+	e.after = t1;
+	assert_int_equal(ledger_append(l, &e, &err), 0);
+	memset(&e, 0, sizeof(e));
+	e.kind = "instance.moved";
+	e.object = "cluster/c1/instance/b?project=web";
+	e.target = "c1";
+	e.action = "move";
+	e.result = "ok";
+	e.after = after = json_pack("{s:s, s:s}", "from", "m2", "to", "m3");
+	assert_int_equal(ledger_append(l, &e, &err), 0);
+	json_decref(after);
+	assert_int_equal(settle_events_gather(l, &ev, &err), 0);
+	assert_int_equal(ev.nterms, 1);
+	assert_true(json_equal((json_t *)ev.terms[0].terms, t1));
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, SETTLE_MOVE);
+	assert_string_equal(ev.v[0].instance, "web/b");
+	assert_string_equal(ev.v[0].from, "m2");
+	assert_string_equal(ev.v[0].host, "m3");
+	settle_events_release(&ev);
+	ledger_close(l);
+	tmpdir_release(&t);
+	json_decref(t1);
 }
 
 /* A host's offline intervals are the gaps between its agent's online ones. */
@@ -1007,10 +1181,10 @@ test_traffic_gather(void **state)
 					      at(2026, 10, 1, 0, 0, 0));
 	struct settle_snapshot flat = snap("v1", 1000, "EUR", CYCLE_MONTHLY, at(2026, 10, 1, 0, 0, 0));
 	struct settle_span v[] = {
-		{ "big", "h1", "acme", &metered, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 10, 0, 0, 0), 0 },
-		{ "big", "p1", "platform", &metered, at(2026, 11, 10, 0, 0, 0), at(2026, 12, 1, 0, 0, 0), 1 },
-		{ "web/small", "h1", "acme", &metered, at(2026, 10, 1, 0, 0, 0), at(2026, 12, 1, 0, 0, 0), 1 },
-		{ "free", "h1", "acme", &flat, at(2026, 10, 1, 0, 0, 0), at(2026, 12, 1, 0, 0, 0), 1 },
+		{ "big", "h1", "acme", &metered, at(2026, 10, 1, 0, 0, 0), at(2026, 11, 10, 0, 0, 0), 0, NULL },
+		{ "big", "p1", "platform", &metered, at(2026, 11, 10, 0, 0, 0), at(2026, 12, 1, 0, 0, 0), 1, NULL },
+		{ "web/small", "h1", "acme", &metered, at(2026, 10, 1, 0, 0, 0), at(2026, 12, 1, 0, 0, 0), 1, NULL },
+		{ "free", "h1", "acme", &flat, at(2026, 10, 1, 0, 0, 0), at(2026, 12, 1, 0, 0, 0), 1, NULL },
 	};
 	struct settle_spans sp = { v, 4, 4, NULL, 0, 0 };
 	struct settle_traffics tr;
@@ -1067,7 +1241,7 @@ test_statement_traffic_first_hour(void **state)
 {
 	struct settle_snapshot s = snap("v1", 0, "EUR", CYCLE_MONTHLY, at(2026, 11, 10, 18, 40, 0));
 	struct settle_span sp = { "new", "h1", "acme", &s, at(2026, 11, 10, 18, 40, 0),
-				  at(2026, 12, 1, 0, 0, 0), 1 };
+				  at(2026, 12, 1, 0, 0, 0), 1, NULL };
 	struct settle_traffic tr = { "new", "h1", at(2026, 11, 10, 18, 0, 0), 3 * GIB, 3600 };
 	struct settle_input in = { .spans = &sp, .nspans = 1, .traffic = &tr, .ntraffic = 1 };
 	json_t *j;
@@ -1111,6 +1285,9 @@ main(void)
 		cmocka_unit_test(test_snapshot_parse),
 		cmocka_unit_test(test_gather),
 		cmocka_unit_test(test_gone),
+		cmocka_unit_test(test_eras),
+		cmocka_unit_test(test_statement_terms),
+		cmocka_unit_test(test_gather_terms),
 		cmocka_unit_test(test_offline_add),
 		cmocka_unit_test(test_traffic_gather),
 	};

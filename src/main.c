@@ -50,7 +50,7 @@ const struct command commands[] = {
 	  "      --checkpoint-every D  sign a ledger checkpoint into <state>/checkpoints/\n"
 	  "                            when the last is older than D (default 24h; 0: never)\n" },
 	{ "ledger", cmd_ledger, NEED_STATE,
-	  "the audit ledger: list, show, verify, checkpoint, export",
+	  "the audit ledger: list, show, verify, checkpoint, export, backup",
 	  "  list [--since T] [--kind K] [--object A] [--run ID] [--limit N]\n"
 	  "                        entries in seq order (--limit: the last N); T is a date\n"
 	  "                        or UTC time: 2026-11-22 or 2026-11-22T04:12:00Z\n"
@@ -64,7 +64,10 @@ const struct command commands[] = {
 	  "                        print SEQ:HASH of the head, to keep somewhere else;\n"
 	  "                        --out: also write a signed checkpoint to FILE\n"
 	  "  export [--as jsonl|csv]\n"
-	  "                        every entry with its hashes (default jsonl)\n" },
+	  "                        every entry with its hashes (default jsonl)\n"
+	  "  backup FILE           a copy of the whole state database as of now, while\n"
+	  "                        berth serve and reconcile go on writing (FILE must\n"
+	  "                        not exist)\n" },
 	{ "unlock", cmd_unlock, NEED_STATE,
 	  "break the apply lock ID (from the lock error); recorded in the ledger",
 	  "  ID                    the lock's id, as in \"lock l-1f2e...\" of the error of\n"

@@ -35,7 +35,8 @@ static const struct opt opts[] = {
 	{ NULL, 0, 0, 0 },
 };
 
-static const char *const subcommands[] = { "list", "show", "verify", "checkpoint", "export" };
+static const char *const subcommands[] = { "list", "show", "verify", "checkpoint", "export",
+					    "backup" };
 
 /* Which options each subcommand takes. */
 static int
@@ -336,6 +337,33 @@ do_verify(struct ctx *ctx, struct ledger *l, const char *checkpoint, int for_che
 	return EXIT_OK;
 }
 
+/* berth ledger backup FILE: a copy of berth.db as of now. */
+static int
+do_backup(struct ctx *ctx, struct ledger *l, const char *file)
+{
+	struct berr err;
+	char hash[65];
+	int64_t seq;
+
+	if (ledger_backup(l, file, &seq, hash, &err) < 0) {
+		cmd_error(ctx, "backup: %s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (ctx->format == FORMAT_JSON) {
+		json_t *j = versioned();
+
+		json_object_set_new(j, "file", json_string(file));
+		json_object_set_new(j, "head", json_pack("{s:I, s:s}", "seq", (json_int_t)seq,
+							 "hash", hash));
+		dump_json(j);
+		json_decref(j);
+	} else {
+		printf("backed up %s/berth.db to %s: ledger head %" PRId64 " %s\n", ctx->state_dir,
+		       file, seq, hash);
+	}
+	return EXIT_OK;
+}
+
 int
 cmd_ledger(struct ctx *ctx, int argc, char **argv)
 {
@@ -355,7 +383,7 @@ cmd_ledger(struct ctx *ctx, int argc, char **argv)
 		case OPT_OPERAND:
 			if (!sub) {
 				sub = p.arg;
-			} else if (!strcmp(sub, "show") && !operand) {
+			} else if ((!strcmp(sub, "show") || !strcmp(sub, "backup")) && !operand) {
 				operand = p.arg;
 			} else {
 				return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
@@ -386,13 +414,14 @@ cmd_ledger(struct ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (!sub)
-		return usage_error(ctx, "want a subcommand: list, show, verify, checkpoint or export");
+		return usage_error(ctx, "want a subcommand: list, show, verify, checkpoint, export"
+				   " or backup");
 	for (i = 0; i < sizeof(subcommands) / sizeof(*subcommands); i++)
 		if (!strcmp(sub, subcommands[i]))
 			break;
 	if (i == sizeof(subcommands) / sizeof(*subcommands))
 		return usage_error(ctx, "unknown subcommand \"%s\" (want list, show, verify, "
-				   "checkpoint or export)", sub);
+				   "checkpoint, export or backup)", sub);
 	for (i = 1; i <= O_OUT; i++) {
 		if (seen[i] && !takes(sub, (int)i))
 			return usage_error(ctx, "option \"--%s\" does not apply to `ledger %s`",
@@ -406,12 +435,17 @@ cmd_ledger(struct ctx *ctx, int argc, char **argv)
 					   "have \"%s\"", operand);
 	}
 
+	if (!strcmp(sub, "backup") && !operand)
+		return usage_error(ctx, "backup: want the file to write the copy to");
+
 	if (ledger_open(ctx->state_dir, &l, &err) < 0) {
 		cmd_berr(ctx, &err);
 		return EXIT_FAIL;
 	}
 	if (!strcmp(sub, "verify")) {
 		ret = do_verify(ctx, l, checkpoint, 0);
+	} else if (!strcmp(sub, "backup")) {
+		ret = do_backup(ctx, l, operand);
 	} else if (!strcmp(sub, "checkpoint")) {
 		ret = do_verify(ctx, l, NULL, 1);
 		if (ret == EXIT_OK && out_file)

@@ -246,6 +246,17 @@ json_t *ledger_dangling_intents(struct ledger *l, struct berr *err);
  */
 int ledger_head(struct ledger *l, int64_t *seq, char hash[65], struct berr *err);
 
+/*
+ * A consistent copy of the whole state database (the ledger and what the
+ * intake keeps) to path, which must not exist, as of one moment while
+ * writers go on: SQLite's online backup into a temporary file next to
+ * path, made one self-contained file (no -wal), fsynced, then linked at
+ * path; 0600. *seq and hash: the ledger head of the copy. -1 with err (and
+ * path not created).
+ */
+int ledger_backup(struct ledger *l, const char *path, int64_t *seq, char hash[65],
+		  struct berr *err);
+
 /* A run as its run.end entry records it. */
 struct ledger_run {
 	int64_t seq;		/* of its run.end entry; 0: no such run recorded */

@@ -173,4 +173,33 @@ expect "verify after the tampering of copies" 0 "$BERTH" ledger verify --checkpo
 [ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] && pass "integrity_check ok" || fail "integrity_check"
 [ "$(sqlite3 "$DB" 'PRAGMA journal_mode')" = wal ] && pass "WAL mode" || fail "WAL mode"
 
+# backup: a copy of berth.db as of one moment while a writer goes on
+# (locks broken one after the other); it verifies on its own and its head
+# is an entry of the live ledger.
+mkdir -p "$T/backups"
+( for i in $(seq 100 139); do
+	leave_lock "l-0000000000000$i"
+	"$BERTH" unlock "l-0000000000000$i" >/dev/null 2>&1 || exit 1
+  done ) &
+writer=$!
+expect "backup while the ledger grows" 0 "$BERTH" ledger backup "$T/backups/b1.db"
+has "it names the head it copied" "$T/out" "to $T/backups/b1.db: ledger head "
+wait "$writer" && pass "the writer went on" || fail "the writer failed"
+mode=$(stat -c %a "$T/backups/b1.db"); [ "$mode" = 600 ] && pass "the backup is 0600" || fail "the backup is $mode"
+[ ! -e "$T/backups/b1.db-wal" ] && [ "$(sqlite3 "$T/backups/b1.db" 'PRAGMA journal_mode')" = delete ] &&
+	pass "the backup is one file" || fail "the backup has a WAL"
+mkdir -p "$T/restored" && chmod 700 "$T/restored" && cp "$T/backups/b1.db" "$T/restored/berth.db"
+expect "the backup verifies on its own" 0 env BERTH_STATE="$T/restored" "$BERTH" ledger verify
+bhead=$(sed -n 's/^ok: [0-9]* entries verify; head \([0-9]*\) \([0-9a-f]*\)$/\1 \2/p' "$T/out")
+expect "live verify" 0 "$BERTH" ledger verify
+lseq=$(sed -n 's/^ok: \([0-9]*\) entries.*/\1/p' "$T/out")
+[ -n "$bhead" ] && [ "$(sqlite3 "$DB" "SELECT seq || ' ' || hash FROM ledger WHERE seq = ${bhead%% *}")" = "$bhead" ] &&
+	pass "the backup's head ${bhead%% *} is the live ledger's entry (of $lseq)" ||
+	fail "backup head '$bhead' is not in the live ledger"
+expect "backup never overwrites" 1 "$BERTH" ledger backup "$T/backups/b1.db"
+has "it says so" "$T/err" "exists: a backup never overwrites a file"
+expect "backup into a missing directory" 1 "$BERTH" ledger backup "$T/nowhere/b.db"
+has "it says where" "$T/err" "cannot create a file in \"$T/nowhere\""
+expect "backup wants a file" 1 "$BERTH" ledger backup
+
 finish

@@ -280,6 +280,9 @@ main(int argc, char **argv)
 	if (ctx.format == FORMAT_CSV && strcmp(cmd->name, "settle"))
 		return usage_error(&ctx, "--format: want text or json, have \"csv\" (only"
 				   " `berth settle` writes CSV)");
+	if (ctx.format == FORMAT_MARKDOWN && strcmp(cmd->name, "plan"))
+		return usage_error(&ctx, "--format: want text or json, have \"markdown\" (only"
+				   " `berth plan` writes markdown)");
 	if (!ctx.state_dir)
 		ctx.state_dir = default_state_dir();
 	if (cmd->needs & NEED_MANIFESTS)

@@ -110,6 +110,8 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 		json_decref(j);
+	} else if (ctx->format == FORMAT_MARKDOWN) {
+		plan_render_markdown(&in.plan, &in.po, stdout);
 	} else {
 		plan_render_text(&in.plan, &in.po, ctx->color && isatty(STDOUT_FILENO),
 				 ctx->verbosity > 0, stdout);

@@ -14,8 +14,9 @@
 #include "util/diag.h"
 #include "util/err.h"
 
-/* FORMAT_CSV: berth settle only (main.c refuses it elsewhere). */
-enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
+/* FORMAT_CSV: berth settle only; FORMAT_MARKDOWN: berth plan only (main.c
+ * refuses them elsewhere). */
+enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV, FORMAT_MARKDOWN };
 
 /* Exit codes, as Terraform's so that CI recipes carry over. */
 #define EXIT_OK		0

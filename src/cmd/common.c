@@ -117,9 +117,12 @@ apply_global(struct optparse *p, int id, const char *arg)
 			c->format = FORMAT_JSON;
 		} else if (!strcmp(arg, "csv") && (!c->cmd || !strcmp(c->cmd->name, "settle"))) {
 			c->format = FORMAT_CSV;
+		} else if (!strcmp(arg, "markdown") && (!c->cmd || !strcmp(c->cmd->name, "plan"))) {
+			c->format = FORMAT_MARKDOWN;
 		} else {
 			usage_error(c, "--format: want text or json%s, have \"%s\"",
-				    c->cmd && !strcmp(c->cmd->name, "settle") ? " or csv" : "", arg);
+				    c->cmd && !strcmp(c->cmd->name, "settle") ? " or csv" :
+				    c->cmd && !strcmp(c->cmd->name, "plan") ? " or markdown" : "", arg);
 			return OPT_ERROR;
 		}
 		break;

@@ -156,6 +156,14 @@ int plan_has_changes(const struct plan *plan);
 void plan_render_text(const struct plan *plan, const struct plan_opts *opts,
 		      int color, int verbose, FILE *out);
 json_t *plan_to_json(const struct plan *plan, const struct plan_opts *opts);
+/*
+ * The plan as markdown for a review comment: a heading with the commit,
+ * the summary in bold, and a table of every change (sign, server, object,
+ * change, why; an update shows its first fields, values as inline code
+ * cut at 60 characters); "No changes" when there are none. Cells escape
+ * pipes and line breaks, so no value can break the table.
+ */
+void plan_render_markdown(const struct plan *plan, const struct plan_opts *opts, FILE *out);
 
 /*
  * A plan file: format_version, commit, manifest digest, the state

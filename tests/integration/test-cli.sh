@@ -20,6 +20,10 @@ expect "unknown global option" 1 "$BERTH" --rep x validate
 has "unknown global option suggests" "$T/err" 'unknown option "--rep" (did you mean "--repo"?)'
 expect "bad --format" 1 "$BERTH" --format yaml version
 has "bad format message" "$T/err" '--format: want text or json, have "yaml"'
+expect "--format markdown elsewhere" 1 "$BERTH" --format markdown version
+has "markdown is plan's" "$T/err" 'have "markdown" (only `berth plan` writes markdown)'
+expect "--format markdown after another command" 1 "$BERTH" version --format markdown
+has "it says what that command takes" "$T/err" '--format: want text or json, have "markdown"'
 expect "missing option value" 1 "$BERTH" validate --ref
 has "missing value message" "$T/err" 'option "--ref" needs a value'
 expect "unexpected operand" 1 "$BERTH" validate extra

@@ -155,6 +155,19 @@ render(const struct plan *p, const struct plan_opts *o, int color, int verbose)
 	return s;
 }
 
+static char *
+render_md(const struct plan *p, const struct plan_opts *o)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&s, &n);
+
+	assert_non_null(f);
+	plan_render_markdown(p, o, f);
+	assert_int_equal(fclose(f), 0);
+	return s;
+}
+
 static void
 golden(const char *got, const char *name)
 {
@@ -260,6 +273,11 @@ test_converged(void **state)
 	assert_non_null(strstr(text, "host lab-1\n  no changes\n"));
 	assert_non_null(strstr(text, "Plan: 0 to create, 0 to update, 0 to delete, 0 blocked, 0 errors.\n"));
 	free(text);
+	text = render_md(&x.plan, NULL);
+	assert_non_null(strstr(text, "\n**0 to create, 0 to update, 0 to delete, 0 blocked, 0 errors.**\n\n"
+				     "No changes: the servers match the commit.\n"));
+	assert_null(strstr(text, "| |"));
+	free(text);
 	done(&x);
 }
 
@@ -321,6 +339,9 @@ test_drift(void **state)
 	summary(&x.plan, 0, 2, 0, 1, 0, 3);
 	text = render(&x.plan, NULL, 0, 0);
 	golden(text, "lab/drift.txt");
+	free(text);
+	text = render_md(&x.plan, NULL);
+	golden(text, "lab/drift.md");
 	free(text);
 	done(&x);
 }
@@ -984,6 +1005,9 @@ test_instances(void **state)
 		char *text = render(&x.plan, &o, 0, 0);
 
 		golden(text, "instances/placed.txt");
+		free(text);
+		text = render_md(&x.plan, &o);
+		golden(text, "instances/placed.md");
 		free(text);
 	}
 	done(&x);

@@ -11,7 +11,7 @@ berth_apt_packages=(
 	libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev
 	curl openssl jq valgrind procps bc faketime
 	busybox-static lvm2 btrfs-progs openssh-server openssh-client gnupg
-	lighttpd lighttpd-mod-openssl
+	lighttpd lighttpd-mod-openssl systemd
 )
 
 berth_missing_packages() {

@@ -9,6 +9,17 @@
 #   MESON_TEST_ARGS   extra arguments for `meson test` (e.g. --suite unit)
 set -euo pipefail
 
+# Not root: the same again through sudo, where there is one (a bare Debian
+# root has none, and needs none).
+if [ "$(id -u)" != 0 ] && [ "${BERTH_SKIP_DEPS:-0}" != 1 ]; then
+	command -v sudo >/dev/null || {
+		echo "berth: run ${0##*/} as root: it installs packages and starts Incus daemons" >&2
+		exit 1
+	}
+	exec sudo --preserve-env=BUILDDIR,MESON_TEST_ARGS,CI,BERTH_DEMO_DIR,BERTH,BERTH_SKIP_DEPS \
+		bash "$0" "$@"
+fi
+
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 # shellcheck source=contrib/deps.sh

@@ -22,6 +22,7 @@
 #include "agent/keys.h"
 #include "cmd/cmd.h"
 #include "util/clock.h"
+#include "util/notify.h"
 #include "util/units.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -100,6 +101,8 @@ run(struct ctx *ctx, struct agent_opts *ao, int once)
 	struct agent *a;
 	struct agent_round r;
 	struct berr err;
+	int64_t watchdog = notify_watchdog_ms(), pinged = clock_mono_ms();
+	char *status;
 	int ret = EXIT_OK;
 
 	if (!ao->host || !ao->key_path || !ao->server)
@@ -125,6 +128,10 @@ run(struct ctx *ctx, struct agent_opts *ao, int once)
 	signal(SIGINT, on_signal);
 	cmd_info(ctx, "agent for host %s reporting to %s every %" PRIu64 " s", ao->host, ao->server,
 	     ao->interval_ms / 1000);
+	status = xasprintf("READY=1\nSTATUS=reporting to %s every %" PRIu64 " s", ao->server,
+			   ao->interval_ms / 1000);
+	notify_send(status);	/* Type=notify: ready once the key and spool are loaded */
+	free(status);
 	while (!stop_requested) {
 		int64_t next = clock_mono_ms() + (int64_t)ao->interval_ms;
 
@@ -132,12 +139,20 @@ run(struct ctx *ctx, struct agent_opts *ao, int once)
 			cmd_error(ctx, "no report made: %s", err.msg);
 		else if (ctx->verbosity > 0 || r.stopped || r.discarded)
 			report_round(ctx, &r);
-		while (!stop_requested && clock_mono_ms() < next) {
+		while (!stop_requested) {
 			struct timespec ts = { 0, 100 * 1000 * 1000 };
+			int64_t now = clock_mono_ms();
 
+			if (watchdog && now - pinged >= watchdog / 2) {
+				notify_send("WATCHDOG=1");
+				pinged = now;
+			}
+			if (now >= next)
+				break;
 			nanosleep(&ts, NULL);
 		}
 	}
+	notify_send("STOPPING=1");
 	cmd_info(ctx, "agent stopped");
 	agent_free(a);
 	return EXIT_OK;

@@ -48,7 +48,9 @@ const struct command commands[] = {
 	  "      --lock-timeout D      wait up to D for another apply to finish\n"
 	  "      --timeout D           how long one change may take on a server (default 10m)\n"
 	  "      --checkpoint-every D  sign a ledger checkpoint into <state>/checkpoints/\n"
-	  "                            when the last is older than D (default 24h; 0: never)\n" },
+	  "                            when the last is older than D (default 24h; 0: never)\n"
+	  "      --window SPEC         \"allow|deny MIN HOUR DOM MON DOW DURATION [ZONE]\":\n"
+	  "                            outside the sync windows the run is deferred (exit 3)\n" },
 	{ "ledger", cmd_ledger, NEED_STATE,
 	  "the audit ledger: list, show, verify, checkpoint, export, backup",
 	  "  list [--since T] [--kind K] [--object A] [--run ID] [--limit N]\n"

@@ -21,6 +21,7 @@
 #include "apply/prepare.h"
 #include "cmd/cmd.h"
 #include "plan/plan.h"
+#include "sched/window.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -30,7 +31,7 @@
 
 enum {
 	O_AUTO = 1, O_PRUNE, O_MAX_DELETES, O_MASS, O_PARALLEL, O_TARGET,
-	O_LOCK_TIMEOUT, O_CHECKPOINT_EVERY, O_TIMEOUT,
+	O_LOCK_TIMEOUT, O_CHECKPOINT_EVERY, O_TIMEOUT, O_WINDOW,
 };
 
 static const struct opt apply_opts_list[] = {
@@ -43,6 +44,7 @@ static const struct opt apply_opts_list[] = {
 	{ "lock-timeout", 0, 1, O_LOCK_TIMEOUT },
 	{ "checkpoint-every", 0, 1, O_CHECKPOINT_EVERY },
 	{ "timeout", 0, 1, O_TIMEOUT },
+	{ "window", 0, 1, O_WINDOW },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -224,6 +226,8 @@ struct apply_args {
 	struct plan_opts po;
 	unsigned parallel;
 	const char **saved_targets;	/* the saved plan's, owned (strings are its) */
+	struct window *windows;		/* reconcile --window, owned */
+	size_t nwindows;
 };
 
 /* The saved plan of aa->file, whose commit and plan options the run takes. */
@@ -539,6 +543,15 @@ parse(struct ctx *ctx, int argc, char **argv, struct apply_args *aa,
 						   "have \"%s\"", p.arg);
 			aa->timeout_ms = (long)ms;
 			break;
+		case O_WINDOW:
+			if (!aa->reconcile)
+				return usage_error(ctx, "--window belongs to `berth reconcile`");
+			aa->windows = xreallocarray(aa->windows, aa->nwindows + 1,
+						    sizeof(*aa->windows));
+			if (window_parse(p.arg, &aa->windows[aa->nwindows], &err) < 0)
+				return usage_error(ctx, "--window: %s", err.msg);
+			aa->nwindows++;
+			break;
 		case O_CHECKPOINT_EVERY:
 			if (!aa->reconcile)
 				return usage_error(ctx, "--checkpoint-every belongs to `berth reconcile`");
@@ -559,6 +572,53 @@ parse(struct ctx *ctx, int argc, char **argv, struct apply_args *aa,
 		return usage_error(ctx, "a saved plan is applied exactly as it was made: "
 				   "--prune, --target and --allow-mass-delete belong to `berth plan`");
 	return -1;
+}
+
+/*
+ * Whether the sync windows allow a reconcile now; when they do not, the
+ * deferred run is said and recorded (run.deferred: after {"windows",
+ * "deferred_by", "next_allowed"}), and nothing else is done.
+ */
+static int
+window_allows(struct ctx *ctx, const struct apply_args *aa)
+{
+	struct window_verdict v;
+	struct ledger_entry e = { 0 };
+	struct ledger *l = NULL;
+	struct berr err;
+	char run_id[32], next[40] = "";
+	json_t *after, *specs = json_array();
+	size_t i;
+
+	window_check(aa->windows, aa->nwindows, clock_now_ms(), &v);
+	if (v.allowed) {
+		json_decref(specs);
+		return 1;
+	}
+	if (v.next_ms >= 0)
+		clock_format(v.next_ms, 0, next, sizeof(next));
+	if (v.by)
+		cmd_info(ctx, "deferred: the deny window \"%s\" is open; nothing is changed%s%s",
+			 v.by->spec, *next ? "; next allowed at " : "", next);
+	else
+		cmd_info(ctx, "deferred: no allow window is open; nothing is changed%s%s",
+			 *next ? "; next allowed at " : "", next);
+	for (i = 0; i < aa->nwindows; i++)
+		json_array_append_new(specs, json_string(aa->windows[i].spec));
+	after = json_pack("{s:o, s:s?, s:s?}", "windows", specs, "deferred_by",
+			  v.by ? v.by->spec : NULL, "next_allowed", *next ? next : NULL);
+	ledger_new_run_id(run_id);
+	e.run_id = run_id;	/* the actor: ledger_actor()'s */
+	e.kind = "run.deferred";
+	e.object = "run";
+	e.action = "reconcile";
+	e.result = "deferred";
+	e.after = after;
+	if (ledger_open(ctx->state_dir, &l, &err) < 0 || ledger_append(l, &e, &err) < 0)
+		cmd_warn(ctx, "ledger: the deferred run is not recorded: %s", err.msg);
+	ledger_close(l);
+	json_decref(after);
+	return 0;
 }
 
 int
@@ -585,7 +645,8 @@ cmd_reconcile(struct ctx *ctx, int argc, char **argv)
 	aa.checkpoint_every_ms = -1;
 	r = parse(ctx, argc, argv, &aa, &targets);
 	if (r < 0)
-		r = run_apply(ctx, &aa);
+		r = window_allows(ctx, &aa) ? run_apply(ctx, &aa) : EXIT_DEFERRED;
+	free(aa.windows);
 	free(targets);
 	return r;
 }

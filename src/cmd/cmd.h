@@ -22,6 +22,7 @@ enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV, FORMAT_MARKDOWN };
 #define EXIT_OK		0
 #define EXIT_FAIL	1
 #define EXIT_CHANGES	2
+#define EXIT_DEFERRED	3	/* reconcile outside its sync windows */
 
 struct ctx {
 	const char *repo;

@@ -20,6 +20,16 @@ expect "unknown global option" 1 "$BERTH" --rep x validate
 has "unknown global option suggests" "$T/err" 'unknown option "--rep" (did you mean "--repo"?)'
 expect "bad --format" 1 "$BERTH" --format yaml version
 has "bad format message" "$T/err" '--format: want text or json, have "yaml"'
+expect "reconcile in a deny window" 3 "$BERTH" reconcile --window "deny * * * * * 1h"
+has "it says why" "$T/err" 'deferred: the deny window "deny * * * * * 1h" is open; nothing is changed'
+"$BERTH" --format json ledger list --kind run.deferred > "$T/list.json"
+jq -e '.entries | length == 1 and .[0].result == "deferred" and .[0].after.deferred_by == "deny * * * * * 1h"' "$T/list.json" >/dev/null &&
+	pass "the deferred run is in the ledger" || fail "run.deferred: $(cat "$T/list.json")"
+expect "reconcile outside every allow window" 3 "$BERTH" reconcile --window "allow 0 0 1 1 * 1m"
+has "it says when" "$T/err" "no allow window is open; nothing is changed"
+expect "a bad window" 1 "$BERTH" reconcile --window "allow 0 25 * * * 2h"
+has "it names the field" "$T/err" 'berth reconcile: --window: schedule: hour: want 0 to 23, have "25"'
+expect "--window is reconcile's" 1 "$BERTH" apply --window "deny * * * * * 1h"
 expect "--format markdown elsewhere" 1 "$BERTH" --format markdown version
 has "markdown is plan's" "$T/err" 'have "markdown" (only `berth plan` writes markdown)'
 expect "--format markdown after another command" 1 "$BERTH" version --format markdown

@@ -11,6 +11,7 @@
 #include "sched/status.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/money.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -673,8 +674,40 @@ percent_json(uint32_t bp)
 	return json_string(s);
 }
 
+static const char *
+availability_name(enum availability a)
+{
+	return a == AVAIL_HIDDEN ? "hidden" : a == AVAIL_RETIRED ? "retired" : "on-sale";
+}
+
+/* The Plans of pool p, in manifest order: what each sells and at what price. */
 static json_t *
-pool_json(const struct status_pool *sp)
+pool_plans_json(const struct fleet *f, const struct m_pool *p)
+{
+	json_t *a = json_array();
+	char amount[48];
+	size_t i;
+
+	for (i = 0; i < f->noffers; i++) {
+		const struct m_offer *pl = &f->offers[i];
+
+		if (pl->pool != p && (pl->pool || !pl->pool_name ||
+				      strcmp(pl->pool_name, p->meta.name)))
+			continue;
+		money_decimal(pl->price.minor, pl->price.exponent, amount, sizeof(amount));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:{s:s, s:s, s:s}}",
+			"name", pl->meta.name,
+			"provider", pl->meta.provider ? pl->meta.provider : "platform",
+			"availability", availability_name(pl->availability),
+			"cpu", jint_u(pl->cpu), "memory", jint_u(pl->memory), "disk", jint_u(pl->disk),
+			"price", "amount", amount, "currency", pl->price.currency,
+			"cycle", cycle_name(pl->cycle)));
+	}
+	return a;
+}
+
+static json_t *
+pool_json(const struct status *s, const struct status_pool *sp)
 {
 	const struct m_pool *p = sp->pool;
 	json_t *o = json_object(), *oc = json_object(), *rs = json_object(), *ms = json_array();
@@ -710,6 +743,7 @@ pool_json(const struct status_pool *sp)
 		json_array_append_new(ms, x);
 	}
 	json_object_set_new(o, "members", ms);
+	json_object_set_new(o, "plans", pool_plans_json(s->fleet, p));
 	return o;
 }
 
@@ -724,7 +758,7 @@ status_to_json(const struct status *s)
 	for (i = 0; i < s->nhosts; i++)
 		json_array_append_new(hosts, host_json(s, &s->hosts[i]));
 	for (i = 0; i < s->npools; i++)
-		json_array_append_new(pools, pool_json(&s->pools[i]));
+		json_array_append_new(pools, pool_json(s, &s->pools[i]));
 	json_object_set_new(doc, "hosts", hosts);
 	json_object_set_new(doc, "pools", pools);
 	return doc;

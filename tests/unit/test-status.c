@@ -771,7 +771,7 @@ test_json(void **state)
 	assert_string_equal(jstr(h, "reason"), "pending review");
 
 	p = jfind(json_object_get(j, "pools"), "name", "main");
-	assert_int_equal(json_object_size(p), 11);
+	assert_int_equal(json_object_size(p), 12);
 	assert_string_equal(jstr(p, "storage_pool"), "incus");
 	assert_string_equal(jstr(p, "supply"), "open");
 	assert_string_equal(jstr(p, "placement"), "spread");
@@ -786,6 +786,22 @@ test_json(void **state)
 	assert_int_equal(jint(p, "hosts"), 9);
 	assert_int_equal(jint(p, "schedulable"), 1);
 	assert_int_equal(json_array_size(json_object_get(p, "members")), 9);
+	/* Every Plan of the pool, retired and other providers' too: what each sells. */
+	assert_int_equal(json_array_size(json_object_get(p, "plans")), 4);
+	r = jfind(json_object_get(p, "plans"), "name", "small");
+	assert_int_equal(json_object_size(r), 7);
+	assert_string_equal(jstr(r, "provider"), "platform");
+	assert_string_equal(jstr(r, "availability"), "on-sale");
+	assert_int_equal(jint(r, "cpu"), 1);
+	assert_int_equal(jint(r, "memory"), (json_int_t)GiB);
+	assert_int_equal(jint(r, "disk"), (json_int_t)(10 * GiB));
+	assert_string_equal(jstr(json_object_get(r, "price"), "amount"), "4.00");
+	assert_string_equal(jstr(json_object_get(r, "price"), "currency"), "EUR");
+	assert_string_equal(jstr(json_object_get(r, "price"), "cycle"), "monthly");
+	r = jfind(json_object_get(p, "plans"), "name", "old");
+	assert_string_equal(jstr(r, "availability"), "retired");
+	r = jfind(json_object_get(p, "plans"), "name", "acme-tiny");
+	assert_string_equal(jstr(r, "provider"), "acme");
 	m = jfind(json_object_get(p, "members"), "host", "on-1");
 	assert_int_equal(json_object_size(m), 7);
 	assert_true(json_is_null(json_object_get(m, "storage_error")));
@@ -806,6 +822,7 @@ test_json(void **state)
 	m = jfind(json_object_get(p, "members"), "host", "off-1");
 	assert_string_equal(jstr(m, "reason"), "offline");
 	p = jfind(json_object_get(j, "pools"), "name", "closed");
+	assert_int_equal(json_array_size(json_object_get(p, "plans")), 0);
 	assert_string_equal(jstr(p, "supply"), "closed");
 	assert_true(json_is_false(json_object_get(p, "require_agent")));
 	assert_string_equal(jstr(json_object_get(p, "reserve"), "cpu"), "0%");

@@ -1,9 +1,10 @@
 /*
  * embedded.h - files built into the binary: the JSON Schemas of schemas/
- * (read by manifest/schema.c) and the SQL of state/ (applied by the
- * ledger). This header is written by hand; the tables it declares are
- * generated at build time by src/embed.py into embedded-schemas.c and
- * embedded-state.c, from the files meson.build lists.
+ * (read by manifest/schema.c), the SQL of state/ (applied by the ledger)
+ * and the dashboard page (served by serve/dashboard.c). This header is
+ * written by hand; the tables it declares are generated at build time by
+ * src/embed.py into embedded-schemas.c, embedded-state.c and
+ * embedded-dashboard.c, from the files meson.build lists.
  */
 #ifndef BERTH_EMBEDDED_H
 #define BERTH_EMBEDDED_H
@@ -22,5 +23,8 @@ extern const size_t embedded_schemas_count;
 /* The SQL files of state/, in name order. */
 extern const struct embedded_file embedded_state[];
 extern const size_t embedded_state_count;
+/* serve/dashboard.html. */
+extern const struct embedded_file embedded_dashboard[];
+extern const size_t embedded_dashboard_count;
 
 #endif

@@ -15,6 +15,7 @@
 
 #include <microhttpd.h>
 
+#include "serve/dashboard.h"
 #include "serve/http.h"
 #include "serve/metrics.h"
 #include "sched/place.h"
@@ -196,6 +197,27 @@ handle_report(struct http_server *s, struct MHD_Connection *c, struct req *q)
 	return MHD_YES;
 }
 
+/* GET /: the dashboard (dashboard.h), with the headers that keep it to itself. */
+static enum MHD_Result
+send_dashboard(struct MHD_Connection *c)
+{
+	const struct dashboard *d = dashboard_page();
+	struct MHD_Response *r = MHD_create_response_from_buffer(d->len, (void *)d->html,
+								 MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+	MHD_add_response_header(r, "Content-Security-Policy", d->csp);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result
 handle_get(struct http_server *s, struct MHD_Connection *c, const char *url)
 {
@@ -205,6 +227,8 @@ handle_get(struct http_server *s, struct MHD_Connection *c, const char *url)
 		return send_buf(c, 200, "text/plain", "ok\n", 3);
 	if (!(s->serves & HTTP_READS))
 		return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
+	if (!strcmp(url, "/"))
+		return send_dashboard(c);
 	if (!strcmp(url, "/metrics")) {
 		struct buf b = BUF_INIT;
 		enum MHD_Result ret;

@@ -8,6 +8,7 @@
  *   GET /metrics       Prometheus text format (metrics.h)
  *   GET /v1/status     the fleet's status as JSON (status.h)
  *   GET /healthz       200 "ok"
+ *   GET /              the dashboard, a page that reads the above (dashboard.h)
  *
  * One server may answer only the reports and another only the reads
  * (`berth serve --admin-listen`): monitoring then need not be reachable

@@ -12,6 +12,7 @@ berth_apt_packages=(
 	curl openssl jq valgrind procps bc faketime
 	busybox-static lvm2 btrfs-progs openssh-server openssh-client gnupg
 	lighttpd lighttpd-mod-openssl systemd
+	chromium
 )
 
 berth_missing_packages() {

@@ -37,11 +37,11 @@ generate(const char *dir, int n)
 
 	for (i = 0; i < n; i++)
 		buf_addf(&b, "---\napiVersion: berth/v1\nkind: Host\nmetadata:\n  name: h-%05d\n"
-			 "  labels: {pool: web}\nspec:\n  endpoint: unix:///var/lib/incus/unix.socket\n"
+			 "  labels: {pool: web}\nspec:\n  endpoint: unix:///run/incus/h-%05d.socket\n"
 			 "  os: debian-12\n  review: approved\n  state: %s\n"
 			 "  capacity: {cpu: %d, memory: %dGiB, disk: 2000GiB}\n"
 			 "  storage_pools:\n    - {name: incus, driver: dir}\n",
-			 i, i % 10 == 9 ? "cordoned" : "active", 16 + 16 * (i % 4), 64 + 64 * (i % 3));
+			 i, i, i % 10 == 9 ? "cordoned" : "active", 16 + 16 * (i % 4), 64 + 64 * (i % 3));
 	write_file(dir, "hosts.yaml", &b);
 	buf_reset(&b);
 	buf_addf(&b, "apiVersion: berth/v1\nkind: Pool\nmetadata: {name: web}\nspec:\n"

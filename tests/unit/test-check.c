@@ -37,9 +37,10 @@
 #define PRICE	"price: {amount: \"4.50\", currency: EUR, cycle: monthly}"
 #define SMALL	"type: container, cpu: 1, memory: 1GiB, disk: 10GiB, " PRICE
 
-#define HOST_OS(meta, os, more) DOC("Host", meta, \
-	"{endpoint: \"unix:///run/incus.socket\", os: " os ", " CAP more "}")
-#define HOST(meta, more)	HOST_OS(meta, "debian-12", more)
+/* A platform host n, on a unix socket of its own. */
+#define HOST_OS(n, meta, os, more) DOC("Host", meta, \
+	"{endpoint: \"unix:///run/" n ".socket\", os: " os ", " CAP more "}")
+#define HOST(n, meta, more)	HOST_OS(n, meta, "debian-12", more)
 #define CLUSTER(meta, more)	DOC("Cluster", meta, \
 	"{endpoint: \"https://10.0.0.1:8443\", fingerprint: \"" FP "\"" more "}")
 #define POOL(meta, spec)	DOC("Pool", meta, spec)
@@ -56,7 +57,7 @@
  * plan s on p offering image deb, cached on p. Documents 0 to 3.
  */
 #define MIN \
-	HOST("{name: a, labels: {site: x}}", INCUS) \
+	HOST("a", "{name: a, labels: {site: x}}", INCUS) \
 	POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}") \
 	PLAN("{name: s}", "{pool: p, " SMALL ", images: [deb]}") \
 	IMAGE("{name: deb}", ", type: container, pools: [p]")
@@ -68,8 +69,8 @@
  * and instances, one of them on the platform's plan s.
  */
 #define FLEET_YAML \
-	HOST("{name: a, labels: {site: x}}", INCUS) \
-	HOST("{name: b, labels: {site: x}}", INCUS) \
+	HOST("a", "{name: a, labels: {site: x}}", INCUS) \
+	HOST("b", "{name: b, labels: {site: x}}", INCUS) \
 	POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}") \
 	PLAN("{name: s}", "{pool: p, " SMALL ", images: [deb]}") \
 	IMAGE("{name: deb}", ", type: container, pools: [p, pc]") \
@@ -77,12 +78,12 @@
 #define CLUSTER_YAML \
 	CLUSTER("{name: c}", ", storage_pools: [{name: incus, driver: dir," \
 		" members: {m1: {source: x}, m2: {source: y}}}]") \
-	HOST("{name: m1}", ", cluster: c") \
-	HOST("{name: m2}", ", cluster: c") \
+	HOST("m1", "{name: m1}", ", cluster: c") \
+	HOST("m2", "{name: m2}", ", cluster: c") \
 	POOL("{name: pc}", "{hosts: {names: [m1, m2]}, storage_pool: incus}") \
 	PLAN("{name: sc}", "{pool: pc, " SMALL ", images: [deb]}")
 #define ACME_YAML \
-	HOST("{name: ah, provider: acme, labels: {site: x}}", INCUS) \
+	HOST("ah", "{name: ah, provider: acme, labels: {site: x}}", INCUS) \
 	PLAN("{name: as, provider: acme}", "{pool: p, " SMALL "}") \
 	INSTANCE("{name: ai, provider: acme}", "{plan: as, image: deb, host: ah}") \
 	INSTANCE("{name: ai2, provider: acme}", "{plan: s, image: deb, host: ah}")
@@ -116,7 +117,7 @@ static const struct check_case cases[] = {
 	  { NULL } },
 	{ "a plan that fills a host exactly after overcommit and reserve",
 	  { { "f.yaml",
-	      HOST("{name: a, labels: {site: x}}", INCUS)
+	      HOST("a", "{name: a, labels: {site: x}}", INCUS)
 	      POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus,"
 		   " overcommit: {cpu: 2}, reserve: {cpu: 25%}}")
 	      PLAN("{name: s}", "{pool: p, type: container, cpu: 6, memory: 8GiB,"
@@ -124,39 +125,39 @@ static const struct check_case cases[] = {
 	  { NULL } },
 	{ "the OSes berth knows",
 	  { { "f.yaml",
-	      HOST_OS("{name: a}", "debian-13", "") HOST_OS("{name: b}", "ubuntu-22.04", "")
-	      HOST_OS("{name: c}", "ubuntu-24.04", "") HOST_OS("{name: d}", "ubuntu-26.04", "") } },
+	      HOST_OS("a", "{name: a}", "debian-13", "") HOST_OS("b", "{name: b}", "ubuntu-22.04", "")
+	      HOST_OS("c", "{name: c}", "ubuntu-24.04", "") HOST_OS("d", "{name: d}", "ubuntu-26.04", "") } },
 	  { NULL } },
 	{ "a platform instance on a provider's host",
 	  { { "f.yaml", MIN INSTANCE("{name: i1}", "{plan: s, image: deb, host: ah}") },
 	    { "providers.yaml", PROVIDER("acme") },
-	    { "providers/acme/h.yaml", HOST("{name: ah, provider: acme, labels: {site: x}}", INCUS) } },
+	    { "providers/acme/h.yaml", HOST("ah", "{name: ah, provider: acme, labels: {site: x}}", INCUS) } },
 	  { NULL } },
 
 	/* ---- names are unique per kind */
 	{ "a second host of the same name",
-	  { { "f.yaml", MIN HOST("{name: a, labels: {site: y}}", INCUS) } },
+	  { { "f.yaml", MIN HOST("a", "{name: a, labels: {site: y}}", INCUS) } },
 	  { "error: f.yaml:23:18: metadata.name: duplicate Host name \"a\" (first declared"
 	    " at f.yaml:3:18)" } },
 
 	/* ---- references resolve */
 	{ "metadata.provider names no Provider",
-	  { { "f.yaml", MIN HOST("{name: b, provider: zeta}", INCUS) } },
+	  { { "f.yaml", MIN HOST("b", "{name: b, provider: zeta}", INCUS) } },
 	  { "error: f.yaml:23:31: metadata.provider: unknown provider \"zeta\": want the name"
 	    " of a Provider declared in the manifests, or \"platform\"" } },
 	{ "Plan.pool",
-	  { { "f.yaml", HOST("{name: a, labels: {site: x}}", INCUS)
+	  { { "f.yaml", HOST("a", "{name: a, labels: {site: x}}", INCUS)
 		PLAN("{name: s}", "{pool: nope, " SMALL "}") } },
 	  { "error: f.yaml:9:14: spec.pool: unknown pool \"nope\": want the name of a Pool"
 	    " declared in the manifests" } },
 	{ "Plan.images",
-	  { { "f.yaml", HOST("{name: a, labels: {site: x}}", INCUS)
+	  { { "f.yaml", HOST("a", "{name: a, labels: {site: x}}", INCUS)
 		POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}")
 		PLAN("{name: s}", "{pool: p, " SMALL ", images: [nope]}") } },
 	  { "error: f.yaml:14:134: spec.images[0]: unknown image \"nope\": want the name of"
 	    " an Image declared in the manifests" } },
 	{ "Image.pools",
-	  { { "f.yaml", HOST("{name: a, labels: {site: x}}", INCUS)
+	  { { "f.yaml", HOST("a", "{name: a, labels: {site: x}}", INCUS)
 		POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}")
 		IMAGE("{name: deb}", ", pools: [p, nope]") } },
 	  { "error: f.yaml:14:110: spec.pools[1]: unknown pool \"nope\": want the name of a"
@@ -174,8 +175,8 @@ static const struct check_case cases[] = {
 	  { "error: f.yaml:24:35: spec.host: unknown host \"nope\": want the name of a Host"
 	    " declared in the manifests" } },
 	{ "Host.cluster",
-	  { { "f.yaml", MIN HOST("{name: b}", ", cluster: nope") } },
-	  { "error: f.yaml:24:118: spec.cluster: unknown cluster \"nope\": want the name of a"
+	  { { "f.yaml", MIN HOST("b", "{name: b}", ", cluster: nope") } },
+	  { "error: f.yaml:24:114: spec.cluster: unknown cluster \"nope\": want the name of a"
 	    " Cluster declared in the manifests" } },
 	{ "Pool.hosts.names",
 	  { { "f.yaml", MIN POOL("{name: q}", "{hosts: {names: [a, nope]}, storage_pool: incus}") } },
@@ -187,14 +188,14 @@ static const struct check_case cases[] = {
 	  { { "f.yaml", MIN POOL("{name: q}", "{hosts: {labels: {site: z}}, storage_pool: incus}") } },
 	  { "warning: f.yaml:24:15: spec.hosts: pool \"q\" selects no host" } },
 	{ "a host of the pool without its storage pool",
-	  { { "f.yaml", MIN HOST("{name: b, labels: {site: x}}",
+	  { { "f.yaml", MIN HOST("b", "{name: b, labels: {site: x}}",
 				 ", storage_pools: [{name: other, driver: dir}]") } },
 	  { "error: f.yaml:9:50: spec.storage_pool: storage pool \"incus\" is not declared on"
 	    " host \"b\": want it in that Host's spec.storage_pools (adopt: true links an"
 	    " existing one)" } },
 	{ "a cluster of the pool without its storage pool",
 	  { { "f.yaml", MIN CLUSTER("{name: c}", ", storage_pools: [{name: other, driver: dir}]")
-		HOST("{name: m1, labels: {site: x}}", ", cluster: c") } },
+		HOST("m1", "{name: m1, labels: {site: x}}", ", cluster: c") } },
 	  { "error: f.yaml:9:50: spec.storage_pool: storage pool \"incus\" is not declared on"
 	    " host \"m1\" (cluster \"c\"): want it in that Cluster's spec.storage_pools"
 	    " (adopt: true links an existing one)" } },
@@ -202,16 +203,16 @@ static const struct check_case cases[] = {
 	/* ---- clusters */
 	{ "members with storage pools and projects of their own",
 	  { { "f.yaml", CLUSTER("{name: c}", "")
-		HOST("{name: m1}", ", cluster: c" INCUS)
-		HOST("{name: m2}", ", cluster: c, projects: [{name: tenants}]") } },
-	  { "error: f.yaml:9:136: spec.storage_pools: host is a member of cluster \"c\":"
+		HOST("m1", "{name: m1}", ", cluster: c" INCUS)
+		HOST("m2", "{name: m2}", ", cluster: c, projects: [{name: tenants}]") } },
+	  { "error: f.yaml:9:133: spec.storage_pools: host is a member of cluster \"c\":"
 	    " declare storage pools on the Cluster, not on its members",
-	    "error: f.yaml:14:131: spec.projects: host is a member of cluster \"c\": declare"
+	    "error: f.yaml:14:128: spec.projects: host is a member of cluster \"c\": declare"
 	    " projects on the Cluster, not on its members" } },
 	{ "a cluster storage pool naming a host outside the cluster",
 	  { { "f.yaml", MIN CLUSTER("{name: c}", ", storage_pools: [{name: incus, driver: dir,"
 					" members: {m1: {source: x}, a: {source: y}}}]")
-		HOST("{name: m1}", ", cluster: c") } },
+		HOST("m1", "{name: m1}", ", cluster: c") } },
 	  { "error: f.yaml:24:197: spec.storage_pools[0].members.a: \"a\" is not a member of"
 	    " cluster \"c\": want a Host whose spec.cluster is \"c\"" } },
 	{ "a cluster without members",
@@ -222,7 +223,7 @@ static const struct check_case cases[] = {
 	/* ---- plans */
 	{ "a plan that fits on no host",
 	  { { "f.yaml",
-	      HOST("{name: a, labels: {site: x}}", INCUS)
+	      HOST("a", "{name: a, labels: {site: x}}", INCUS)
 	      POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus,"
 		   " overcommit: {cpu: 2}, reserve: {cpu: 25%}}")
 	      PLAN("{name: s}", "{pool: p, type: container, cpu: 7, memory: 8GiB,"
@@ -231,14 +232,14 @@ static const struct check_case cases[] = {
 	    " 8GiB memory, 100GiB disk; the largest host (\"a\") has 6 cpu, 8GiB memory,"
 	    " 100GiB disk after overcommit and reserve" } },
 	{ "a plan's image not cached on its pool",
-	  { { "f.yaml", HOST("{name: a, labels: {site: x}}", INCUS)
+	  { { "f.yaml", HOST("a", "{name: a, labels: {site: x}}", INCUS)
 		POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}")
 		PLAN("{name: s}", "{pool: p, " SMALL ", images: [deb]}")
 		IMAGE("{name: deb}", "") } },
 	  { "error: f.yaml:14:134: spec.images[0]: image \"deb\" is not cached on pool \"p\":"
 	    " want \"p\" in that Image's spec.pools" } },
 	{ "a plan's image of the other type",
-	  { { "f.yaml", HOST("{name: a, labels: {site: x}}", INCUS)
+	  { { "f.yaml", HOST("a", "{name: a, labels: {site: x}}", INCUS)
 		POOL("{name: p}", "{hosts: {labels: {site: x}}, storage_pool: incus}")
 		PLAN("{name: s}", "{pool: p, " SMALL ", images: [deb]}")
 		IMAGE("{name: deb}", ", type: virtual-machine, pools: [p]") } },
@@ -247,10 +248,10 @@ static const struct check_case cases[] = {
 
 	/* ---- operating systems */
 	{ "debian-11, and an OS berth does not know",
-	  { { "f.yaml", HOST_OS("{name: a}", "debian-11", "") HOST_OS("{name: b}", "gentoo-2", "") } },
-	  { "warning: f.yaml:4:50: spec.os: debian-11 is accepted for compatibility only:"
+	  { { "f.yaml", HOST_OS("a", "{name: a}", "debian-11", "") HOST_OS("b", "{name: b}", "gentoo-2", "") } },
+	  { "warning: f.yaml:4:46: spec.os: debian-11 is accepted for compatibility only:"
 	    " want debian-12, debian-13 or ubuntu-22.04 and later",
-	    "warning: f.yaml:9:50: spec.os: unknown OS \"gentoo-2\": berth knows debian-12,"
+	    "warning: f.yaml:9:46: spec.os: unknown OS \"gentoo-2\": berth knows debian-12,"
 	    " debian-13, ubuntu-22.04, ubuntu-24.04 and ubuntu-26.04" } },
 
 	/* ---- instances and their plan */
@@ -260,7 +261,7 @@ static const struct check_case cases[] = {
 	  { "error: f.yaml:29:24: spec.image: image \"deb2\" is not offered by plan \"s\":"
 	    " want one of its spec.images" } },
 	{ "an instance on a host outside its plan's pool",
-	  { { "f.yaml", MIN HOST("{name: b}", INCUS)
+	  { { "f.yaml", MIN HOST("b", "{name: b}", INCUS)
 		INSTANCE("{name: i}", "{plan: s, image: deb, host: b}") } },
 	  { "error: f.yaml:29:35: spec.host: host \"b\" is not in pool \"p\" of plan \"s\"" } },
 
@@ -273,8 +274,8 @@ static const struct check_case cases[] = {
 	    " only Host, Plan and Instance objects, have Pool" } },
 	{ "objects under providers/ of no provider or another",
 	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") PROVIDER("zeta") },
-	    { "providers/acme/h.yaml", HOST("{name: b}", INCUS)
-		HOST("{name: c, provider: zeta}", INCUS) } },
+	    { "providers/acme/h.yaml", HOST("b", "{name: b}", INCUS)
+		HOST("c", "{name: c, provider: zeta}", INCUS) } },
 	  { "error: providers/acme/h.yaml:3:11: metadata.provider: want provider \"acme\""
 	    " (files under providers/acme/ declare objects of that provider), have none"
 	    " (platform)",
@@ -283,7 +284,7 @@ static const struct check_case cases[] = {
 	{ "an instance on another provider's plan",
 	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") PROVIDER("zeta") },
 	    { "providers/zeta/z.yaml",
-	      HOST("{name: zh, provider: zeta, labels: {site: x}}", INCUS)
+	      HOST("zh", "{name: zh, provider: zeta, labels: {site: x}}", INCUS)
 	      PLAN("{name: zs, provider: zeta}", "{pool: p, " SMALL "}") },
 	    { "providers/acme/i.yaml",
 	      INSTANCE("{name: ai, provider: acme}", "{plan: zs, image: deb}") } },
@@ -292,7 +293,7 @@ static const struct check_case cases[] = {
 	{ "an instance on another provider's host",
 	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") PROVIDER("zeta") },
 	    { "providers/zeta/z.yaml",
-	      HOST("{name: zh, provider: zeta, labels: {site: x}}", INCUS) },
+	      HOST("zh", "{name: zh, provider: zeta, labels: {site: x}}", INCUS) },
 	    { "providers/acme/i.yaml",
 	      INSTANCE("{name: ai, provider: acme}", "{plan: s, image: deb, host: zh}") } },
 	  { "error: providers/acme/i.yaml:4:35: spec.host: host \"zh\" belongs to provider"

@@ -21,7 +21,7 @@ has "demo places the instances one per host" "$T/demo.log" "placed on lab-2 by s
 has "demo re-plans to no changes" "$T/demo.log" "berth plan --detailed-exitcode: exit 0 (0: no changes)"
 has "demo verifies the ledger" "$T/demo.log" "entries verify; head"
 has "demo stops the lab" "$T/demo.log" "is down"
-if grep -rq '0000000000000000000000000000000000000000000000000000000000000000' "$T/demo/fleet"/*.yaml; then
+if grep -rqE '"(0{64}|1{64}|2{64})"' "$T/demo/fleet"/*.yaml; then
 	fail "every lab fingerprint was bound"
 else
 	pass "every lab fingerprint was bound"

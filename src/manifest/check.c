@@ -229,6 +229,97 @@ hosts_and_clusters(struct fleet *f, struct diags *d)
 	}
 }
 
+/* The path spec.approvals.<host> (the key quoted when it must be) into p. */
+static void
+approval_path(struct buf *p, const char *host)
+{
+	buf_addstr(p, "spec.approvals");
+	path_push_key(p, host, strlen(host));
+}
+
+/*
+ * The approvals of Provider spec.approvals name hosts of that provider
+ * (a name no Host has is a warning); one holds for its host while the
+ * host pins the approved fingerprint, and then sets the host's review and
+ * approval (another fingerprint is a warning: the host stays pending).
+ */
+static void
+approvals(struct fleet *f, struct diags *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->nproviders; i++) {
+		const struct m_provider *p = &f->providers[i];
+
+		if (fleet_provider(f, p->meta.name) != p)
+			continue;	/* a duplicate name, reported */
+		for (j = 0; j < p->napprovals; j++) {
+			const struct m_approval *a = &p->approvals[j];
+			struct m_host *h = fleet_host(f, a->host);
+			struct buf path = BUF_INIT;
+			struct mark m;
+
+			approval_path(&path, a->host);
+			if (!h) {
+				diag_at(d, DIAG_WARNING, p->meta.doc, path.buf,
+					"unknown host \"%s\": want the name of a Host of "
+					"provider \"%s\" declared in the manifests (the "
+					"approval holds for no host)", a->host, p->meta.name);
+			} else if (is_platform(&h->meta)) {
+				diag_at(d, DIAG_ERROR, p->meta.doc, path.buf,
+					"host \"%s\" is the platform's: want a host of "
+					"provider \"%s\" (the platform's own hosts set "
+					"spec.review)", a->host, p->meta.name);
+			} else if (strcmp(h->meta.provider, p->meta.name)) {
+				diag_at(d, DIAG_ERROR, p->meta.doc, path.buf,
+					"host \"%s\" belongs to provider \"%s\": want a "
+					"host of provider \"%s\" (approve it in "
+					"spec.approvals of Provider \"%s\")", a->host,
+					h->meta.provider, p->meta.name, h->meta.provider);
+			} else if (h->fingerprint && a->fingerprint &&
+				   strcmp(h->fingerprint, a->fingerprint)) {
+				m = mdoc_mark(p->meta.doc, path.buf);
+				diag_at(d, DIAG_WARNING, h->meta.doc, "spec.fingerprint",
+					"host \"%s\" is pending: want \"%s\", the "
+					"fingerprint the platform approved (%s:%u:%u), "
+					"have \"%s\": a new certificate needs a new "
+					"approval", h->meta.name, a->fingerprint,
+					p->meta.doc->file, m.line, m.col, h->fingerprint);
+			} else if (h->fingerprint && a->fingerprint) {
+				h->approval = a;
+				h->review = a->review;
+			}
+			buf_release(&path);
+		}
+	}
+}
+
+/*
+ * A provider's host sets no review of its own: the platform's approval is
+ * its review.
+ */
+static void
+provider_hosts(struct fleet *f, struct diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < f->nhosts; i++) {
+		const struct m_host *h = &f->hosts[i];
+		const struct mdoc *doc = h->meta.doc;
+		const char *p = h->meta.provider;
+		json_t *spec = json_object_get(doc->root, "spec");
+		const char *review = json_string_value(json_object_get(spec, "review"));
+
+		if (is_platform(&h->meta))
+			continue;
+		if (review)
+			diag_at(d, DIAG_ERROR, doc, "spec.review",
+				"want no review on a host of provider \"%s\" (the "
+				"platform reviews it in spec.approvals of Provider "
+				"\"%s\"), have \"%s\"", p, p, review);
+	}
+}
+
 static int
 declares_storage_pool(const struct m_host *h, const char *name)
 {
@@ -528,6 +619,8 @@ fleet_check(struct fleet *f, struct diags *d)
 	providers_exist(f, d);
 	provider_files(f, d);
 	hosts_and_clusters(f, d);
+	approvals(f, d);
+	provider_hosts(f, d);
 	pools(f, d);
 	images(f, d);
 	offers(f, d);

@@ -17,6 +17,15 @@
  *   or projects of their own (the Cluster does);
  * - a cluster that no Host is a member of is a warning; the members of a
  *   cluster storage pool are members of that cluster.
+ * approvals()
+ * - the platform's approvals (Provider spec.approvals) name hosts of that
+ *   provider; one naming no Host is a warning;
+ * - an approval holds for its host while the host pins the approved
+ *   fingerprint, and sets the host's review (and approval); one of another
+ *   fingerprint is a warning, and the host stays pending, as does every
+ *   provider's host without an approval.
+ * provider_hosts()
+ * - a provider's host sets no spec.review (the platform reviews it).
  * pools()
  * - Pool.hosts.names name Hosts; a provider's Pool names only that
  *   provider's or the platform's hosts;
@@ -38,9 +47,10 @@
  *   platform (a platform instance may use any host), in its Plan's pool.
  *
  * A reference that resolves is set in the model (the pointers of model.h:
- * host->cluster, cluster->members, pool->hosts, image->pools, offer->pool,
- * offer->images, instance->offer, ->image, ->host); one that does not stays
- * NULL.
+ * host->cluster, cluster->members, host->approval, pool->hosts,
+ * image->pools, offer->pool, offer->images, instance->offer, ->image,
+ * ->host); one that does not stays NULL. A provider's host's review is set
+ * from its approval.
  */
 #ifndef BERTH_MANIFEST_CHECK_H
 #define BERTH_MANIFEST_CHECK_H

@@ -295,9 +295,15 @@ read_meta(const struct mdoc *doc, struct meta *m)
 	m->labels = json_object_get(md, "labels");
 }
 
+static const char *const reviews[] = { "pending", "approved", "rejected", NULL };
+
 static void
 read_provider(struct rd *r, json_t *spec, struct m_provider *p)
 {
+	json_t *approvals = json_object_get(spec, "approvals"), *v;
+	const char *host;
+	size_t i = 0;
+
 	p->display_name = str(spec, "display_name");
 	p->revenue_share_bp = percent_field(r, spec, "revenue_share");
 	p->currency = str(spec, "currency");
@@ -305,12 +311,21 @@ read_provider(struct rd *r, json_t *spec, struct m_provider *p)
 		diag_at(r->d, DIAG_ERROR, r->doc, at(r, "currency"),
 			"want an ISO 4217 currency code like EUR, have \"%s\"", p->currency);
 	p->holdback_ms = duration_field(r, spec, "holdback", 0);
+	p->napprovals = json_object_size(approvals);
+	p->approvals = xcalloc(p->napprovals ? p->napprovals : 1, sizeof(*p->approvals));
+	json_object_foreach(approvals, host, v) {
+		struct m_approval *a = &p->approvals[i++];
+
+		a->host = host;
+		a->review = enum_field(v, "review", reviews, REVIEW_PENDING);
+		a->fingerprint = str(v, "fingerprint");
+		a->adopt = boolean(v, "adopt", 0);
+	}
 }
 
 static void
 read_host(struct rd *r, json_t *spec, struct m_host *h)
 {
-	static const char *const reviews[] = { "pending", "approved", "rejected", NULL };
 	static const char *const states[] = { "active", "cordoned", "draining", NULL };
 	json_t *cap = json_object_get(spec, "capacity");
 	json_t *agent = json_object_get(spec, "agent");
@@ -320,11 +335,11 @@ read_host(struct rd *r, json_t *spec, struct m_host *h)
 	h->fingerprint = str(spec, "fingerprint");
 	h->cluster_name = str(spec, "cluster");
 	h->os = str(spec, "os");
-	/* Hosts the platform declares are approved unless they say otherwise;
-	 * a provider's host waits for review. */
-	h->review = enum_field(spec, "review", reviews,
-			       strcmp(h->meta.provider, "platform") ? REVIEW_PENDING
-								     : REVIEW_APPROVED);
+	/* The platform's own hosts are approved unless they say otherwise; a
+	 * provider's host waits for the platform's approval (check.c), and a
+	 * review of its own is an error there. */
+	h->review = strcmp(h->meta.provider, "platform") ? REVIEW_PENDING :
+		    enum_field(spec, "review", reviews, REVIEW_APPROVED);
 	h->state = enum_field(spec, "state", states, HOST_ACTIVE);
 	push_key(r, "capacity");
 	h->capacity.cpu = uint_field(cap, "cpu", 0);
@@ -716,6 +731,8 @@ fleet_free(struct fleet *f)
 
 	if (!f)
 		return;
+	for (i = 0; i < f->nproviders; i++)
+		free(f->providers[i].approvals);
 	free(f->providers);
 	for (i = 0; i < f->nhosts; i++) {
 		free_storage_pools(f->hosts[i].storage_pools, f->hosts[i].nstorage_pools);

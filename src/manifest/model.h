@@ -84,12 +84,26 @@ enum review { REVIEW_PENDING, REVIEW_APPROVED, REVIEW_REJECTED };
 enum host_state { HOST_ACTIVE, HOST_CORDONED, HOST_DRAINING };
 enum instance_type { TYPE_CONTAINER, TYPE_VM };
 
+/*
+ * The platform's review of one of a provider's hosts: Provider
+ * spec.approvals.<host>. It is of the server certificate the platform
+ * reviewed, and holds only while the Host pins that fingerprint.
+ */
+struct m_approval {
+	const char *host;
+	enum review review;
+	const char *fingerprint;
+	int adopt;		/* the host may adopt existing storage pools and projects */
+};
+
 struct m_provider {
 	struct meta meta;
 	const char *display_name;
 	uint32_t revenue_share_bp;
 	const char *currency;
 	uint64_t holdback_ms;
+	struct m_approval *approvals;	/* in manifest order */
+	size_t napprovals;
 };
 
 struct m_cluster;
@@ -101,7 +115,13 @@ struct m_host {
 	const char *cluster_name;	/* may be NULL */
 	struct m_cluster *cluster;
 	const char *os;
+	/*
+	 * The platform's own hosts: spec.review, approved when not given. A
+	 * provider's host: pending, until check.c finds the approval that
+	 * holds for it and sets its review and approval.
+	 */
 	enum review review;
+	const struct m_approval *approval;	/* a provider's host: resolved, or NULL */
 	enum host_state state;
 	struct m_capacity capacity;
 	const char *agent_key;		/* "ed25519:..." or NULL */

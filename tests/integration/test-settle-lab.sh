@@ -26,20 +26,23 @@ new_repo "$R"
 mkdir -p "$R/providers/acme"
 # hosts STATE-OF-LAB-1 [SPEC-FIELD]: ACME's lab-1 and the platform's lab-2
 hosts() {
-	lab_host lab-1 'review: approved' "state: $1" 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
+	lab_host lab-1 "state: $1" 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
 		'storage_pools: [{name: incus, driver: dir}]' ${2:+"$2"} |
 		sed 's/metadata: {name: lab-1,/metadata: {name: lab-1, provider: acme,/' \
 		> "$R/providers/acme/hosts.yaml"
 	lab_host lab-2 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
 		'storage_pools: [{name: incus, driver: dir}]' > "$R/hosts.yaml"
 }
-# provider SHARE
+# provider SHARE [APPROVALS]: ACME, and the platform's approvals of its
+# hosts (by default, lab-1 approved)
 provider() {
+	local approvals=${2-"{lab-1: {review: approved, fingerprint: \"$(var lab-1 FINGERPRINT)\"}}"}
+
 	cat > "$R/providers.yaml" <<X
 apiVersion: berth/v1
 kind: Provider
 metadata: {name: acme}
-spec: {display_name: ACME, revenue_share: $1, currency: EUR, holdback: 30d}
+spec: {display_name: ACME, revenue_share: $1, currency: EUR, holdback: 30d, approvals: $approvals}
 X
 }
 hosts active
@@ -235,6 +238,7 @@ jq_true "[.statements[] | select(.provider == \"acme\") | .provider_share_minor,
 # lab-1 changes hands: from the apply that records it, i3's seconds there
 # are the platform's; ACME keeps what it earned before.
 rm "$R/providers/acme/hosts.yaml"
+provider 60% '{}'
 lab_host lab-1 'review: approved' 'state: active' 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
 	'storage_pools: [{name: incus, driver: dir}]' > "$R/lab-1.yaml"
 commit "$R" "lab-1 is the platform's"

@@ -41,6 +41,12 @@
 #define HOST_OS(n, meta, os, more) DOC("Host", meta, \
 	"{endpoint: \"unix:///run/" n ".socket\", os: " os ", " CAP more "}")
 #define HOST(n, meta, more)	HOST_OS(n, meta, "debian-12", more)
+/* A provider's host n: https, its certificate's fingerprint fp. */
+#define PHOST(n, fp, meta, more) DOC("Host", meta, \
+	"{endpoint: \"https://" n ".example.net:8443\", fingerprint: \"" fp "\"," \
+	" os: debian-12, " CAP more "}")
+#define FP_AH	"abababababababababababababababababababababababababababababababab"
+#define FP_ZH	"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
 #define CLUSTER(meta, more)	DOC("Cluster", meta, \
 	"{endpoint: \"https://10.0.0.1:8443\", fingerprint: \"" FP "\"" more "}")
 #define POOL(meta, spec)	DOC("Pool", meta, spec)
@@ -51,6 +57,10 @@
 #define INSTANCE(meta, spec)	DOC("Instance", meta, spec)
 #define PROVIDER(name)		DOC("Provider", "{name: " name "}", \
 	"{display_name: X, revenue_share: 70%, currency: EUR}")
+/* Provider name, and the platform's approvals of its hosts. */
+#define APPROVING(name, approvals) DOC("Provider", "{name: " name "}", \
+	"{display_name: X, revenue_share: 70%, currency: EUR, approvals: " approvals "}")
+#define APPROVED(fp)	"{review: approved, fingerprint: \"" fp "\"}"
 
 /*
  * The smallest good fleet: host a (site x) in pool p (storage pool incus),
@@ -83,7 +93,7 @@
 	POOL("{name: pc}", "{hosts: {names: [m1, m2]}, storage_pool: incus}") \
 	PLAN("{name: sc}", "{pool: pc, " SMALL ", images: [deb]}")
 #define ACME_YAML \
-	HOST("ah", "{name: ah, provider: acme, labels: {site: x}}", INCUS) \
+	PHOST("ah", FP_AH, "{name: ah, provider: acme, labels: {site: x}}", INCUS) \
 	PLAN("{name: as, provider: acme}", "{pool: p, " SMALL "}") \
 	INSTANCE("{name: ai, provider: acme}", "{plan: as, image: deb, host: ah}") \
 	INSTANCE("{name: ai2, provider: acme}", "{plan: s, image: deb, host: ah}")
@@ -109,7 +119,7 @@ static const struct check_case cases[] = {
 	/* ---- passing */
 	{ "a fleet that keeps every rule",
 	  { { "fleet.yaml", FLEET_YAML }, { "cluster.yaml", CLUSTER_YAML },
-	    { "providers.yaml", PROVIDER("acme") },
+	    { "providers.yaml", APPROVING("acme", "{ah: " APPROVED(FP_AH) "}") },
 	    { "providers/acme/fleet.yaml", ACME_YAML } },
 	  { NULL } },
 	{ "one name in two kinds",
@@ -131,7 +141,7 @@ static const struct check_case cases[] = {
 	{ "a platform instance on a provider's host",
 	  { { "f.yaml", MIN INSTANCE("{name: i1}", "{plan: s, image: deb, host: ah}") },
 	    { "providers.yaml", PROVIDER("acme") },
-	    { "providers/acme/h.yaml", HOST("ah", "{name: ah, provider: acme, labels: {site: x}}", INCUS) } },
+	    { "providers/acme/h.yaml", PHOST("ah", FP_AH, "{name: ah, provider: acme, labels: {site: x}}", INCUS) } },
 	  { NULL } },
 
 	/* ---- names are unique per kind */
@@ -142,7 +152,7 @@ static const struct check_case cases[] = {
 
 	/* ---- references resolve */
 	{ "metadata.provider names no Provider",
-	  { { "f.yaml", MIN HOST("b", "{name: b, provider: zeta}", INCUS) } },
+	  { { "f.yaml", MIN PHOST("b", FP_AH, "{name: b, provider: zeta}", INCUS) } },
 	  { "error: f.yaml:23:31: metadata.provider: unknown provider \"zeta\": want the name"
 	    " of a Provider declared in the manifests, or \"platform\"" } },
 	{ "Plan.pool",
@@ -275,7 +285,7 @@ static const struct check_case cases[] = {
 	{ "objects under providers/ of no provider or another",
 	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") PROVIDER("zeta") },
 	    { "providers/acme/h.yaml", HOST("b", "{name: b}", INCUS)
-		HOST("c", "{name: c, provider: zeta}", INCUS) } },
+		PHOST("c", FP_ZH, "{name: c, provider: zeta}", INCUS) } },
 	  { "error: providers/acme/h.yaml:3:11: metadata.provider: want provider \"acme\""
 	    " (files under providers/acme/ declare objects of that provider), have none"
 	    " (platform)",
@@ -284,7 +294,7 @@ static const struct check_case cases[] = {
 	{ "an instance on another provider's plan",
 	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") PROVIDER("zeta") },
 	    { "providers/zeta/z.yaml",
-	      HOST("zh", "{name: zh, provider: zeta, labels: {site: x}}", INCUS)
+	      PHOST("zh", FP_ZH, "{name: zh, provider: zeta, labels: {site: x}}", INCUS)
 	      PLAN("{name: zs, provider: zeta}", "{pool: p, " SMALL "}") },
 	    { "providers/acme/i.yaml",
 	      INSTANCE("{name: ai, provider: acme}", "{plan: zs, image: deb}") } },
@@ -293,7 +303,7 @@ static const struct check_case cases[] = {
 	{ "an instance on another provider's host",
 	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") PROVIDER("zeta") },
 	    { "providers/zeta/z.yaml",
-	      HOST("zh", "{name: zh, provider: zeta, labels: {site: x}}", INCUS) },
+	      PHOST("zh", FP_ZH, "{name: zh, provider: zeta, labels: {site: x}}", INCUS) },
 	    { "providers/acme/i.yaml",
 	      INSTANCE("{name: ai, provider: acme}", "{plan: s, image: deb, host: zh}") } },
 	  { "error: providers/acme/i.yaml:4:35: spec.host: host \"zh\" belongs to provider"
@@ -304,6 +314,35 @@ static const struct check_case cases[] = {
 	  { "error: providers/acme/s.yaml:4:14: spec.pool: pool \"p\" has no host of provider"
 	    " \"acme\": a provider's plan draws only on pools that contain that provider's"
 	    " hosts" } },
+
+	/* ---- providers' hosts: the platform reviews them */
+	{ "a provider's host that sets its own review",
+	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") },
+	    { "providers/acme/h.yaml",
+	      PHOST("ah", FP_AH, "{name: ah, provider: acme}", ", review: approved") } },
+	  { "error: providers/acme/h.yaml:4:201: spec.review: want no review on a host of"
+	    " provider \"acme\" (the platform reviews it in spec.approvals of Provider"
+	    " \"acme\"), have \"approved\"" } },
+	{ "approvals of an unknown host, of the platform's and of another provider's",
+	  { { "f.yaml", MIN },
+	    { "providers.yaml", PROVIDER("zeta")
+	      APPROVING("acme", "{nope: " APPROVED(FP_AH) ", a: " APPROVED(FP_AH)
+			", zh: " APPROVED(FP_ZH) "}") },
+	    { "providers/zeta/h.yaml", PHOST("zh", FP_ZH, "{name: zh, provider: zeta}", "") } },
+	  { "warning: providers.yaml:9:78: spec.approvals.nope: unknown host \"nope\": want the"
+	    " name of a Host of provider \"acme\" declared in the manifests (the approval holds"
+	    " for no host)",
+	    "error: providers.yaml:9:182: spec.approvals.a: host \"a\" is the platform's: want"
+	    " a host of provider \"acme\" (the platform's own hosts set spec.review)",
+	    "error: providers.yaml:9:287: spec.approvals.zh: host \"zh\" belongs to provider"
+	    " \"zeta\": want a host of provider \"acme\" (approve it in spec.approvals of"
+	    " Provider \"zeta\")" } },
+	{ "an approval of another certificate",
+	  { { "f.yaml", MIN }, { "providers.yaml", APPROVING("acme", "{ah: " APPROVED(FP_ZH) "}") },
+	    { "providers/acme/h.yaml", PHOST("ah", FP_AH, "{name: ah, provider: acme}", "") } },
+	  { "warning: providers/acme/h.yaml:4:62: spec.fingerprint: host \"ah\" is pending:"
+	    " want \"" FP_ZH "\", the fingerprint the platform approved (providers.yaml:4:76),"
+	    " have \"" FP_AH "\": a new certificate needs a new approval" } },
 };
 
 /* ---- running a case ----------------------------------------------------- */
@@ -453,6 +492,59 @@ test_pointers(void **state)
 	assert_ptr_equal(ai2->offer, s);
 	assert_ptr_equal(ai2->host, fleet_host(f, "ah"));
 	assert_string_equal(ai2->meta.provider, "acme");
+	/* the platform's approval of ah holds: it is approved */
+	assert_int_equal(fleet_host(f, "ah")->review, REVIEW_APPROVED);
+	assert_ptr_equal(fleet_host(f, "ah")->approval, &fleet_provider(f, "acme")->approvals[0]);
+	assert_null(fleet_host(f, "a")->approval);
+	diags_release(&d);
+	fleet_free(f);
+	schema_set_free(schemas);
+}
+
+/*
+ * A provider's host takes its review from the platform's approval that
+ * holds for it, and is pending without one; the platform's own hosts
+ * take theirs from spec.review, approved when they set none.
+ */
+static void
+test_reviews(void **state)
+{
+	static const struct check_case c = {
+		"reviews",
+		{ { "f.yaml", MIN HOST("r", "{name: r}", ", review: rejected") },
+		  { "providers.yaml",
+		    APPROVING("acme", "{ah: " APPROVED(FP_AH) ", bh: {review: rejected,"
+			      " fingerprint: \"" FP_ZH "\"}, dh: " APPROVED(FP_AH) "}") },
+		  { "providers/acme/h.yaml",
+		    PHOST("ah", FP_AH, "{name: ah, provider: acme}", "")
+		    PHOST("bh", FP_ZH, "{name: bh, provider: acme}", "")
+		    PHOST("ch", "0000000000000000000000000000000000000000000000000000000000000001",
+			  "{name: ch, provider: acme}", "")
+		    PHOST("dh", "0000000000000000000000000000000000000000000000000000000000000002",
+			  "{name: dh, provider: acme}", "") } },
+		{ NULL } };
+	struct berr err;
+	struct schema_set *schemas = schema_set_load(&err);
+	struct diags d = DIAGS_INIT;
+	struct fleet *f;
+
+	(void)state;
+	if (!schemas)
+		fail_msg("%s", err.msg);
+	f = check_fleet(&c, schemas, &d);
+	/* dh's approval is of another certificate: the one warning */
+	assert_int_equal(d.nerrors, 0);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].path, "spec.fingerprint");
+	assert_int_equal(fleet_host(f, "a")->review, REVIEW_APPROVED);
+	assert_int_equal(fleet_host(f, "r")->review, REVIEW_REJECTED);
+	assert_int_equal(fleet_host(f, "ah")->review, REVIEW_APPROVED);
+	assert_int_equal(fleet_host(f, "bh")->review, REVIEW_REJECTED);
+	assert_ptr_equal(fleet_host(f, "bh")->approval, &fleet_provider(f, "acme")->approvals[1]);
+	assert_int_equal(fleet_host(f, "ch")->review, REVIEW_PENDING);
+	assert_null(fleet_host(f, "ch")->approval);
+	assert_int_equal(fleet_host(f, "dh")->review, REVIEW_PENDING);
+	assert_null(fleet_host(f, "dh")->approval);
 	diags_release(&d);
 	fleet_free(f);
 	schema_set_free(schemas);
@@ -464,6 +556,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_pointers),
+		cmocka_unit_test(test_reviews),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -177,7 +177,8 @@ hosts_and_clusters(struct fleet *f, struct diags *d)
 			diag_at(d, DIAG_WARNING, doc, "spec.os",
 				"unknown OS \"%s\": berth knows debian-12, debian-13, "
 				"ubuntu-22.04, ubuntu-24.04 and ubuntu-26.04", h->os);
-		if (!h->cluster_name)
+		/* A provider's host is in no cluster (provider_hosts()). */
+		if (!h->cluster_name || !is_platform(&h->meta))
 			continue;
 		h->cluster = fleet_cluster(f, h->cluster_name);
 		if (!h->cluster) {
@@ -295,13 +296,47 @@ approvals(struct fleet *f, struct diags *d)
 }
 
 /*
- * A provider's host sets no review of its own: the platform's approval is
- * its review.
+ * adopt: true on h's spec.<list>[i], h being a provider's host its
+ * approval does not allow it.
+ */
+static void
+adopt_refused(const struct fleet *f, const struct m_host *h, const char *list,
+	      size_t i, struct diags *d)
+{
+	const struct m_provider *p = fleet_provider(f, h->meta.provider);
+	struct buf ap = BUF_INIT;
+	char path[64];
+	struct mark m;
+
+	snprintf(path, sizeof(path), "spec.%s[%zu].adopt", list, i);
+	approval_path(&ap, h->meta.name);
+	if (h->approval && p) {
+		m = mdoc_mark(p->meta.doc, ap.buf);
+		diag_at(d, DIAG_ERROR, h->meta.doc, path,
+			"want false: the platform's approval of host \"%s\" (%s:%u:%u) "
+			"does not allow adopt, have true", h->meta.name,
+			p->meta.doc->file, m.line, m.col);
+	} else {
+		diag_at(d, DIAG_ERROR, h->meta.doc, path,
+			"want false: host \"%s\" of provider \"%s\" has no approval "
+			"that allows adopt (adopt: true in %s of Provider \"%s\"), "
+			"have true", h->meta.name, h->meta.provider, ap.buf,
+			h->meta.provider);
+	}
+	buf_release(&ap);
+}
+
+/*
+ * A provider's host sets no review of its own (the platform's approval
+ * is its review), is reached over https (a unix socket is a server on the
+ * control host), is in no cluster (clusters are the platform's), and
+ * adopts existing storage pools and projects only when its approval
+ * allows it.
  */
 static void
 provider_hosts(struct fleet *f, struct diags *d)
 {
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < f->nhosts; i++) {
 		const struct m_host *h = &f->hosts[i];
@@ -317,6 +352,24 @@ provider_hosts(struct fleet *f, struct diags *d)
 				"want no review on a host of provider \"%s\" (the "
 				"platform reviews it in spec.approvals of Provider "
 				"\"%s\"), have \"%s\"", p, p, review);
+		if (h->endpoint && strncmp(h->endpoint, "https://", 8))
+			diag_at(d, DIAG_ERROR, doc, "spec.endpoint",
+				"want an https endpoint on a host of provider \"%s\" "
+				"(a unix socket is a server on the control host), "
+				"have \"%s\"", p, h->endpoint);
+		if (h->cluster_name)
+			diag_at(d, DIAG_ERROR, doc, "spec.cluster",
+				"want no cluster on a host of provider \"%s\" "
+				"(clusters are the platform's), have \"%s\"", p,
+				h->cluster_name);
+		if (h->approval && h->approval->adopt)
+			continue;
+		for (j = 0; j < h->nstorage_pools; j++)
+			if (h->storage_pools[j].adopt)
+				adopt_refused(f, h, "storage_pools", j, d);
+		for (j = 0; j < h->nprojects; j++)
+			if (h->projects[j].adopt)
+				adopt_refused(f, h, "projects", j, d);
 	}
 }
 

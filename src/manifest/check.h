@@ -13,8 +13,8 @@
  * hosts_and_clusters()
  * - os: debian-11 is a warning (compatibility only); an OS berth does not
  *   know is a warning;
- * - Host.cluster names a Cluster; cluster members declare no storage pools
- *   or projects of their own (the Cluster does);
+ * - Host.cluster of a platform host names a Cluster; cluster members
+ *   declare no storage pools or projects of their own (the Cluster does);
  * - a cluster that no Host is a member of is a warning; the members of a
  *   cluster storage pool are members of that cluster.
  * approvals()
@@ -25,7 +25,10 @@
  *   fingerprint is a warning, and the host stays pending, as does every
  *   provider's host without an approval.
  * provider_hosts()
- * - a provider's host sets no spec.review (the platform reviews it).
+ * - a provider's host sets no spec.review (the platform reviews it), has
+ *   an https endpoint (a unix socket is a server on the control host), is
+ *   in no cluster, and adopts existing storage pools or projects only when
+ *   its approval says adopt: true.
  * pools()
  * - Pool.hosts.names name Hosts; a provider's Pool names only that
  *   provider's or the platform's hosts;

@@ -45,6 +45,10 @@
 #define PHOST(n, fp, meta, more) DOC("Host", meta, \
 	"{endpoint: \"https://" n ".example.net:8443\", fingerprint: \"" fp "\"," \
 	" os: debian-12, " CAP more "}")
+/* A platform host n at endpoint ep with fingerprint fp; a member of cluster c. */
+#define SHOST(n, ep, fp, more) DOC("Host", "{name: " n "}", \
+	"{endpoint: \"" ep "\", fingerprint: \"" fp "\", os: debian-12, " CAP more "}")
+#define MEMBER(n, ep)	SHOST(n, ep, FP, ", cluster: c")
 #define FP_AH	"abababababababababababababababababababababababababababababababab"
 #define FP_ZH	"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
 #define CLUSTER(meta, more)	DOC("Cluster", meta, \
@@ -323,6 +327,43 @@ static const struct check_case cases[] = {
 	  { "error: providers/acme/h.yaml:4:201: spec.review: want no review on a host of"
 	    " provider \"acme\" (the platform reviews it in spec.approvals of Provider"
 	    " \"acme\"), have \"approved\"" } },
+	{ "a provider's host on a unix socket",
+	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") },
+	    { "providers/acme/h.yaml",
+	      DOC("Host", "{name: ah, provider: acme}",
+		  "{endpoint: \"unix:///var/lib/incus/unix.socket\", os: debian-12, " CAP "}") } },
+	  { "error: providers/acme/h.yaml:4:18: spec.endpoint: want an https endpoint on a"
+	    " host of provider \"acme\" (a unix socket is a server on the control host), have"
+	    " \"unix:///var/lib/incus/unix.socket\"" } },
+	{ "a provider's host in the platform's cluster",
+	  { { "f.yaml", MIN CLUSTER("{name: c}", "") MEMBER("m1", "https://10.0.0.1:8443") },
+	    { "providers.yaml", PROVIDER("acme") },
+	    { "providers/acme/h.yaml",
+	      PHOST("ah", FP_AH, "{name: ah, provider: acme}", ", cluster: c") } },
+	  { "error: providers/acme/h.yaml:4:202: spec.cluster: want no cluster on a host of"
+	    " provider \"acme\" (clusters are the platform's), have \"c\"" } },
+	{ "a provider's hosts that adopt without an approval that allows it",
+	  { { "f.yaml", MIN }, { "providers.yaml", APPROVING("acme", "{ah: " APPROVED(FP_AH) "}") },
+	    { "providers/acme/h.yaml",
+	      PHOST("ah", FP_AH, "{name: ah, provider: acme}",
+		    ", storage_pools: [{name: incus, driver: dir, adopt: true}]")
+	      PHOST("bh", FP_ZH, "{name: bh, provider: acme}",
+		    ", projects: [{name: tenants, adopt: true}]") } },
+	  { "error: providers/acme/h.yaml:4:243: spec.storage_pools[0].adopt: want false: the"
+	    " platform's approval of host \"ah\" (providers.yaml:4:76) does not allow adopt,"
+	    " have true",
+	    "error: providers/acme/h.yaml:9:227: spec.projects[0].adopt: want false: host"
+	    " \"bh\" of provider \"acme\" has no approval that allows adopt (adopt: true in"
+	    " spec.approvals.bh of Provider \"acme\"), have true" } },
+	{ "a provider's host that adopts as its approval allows",
+	  { { "f.yaml", MIN },
+	    { "providers.yaml", APPROVING("acme", "{ah: {review: approved, fingerprint: \""
+					  FP_AH "\", adopt: true}}") },
+	    { "providers/acme/h.yaml",
+	      PHOST("ah", FP_AH, "{name: ah, provider: acme}",
+		    ", storage_pools: [{name: incus, driver: dir, adopt: true}],"
+		    " projects: [{name: tenants, adopt: true}]") } },
+	  { NULL } },
 	{ "approvals of an unknown host, of the platform's and of another provider's",
 	  { { "f.yaml", MIN },
 	    { "providers.yaml", PROVIDER("zeta")

@@ -373,6 +373,146 @@ provider_hosts(struct fleet *f, struct diags *d)
 	}
 }
 
+/* A Host or a Cluster: one Incus server (or cluster) berth talks to. */
+struct server {
+	const struct meta *meta;
+	const char *kind;		/* "host", "cluster" */
+	const char *endpoint;
+	const char *fingerprint;	/* may be NULL */
+	const struct m_cluster *cluster;	/* itself, or a member's cluster */
+	const void *cert;		/* who holds its certificate: its cluster, or itself */
+};
+
+/*
+ * An endpoint as servers compare it: an https host lowercased, with its
+ * port (443, libcurl's, when none is given); a unix socket as written.
+ */
+static void
+endpoint_key(const char *ep, struct buf *out)
+{
+	const char *hp = ep + 8, *colon, *bracket;
+	size_t i;
+
+	buf_reset(out);
+	if (strncmp(ep, "https://", 8)) {
+		buf_addstr(out, ep);
+		return;
+	}
+	buf_addstr(out, "https://");
+	for (i = 0; hp[i]; i++)
+		buf_addch(out, hp[i] >= 'A' && hp[i] <= 'Z' ? hp[i] - 'A' + 'a' : hp[i]);
+	colon = strrchr(hp, ':');
+	bracket = strrchr(hp, ']');
+	if (!colon || (bracket && colon < bracket))
+		buf_addstr(out, ":443");
+}
+
+/* The server of key in map, or NULL. */
+static const struct server *
+server_at(json_t *map, const char *key, const struct server *v)
+{
+	json_t *i = json_object_get(map, key);
+
+	return i ? &v[json_integer_value(i)] : NULL;
+}
+
+/* The first server of key in map, or NULL when s (number i) is: then it is added. */
+static const struct server *
+first_of(json_t *map, const char *key, const struct server *v, size_t i)
+{
+	const struct server *o = server_at(map, key, v);
+
+	if (!o)
+		json_object_set_new(map, key, json_integer((json_int_t)i));
+	return o;
+}
+
+/* s has the value have of field, which o, declared first, has too. */
+static void
+same_as(const struct server *s, const struct server *o, const char *field,
+	const char *have, struct diags *d)
+{
+	/* a platform host with a cluster's certificate may be a member not saying so */
+	int member = !strcmp(field, "fingerprint") && !strcmp(s->kind, "host") &&
+		     is_platform(s->meta) && o->cluster;
+	char path[32];
+	struct mark m;
+
+	snprintf(path, sizeof(path), "spec.%s", field);
+	m = mdoc_mark(o->meta->doc, path);
+	diag_at(d, DIAG_ERROR, s->meta->doc, path,
+		"want %s no other host or cluster has, have \"%s\", the %s of %s "
+		"\"%s\" (%s:%u:%u)%s%s%s",
+		!strcmp(field, "endpoint") ? "an endpoint" : "a fingerprint", have,
+		field, o->kind, o->meta->name, o->meta->doc->file, m.line, m.col,
+		member ? ": a member of cluster \"" : "",
+		member ? o->cluster->meta.name : "",
+		member ? "\" says so in spec.cluster" : "");
+}
+
+/*
+ * Every Host and Cluster is its own server: two with the same endpoint or
+ * the same fingerprint are an error on the later one, naming the first.
+ * A cluster's members share its certificate, and one of them may be the
+ * cluster's endpoint. Hosts and clusters of a duplicate name are left
+ * out (reported already).
+ */
+static void
+servers(struct fleet *f, struct diags *d)
+{
+	struct server *v = xcalloc(f->nhosts + f->nclusters + 1, sizeof(*v));
+	json_t *host_ep = json_object(), *cluster_ep = json_object(), *fps = json_object();
+	struct buf key = BUF_INIT;
+	size_t i, h = 0, c = 0, n = 0;
+
+	/* Hosts and clusters in document order, each array being in it. */
+	while (h < f->nhosts || c < f->nclusters) {
+		int host = c == f->nclusters ||
+			   (h < f->nhosts && f->hosts[h].meta.doc < f->clusters[c].meta.doc);
+		struct server *s = &v[n];
+
+		if (host) {
+			const struct m_host *x = &f->hosts[h++];
+
+			if (fleet_host(f, x->meta.name) != x)
+				continue;
+			*s = (struct server){ &x->meta, "host", x->endpoint, x->fingerprint,
+					      x->cluster, x->cluster ? (const void *)x->cluster
+								   : (const void *)x };
+		} else {
+			const struct m_cluster *x = &f->clusters[c++];
+
+			if (fleet_cluster(f, x->meta.name) != x)
+				continue;
+			*s = (struct server){ &x->meta, "cluster", x->endpoint, x->fingerprint,
+					      x, x };
+		}
+		if (s->endpoint)
+			n++;
+	}
+	for (i = 0; i < n; i++) {
+		const struct server *s = &v[i], *o;
+		int is_cluster = !strcmp(s->kind, "cluster");
+
+		endpoint_key(s->endpoint, &key);
+		/* the same kind: never; the other: unless s is or is in its cluster */
+		o = first_of(is_cluster ? cluster_ep : host_ep, key.buf, v, i);
+		if (!o && (o = server_at(is_cluster ? host_ep : cluster_ep, key.buf, v)) &&
+		    o->cluster == s->cluster)
+			o = NULL;
+		if (o)
+			same_as(s, o, "endpoint", s->endpoint, d);
+		if (s->fingerprint && (o = first_of(fps, s->fingerprint, v, i)) &&
+		    o->cert != s->cert)
+			same_as(s, o, "fingerprint", s->fingerprint, d);
+	}
+	buf_release(&key);
+	json_decref(host_ep);
+	json_decref(cluster_ep);
+	json_decref(fps);
+	free(v);
+}
+
 static int
 declares_storage_pool(const struct m_host *h, const char *name)
 {
@@ -674,6 +814,7 @@ fleet_check(struct fleet *f, struct diags *d)
 	hosts_and_clusters(f, d);
 	approvals(f, d);
 	provider_hosts(f, d);
+	servers(f, d);
 	pools(f, d);
 	images(f, d);
 	offers(f, d);

@@ -29,6 +29,11 @@
  *   an https endpoint (a unix socket is a server on the control host), is
  *   in no cluster, and adopts existing storage pools or projects only when
  *   its approval says adopt: true.
+ * servers()
+ * - no two Hosts or Clusters have the same endpoint (https hosts compared
+ *   case-insensitively, port 443 when none) or the same fingerprint; the
+ *   error, on the later one, names the first. A cluster's members share
+ *   its fingerprint, and one of them may have its endpoint.
  * pools()
  * - Pool.hosts.names name Hosts; a provider's Pool names only that
  *   provider's or the platform's hosts;

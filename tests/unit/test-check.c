@@ -384,6 +384,46 @@ static const struct check_case cases[] = {
 	  { "warning: providers/acme/h.yaml:4:62: spec.fingerprint: host \"ah\" is pending:"
 	    " want \"" FP_ZH "\", the fingerprint the platform approved (providers.yaml:4:76),"
 	    " have \"" FP_AH "\": a new certificate needs a new approval" } },
+
+	/* ---- one server, one endpoint, one certificate */
+	{ "a cluster's members share its certificate, and one of them its endpoint",
+	  { { "f.yaml", CLUSTER("{name: c}", "") MEMBER("m1", "https://10.0.0.1:8443")
+		MEMBER("m2", "https://10.0.0.2:8443") } },
+	  { NULL } },
+	{ "two hosts on one endpoint, written two ways",
+	  { { "f.yaml", SHOST("h1", "https://Node-1.example.net", FP_AH, "")
+		SHOST("h2", "https://node-1.example.net:443", FP_ZH, "") } },
+	  { "error: f.yaml:9:18: spec.endpoint: want an endpoint no other host or cluster has,"
+	    " have \"https://node-1.example.net:443\", the endpoint of host \"h1\" (f.yaml:4:18)" } },
+	{ "two members on one endpoint",
+	  { { "f.yaml", CLUSTER("{name: c}", "") MEMBER("m1", "https://10.0.0.2:8443")
+		MEMBER("m2", "https://10.0.0.2:8443") } },
+	  { "error: f.yaml:14:18: spec.endpoint: want an endpoint no other host or cluster has,"
+	    " have \"https://10.0.0.2:8443\", the endpoint of host \"m1\" (f.yaml:9:18)" } },
+	{ "a host with a cluster's endpoint and certificate, not its member",
+	  { { "f.yaml", CLUSTER("{name: c}", "") MEMBER("m1", "https://10.0.0.2:8443")
+		SHOST("h", "https://10.0.0.1:8443", FP, "") } },
+	  { "error: f.yaml:14:18: spec.endpoint: want an endpoint no other host or cluster has,"
+	    " have \"https://10.0.0.1:8443\", the endpoint of cluster \"c\" (f.yaml:4:18)",
+	    "error: f.yaml:14:56: spec.fingerprint: want a fingerprint no other host or"
+	    " cluster has, have \"" FP "\", the fingerprint of cluster \"c\" (f.yaml:4:56): a"
+	    " member of cluster \"c\" says so in spec.cluster" } },
+	{ "two clusters on one endpoint and certificate",
+	  { { "f.yaml", CLUSTER("{name: c}", "") CLUSTER("{name: d}", "")
+		MEMBER("m1", "https://10.0.0.2:8443") } },
+	  { "warning: f.yaml:8:18: metadata.name: cluster \"d\" has no members: no Host names it"
+	    " in spec.cluster",
+	    "error: f.yaml:9:18: spec.endpoint: want an endpoint no other host or cluster has,"
+	    " have \"https://10.0.0.1:8443\", the endpoint of cluster \"c\" (f.yaml:4:18)",
+	    "error: f.yaml:9:56: spec.fingerprint: want a fingerprint no other host or cluster"
+	    " has, have \"" FP "\", the fingerprint of cluster \"c\" (f.yaml:4:56)" } },
+	{ "a provider's host with the certificate of a platform host",
+	  { { "f.yaml", MIN SHOST("h1", "https://10.0.0.9:8443", FP_AH, "") },
+	    { "providers.yaml", PROVIDER("acme") },
+	    { "providers/acme/h.yaml", PHOST("ah", FP_AH, "{name: ah, provider: acme}", "") } },
+	  { "error: providers/acme/h.yaml:4:62: spec.fingerprint: want a fingerprint no other"
+	    " host or cluster has, have \"" FP_AH "\", the fingerprint of host \"h1\""
+	    " (f.yaml:24:56)" } },
 };
 
 /* ---- running a case ----------------------------------------------------- */

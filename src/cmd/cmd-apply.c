@@ -22,6 +22,7 @@
 #include "cmd/cmd.h"
 #include "plan/plan.h"
 #include "sched/window.h"
+#include "apply/webhooks.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -31,7 +32,7 @@
 
 enum {
 	O_AUTO = 1, O_PRUNE, O_MAX_DELETES, O_MASS, O_PARALLEL, O_TARGET,
-	O_LOCK_TIMEOUT, O_CHECKPOINT_EVERY, O_TIMEOUT, O_WINDOW,
+	O_LOCK_TIMEOUT, O_CHECKPOINT_EVERY, O_TIMEOUT, O_WINDOW, O_NOTIFY,
 };
 
 static const struct opt apply_opts_list[] = {
@@ -45,6 +46,7 @@ static const struct opt apply_opts_list[] = {
 	{ "checkpoint-every", 0, 1, O_CHECKPOINT_EVERY },
 	{ "timeout", 0, 1, O_TIMEOUT },
 	{ "window", 0, 1, O_WINDOW },
+	{ "notify", 0, 1, O_NOTIFY },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -228,6 +230,8 @@ struct apply_args {
 	const char **saved_targets;	/* the saved plan's, owned (strings are its) */
 	struct window *windows;		/* reconcile --window, owned */
 	size_t nwindows;
+	const char **notify;		/* --notify URLs, owned array */
+	size_t nnotify;
 };
 
 /* The saved plan of aa->file, whose commit and plan options the run takes. */
@@ -411,6 +415,98 @@ out:
 	free(latest);
 }
 
+/* The last run that ended, apply or reconcile (prev->seq 0: none). */
+static void
+last_run(struct ledger *l, struct ledger_run *prev)
+{
+	struct ledger_run a, b;
+	struct berr err;
+
+	memset(prev, 0, sizeof(*prev));
+	if (ledger_last_run(l, "apply", &a, &err) == 0 && ledger_last_run(l, "reconcile", &b,
+									  &err) == 0)
+		*prev = a.seq > b.seq ? a : b;
+}
+
+static void
+warn_cb(void *arg, const char *msg)
+{
+	cmd_warn(arg, "%s", msg);
+}
+
+#define NOTIFY_BUDGET_MS	5000
+#define NOTIFY_OBJECTS		50
+
+/*
+ * A run with changes, failures or drift (changes a reconcile made with the
+ * commit of the run before: the servers were changed outside berth), to
+ * the --notify and $BERTH_NOTIFY webhooks, at most NOTIFY_BUDGET_MS. The
+ * same outcome (the kind, the commit and the objects) is sent once.
+ */
+static void
+notify_run(struct run *r, const struct apply_args *aa, const struct run_inputs *in,
+	   const struct apply_result *ar, const struct ledger_run *prev)
+{
+	const char **urls = NULL, *outcome;
+	char *keep = NULL, *key, now[40], host[256] = "";
+	size_t n, i, nfail = ar->failed + ar->stale + ar->not_attempted + in->plan.nerrors;
+	int drift = aa->reconcile && ar->ok && prev->seq && !strcmp(prev->commit, in->res.commit);
+	json_t *ev, *objects = json_array();
+	struct buf ids = BUF_INIT;
+
+	n = webhooks_urls(aa->notify, aa->nnotify, &urls, &keep);
+	outcome = nfail ? "failures" : drift ? "drift" : ar->ok ? "changes" : NULL;
+	if (!n || !outcome)
+		goto out;
+	buf_init(&ids, 0);
+	for (i = 0; i < in->plan.nactions; i++) {
+		const struct plan_action *a = &in->plan.actions[i];
+		enum apply_status st = i < ar->n ? ar->status[i] : APPLY_SKIPPED;
+		const char *err = i < ar->n ? ar->errors[i] : NULL;
+		int failed = st == APPLY_FAILED || st == APPLY_STALE || st == APPLY_NOT_ATTEMPTED ||
+			     a->kind == ACTION_ERROR;
+
+		if (!failed && st != APPLY_OK)
+			continue;
+		/* what was found, so that another drift of the object is another outcome */
+		buf_addf(&ids, "%s %s", a->address ? a->address : a->server, failed ? "failed" : "ok");
+		for (size_t k = 0; k < a->nfields; k++) {
+			char *v = a->fields[k].before ? json_dumps(a->fields[k].before, JSON_ENCODE_ANY |
+				  JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+			buf_addf(&ids, " %s=%s", a->fields[k].field, v ? v : "-");
+			free(v);
+		}
+		buf_addstr(&ids, "\n");
+		if (json_array_size(objects) < NOTIFY_OBJECTS)
+			json_array_append_new(objects, json_pack("{s:s, s:s, s:s, s:s?}", "address",
+				a->address ? a->address : a->server, "action",
+				plan_action_name(a->kind), "status", a->kind == ACTION_ERROR ? "error" :
+				apply_status_name(st), "error", err ? err : a->kind == ACTION_ERROR ?
+				a->reason : NULL));
+	}
+	clock_format(clock_now_ms(), 0, now, sizeof(now));
+	gethostname(host, sizeof(host) - 1);
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:o, s:s}",
+		       "format_version", "1.0", "event", "run", "outcome", outcome, "kind",
+		       aa->reconcile ? "reconcile" : "apply", "commit", in->res.commit, "run_id",
+		       r->j.run_id, "result", nfail ? "failed" : "ok", "time", now, "changes",
+		       (json_int_t)ar->ok, "failures", (json_int_t)nfail, "drift", drift,
+		       "objects", objects, "control_host", host);
+	objects = NULL;
+	key = xasprintf("run/%s/%s", in->res.commit, outcome);
+	if ((i = webhooks_send(r->j.ledger, urls, n, key, ids.buf, ev, NOTIFY_BUDGET_MS, warn_cb,
+			       r->ctx)))
+		cmd_info(r->ctx, "notified %zu webhook%s: %s", i, i == 1 ? "" : "s", outcome);
+	free(key);
+	json_decref(ev);
+out:
+	json_decref(objects);
+	buf_release(&ids);
+	free(urls);
+	free(keep);
+}
+
 static int
 run_apply(struct ctx *ctx, struct apply_args *aa)
 {
@@ -421,6 +517,7 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	struct state_lock *lock = NULL;
 	struct state_lock_info replaced = { 0 };
 	struct run r = { .ctx = ctx };
+	struct ledger_run prev = { 0 };
 	struct berr err;
 	json_t *saved = NULL;
 	int ret = EXIT_FAIL;
@@ -441,6 +538,7 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	}
 	if (run_journal_settle(&r.j, settled, &r, &err) < 0)
 		cmd_error(ctx, "ledger: %s", err.msg);
+	last_run(r.j.ledger, &prev);
 	if (aa->file && !(saved = read_saved(ctx, aa)))
 		goto out;
 	if (saved) {
@@ -483,6 +581,8 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 out:
 	if (run_journal_end(&r.j, &ar, ret == EXIT_OK, &err) < 0)
 		cmd_error(ctx, "ledger: %s", err.msg);
+	else if (r.j.started)
+		notify_run(&r, aa, &in, &ar, &prev);
 	else if (aa->reconcile && r.j.started)
 		checkpoint_due(ctx, r.j.ledger, aa->checkpoint_every_ms);
 	apply_result_release(&ar);
@@ -542,6 +642,13 @@ parse(struct ctx *ctx, int argc, char **argv, struct apply_args *aa,
 				return usage_error(ctx, "--timeout: want a duration from 1s to 24h, "
 						   "have \"%s\"", p.arg);
 			aa->timeout_ms = (long)ms;
+			break;
+		case O_NOTIFY:
+			if (strncmp(p.arg, "http://", 7) && strncmp(p.arg, "https://", 8))
+				return usage_error(ctx, "--notify: want an http:// or https:// URL,"
+						   " have \"%.40s\"", p.arg);
+			aa->notify = xreallocarray(aa->notify, aa->nnotify + 1, sizeof(*aa->notify));
+			aa->notify[aa->nnotify++] = p.arg;
 			break;
 		case O_WINDOW:
 			if (!aa->reconcile)
@@ -630,6 +737,7 @@ cmd_apply(struct ctx *ctx, int argc, char **argv)
 
 	if (r < 0)
 		r = run_apply(ctx, &aa);
+	free(aa.notify);
 	free(targets);
 	return r;
 }
@@ -647,6 +755,7 @@ cmd_reconcile(struct ctx *ctx, int argc, char **argv)
 	if (r < 0)
 		r = window_allows(ctx, &aa) ? run_apply(ctx, &aa) : EXIT_DEFERRED;
 	free(aa.windows);
+	free(aa.notify);
 	free(targets);
 	return r;
 }

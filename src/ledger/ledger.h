@@ -262,6 +262,7 @@ struct ledger_run {
 	int64_t seq;		/* of its run.end entry; 0: no such run recorded */
 	int64_t end_ms;		/* the entry's time, ms since the epoch (0: not a time) */
 	char result[32];	/* "ok", "failed" (cut to fit); "" when NULL */
+	char commit[41];	/* the commit it ran; "" when NULL */
 	int64_t changes;	/* after's counts; 0 when absent or not a number */
 	int64_t failed;
 	int64_t stale;

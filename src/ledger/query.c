@@ -400,6 +400,8 @@ run_row(void *ctx, sqlite3_stmt *st)
 	if (!time || clock_parse_rfc3339(time, &r->end_ms) < 0)
 		r->end_ms = 0;
 	snprintf(r->result, sizeof(r->result), "%s", result ? result : "");
+	snprintf(r->commit, sizeof(r->commit), "%s",
+		 sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "");
 	r->changes = count_of(a, "changes");
 	r->failed = count_of(a, "failed");
 	r->stale = count_of(a, "stale");
@@ -415,7 +417,7 @@ ledger_last_run(struct ledger *l, const char *mode, struct ledger_run *r,
 	sqlite3_stmt *st;
 
 	memset(r, 0, sizeof(*r));
-	if (!(st = rows_begin(l, "SELECT seq, time, result, after FROM ledger "
+	if (!(st = rows_begin(l, "SELECT seq, time, result, after, git_commit FROM ledger "
 			      "WHERE kind = 'run.end' AND action = ?1 ORDER BY seq DESC LIMIT 1",
 			      "reading the last run", err)))
 		return -1;

@@ -155,9 +155,12 @@ main_usage(FILE *out)
 		"commands:\n");
 	for (i = 0; i < ncommands; i++)
 		fprintf(out, "  %-10s  %s\n", commands[i].name, commands[i].summary);
-	fprintf(out,
-		"\n"
-		"global options (accepted before or after the command):\n"
+	fprintf(out, "\nglobal options (accepted before or after the command):\n%s\n"
+		"exit codes: %s\n", global_usage, exit_usage);
+}
+
+/* berth(1) is made from these and the table. */
+const char global_usage[] =
 		"      --repo R          git repository: a path or a URL (default .)\n"
 		"      --ref REF         branch, tag or commit id (default HEAD)\n"
 		"      --path P          subdirectory holding the manifests (default: the root)\n"
@@ -175,14 +178,14 @@ main_usage(FILE *out)
 		"                        BERTH_GIT_TOKEN_FILE; or the token in BERTH_GIT_TOKEN)\n"
 		"      --git-ca F        CA certificates for https git remotes (env\n"
 		"                        BERTH_GIT_CA; default: the system's)\n"
-		"      --format F        text (default) or json (csv: berth settle)\n"
+		"      --format text|json  output format (default text); berth settle also\n"
+		"                        writes csv, berth plan markdown\n"
 		"      --no-color        no colour (also NO_COLOR=1, or when not a TTY)\n"
 		"  -q, --quiet           only errors\n"
 		"  -v, --verbose         more detail\n"
-		"  -h, --help            this help; `berth COMMAND --help` for a command\n"
-		"\n"
-		"exit codes: 0 success, 1 error or invalid, 2 changes present (--detailed-exitcode)\n");
-}
+		"  -h, --help            this help; `berth COMMAND --help` for a command\n";
+const char exit_usage[] =
+		"0 success, 1 error or invalid, 2 changes present (--detailed-exitcode)";
 
 int
 cmd_help(struct ctx *ctx, int argc, char **argv)
@@ -193,6 +196,8 @@ cmd_help(struct ctx *ctx, int argc, char **argv)
 		main_usage(stdout);
 		return EXIT_OK;
 	}
+	if (!strcmp(argv[1], "--man") && argc == 2)
+		return help_man(ctx);
 	for (i = 0; i < ncommands; i++) {
 		if (!strcmp(commands[i].name, argv[1])) {
 			ctx->cmd = &commands[i];

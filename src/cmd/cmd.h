@@ -8,6 +8,7 @@
 #ifndef BERTH_CMD_H
 #define BERTH_CMD_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "manifest/source.h"
@@ -177,8 +178,14 @@ int cmd_agent(struct ctx *ctx, int argc, char **argv);
 int cmd_render(struct ctx *ctx, int argc, char **argv);
 int cmd_version(struct ctx *ctx, int argc, char **argv);
 int cmd_help(struct ctx *ctx, int argc, char **argv);
+/* berth help --man: berth(1) in roff, from the table and the texts below. */
+int help_man(const struct ctx *ctx);
 
 extern const struct command commands[];
 extern const size_t ncommands;
+/* The global options of berth --help, one per line as in a command's usage,
+ * and what the exit codes mean. */
+extern const char global_usage[];
+extern const char exit_usage[];
 
 #endif

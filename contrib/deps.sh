@@ -14,6 +14,7 @@ berth_apt_packages=(
 	lighttpd lighttpd-mod-openssl systemd
 	chromium
 	groff-base man-db
+	groff-base man-db zsh fish
 )
 
 berth_missing_packages() {

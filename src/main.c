@@ -136,8 +136,16 @@ const struct command commands[] = {
 	{ "version", cmd_version, 0,
 	  "print berth's version and the versions of its libraries",
 	  "" },
+	{ "completion", cmd_completion, 0,
+	  "print the shell completion script for bash, zsh or fish",
+	  "  bash|zsh|fish         the script for that shell: commands, options, and the\n"
+	  "                        names of --target, --plan, --host and --provider from\n"
+	  "                        the manifests of a local --repo (default .)\n" },
 	{ "help", cmd_help, 0,
 	  "show help for berth or a command",
+	  "" },
+	{ "__complete", cmd_complete, NEED_MANIFESTS | HIDDEN,
+	  "names for the completion scripts: targets (KIND/NAME), or names KIND...",
 	  "" },
 };
 const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
@@ -154,12 +162,13 @@ main_usage(FILE *out)
 		"\n"
 		"commands:\n");
 	for (i = 0; i < ncommands; i++)
-		fprintf(out, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+		if (!(commands[i].needs & HIDDEN))
+			fprintf(out, "  %-10s  %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nglobal options (accepted before or after the command):\n%s\n"
 		"exit codes: %s\n", global_usage, exit_usage);
 }
 
-/* berth(1) is made from these and the table. */
+/* berth(1) and the completion scripts are made from these and the table. */
 const char global_usage[] =
 		"      --repo R          git repository: a path or a URL (default .)\n"
 		"      --ref REF         branch, tag or commit id (default HEAD)\n"
@@ -247,7 +256,7 @@ main(int argc, char **argv)
 	const struct command *cmd = NULL;
 	const char *names[64];
 	int r, cmd_at = -1;
-	size_t i;
+	size_t i, n;
 
 	ctx.color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
 	/* Global options up to the command name. */
@@ -274,9 +283,10 @@ main(int argc, char **argv)
 	if (!(cmd = find_command(argv[cmd_at]))) {
 		const char *s;
 
-		for (i = 0; i < ncommands && i < 64; i++)
-			names[i] = commands[i].name;
-		s = suggest(argv[cmd_at], names, i);
+		for (i = n = 0; i < ncommands && n < 64; i++)
+			if (!(commands[i].needs & HIDDEN))
+				names[n++] = commands[i].name;
+		s = suggest(argv[cmd_at], names, n);
 		fprintf(stderr, "berth: unknown command \"%s\"%s%s%s\n"
 			"run `berth --help` for the list of commands\n",
 			argv[cmd_at], s ? " (did you mean \"" : "", s ? s : "",

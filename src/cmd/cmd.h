@@ -46,6 +46,7 @@ struct ctx {
 #define NEED_MANIFESTS	(1 << 0)
 #define NEED_STATE	(1 << 1)
 #define TAKES_LOCK	(1 << 2)
+#define HIDDEN		(1 << 3)	/* not in the help, berth(1) or suggestions */
 
 struct command {
 	const char *name;
@@ -178,6 +179,8 @@ int cmd_agent(struct ctx *ctx, int argc, char **argv);
 int cmd_render(struct ctx *ctx, int argc, char **argv);
 int cmd_version(struct ctx *ctx, int argc, char **argv);
 int cmd_help(struct ctx *ctx, int argc, char **argv);
+int cmd_completion(struct ctx *ctx, int argc, char **argv);
+int cmd_complete(struct ctx *ctx, int argc, char **argv);
 /* berth help --man: berth(1) in roff, from the table and the texts below. */
 int help_man(const struct ctx *ctx);
 

@@ -169,6 +169,8 @@ help_man(const struct ctx *ctx)
 	for (i = 0; i < ncommands; i++) {
 		const struct command *c = &commands[i];
 
+		if (c->needs & HIDDEN)
+			continue;
 		buf_addf(&b, ".SS \"berth %s\"\n", c->name);
 		roff_text(&b, c->summary);
 		buf_addch(&b, '\n');

@@ -1052,6 +1052,12 @@ is_url(const char *s)
 	return s[colon] == ':' && colon > 0 && colon < slash && s[0] != '.';
 }
 
+int
+source_is_remote(const char *repo)
+{
+	return is_url(repo ? repo : ".");
+}
+
 
 static char *
 cache_dir(const char *state_dir, const char *url)

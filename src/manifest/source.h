@@ -166,6 +166,9 @@ int source_load(const struct source_opts *opts, struct src_files *files,
 		struct diags *d, struct berr *err);
 void src_files_release(struct src_files *files);
 
+/* 1 when repo (NULL: ".") is a URL that source_load() would fetch. */
+int source_is_remote(const char *repo);
+
 /*
  * libgit2 must be initialised once per process; both are idempotent (a
  * second init does nothing until shutdown). Not thread-safe: call them from

@@ -15,6 +15,7 @@ berth_apt_packages=(
 	chromium
 	groff-base man-db
 	groff-base man-db zsh fish
+	groff-base man-db zsh fish debootstrap dpkg-dev
 )
 
 berth_missing_packages() {

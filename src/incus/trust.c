@@ -20,37 +20,26 @@ add_comment_safe(struct buf *b, const char *s)
 		buf_addch(b, (*s == '\n' || *s == '\r') ? ' ' : *s);
 }
 
-char *
-incus_trust_command(const struct incus_identity *id, const char *host_name,
-		    int is_cluster)
+void
+incus_trust_steps(struct buf *b, const struct incus_identity *id, int is_cluster)
 {
-	struct buf b = BUF_INIT;
 	const char *crt = is_cluster ? "cluster.crt" : "server.crt";
 	const char *pem = id->cert_pem ? id->cert_pem : "";
 	size_t n = strlen(pem);
 
-	buf_addstr(&b, "#!/bin/sh\n# Run as root on ");
-	buf_addstr(&b, is_cluster ? "a member of cluster \"" : "host \"");
-	add_comment_safe(&b, host_name);
-	buf_addstr(&b, "\": makes its Incus trust berth's client certificate\n");
-	buf_addf(&b, "# (SHA-256 %s) and prints the fingerprint for the manifest.\n",
-		 id->fingerprint);
-	buf_addstr(&b,
-		"set -eu\n"
-		"umask 077\n");
-	buf_addf(&b, "berth_fp=%s\n", id->fingerprint);
-	buf_addf(&b, "server_crt=\"${INCUS_DIR:-/var/lib/incus}/%s\"\n", crt);
-	buf_addstr(&b,
+	buf_addf(b, "berth_fp=%s\n", id->fingerprint);
+	buf_addf(b, "server_crt=\"${INCUS_DIR:-/var/lib/incus}/%s\"\n", crt);
+	buf_addstr(b,
 		"if incus query \"/1.0/certificates/$berth_fp\" >/dev/null 2>&1; then\n"
 		"\techo \"incus already trusts berth's certificate $berth_fp\"\n"
 		"else\n"
 		"\tberth_crt=$(mktemp)\n"
 		"\ttrap 'rm -f \"$berth_crt\"' EXIT\n"
 		"\tcat >\"$berth_crt\" <<'BERTH_CERTIFICATE'\n");
-	buf_add(&b, pem, n);
+	buf_add(b, pem, n);
 	if (n && pem[n - 1] != '\n')
-		buf_addch(&b, '\n');
-	buf_addstr(&b,
+		buf_addch(b, '\n');
+	buf_addstr(b,
 		"BERTH_CERTIFICATE\n"
 		"\tincus config trust add-certificate \"$berth_crt\" --name berth\n"
 		"\trm -f \"$berth_crt\"\n"
@@ -68,7 +57,26 @@ incus_trust_command(const struct incus_identity *id, const char *host_name,
 		"''|e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855)\n"
 		"\techo \"no certificate in $server_crt\" >&2\n"
 		"\texit 1 ;;\n"
-		"esac\n"
+		"esac\n");
+}
+
+char *
+incus_trust_command(const struct incus_identity *id, const char *host_name,
+		    int is_cluster)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addstr(&b, "#!/bin/sh\n# Run as root on ");
+	buf_addstr(&b, is_cluster ? "a member of cluster \"" : "host \"");
+	add_comment_safe(&b, host_name);
+	buf_addstr(&b, "\": makes its Incus trust berth's client certificate\n");
+	buf_addf(&b, "# (SHA-256 %s) and prints the fingerprint for the manifest.\n",
+		 id->fingerprint);
+	buf_addstr(&b,
+		"set -eu\n"
+		"umask 077\n");
+	incus_trust_steps(&b, id, is_cluster);
+	buf_addstr(&b,
 		"echo '# fingerprint for the manifest (spec.fingerprint):'\n"
 		"echo \"$server_fp\"\n");
 	return buf_detach(&b, NULL);

@@ -21,6 +21,18 @@
 char *incus_trust_command(const struct incus_identity *id,
 			  const char *host_name, int is_cluster);
 
+struct buf;
+/*
+ * The steps of that script, for a script of its own (berth host
+ * install-command): append to b the POSIX sh that makes the local Incus
+ * trust id's certificate (saying whether it did or did already) and sets
+ * server_fp to the fingerprint for the manifest, or exits 1 when it
+ * cannot read the server's certificate. It expects set -eu and uses the
+ * shell variables berth_fp, berth_crt, server_crt and server_fp, and the
+ * EXIT trap while it runs.
+ */
+void incus_trust_steps(struct buf *b, const struct incus_identity *id, int is_cluster);
+
 /*
  * Make the server of c trust the certificate pem (PEM, the first one in
  * it) as a client certificate named name, unless it already does (GET

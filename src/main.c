@@ -118,9 +118,10 @@ const struct command commands[] = {
 	  "      --max-buffered SIZE   report bodies held at once (default 64MiB); more are\n"
 	  "                            answered 503 busy and retried by the agents\n" },
 	{ "agent", cmd_agent, 0,
-	  "the agent on each host: keygen, run (every interval) or once",
+	  "the agent on each host: keygen, pubkey, run (every interval) or once",
 	  "  keygen --out FILE          a new Ed25519 key (mode 0600); prints the public key\n"
 	  "                             for the Host manifest's spec.agent.key\n"
+	  "  pubkey --key FILE          print the public key of an existing key\n"
 	  "  run|once --host NAME --key FILE --server URL\n"
 	  "      --incus unix:///PATH   the local Incus socket (default /var/lib/incus/unix.socket)\n"
 	  "      --interval D           between reports (default 30s; as the manifest says)\n"

@@ -3,6 +3,7 @@
  *
  *   keygen --out FILE      a new Ed25519 key (0600); prints its public key
  *                          for the Host manifest's spec.agent.key
+ *   pubkey --key FILE      the public key of an existing key, the same way
  *   run  --host NAME --key FILE --server URL [--incus unix:///...]
  *        [--interval 30s] [--spool DIR] [--interface IF]... [--spool-max N]
  *        [--server-ca FILE]
@@ -71,6 +72,24 @@ keygen(struct ctx *ctx, const char *out)
 	printf("%s\n", pub);
 	cmd_info(ctx, "key written to %s (mode 0600); put the line above in the Host manifest "
 	     "as spec.agent.key", out);
+	return EXIT_OK;
+}
+
+static int
+pubkey(struct ctx *ctx, const char *path)
+{
+	char pub[AGENT_PUBKEY_MAX];
+	struct evp_pkey_st *k;
+	struct berr err;
+
+	if (!path)
+		return usage_error(ctx, "pubkey: want --key FILE");
+	if (!(k = agent_key_load(path, pub, &err))) {
+		cmd_berr(ctx, &err);
+		return EXIT_FAIL;
+	}
+	agent_key_free(k);
+	printf("%s\n", pub);
 	return EXIT_OK;
 }
 
@@ -218,15 +237,18 @@ cmd_agent(struct ctx *ctx, int argc, char **argv)
 	ao.collect.interfaces = ifaces;
 	ao.collect.ninterfaces = nifaces;
 	if (!sub) {
-		ret = usage_error(ctx, "want keygen, run or once");
+		ret = usage_error(ctx, "want keygen, pubkey, run or once");
 	} else if (!strcmp(sub, "keygen")) {
 		ret = keygen(ctx, out);
+	} else if (!strcmp(sub, "pubkey")) {
+		ret = pubkey(ctx, ao.key_path);
 	} else if (!strcmp(sub, "run") || !strcmp(sub, "once")) {
 		if (!ao.spool_dir)
 			ao.spool_dir = spool = default_spool(ctx, ao.host);
 		ret = run(ctx, &ao, !strcmp(sub, "once"));
 	} else {
-		ret = usage_error(ctx, "unknown subcommand \"%s\": want keygen, run or once", sub);
+		ret = usage_error(ctx, "unknown subcommand \"%s\": want keygen, pubkey, run or once",
+				  sub);
 	}
 	free(spool);
 	free(ifaces);

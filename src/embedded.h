@@ -5,6 +5,11 @@
  * written by hand; the tables it declares are generated at build time by
  * src/embed.py into embedded-schemas.c, embedded-state.c and
  * embedded-dashboard.c, from the files meson.build lists.
+ * (read by manifest/schema.c), the SQL of state/ (applied by the
+ * ledger) and the shell scripts berth prints (agent/install.sh). This
+ * header is written by hand; the tables it declares are generated at build
+ * time by src/embed.py into embedded-schemas.c, embedded-state.c and
+ * embedded-scripts.c, from the files meson.build lists.
  */
 #ifndef BERTH_EMBEDDED_H
 #define BERTH_EMBEDDED_H
@@ -26,5 +31,8 @@ extern const size_t embedded_state_count;
 /* serve/dashboard.html. */
 extern const struct embedded_file embedded_dashboard[];
 extern const size_t embedded_dashboard_count;
+/* The scripts: install.sh, the body of berth host install-command's. */
+extern const struct embedded_file embedded_scripts[];
+extern const size_t embedded_scripts_count;
 
 #endif

@@ -101,10 +101,21 @@ const struct command commands[] = {
 	  "  --plan NAME           the Plan to place (required)\n"
 	  "  --count N             how many instances (default 1); exit 1 when fewer fit\n" },
 	{ "host", cmd_host, NEED_MANIFESTS | NEED_STATE,
-	  "host tools: `berth host trust-command NAME` prints what makes a host trust berth",
+	  "host tools: the scripts that make a new host and make a host trust berth",
 	  "  trust-command NAME   print a shell command that, run as root on host (or cluster)\n"
 	  "                       NAME, makes its Incus trust berth's certificate and prints\n"
-	  "                       the server fingerprint for the manifest\n" },
+	  "                       the server fingerprint for the manifest\n"
+	  "  install-command NAME --server URL\n"
+	  "                       print a script that, run as root on a new Debian 12/13 or\n"
+	  "                       Ubuntu 22.04+ host NAME, installs Incus when missing, makes\n"
+	  "                       it trust berth, makes the agent's key, writes\n"
+	  "                       /etc/berth/agent.env and starts berth-agent.service; it\n"
+	  "                       prints the Host manifest's fingerprint and agent key\n"
+	  "      --server URL          berth serve, where the agent reports (BERTH_SERVER)\n"
+	  "      --package-url URL     install berth from this .deb (else it must be installed)\n"
+	  "      --package-sha256 HEX  that file's SHA-256, checked before installing it\n"
+	  "      --incus-listen ADDR   core.https_address when Incus has none (default\n"
+	  "                            :PORT of the Host's endpoint)\n" },
 	{ "serve", cmd_serve, NEED_MANIFESTS | NEED_STATE,
 	  "the agent report intake, /metrics and /v1/status over HTTP",
 	  "      --listen ADDR:PORT    where to listen (default 127.0.0.1:8080; [::1]:8080)\n"

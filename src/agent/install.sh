@@ -18,7 +18,7 @@ die() { printf 'berth: error: %s\n' "$*" >&2; exit 1; }
 apt_get() { (umask 022 && apt-get "$@"); }
 
 supported='Debian 12 (bookworm) or 13 (trixie), or Ubuntu 22.04 or later'
-by_hand='or install Incus 6.0 or later and berth yourself and follow berth host trust-command and berth agent keygen'
+by_hand='install Incus 6.0 or later and berth yourself (berth host trust-command, berth agent keygen)'
 unit=berth-agent.service
 etc=/etc/berth
 key=$etc/agent.key
@@ -43,9 +43,9 @@ esac
 case $os_id in
 debian)
 	if [ -z "$os_version" ]; then
-		die "\"$os_name\" is not supported: a Debian without a version (testing or unstable) changes under Incus; want $supported"
+		die "\"$os_name\" is not supported: a Debian without a version (testing or unstable) moves under the host; want $supported"
 	elif [ "$os_major" -le 11 ]; then
-		die "\"$os_name\" is not supported: it has no Incus package; want $supported: upgrade the host to Debian 12 (Incus from bookworm-backports) or 13, $by_hand"
+		die "\"$os_name\" is not supported: it has no Incus package; want $supported: upgrade the host to Debian 12 (Incus from bookworm-backports) or 13, or $by_hand"
 	elif [ "$os_major" = 12 ]; then
 		incus_from=bookworm-backports
 	else
@@ -53,14 +53,14 @@ debian)
 	fi ;;
 ubuntu)
 	if [ "$os_major" -lt 22 ]; then
-		die "\"$os_name\" is not supported: it has no Incus package; want $supported: upgrade the host to Ubuntu 24.04, $by_hand"
+		die "\"$os_name\" is not supported: it has no Incus package; want $supported: upgrade the host to Ubuntu 24.04, or $by_hand"
 	elif [ "$os_major" -lt 24 ]; then
 		incus_from=none
 	else
 		incus_from=distribution
 	fi ;;
 *)
-	die "\"$os_name\" is not supported: want $supported; on another system install Incus 6.0 or later and berth yourself and follow berth host trust-command and berth agent keygen" ;;
+	die "\"$os_name\" is not supported: want $supported; on another system, $by_hand" ;;
 esac
 say "this is $os_name: supported"
 

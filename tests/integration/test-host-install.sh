@@ -214,7 +214,7 @@ has "not root: says why" "$T/not root.err" "berth: error: not root: want uid 0, 
 os_release debian 11 bullseye "Debian GNU/Linux 11 (bullseye)"
 ran "Debian 11" pkg 1
 has "Debian 11 is refused with the supported systems" "$T/Debian 11.err" \
-	'berth: error: "Debian GNU/Linux 11 (bullseye)" is not supported: it has no Incus package; want Debian 12 (bookworm) or 13 (trixie), or Ubuntu 22.04 or later: upgrade the host to Debian 12 (Incus from bookworm-backports) or 13'
+	'berth: error: "Debian GNU/Linux 11 (bullseye)" is not supported: it has no Incus package; want Debian 12 (bookworm) or 13 (trixie), or Ubuntu 22.04 or later: upgrade the host to Debian 12 (Incus from bookworm-backports) or 13, or install Incus 6.0 or later and berth yourself (berth host trust-command, berth agent keygen)'
 os_release debian 10 buster "Debian GNU/Linux 10 (buster)"
 ran "Debian 10" pkg 1
 has "Debian 10 is refused" "$T/Debian 10.err" '"Debian GNU/Linux 10 (buster)" is not supported'
@@ -223,7 +223,10 @@ ran "Ubuntu 20.04" pkg 1
 has "Ubuntu 20.04 is refused" "$T/Ubuntu 20.04.err" '"Ubuntu 20.04.6 LTS" is not supported: it has no Incus package; want Debian 12 (bookworm) or 13 (trixie), or Ubuntu 22.04 or later: upgrade the host to Ubuntu 24.04'
 os_release fedora 40 "" "Fedora Linux 40 (Server Edition)"
 ran "Fedora" pkg 1
-has "another system is refused" "$T/Fedora.err" '"Fedora Linux 40 (Server Edition)" is not supported: want Debian 12 (bookworm) or 13 (trixie), or Ubuntu 22.04 or later; on another system'
+has "another system is refused" "$T/Fedora.err" '"Fedora Linux 40 (Server Edition)" is not supported: want Debian 12 (bookworm) or 13 (trixie), or Ubuntu 22.04 or later; on another system, install Incus 6.0 or later and berth yourself'
+os_release debian "" "" "Debian GNU/Linux trixie/sid"
+ran "Debian unstable" pkg 1
+has "a Debian without a version is refused" "$T/Debian unstable.err" '"Debian GNU/Linux trixie/sid" is not supported: a Debian without a version (testing or unstable)'
 rm -f "$R/etc/os-release"
 ran "no os-release" pkg 1
 has "no /etc/os-release is refused" "$T/no os-release.err" "cannot read /etc/os-release"

@@ -232,9 +232,10 @@ if [ -d /run/systemd/system ]; then
 	systemctl restart "$unit" ||
 		die "$unit did not start: see systemctl status $unit and journalctl -u $unit"
 	say "$unit is enabled and (re)started: reporting to $berth_server"
-elif command -v systemctl >/dev/null 2>&1; then
-	SYSTEMD_OFFLINE=1 systemctl enable --quiet "$unit"
+elif command -v systemctl >/dev/null 2>&1 && SYSTEMD_OFFLINE=1 systemctl enable --quiet "$unit"; then
 	say "systemd is not running here (no /run/systemd/system): $unit is enabled, not started; it starts at the next boot, or run systemctl start $unit"
+elif command -v systemctl >/dev/null 2>&1; then
+	say "systemd is not running here (no /run/systemd/system) and $unit cannot be enabled without it: run systemctl enable --now $unit once it runs"
 else
 	say "systemd is not installed: $unit is not started; run berth agent run --host $berth_host --server $berth_server --key $key as the user berth-agent some other way"
 fi

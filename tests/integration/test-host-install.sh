@@ -39,6 +39,24 @@ spec:
   capacity: {cpu: 4, memory: 8GiB, disk: 100GiB}
 ---
 apiVersion: berth/v1
+kind: Host
+metadata: {name: v6-1}
+spec:
+  endpoint: https://[fd00::5]:7443
+  fingerprint: "3333333333333333333333333333333333333333333333333333333333333333"
+  os: debian-12
+  capacity: {cpu: 4, memory: 8GiB, disk: 100GiB}
+---
+apiVersion: berth/v1
+kind: Host
+metadata: {name: np-1}
+spec:
+  endpoint: https://[fd00::6]
+  fingerprint: "4444444444444444444444444444444444444444444444444444444444444444"
+  os: debian-12
+  capacity: {cpu: 4, memory: 8GiB, disk: 100GiB}
+---
+apiVersion: berth/v1
 kind: Cluster
 metadata: {name: cl}
 spec:
@@ -83,6 +101,10 @@ if command -v shellcheck >/dev/null; then
 	shellcheck -s sh "$T/nix-01.sh" >"$T/sc" 2>&1 && pass "shellcheck finds nothing" ||
 		{ fail "shellcheck:"; sed 's/^/    | /;1,30p' "$T/sc"; }
 fi
+expect "install-command for a host on IPv6" 0 ic v6-1 --server https://p
+has "listens on its endpoint's port" "$T/out" "berth_incus_listen=':7443'"
+expect "install-command for a host without a port" 0 ic np-1 --server https://p
+has "listens on Incus's port" "$T/out" "berth_incus_listen=':8443'"
 expect "install-command for a host on a unix socket" 0 ic local-1 --server https://p
 has "leaves core.https_address alone" "$T/out" "berth_incus_listen=''"
 expect "install-command for a cluster member" 0 ic cl-1 --server https://p

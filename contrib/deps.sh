@@ -13,7 +13,6 @@ berth_apt_packages=(
 	busybox-static lvm2 btrfs-progs openssh-server openssh-client gnupg
 	lighttpd lighttpd-mod-openssl systemd
 	chromium groff-base man-db zsh fish debootstrap dpkg-dev
-	lighttpd lighttpd-mod-openssl systemd debootstrap
 )
 
 berth_missing_packages() {

@@ -1,14 +1,10 @@
 /*
  * embedded.h - files built into the binary: the JSON Schemas of schemas/
- * (read by manifest/schema.c), the SQL of state/ (applied by the ledger)
- * and the dashboard page (served by serve/dashboard.c). This header is
- * written by hand; the tables it declares are generated at build time by
- * src/embed.py into embedded-schemas.c, embedded-state.c and
- * embedded-dashboard.c, from the files meson.build lists.
- * (read by manifest/schema.c), the SQL of state/ (applied by the
- * ledger) and the shell scripts berth prints (agent/install.sh). This
- * header is written by hand; the tables it declares are generated at build
- * time by src/embed.py into embedded-schemas.c, embedded-state.c and
+ * (read by manifest/schema.c), the SQL of state/ (applied by the ledger),
+ * the dashboard page (served by serve/dashboard.c) and the shell scripts
+ * berth prints (agent/install.sh). This header is written by hand; the
+ * tables it declares are generated at build time by src/embed.py into
+ * embedded-schemas.c, embedded-state.c, embedded-dashboard.c and
  * embedded-scripts.c, from the files meson.build lists.
  */
 #ifndef BERTH_EMBEDDED_H

@@ -579,12 +579,13 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 		ret = carry_out(&r, &in, aa, &ar);
 	}
 out:
-	if (run_journal_end(&r.j, &ar, ret == EXIT_OK, &err) < 0)
+	if (run_journal_end(&r.j, &ar, ret == EXIT_OK, &err) < 0) {
 		cmd_error(ctx, "ledger: %s", err.msg);
-	else if (r.j.started)
+	} else if (r.j.started) {
 		notify_run(&r, aa, &in, &ar, &prev);
-	else if (aa->reconcile && r.j.started)
-		checkpoint_due(ctx, r.j.ledger, aa->checkpoint_every_ms);
+		if (aa->reconcile)
+			checkpoint_due(ctx, r.j.ledger, aa->checkpoint_every_ms);
+	}
 	apply_result_release(&ar);
 	run_inputs_release(&in);
 	json_decref(saved);

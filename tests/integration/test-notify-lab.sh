@@ -50,6 +50,8 @@ has_entry "the delivery is in the ledger" '.after.key | startswith("run/") and e
 
 expect "reconcile with nothing to do" 0 b reconcile --notify "$A"
 [ "$(events a)" = 1 ] && pass "nothing sent" || fail "$(events a) events"
+[ -s "$BERTH_STATE/checkpoints/latest.json" ] && pass "the reconcile still signs its checkpoint" ||
+	fail "no checkpoint after a reconcile"
 
 # Drift: the profile changed outside berth, twice the same way.
 li() { INCUS_DIR=$(var lab-1 DIR) INCUS_CONF="$T/incus-client" incus "$@"; }

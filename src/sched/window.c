@@ -4,7 +4,8 @@
  * The verdict is read off a grid of minutes from the longest window's
  * duration before now to 8 days after: each window marks the minutes its
  * schedule opens it (local time of its zone) and is open at a minute when
- * one of the last DURATION of them opened it.
+ * one of the last DURATION of them opened it. A minute is allowed when no
+ * deny window is open and every set with allow windows has one open.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -42,12 +43,39 @@ zone_ok(const char *z)
 }
 
 int
+window_set_schedule(struct window *w, const char *schedule, struct berr *err)
+{
+	return cron_parse(schedule, &w->cron, err);
+}
+
+int
+window_set_duration(struct window *w, const char *duration, struct berr *err)
+{
+	uint64_t ms;
+
+	if (parse_duration(duration, &ms, err) < 0)
+		return -1;
+	if (ms < (uint64_t)MINUTE_MS || ms > (uint64_t)MAX_DURATION_MS)
+		return berr_set(err, "want 1m to 7d, have \"%s\"", duration);
+	w->duration_ms = (int64_t)ms;
+	return 0;
+}
+
+int
+window_set_zone(struct window *w, const char *zone, struct berr *err)
+{
+	if (strlen(zone) >= sizeof(w->zone) || !zone_ok(zone))
+		return berr_set(err, "want a name of the time zone database such as"
+				" Europe/Berlin, have \"%s\"", zone);
+	snprintf(w->zone, sizeof(w->zone), "%s", zone);
+	return 0;
+}
+
+int
 window_parse(const char *spec, struct window *w, struct berr *err)
 {
 	char buf[256], *f[8], *save = NULL, *t;
 	char cron[128];
-	uint64_t ms;
-	struct berr e;
 	int n = 0;
 
 	memset(w, 0, sizeof(*w));
@@ -71,17 +99,12 @@ window_parse(const char *spec, struct window *w, struct berr *err)
 	else
 		return berr_set(err, "want allow or deny, have \"%s\"", f[0]);
 	snprintf(cron, sizeof(cron), "%s %s %s %s %s", f[1], f[2], f[3], f[4], f[5]);
-	if (cron_parse(cron, &w->cron, &e) < 0)
-		return berr_set(err, "schedule: %s", e.msg);
-	if (parse_duration(f[6], &ms, &e) < 0)
-		return berr_set(err, "duration: %s", e.msg);
-	if (ms < (uint64_t)MINUTE_MS || ms > (uint64_t)MAX_DURATION_MS)
-		return berr_set(err, "duration: want 1m to 7d, have \"%s\"", f[6]);
-	w->duration_ms = (int64_t)ms;
-	if (n == 8 && (strlen(f[7]) >= sizeof(w->zone) || !zone_ok(f[7])))
-		return berr_set(err, "time zone: want a name of the time zone database such as"
-				" Europe/Berlin, have \"%s\"", f[7]);
-	snprintf(w->zone, sizeof(w->zone), "%s", n == 8 ? f[7] : "UTC");
+	if (window_set_schedule(w, cron, err) < 0)
+		return berr_prefix(err, "schedule");
+	if (window_set_duration(w, f[6], err) < 0)
+		return berr_prefix(err, "duration");
+	if (window_set_zone(w, n == 8 ? f[7] : "UTC", err) < 0)
+		return berr_prefix(err, "time zone");
 	return 0;
 }
 
@@ -110,7 +133,7 @@ window_check(const struct window *w, size_t n, int64_t now_ms, struct window_ver
 	char *saved = tz ? xstrdup(tz) : NULL;
 	size_t back, len, i, k, at;
 	unsigned char *open;
-	int allows = 0;
+	uint32_t allows = 0;	/* the sets that have allow windows */
 
 	v->allowed = 1;
 	v->by = NULL;
@@ -120,7 +143,8 @@ window_check(const struct window *w, size_t n, int64_t now_ms, struct window_ver
 	for (i = 0; i < n; i++) {
 		if (w[i].duration_ms > longest)
 			longest = w[i].duration_ms;
-		allows |= w[i].kind == WINDOW_ALLOW;
+		if (w[i].kind == WINDOW_ALLOW)
+			allows |= 1u << (w[i].set & 31);
 	}
 	back = (size_t)(longest / MINUTE_MS);
 	base = now_ms - now_ms % MINUTE_MS - (int64_t)back * MINUTE_MS;
@@ -139,7 +163,8 @@ window_check(const struct window *w, size_t n, int64_t now_ms, struct window_ver
 	v->next_ms = -1;
 	for (at = back; at < len; at++) {
 		const struct window *deny = NULL;
-		int allowed_by = !allows;
+		uint32_t opened = 0;	/* the sets with an allow window open */
+		int allowed_by;
 
 		for (k = 0; k < n; k++) {
 			if (!open[k * len + at])
@@ -147,8 +172,9 @@ window_check(const struct window *w, size_t n, int64_t now_ms, struct window_ver
 			if (w[k].kind == WINDOW_DENY && !deny)
 				deny = &w[k];
 			else if (w[k].kind == WINDOW_ALLOW)
-				allowed_by = 1;
+				opened |= 1u << (w[k].set & 31);
 		}
+		allowed_by = (opened & allows) == allows;
 		if (at == back) {
 			v->allowed = !deny && allowed_by;
 			v->by = deny;

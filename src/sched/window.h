@@ -7,6 +7,11 @@
  * ZONE (an IANA name such as Europe/Berlin; default UTC), and stays open
  * for DURATION (1m to 7d). A run is deferred while a deny window is open,
  * or, when there are allow windows, while none of them is open.
+ *
+ * Windows come in sets, one for each place they are written (the
+ * windows of --window, those of the Fleet manifest), and every set has
+ * its say: a run is deferred while any deny window is open, or while a
+ * set that has allow windows has none of them open.
  */
 #ifndef BERTH_SCHED_WINDOW_H
 #define BERTH_SCHED_WINDOW_H
@@ -25,10 +30,21 @@ struct window {
 	int64_t duration_ms;
 	char zone[64];			/* "UTC" when not given */
 	char spec[256];			/* as written (cut), for messages */
+	unsigned set;			/* 0 to 31: the set it is one of */
 };
 
-/* Parse spec into w. -1 with err saying what was wanted and found. */
+/* Parse spec into w (set 0). -1 with err saying what was wanted and found. */
 int window_parse(const char *spec, struct window *w, struct berr *err);
+
+/*
+ * The parts of a window one at a time, for windows written field by field
+ * (the Fleet manifest), checked as window_parse() checks them: the
+ * schedule (five cron fields), the duration (1m to 7d), the time zone.
+ * -1 with err saying what was wanted and found, without the part's name.
+ */
+int window_set_schedule(struct window *w, const char *schedule, struct berr *err);
+int window_set_duration(struct window *w, const char *duration, struct berr *err);
+int window_set_zone(struct window *w, const char *zone, struct berr *err);
 
 struct window_verdict {
 	int allowed;
@@ -38,7 +54,10 @@ struct window_verdict {
 					   not within 8 days */
 };
 
-/* Whether a run at now_ms is allowed by w[0..n) (n == 0: always). */
+/*
+ * Whether a run at now_ms is allowed by w[0..n) (n == 0: always), every
+ * set having its say.
+ */
 void window_check(const struct window *w, size_t n, int64_t now_ms, struct window_verdict *v);
 
 #endif

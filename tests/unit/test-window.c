@@ -177,6 +177,61 @@ test_window_check(void **state)
 	unsetenv("TZ");
 }
 
+/*
+ * Windows of two sets (--window's, the Fleet's): a deny window of either
+ * defers, and each set with allow windows must have one open.
+ */
+static void
+test_window_sets(void **state)
+{
+	struct window w[3];
+	struct window_verdict v;
+	struct berr err;
+	char when[40];
+
+	(void)state;
+	/* --window: only from 01:00 to 05:00 UTC; the Fleet: only from 03:00 to 09:00 */
+	assert_int_equal(window_parse("allow 0 1 * * * 4h", &w[0], &err), 0);
+	memset(&w[1], 0, sizeof(w[1]));
+	assert_int_equal(window_set_schedule(&w[1], "0 3 * * *", &err), 0);
+	assert_int_equal(window_set_duration(&w[1], "6h", &err), 0);
+	assert_int_equal(window_set_zone(&w[1], "UTC", &err), 0);
+	w[1].kind = WINDOW_ALLOW;
+	w[1].set = 1;
+	window_check(w, 2, ms_of("2026-12-07T02:00:00Z"), &v);	/* --window's only */
+	assert_false(v.allowed);
+	assert_null(v.by);
+	clock_format(v.next_ms, 0, when, sizeof(when));
+	assert_string_equal(when, "2026-12-07T03:00:00Z");
+	window_check(w, 2, ms_of("2026-12-07T04:00:00Z"), &v);	/* both */
+	assert_true(v.allowed);
+	window_check(w, 2, ms_of("2026-12-07T06:00:00Z"), &v);	/* the Fleet's only */
+	assert_false(v.allowed);
+	clock_format(v.next_ms, 0, when, sizeof(when));
+	assert_string_equal(when, "2026-12-08T03:00:00Z");
+	/* in one set, allow windows are alternatives */
+	w[1].set = 0;
+	window_check(w, 2, ms_of("2026-12-07T06:00:00Z"), &v);
+	assert_true(v.allowed);
+	/* a deny window of the Fleet's defers whatever --window allows */
+	w[1].set = 1;
+	assert_int_equal(window_parse("deny 30 4 * * * 10m", &w[2], &err), 0);
+	w[2].set = 1;
+	window_check(w, 3, ms_of("2026-12-07T04:35:00Z"), &v);
+	assert_false(v.allowed);
+	assert_ptr_equal(v.by, &w[2]);
+	clock_format(v.next_ms, 0, when, sizeof(when));
+	assert_string_equal(when, "2026-12-07T04:40:00Z");
+	/* the parts' own messages, without the part's name */
+	assert_int_equal(window_set_duration(&w[1], "8d", &err), -1);
+	assert_string_equal(err.msg, "want 1m to 7d, have \"8d\"");
+	assert_int_equal(window_set_zone(&w[1], "Europe/Nowhere", &err), -1);
+	assert_string_equal(err.msg, "want a name of the time zone database such as Europe/Berlin,"
+			    " have \"Europe/Nowhere\"");
+	assert_int_equal(window_set_schedule(&w[1], "0 25 * * *", &err), -1);
+	assert_string_equal(err.msg, "hour: want 0 to 23, have \"25\"");
+}
+
 int
 main(void)
 {
@@ -184,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_cron),
 		cmocka_unit_test(test_window_parse),
 		cmocka_unit_test(test_window_check),
+		cmocka_unit_test(test_window_sets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,8 +34,8 @@ unique_names(struct fleet *f, struct diags *d)
 		json_t *first;
 
 		k = kn ? kind_from_name(kn) : -1;
-		if (k < 0 || !name)
-			continue;
+		if (k < 0 || k == KIND_FLEET || !name)
+			continue;	/* a second Fleet is fleet_once()'s */
 		first = json_object_get(seen[k], name);
 		if (first) {
 			const struct mdoc *o = &f->docs.v[json_integer_value(first)];
@@ -134,6 +134,36 @@ provider_files(struct fleet *f, struct diags *d)
 				"objects of that provider), have %s%s%s", p, p,
 				owner ? "\"" : "", owner ? owner : "none (platform)",
 				owner ? "\"" : "");
+	}
+}
+
+/*
+ * At most one Fleet: a second is an error naming the first. The Fleet is
+ * the platform's: it names no provider (one under providers/<p>/ is
+ * provider_files()'s error).
+ */
+static void
+fleet_once(struct fleet *f, struct diags *d)
+{
+	const struct m_fleet *first = fleet_settings(f);
+	size_t i;
+
+	for (i = 0; i < f->nsettings; i++) {
+		const struct m_fleet *fl = &f->settings[i];
+		char p[64];
+
+		if (i > 0) {
+			struct mark m = mdoc_mark(first->meta.doc, "metadata.name");
+
+			diag_at(d, DIAG_ERROR, fl->meta.doc, "metadata.name",
+				"second Fleet \"%s\": want at most one Fleet in the manifests,"
+				" have \"%s\" too (%s:%u:%u)", fl->meta.name, first->meta.name,
+				first->meta.doc->file, m.line, m.col);
+		}
+		if (!is_platform(&fl->meta) && !provider_dir(fl->meta.doc->file, p, sizeof(p)))
+			diag_at(d, DIAG_ERROR, fl->meta.doc, "metadata.provider",
+				"want no provider on a Fleet (the fleet's settings are the"
+				" platform's), have \"%s\"", fl->meta.provider);
 	}
 }
 
@@ -811,6 +841,7 @@ fleet_check(struct fleet *f, struct diags *d)
 	unique_names(f, d);
 	providers_exist(f, d);
 	provider_files(f, d);
+	fleet_once(f, d);
 	hosts_and_clusters(f, d);
 	approvals(f, d);
 	provider_hosts(f, d);

@@ -4,12 +4,16 @@
  * that enforces it, in the order fleet_check() runs them:
  *
  * unique_names()
- * - names are unique per kind (the second one is an error naming the first).
+ * - names are unique per kind (the second one is an error naming the
+ *   first), but for the Fleet's (fleet_once()).
  * providers_exist()
  * - metadata.provider names a Provider, or is "platform".
  * provider_files()
  * - files under providers/<p>/ declare only Host, Plan and Instance objects,
  *   owned by <p>.
+ * fleet_once()
+ * - at most one Fleet (a second is an error naming the first); the Fleet
+ *   is the platform's and names no provider.
  * hosts_and_clusters()
  * - os: debian-11 is a warning (compatibility only); an OS berth does not
  *   know is a warning;

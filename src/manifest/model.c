@@ -19,7 +19,7 @@
 #include "util/banned.h"
 
 static const char *const kind_names[KIND__COUNT] = {
-	"Provider", "Host", "Cluster", "Pool", "Plan", "Image", "Instance",
+	"Provider", "Host", "Cluster", "Pool", "Plan", "Image", "Instance", "Fleet",
 };
 
 int
@@ -578,6 +578,47 @@ read_instance(json_t *spec, struct m_instance *in)
 	in->owner = str(spec, "owner");
 }
 
+/*
+ * spec.sync_windows, each read as window_parse() reads a window (set 0):
+ * a schedule of five cron fields, a duration of 1m to 7d, a time zone of
+ * the database (UTC when not given). Its spec is the window as --window
+ * writes it.
+ */
+static void
+read_fleet(struct rd *r, json_t *spec, struct m_fleet *fl)
+{
+	json_t *a = json_object_get(spec, "sync_windows"), *v;
+	size_t i, len = r->path.len;
+	struct berr err;
+
+	fl->nwindows = json_array_size(a);
+	fl->windows = xcalloc(fl->nwindows ? fl->nwindows : 1, sizeof(*fl->windows));
+	json_array_foreach(a, i, v) {
+		struct window *w = &fl->windows[i];
+		const char *kind = str_or(v, "kind", "deny"), *zone = str(v, "time_zone");
+		const char *schedule = str_or(v, "schedule", ""), *duration = str_or(v, "duration", "");
+
+		push_key(r, "sync_windows");
+		push_index(r, i);
+		w->kind = strcmp(kind, "allow") ? WINDOW_DENY : WINDOW_ALLOW;
+		if (window_set_schedule(w, schedule, &err) < 0)
+			diag_at(r->d, DIAG_ERROR, r->doc, at(r, "schedule"), "%s", err.msg);
+		if (window_set_duration(w, duration, &err) < 0)
+			diag_at(r->d, DIAG_ERROR, r->doc, at(r, "duration"), "%s", err.msg);
+		if (window_set_zone(w, zone ? zone : "UTC", &err) < 0)
+			diag_at(r->d, DIAG_ERROR, r->doc, at(r, "time_zone"), "%s", err.msg);
+		snprintf(w->spec, sizeof(w->spec), "%s %s %s%s%s", kind, schedule, duration,
+			 zone ? " " : "", zone ? zone : "");
+		buf_setlen(&r->path, len);
+	}
+}
+
+const struct m_fleet *
+fleet_settings(const struct fleet *f)
+{
+	return f->nsettings ? &f->settings[0] : NULL;
+}
+
 /* Name -> position maps, one per kind; the first object of a name wins. */
 static void
 index_add(json_t *idx, const char *name, size_t i)
@@ -608,6 +649,8 @@ fleet_index(struct fleet *f)
 		index_add(f->index[KIND_IMAGE], f->images[i].meta.name, i);
 	for (i = 0; i < f->ninstances; i++)
 		index_add(f->index[KIND_INSTANCE], f->instances[i].meta.name, i);
+	for (i = 0; i < f->nsettings; i++)
+		index_add(f->index[KIND_FLEET], f->settings[i].meta.name, i);
 }
 
 /* Append a zeroed element to the array *v of *n elements; returns it. */
@@ -696,6 +739,13 @@ fleet_build(struct mdocs *docs, struct diags *d)
 			read_instance(spec, in);
 			break;
 		}
+		case KIND_FLEET: {
+			struct m_fleet *fl = GROW(f->settings, f->nsettings);
+
+			fl->meta = meta;
+			read_fleet(&r, spec, fl);
+			break;
+		}
 		}
 		buf_release(&r.path);
 		buf_release(&r.tmp);
@@ -768,6 +818,9 @@ fleet_free(struct fleet *f)
 	}
 	free(f->images);
 	free(f->instances);
+	for (i = 0; i < f->nsettings; i++)
+		free(f->settings[i].windows);
+	free(f->settings);
 	for (i = 0; i < KIND__COUNT; i++)
 		json_decref(f->index[i]);
 	mdocs_release(&f->docs);

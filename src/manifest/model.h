@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "manifest/yaml.h"
+#include "sched/window.h"
 #include "util/diag.h"
 #include "util/money.h"
 
@@ -33,6 +34,7 @@ enum kind {
 	KIND_PLAN,
 	KIND_IMAGE,
 	KIND_INSTANCE,
+	KIND_FLEET,
 	KIND__COUNT
 };
 
@@ -231,6 +233,16 @@ struct m_instance {
 	struct m_host *host;
 };
 
+/*
+ * The Fleet manifest: settings of the whole fleet, the platform's (never
+ * under providers/); the manifests have at most one.
+ */
+struct m_fleet {
+	struct meta meta;
+	struct window *windows;		/* spec.sync_windows, in order (set 0) */
+	size_t nwindows;
+};
+
 struct fleet {
 	char commit[41];
 	struct mdocs docs;
@@ -241,6 +253,7 @@ struct fleet {
 	struct m_offer *offers;		size_t noffers;
 	struct m_image *images;		size_t nimages;
 	struct m_instance *instances;	size_t ninstances;
+	struct m_fleet *settings;	size_t nsettings;	/* the Fleet documents */
 	json_t *index[KIND__COUNT];	/* name -> position in its array */
 };
 
@@ -262,6 +275,9 @@ struct m_offer *fleet_offer(const struct fleet *f, const char *name);
 struct m_image *fleet_image(const struct fleet *f, const char *name);
 struct m_provider *fleet_provider(const struct fleet *f, const char *name);
 struct m_instance *fleet_instance(const struct fleet *f, const char *name);
+
+/* The Fleet (the first, when there are more), or NULL when there is none. */
+const struct m_fleet *fleet_settings(const struct fleet *f);
 
 /* "cpu", "memory", "disk": a resource as manifests and JSON name it. */
 const char *resource_name(enum resource r);

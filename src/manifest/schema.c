@@ -1409,6 +1409,7 @@ static const struct {
 	{ "Plan", "plan.json" },
 	{ "Image", "image.json" },
 	{ "Instance", "instance.json" },
+	{ "Fleet", "fleet.json" },
 };
 
 /*

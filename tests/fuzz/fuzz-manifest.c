@@ -35,6 +35,7 @@ static const char *const probe_paths[] = {
 	"spec.capacity.memory",
 	"spec.projects[0].config[\"limits.cpu\"]",
 	"spec.storage_pools[1].name",
+	"spec.sync_windows[0].time_zone",
 	"a.b[3]",
 	"[0]",
 	"[0][1].x",

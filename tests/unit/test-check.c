@@ -65,6 +65,11 @@
 #define APPROVING(name, approvals) DOC("Provider", "{name: " name "}", \
 	"{display_name: X, revenue_share: 70%, currency: EUR, approvals: " approvals "}")
 #define APPROVED(fp)	"{review: approved, fingerprint: \"" fp "\"}"
+/* The Fleet: its sync windows, a flow list. */
+#define FLEET(meta, windows)	DOC("Fleet", meta, "{sync_windows: " windows "}")
+#define WEEKDAYS	"{kind: deny, schedule: \"0 9 * * 1-5\", duration: 8h," \
+			" time_zone: Europe/Berlin}"
+#define NIGHTS		"{kind: allow, schedule: \"0 22 * * *\", duration: 6h}"
 
 /*
  * The smallest good fleet: host a (site x) in pool p (storage pool incus),
@@ -385,6 +390,30 @@ static const struct check_case cases[] = {
 	    " want \"" FP_ZH "\", the fingerprint the platform approved (providers.yaml:4:76),"
 	    " have \"" FP_AH "\": a new certificate needs a new approval" } },
 
+	/* ---- the Fleet: the platform's, one at most */
+	{ "a Fleet and its sync windows",
+	  { { "f.yaml", MIN FLEET("{name: main}", "[" WEEKDAYS ", " NIGHTS "]") } },
+	  { NULL } },
+	{ "two Fleets",
+	  { { "f.yaml", MIN FLEET("{name: main}", "[" WEEKDAYS "]") },
+	    { "g.yaml", FLEET("{name: other}", "[" NIGHTS "]") } },
+	  { "error: g.yaml:3:18: metadata.name: second Fleet \"other\": want at most one Fleet"
+	    " in the manifests, have \"main\" too (f.yaml:23:18)" } },
+	{ "two Fleets of one name: one error, not a duplicate name too",
+	  { { "f.yaml", MIN FLEET("{name: main}", "[]") FLEET("{name: main}", "[]") } },
+	  { "error: f.yaml:28:18: metadata.name: second Fleet \"main\": want at most one Fleet"
+	    " in the manifests, have \"main\" too (f.yaml:23:18)" } },
+	{ "a Fleet under providers/",
+	  { { "f.yaml", MIN }, { "providers.yaml", PROVIDER("acme") },
+	    { "providers/acme/f.yaml", FLEET("{name: main, provider: acme}", "[" NIGHTS "]") } },
+	  { "error: providers/acme/f.yaml:2:7: kind: a file under providers/acme/ may declare"
+	    " only Host, Plan and Instance objects, have Fleet" } },
+	{ "a provider's Fleet",
+	  { { "f.yaml", MIN FLEET("{name: main, provider: acme}", "[" NIGHTS "]") },
+	    { "providers.yaml", PROVIDER("acme") } },
+	  { "error: f.yaml:23:34: metadata.provider: want no provider on a Fleet (the fleet's"
+	    " settings are the platform's), have \"acme\"" } },
+
 	/* ---- one server, one endpoint, one certificate */
 	{ "a cluster's members share its certificate, and one of them its endpoint",
 	  { { "f.yaml", CLUSTER("{name: c}", "") MEMBER("m1", "https://10.0.0.1:8443")
@@ -631,6 +660,93 @@ test_reviews(void **state)
 	schema_set_free(schemas);
 }
 
+/*
+ * A sync window of the Fleet is read as `berth reconcile --window` reads
+ * one (window_parse()): the model says which field is wrong, what it wants
+ * and what it has, at the field.
+ */
+static void
+test_fleet_values(void **state)
+{
+	static const char yaml[] = MIN FLEET("{name: main}",
+		"[{kind: deny, schedule: \"0 25 * * 1-5\", duration: 8d, time_zone: Europe/Nowhere},"
+		" {kind: allow, schedule: \"*/15 * 31 2 *\", duration: 30s}]");
+	static const char *const want =
+		"error: f.yaml:24:46: spec.sync_windows[0].schedule: hour: want 0 to 23, have \"25\"\n"
+		"error: f.yaml:24:72: spec.sync_windows[0].duration: want 1m to 7d, have \"8d\"\n"
+		"error: f.yaml:24:87: spec.sync_windows[0].time_zone: want a name of the time zone"
+		" database such as Europe/Berlin, have \"Europe/Nowhere\"\n"
+		"error: f.yaml:24:155: spec.sync_windows[1].duration: want 1m to 7d, have \"30s\"\n";
+	struct mdocs docs = MDOCS_INIT;
+	struct diags d = DIAGS_INIT;
+	struct buf have = BUF_INIT;
+	struct berr err;
+	struct schema_set *schemas = schema_set_load(&err);
+	struct fleet *f;
+	size_t i;
+
+	(void)state;
+	if (!schemas)
+		fail_msg("%s", err.msg);
+	assert_int_equal(yaml_load("f.yaml", yaml, strlen(yaml), &docs, &d), 0);
+	for (i = 0; i < docs.n; i++) {
+		struct schema_ctx s = { "fleet values", &docs.v[i] };
+
+		schema_validate_manifest(schemas, docs.v[i].root, schema_problem, &s);
+	}
+	f = fleet_build(&docs, &d);
+	diags_sort(&d);
+	format_diags(&d, &have);
+	assert_string_equal(have.buf, want);
+	buf_release(&have);
+	diags_release(&d);
+	fleet_free(f);
+	schema_set_free(schemas);
+}
+
+/* The Fleet's windows in the model, as --window would have them; none without a Fleet. */
+static void
+test_fleet_windows(void **state)
+{
+	static const struct check_case c = {
+		"windows", { { "f.yaml", MIN FLEET("{name: main}", "[" WEEKDAYS ", " NIGHTS "]") } },
+		{ NULL } };
+	struct berr err;
+	struct schema_set *schemas = schema_set_load(&err);
+	struct diags d = DIAGS_INIT;
+	const struct m_fleet *fl;
+	struct window w;
+	struct fleet *f;
+
+	(void)state;
+	if (!schemas)
+		fail_msg("%s", err.msg);
+	f = check_fleet(&c, schemas, &d);
+	assert_int_equal(d.n, 0);
+	fl = fleet_settings(f);
+	assert_non_null(fl);
+	assert_string_equal(fl->meta.name, "main");
+	assert_int_equal(fl->nwindows, 2);
+	assert_int_equal(fl->windows[0].kind, WINDOW_DENY);
+	assert_string_equal(fl->windows[0].spec, "deny 0 9 * * 1-5 8h Europe/Berlin");
+	assert_string_equal(fl->windows[0].zone, "Europe/Berlin");
+	assert_true(fl->windows[0].duration_ms == 8 * 3600 * 1000LL);
+	assert_int_equal(fl->windows[1].kind, WINDOW_ALLOW);
+	assert_string_equal(fl->windows[1].spec, "allow 0 22 * * * 6h");
+	assert_string_equal(fl->windows[1].zone, "UTC");
+	/* read as window_parse() reads the same window */
+	assert_int_equal(window_parse(fl->windows[0].spec, &w, &err), 0);
+	assert_memory_equal(&w.cron, &fl->windows[0].cron, sizeof(w.cron));
+	assert_int_equal(fl->windows[0].set, 0);
+	diags_release(&d);
+	fleet_free(f);
+	f = check_fleet(&cases[1], schemas, &d);
+	assert_null(fleet_settings(f));
+	diags_release(&d);
+	fleet_free(f);
+	schema_set_free(schemas);
+}
+
 int
 main(void)
 {
@@ -638,6 +754,8 @@ main(void)
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_pointers),
 		cmocka_unit_test(test_reviews),
+		cmocka_unit_test(test_fleet_values),
+		cmocka_unit_test(test_fleet_windows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

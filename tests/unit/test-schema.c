@@ -125,7 +125,7 @@ test_embedded_load(void **state)
 	(void)state;
 	if (!s)
 		fail_msg("embedded schemas do not load: %s", err.msg);
-	assert_int_equal(embedded_schemas_count, 9);
+	assert_int_equal(embedded_schemas_count, 10);
 	for (i = 0; i < embedded_schemas_count; i++)
 		assert_true(schema_validate(s, embedded_schemas[i].name, empty,
 					    collect, &got) >= 0);
@@ -519,9 +519,9 @@ static const struct {
 	{ "envelope-api-version.json",
 	  "apiVersion: want \"berth/v1\", have \"v1\"\n" },
 	{ "envelope-kind-type.json",
-	  "kind: want one of Provider, Host, Cluster, Pool, Plan, Image, Instance; have integer 7\n" },
+	  "kind: want one of Provider, Host, Cluster, Pool, Plan, Image, Instance, Fleet; have integer 7\n" },
 	{ "envelope-kind.json",
-	  "kind: want one of Provider, Host, Cluster, Pool, Plan, Image, Instance; have \"Hots\"\n" },
+	  "kind: want one of Provider, Host, Cluster, Pool, Plan, Image, Instance, Fleet; have \"Hots\"\n" },
 	{ "envelope-missing-spec.json",
 	  "missing required field \"spec\"\n" },
 	{ "envelope-not-mapping.json",
@@ -534,6 +534,18 @@ static const struct {
 	{ "envelope-spec-typo.json",
 	  "missing required field \"spec\"\n"
 	  "specs: unknown field \"specs\" (did you mean \"spec\"?)\n" },
+	{ "fleet-schedule-fields.json",
+	  "spec.sync_windows[0].schedule: want a cron schedule like \"0 9 * * 1-5\", have \"0 9 * *\"\n" },
+	{ "fleet-time-zone.json",
+	  "spec.sync_windows[0].time_zone: want a time zone like Europe/Berlin, have \"Europe Berlin\"\n" },
+	{ "fleet-unknown-field.json",
+	  "spec.sync_window: unknown field \"sync_window\" (did you mean \"sync_windows\"?)\n" },
+	{ "fleet-window-duration.json",
+	  "spec.sync_windows[0].duration: want a duration like 30s, have integer 8\n" },
+	{ "fleet-window-kind.json",
+	  "spec.sync_windows[0].kind: want one of allow, deny; have \"block\"\n" },
+	{ "fleet-window-missing-duration.json",
+	  "spec.sync_windows[0]: missing required field \"duration\"\n" },
 	{ "host-agent-interval.json",
 	  "spec.agent.interval: want a duration like 30s, have integer 30\n" },
 	{ "host-agent-key.json",

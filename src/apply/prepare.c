@@ -50,10 +50,17 @@ run_inputs_prepare(struct run_inputs *in, const struct run_inputs_opts *o,
 {
 	struct observe_opts oo = { 0 };
 
-	memset(in, 0, sizeof(*in));
+	if (o->loaded) {
+		struct manifest_result res = in->res;
+
+		memset(in, 0, sizeof(*in));
+		in->res = res;
+	} else {
+		memset(in, 0, sizeof(*in));
+		if (manifest_load(o->source, MANIFEST_CHECK, &in->res, d, err) < 0)
+			return fail(in, RUN_INPUTS_ERROR);
+	}
 	in->po = o->plan;
-	if (manifest_load(o->source, MANIFEST_CHECK, &in->res, d, err) < 0)
-		return fail(in, RUN_INPUTS_ERROR);
 	if (d->nerrors || !in->res.fleet)
 		return fail(in, RUN_INPUTS_INVALID);
 	if (!o->until_health) {

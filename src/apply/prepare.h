@@ -49,6 +49,9 @@ struct run_inputs_opts {
 				   fingerprint is this ("" matches none) */
 	struct plan_opts plan;	/* last_applied and status are the run's own */
 	unsigned parallel;	/* servers observed at once; 0: the default */
+	int loaded;		/* in->res holds the manifests already (read
+				   before the lock, as reconcile does for its
+				   sync windows): step 1 is not done again */
 };
 
 /* Why run_inputs_prepare() failed. */
@@ -75,7 +78,8 @@ struct run_inputs {
 };
 
 /*
- * Build in (zeroed or released) as opts asks. 0, or -1 with in->failed
+ * Build in (zeroed or released; with opts->loaded, holding only its
+ * manifests) as opts asks. 0, or -1 with in->failed
  * saying why (err for RUN_INPUTS_ERROR; the diagnostics of the manifests
  * are added to d either way). in holds whatever the steps done gave (the
  * commit, fetched or not, once the manifests were read); release it with

@@ -507,12 +507,16 @@ out:
 	free(keep);
 }
 
+/*
+ * One run: the lock, the journal, the inputs, the changes. in is zeroed,
+ * or holds the manifests of the commit when the caller loaded them first
+ * (reconcile, for the Fleet's sync windows); it is released here.
+ */
 static int
-run_apply(struct ctx *ctx, struct apply_args *aa)
+run_apply(struct ctx *ctx, struct apply_args *aa, struct run_inputs *in)
 {
 	const char *mode = aa->reconcile ? "reconcile" : "apply", *sid = NULL;
 	struct run_inputs_opts o = { 0 };
-	struct run_inputs in = { 0 };
 	struct apply_result ar = { 0 };
 	struct state_lock *lock = NULL;
 	struct state_lock_info replaced = { 0 };
@@ -548,21 +552,22 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 	o.ledger = r.j.ledger;
 	o.plan = aa->po;
 	o.parallel = aa->parallel;
-	if (cmd_prepare(ctx, &in, &o, ": nothing applied") < 0) {
-		if (in.failed == RUN_INPUTS_OTHER_STATE)
+	o.loaded = in->res.fleet != NULL;
+	if (cmd_prepare(ctx, in, &o, ": nothing applied") < 0) {
+		if (in->failed == RUN_INPUTS_OTHER_STATE)
 			cmd_error(ctx, "%s was made with another state directory (berth identity "
 				  "%.12s, this one is %.12s): refusing it", aa->file,
-				  sid ? sid : "none", in.id.fingerprint);
+				  sid ? sid : "none", in->id.fingerprint);
 		goto out;
 	}
-	r.j.commit = in.res.commit;
-	r.j.signer = in.res.signer;
-	r.j.signer_key = in.res.signer_key;
-	if (saved && check_saved(ctx, aa->file, saved, &in) < 0)
+	r.j.commit = in->res.commit;
+	r.j.signer = in->res.signer;
+	r.j.signer_key = in->res.signer_key;
+	if (saved && check_saved(ctx, aa->file, saved, in) < 0)
 		goto out;
 	/* The plan shown marks the hosts that take no new instances, as berth plan does. */
 	if (!saved) {
-		plan_render_text(&in.plan, &in.po, ctx->color && isatty(STDOUT_FILENO), 0, stdout);
+		plan_render_text(&in->plan, &in->po, ctx->color && isatty(STDOUT_FILENO), 0, stdout);
 		fflush(stdout);
 	}
 	if (run_journal_start(&r.j, &err) < 0) {
@@ -570,24 +575,24 @@ run_apply(struct ctx *ctx, struct apply_args *aa)
 			  " ledger records it)", err.msg);
 		goto out;
 	}
-	if (record_facts(ctx, &r.j, &in) < 0)
+	if (record_facts(ctx, &r.j, in) < 0)
 		goto out;
-	if (!plan_has_changes(&in.plan)) {
-		cmd_info(ctx, "no changes: the servers match commit %s", in.res.commit);
-		ret = in.plan.nerrors ? EXIT_FAIL : EXIT_OK;
+	if (!plan_has_changes(&in->plan)) {
+		cmd_info(ctx, "no changes: the servers match commit %s", in->res.commit);
+		ret = in->plan.nerrors ? EXIT_FAIL : EXIT_OK;
 	} else if (saved || aa->auto_approve || aa->reconcile || approved(ctx)) {
-		ret = carry_out(&r, &in, aa, &ar);
+		ret = carry_out(&r, in, aa, &ar);
 	}
 out:
 	if (run_journal_end(&r.j, &ar, ret == EXIT_OK, &err) < 0) {
 		cmd_error(ctx, "ledger: %s", err.msg);
 	} else if (r.j.started) {
-		notify_run(&r, aa, &in, &ar, &prev);
+		notify_run(&r, aa, in, &ar, &prev);
 		if (aa->reconcile)
 			checkpoint_due(ctx, r.j.ledger, aa->checkpoint_every_ms);
 	}
 	apply_result_release(&ar);
-	run_inputs_release(&in);
+	run_inputs_release(in);
 	json_decref(saved);
 	free(aa->saved_targets);
 	aa->saved_targets = NULL;
@@ -683,40 +688,64 @@ parse(struct ctx *ctx, int argc, char **argv, struct apply_args *aa,
 }
 
 /*
- * Whether the sync windows allow a reconcile now; when they do not, the
- * deferred run is said and recorded (run.deferred: after {"windows",
- * "deferred_by", "next_allowed"}), and nothing else is done.
+ * Whether the sync windows allow a reconcile now: those of --window (set
+ * 0), and, with res (the manifests of the commit), those of its Fleet
+ * (set 1), each set having its say. When they do not, the deferred run is
+ * said and recorded (run.deferred: after {"windows": [{"window",
+ * "source": "--window" | "manifests", "at"}], "deferred_by",
+ * "next_allowed"}, and the commit of res), and nothing else is done.
  */
 static int
-window_allows(struct ctx *ctx, const struct apply_args *aa)
+window_allows(struct ctx *ctx, const struct apply_args *aa, const struct manifest_result *res)
 {
+	const struct m_fleet *fl = res ? fleet_settings(res->fleet) : NULL;
+	size_t nfl = fl ? fl->nwindows : 0, n = aa->nwindows + nfl, i;
 	struct window_verdict v;
 	struct ledger_entry e = { 0 };
 	struct ledger *l = NULL;
 	struct berr err;
-	char run_id[32], next[40] = "";
-	json_t *after, *specs = json_array();
-	size_t i;
+	struct window *w;
+	char run_id[32], next[40] = "", at[512] = "";
+	json_t *after, *specs;
 
-	window_check(aa->windows, aa->nwindows, clock_now_ms(), &v);
+	if (res && !nfl)
+		return 1;	/* the Fleet adds none: --window's allowed it */
+	w = xcalloc(n ? n : 1, sizeof(*w));
+	if (aa->nwindows)
+		memcpy(w, aa->windows, aa->nwindows * sizeof(*w));
+	for (i = 0; i < nfl; i++) {
+		w[aa->nwindows + i] = fl->windows[i];
+		w[aa->nwindows + i].set = 1;
+	}
+	window_check(w, n, clock_now_ms(), &v);
 	if (v.allowed) {
-		json_decref(specs);
+		free(w);
 		return 1;
 	}
 	if (v.next_ms >= 0)
 		clock_format(v.next_ms, 0, next, sizeof(next));
+	if (v.by && v.by >= w + aa->nwindows)
+		fleet_window_at(fl, (size_t)(v.by - w) - aa->nwindows, at, sizeof(at));
 	if (v.by)
-		cmd_info(ctx, "deferred: the deny window \"%s\" is open; nothing is changed%s%s",
-			 v.by->spec, *next ? "; next allowed at " : "", next);
+		cmd_info(ctx, "deferred: the deny window \"%s\"%s%s%s is open; nothing is"
+			 " changed%s%s", v.by->spec, *at ? " (" : "", at, *at ? ")" : "",
+			 *next ? "; next allowed at " : "", next);
 	else
 		cmd_info(ctx, "deferred: no allow window is open; nothing is changed%s%s",
 			 *next ? "; next allowed at " : "", next);
-	for (i = 0; i < aa->nwindows; i++)
-		json_array_append_new(specs, json_string(aa->windows[i].spec));
+	specs = json_array();
+	for (i = 0; i < n; i++) {
+		if (i >= aa->nwindows)
+			fleet_window_at(fl, i - aa->nwindows, at, sizeof(at));
+		json_array_append_new(specs, json_pack("{s:s, s:s, s:s?}", "window", w[i].spec,
+			"source", i < aa->nwindows ? "--window" : "manifests",
+			"at", i < aa->nwindows ? NULL : at));
+	}
 	after = json_pack("{s:o, s:s?, s:s?}", "windows", specs, "deferred_by",
 			  v.by ? v.by->spec : NULL, "next_allowed", *next ? next : NULL);
 	ledger_new_run_id(run_id);
 	e.run_id = run_id;	/* the actor: ledger_actor()'s */
+	e.commit = res ? res->commit : NULL;
 	e.kind = "run.deferred";
 	e.object = "run";
 	e.action = "reconcile";
@@ -726,7 +755,30 @@ window_allows(struct ctx *ctx, const struct apply_args *aa)
 		cmd_warn(ctx, "ledger: the deferred run is not recorded: %s", err.msg);
 	ledger_close(l);
 	json_decref(after);
+	free(w);
 	return 0;
+}
+
+/*
+ * berth reconcile: --window's sync windows first (a run they defer reads
+ * nothing), then the manifests of the commit and, when its Fleet has
+ * windows, all of them together; only a run they allow takes the lock and
+ * contacts the servers, with the manifests already read.
+ */
+static int
+reconcile(struct ctx *ctx, struct apply_args *aa)
+{
+	struct run_inputs in = { 0 };
+
+	if (!window_allows(ctx, aa, NULL))
+		return EXIT_DEFERRED;
+	if (load_valid_fleet(ctx, &in.res, ": nothing applied") < 0)
+		return EXIT_FAIL;
+	if (!window_allows(ctx, aa, &in.res)) {
+		run_inputs_release(&in);
+		return EXIT_DEFERRED;
+	}
+	return run_apply(ctx, aa, &in);
 }
 
 int
@@ -734,10 +786,11 @@ cmd_apply(struct ctx *ctx, int argc, char **argv)
 {
 	struct apply_args aa = { 0 };
 	const char **targets = NULL;
+	struct run_inputs in = { 0 };
 	int r = parse(ctx, argc, argv, &aa, &targets);
 
 	if (r < 0)
-		r = run_apply(ctx, &aa);
+		r = run_apply(ctx, &aa, &in);
 	free(aa.notify);
 	free(targets);
 	return r;
@@ -754,7 +807,7 @@ cmd_reconcile(struct ctx *ctx, int argc, char **argv)
 	aa.checkpoint_every_ms = -1;
 	r = parse(ctx, argc, argv, &aa, &targets);
 	if (r < 0)
-		r = window_allows(ctx, &aa) ? run_apply(ctx, &aa) : EXIT_DEFERRED;
+		r = reconcile(ctx, &aa);
 	free(aa.windows);
 	free(aa.notify);
 	free(targets);

@@ -149,13 +149,18 @@ struct manifest_result;
 int load_valid_fleet(const struct ctx *ctx, struct manifest_result *res,
 		     const char *consequence);
 
+struct m_fleet;
+/* Where the Fleet's sync window i is written, "fleet.yaml:7:7", into out. */
+void fleet_window_at(const struct m_fleet *fl, size_t i, char *out, size_t len);
+
 struct run_inputs;
 struct run_inputs_opts;
 /*
  * Prepare a run's inputs (apply/prepare.h) from the configured commit and
  * state directory (opts->source and opts->state_dir are set here), saying
- * what load_valid_fleet() says, then the warning of a run without host
- * health, then why it failed: the error, the diagnostics and "the
+ * what load_valid_fleet() says (unless opts->loaded: in->res is what
+ * load_valid_fleet() loaded, and said), then the warning of a run without
+ * host health, then why it failed: the error, the diagnostics and "the
  * manifests are not valid ..." followed by consequence, or "plan refused:
  * ...". RUN_INPUTS_OTHER_STATE is left to the caller to say. 0 or -1;
  * release in with run_inputs_release() either way.

@@ -447,6 +447,17 @@ out:
 	return ret;
 }
 
+void
+fleet_window_at(const struct m_fleet *fl, size_t i, char *out, size_t len)
+{
+	char path[64];
+	struct mark m;
+
+	snprintf(path, sizeof(path), "spec.sync_windows[%zu]", i);
+	m = mdoc_mark(fl->meta.doc, path);
+	snprintf(out, len, "%s:%u:%u", fl->meta.doc->file, m.line, m.col);
+}
+
 int
 cmd_prepare(const struct ctx *ctx, struct run_inputs *in, const struct run_inputs_opts *opts,
 	    const char *consequence)
@@ -461,7 +472,8 @@ cmd_prepare(const struct ctx *ctx, struct run_inputs *in, const struct run_input
 	o.source = &so;
 	o.state_dir = ctx->state_dir;
 	ret = run_inputs_prepare(in, &o, &d, &err);
-	say_fetched(ctx, &so, &in->res);
+	if (!opts->loaded)	/* else load_valid_fleet() said it */
+		say_fetched(ctx, &so, &in->res);
 	if (in->no_health)
 		cmd_warn(ctx, "no host health in this plan: %s", in->no_health_err.msg);
 	if (ret < 0) {

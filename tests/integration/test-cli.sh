@@ -30,6 +30,55 @@ has "it says when" "$T/err" "no allow window is open; nothing is changed"
 expect "a bad window" 1 "$BERTH" reconcile --window "allow 0 25 * * * 2h"
 has "it names the field" "$T/err" 'berth reconcile: --window: schedule: hour: want 0 to 23, have "25"'
 expect "--window is reconcile's" 1 "$BERTH" apply --window "deny * * * * * 1h"
+
+# The Fleet's sync windows are read from the commit and checked with those
+# of --window before the lock is taken and before any server is contacted:
+# the one host answers nothing (port 1), and the test holds the lock.
+F=$T/fleet
+new_repo "$F"
+fleet_window() {	# KIND SCHEDULE: the Fleet's one window, and the host
+	cat > "$F/fleet.yaml" <<X
+apiVersion: berth/v1
+kind: Fleet
+metadata: {name: main}
+spec:
+  sync_windows: [{kind: $1, schedule: "$2", duration: 1h, time_zone: Europe/Berlin}]
+---
+apiVersion: berth/v1
+kind: Host
+metadata: {name: h-1}
+spec:
+  endpoint: https://127.0.0.1:1
+  fingerprint: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+  os: debian-12
+  capacity: {cpu: 1, memory: 1GiB, disk: 10GiB}
+X
+	commit "$F" "$1 $2"
+}
+mkdir -p "$BERTH_STATE"
+fleet_window deny "* * * * *"
+seq0=$(ledger_head)
+expect "reconcile in the Fleet's deny window" 3 \
+	flock "$BERTH_STATE/apply.lock" "$BERTH" --repo "$F" reconcile
+has "it names the window and where it is written" "$T/err" \
+	'deferred: the deny window "deny * * * * * 1h Europe/Berlin" (fleet.yaml:5:18) is open; nothing is changed'
+if grep -q "127.0.0.1\|h-1\|lock" "$T/out" "$T/err"; then
+	fail "the deferred run contacted the host or took the lock: $(cat "$T/out" "$T/err")"
+else pass "the deferred run neither contacted the host nor took the lock"; fi
+entries_after "$seq0" --kind run.deferred
+has_entry "the deferred run is in the ledger, with the commit and the window's source" \
+	"(.git_commit == \"$(git -C "$F" rev-parse HEAD)\") and .after.deferred_by == \"deny * * * * * 1h Europe/Berlin\" and .after.windows == [{\"window\": \"deny * * * * * 1h Europe/Berlin\", \"source\": \"manifests\", \"at\": \"fleet.yaml:5:18\"}]"
+expect "both apply: --window's allow window does not open the Fleet's deny window" 3 \
+	"$BERTH" --repo "$F" reconcile --window "allow * * * * * 1h"
+fleet_window allow "0 0 30 2 *"
+expect "reconcile outside the Fleet's allow windows" 3 "$BERTH" --repo "$F" reconcile
+has "it says so" "$T/err" "deferred: no allow window is open; nothing is changed"
+fleet_window deny "0 0 30 2 *"
+expect "outside the Fleet's deny window, reconcile runs and contacts the host" 1 \
+	"$BERTH" --repo "$F" reconcile
+has "it reached for the host" "$T/out" 'host "h-1": GET /1.0 at https://127.0.0.1:1: '
+expect "and --window still applies" 3 "$BERTH" --repo "$F" reconcile --window "deny * * * * * 1h"
+has "nothing is read from git then" "$T/err" 'deferred: the deny window "deny * * * * * 1h" is open'
 expect "--format markdown elsewhere" 1 "$BERTH" --format markdown version
 has "markdown is plan's" "$T/err" 'have "markdown" (only `berth plan` writes markdown)'
 expect "--format markdown after another command" 1 "$BERTH" version --format markdown

@@ -11,6 +11,8 @@
 #include "apply/prepare.h"
 #include "cmd/cmd.h"
 #include "plan/plan.h"
+#include "sched/window.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -29,6 +31,36 @@ static const struct opt opts[] = {
 	{ "parallel", 0, 1, O_PARALLEL },
 	{ NULL, 0, 0, 0 },
 };
+
+/*
+ * Say when the Fleet's sync windows hold berth reconcile back now: the
+ * deny window that is open, or that no allow window is, and when a run
+ * is next allowed. berth plan itself, and berth apply, are not held.
+ */
+static void
+say_windows(const struct ctx *ctx, const struct fleet *f)
+{
+	const struct m_fleet *fl = fleet_settings(f);
+	struct window_verdict v;
+	char at[512] = "", next[40] = "";
+
+	if (!fl || !fl->nwindows)
+		return;
+	window_check(fl->windows, fl->nwindows, clock_now_ms(), &v);
+	if (v.allowed)
+		return;
+	if (v.next_ms >= 0)
+		clock_format(v.next_ms, 0, next, sizeof(next));
+	if (v.by) {
+		fleet_window_at(fl, (size_t)(v.by - fl->windows), at, sizeof(at));
+		cmd_info(ctx, "the Fleet's deny window \"%s\" (%s) is open: berth reconcile"
+			 " defers its runs%s%s", v.by->spec, at, *next ? "; next allowed at " : "",
+			 next);
+	} else {
+		cmd_info(ctx, "no allow window of the Fleet is open: berth reconcile defers its"
+			 " runs%s%s", *next ? "; next allowed at " : "", next);
+	}
+}
 
 /* Write the plan file atomically (mode 0600: it holds the fleet's objects). */
 static int
@@ -104,6 +136,7 @@ cmd_plan(struct ctx *ctx, int argc, char **argv)
 
 	if (cmd_prepare(ctx, &in, &o, ": nothing planned") < 0)
 		goto out;
+	say_windows(ctx, in.res.fleet);
 	if (ctx->format == FORMAT_JSON) {
 		json_t *j = plan_to_json(&in.plan, &in.po);
 

@@ -70,6 +70,9 @@ has_entry "the deferred run is in the ledger, with the commit and the window's s
 	"(.git_commit == \"$(git -C "$F" rev-parse HEAD)\") and .after.deferred_by == \"deny * * * * * 1h Europe/Berlin\" and .after.windows == [{\"window\": \"deny * * * * * 1h Europe/Berlin\", \"source\": \"manifests\", \"at\": \"fleet.yaml:5:18\"}]"
 expect "both apply: --window's allow window does not open the Fleet's deny window" 3 \
 	"$BERTH" --repo "$F" reconcile --window "allow * * * * * 1h"
+expect "plan is not held, and says reconcile is" 1 "$BERTH" --repo "$F" plan
+has "it names the window" "$T/err" \
+	"the Fleet's deny window \"deny * * * * * 1h Europe/Berlin\" (fleet.yaml:5:18) is open: berth reconcile defers its runs"
 fleet_window allow "0 0 30 2 *"
 expect "reconcile outside the Fleet's allow windows" 3 "$BERTH" --repo "$F" reconcile
 has "it says so" "$T/err" "deferred: no allow window is open; nothing is changed"

@@ -50,7 +50,8 @@ const struct command commands[] = {
 	  "      --checkpoint-every D  sign a ledger checkpoint into <state>/checkpoints/\n"
 	  "                            when the last is older than D (default 24h; 0: never)\n"
 	  "      --window SPEC         \"allow|deny MIN HOUR DOM MON DOW DURATION [ZONE]\":\n"
-	  "                            outside the sync windows the run is deferred (exit 3)\n" },
+	  "                            outside these and the Fleet's windows the run is\n"
+	  "                            deferred (exit 3)\n" },
 	{ "ledger", cmd_ledger, NEED_STATE,
 	  "the audit ledger: list, show, verify, checkpoint, export, backup",
 	  "  list [--since T] [--kind K] [--object A] [--run ID] [--limit N]\n"

@@ -129,6 +129,16 @@ const struct command commands[] = {
 	  "      --timeout D           close connections idle this long (default 30s)\n"
 	  "      --max-buffered SIZE   report bodies held at once (default 64MiB); more are\n"
 	  "                            answered 503 busy and retried by the agents\n" },
+	{ "token", cmd_token, NEED_MANIFESTS | NEED_STATE,
+	  "bearer tokens of berth serve's admin API: create, list, revoke",
+	  "  create --admin | --provider P [--name N]\n"
+	  "                        a new token, printed once (berth keeps its hash only):\n"
+	  "                        an admin token sees everything, a provider token only\n"
+	  "                        that provider's hosts, instances, usage and statements\n"
+	  "                        (P: a Provider of the manifests, or platform); --name\n"
+	  "                        says whose it is (default: admin, or P)\n"
+	  "  list                  every token: id, role, provider, name, made, revoked\n"
+	  "  revoke ID             refuse the token ID (t-...) from the next request on\n" },
 	{ "agent", cmd_agent, 0,
 	  "the agent on each host: keygen, pubkey, run (every interval) or once",
 	  "  keygen --out FILE          a new Ed25519 key (mode 0600); prints the public key\n"

@@ -468,6 +468,94 @@ store_usage_total(const char *state_dir, const char *host, const char *project,
 	return 0;
 }
 
+static uint64_t
+sat_add(uint64_t a, int64_t b)
+{
+	uint64_t v = b > 0 ? (uint64_t)b : 0;
+
+	return a > (uint64_t)INT64_MAX - v ? (uint64_t)INT64_MAX : a + v;
+}
+
+/* One instance's rows, summed. */
+struct usage_acc {
+	char *host, *project, *instance, *plan;
+	struct usage_total sum;
+};
+
+static void
+acc_release(struct usage_acc *a)
+{
+	free(a->host);
+	free(a->project);
+	free(a->instance);
+	free(a->plan);
+	memset(a, 0, sizeof(*a));
+}
+
+static int
+acc_same(const struct usage_acc *a, sqlite3_stmt *st)
+{
+	return a->host && !strcmp(a->host, (const char *)sqlite3_column_text(st, 0)) &&
+	       !strcmp(a->project, (const char *)sqlite3_column_text(st, 1)) &&
+	       !strcmp(a->instance, (const char *)sqlite3_column_text(st, 2));
+}
+
+int
+store_usage_sums(const char *state_dir, const char *from_hour, const char *to_hour,
+		 int (*fn)(void *ctx, const char *host, const char *project, const char *instance,
+			   const char *plan, const struct usage_total *sum),
+		 void *ctx, struct berr *err)
+{
+	struct usage_acc a = { 0 };
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rc, stop = 0;
+
+	if (statedb_open_ro(state_dir, "usage", &db, err) < 0)
+		return -1;
+	if (!db)
+		return 0;
+	/* The key's order: each instance's rows together, by hour. */
+	if (sqlite3_prepare_v2(db, "SELECT host, project, instance, plan, running_ms, cpu_ns, "
+			       "rx_bytes, tx_bytes FROM usage WHERE hour >= ?1 AND hour < ?2 "
+			       "ORDER BY host, project, instance, hour", -1, &st, NULL) != SQLITE_OK) {
+		db_fail(db, err, "reading usage");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, from_hour, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to_hour, -1, SQLITE_STATIC);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *plan = (const char *)sqlite3_column_text(st, 3);
+
+		if (!acc_same(&a, st)) {
+			if (a.host && (stop = fn(ctx, a.host, a.project, a.instance, a.plan, &a.sum)))
+				break;
+			acc_release(&a);
+			a.host = xstrdup((const char *)sqlite3_column_text(st, 0));
+			a.project = xstrdup((const char *)sqlite3_column_text(st, 1));
+			a.instance = xstrdup((const char *)sqlite3_column_text(st, 2));
+		}
+		if (plan) {
+			free(a.plan);
+			a.plan = xstrdup(plan);
+		}
+		a.sum.running_ms = (int64_t)sat_add((uint64_t)a.sum.running_ms,
+						    sqlite3_column_int64(st, 4));
+		a.sum.cpu_ns = sat_add(a.sum.cpu_ns, sqlite3_column_int64(st, 5));
+		a.sum.rx_bytes = sat_add(a.sum.rx_bytes, sqlite3_column_int64(st, 6));
+		a.sum.tx_bytes = sat_add(a.sum.tx_bytes, sqlite3_column_int64(st, 7));
+	}
+	if (!stop && rc == SQLITE_DONE && a.host)
+		fn(ctx, a.host, a.project, a.instance, a.plan, &a.sum);
+	if (!stop && rc != SQLITE_DONE)
+		db_fail(db, err, "reading usage");
+	acc_release(&a);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return stop || rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 store_online(const char *state_dir, const char *host, int64_t from_ms, int64_t to_ms,
 	     struct online_span **out, size_t *n, struct berr *err)

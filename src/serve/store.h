@@ -113,6 +113,21 @@ int store_usage_total(const char *state_dir, const char *host,
 		      struct usage_total *out, struct berr *err);
 
 /*
+ * Usage per instance over the hours from from_hour to before to_hour
+ * ("2026-11-01T00"): fn gets each (host, project, instance) that has a
+ * row in them, in that order, with its sums (saturating at 2^63 - 1) and
+ * the plan of its latest row that names one (NULL when none does); the
+ * strings are lent for the call. fn returns non-zero to stop. Nothing
+ * when the database does not exist yet; -1 with err when it cannot be
+ * read.
+ */
+int store_usage_sums(const char *state_dir, const char *from_hour, const char *to_hour,
+		     int (*fn)(void *ctx, const char *host, const char *project,
+			       const char *instance, const char *plan,
+			       const struct usage_total *sum),
+		     void *ctx, struct berr *err);
+
+/*
  * When host's agent was online inside [from_ms, to_ms): the intervals of
  * agent_online clipped to it, in time order, disjoint and not touching.
  * Opens its own read-only connection. *out (caller frees with free()) is

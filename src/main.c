@@ -96,7 +96,9 @@ const struct command commands[] = {
 	  "  show SEQ              one recorded statement\n" },
 	{ "status", cmd_status, NEED_MANIFESTS | NEED_STATE,
 	  "hosts, agent freshness and capacity per pool",
-	  "" },
+	  "      --provider P          only what provider P's API token sees: its hosts and\n"
+	  "                            the pools that hold them or sell its plans, counted\n"
+	  "                            over its hosts\n" },
 	{ "place", cmd_place, NEED_MANIFESTS | NEED_STATE,
 	  "where new instances of a plan would go, and why not elsewhere (changes nothing)",
 	  "  --plan NAME           the Plan to place (required)\n"
@@ -129,6 +131,16 @@ const struct command commands[] = {
 	  "      --timeout D           close connections idle this long (default 30s)\n"
 	  "      --max-buffered SIZE   report bodies held at once (default 64MiB); more are\n"
 	  "                            answered 503 busy and retried by the agents\n" },
+	{ "token", cmd_token, NEED_MANIFESTS | NEED_STATE,
+	  "bearer tokens of berth serve's admin API: create, list, revoke",
+	  "  create --admin | --provider P [--name N]\n"
+	  "                        a new token, printed once (berth keeps its hash only):\n"
+	  "                        an admin token sees everything, a provider token only\n"
+	  "                        that provider's hosts, instances, usage and statements\n"
+	  "                        (P: a Provider of the manifests, or platform); --name\n"
+	  "                        says whose it is (default: admin, or P)\n"
+	  "  list                  every token: id, role, provider, name, made, revoked\n"
+	  "  revoke ID             refuse the token ID (t-...) from the next request on\n" },
 	{ "token", cmd_token, NEED_MANIFESTS | NEED_STATE,
 	  "bearer tokens of berth serve's admin API: create, list, revoke",
 	  "  create --admin | --provider P [--name N]\n"

@@ -7,7 +7,11 @@
  * are read and the status built at the current time as for a run
  * (apply/prepare.h, stopping after the hosts' health); this file prints it:
  * one table per pool, then the hosts in no pool (text), or
- * status_to_json() (--format json).
+ * scope_status_json() (--format json: the JSON of GET /v1/status).
+ *
+ * --provider P prints what a token of provider P sees (serve/scope.h):
+ * P's hosts, and the pools that hold them or sell P's plans, counted over
+ * P's hosts only.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +23,7 @@
 #include "apply/prepare.h"
 #include "cmd/cmd.h"
 #include "sched/status.h"
+#include "serve/scope.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -296,7 +301,7 @@ print_draining(const struct status *s, FILE *out)
 }
 
 static void
-print_text(const struct status *s, FILE *out)
+print_text(const struct status *s, const char *provider, FILE *out)
 {
 	size_t i, n[3] = { 0 };
 
@@ -305,31 +310,55 @@ print_text(const struct status *s, FILE *out)
 	print_unpooled(s, out);
 	for (i = 0; i < s->nhosts; i++)
 		n[s->hosts[i].health]++;
-	fprintf(out, "%zu host%s: %zu online, %zu offline, %zu without an agent report\n",
-		s->nhosts, s->nhosts == 1 ? "" : "s", n[HEALTH_ONLINE], n[HEALTH_OFFLINE],
+	fprintf(out, "%zu host%s%s%s: %zu online, %zu offline, %zu without an agent report\n",
+		s->nhosts, s->nhosts == 1 ? "" : "s", provider ? " of provider " : "",
+		provider ? provider : "", n[HEALTH_ONLINE], n[HEALTH_OFFLINE],
 		n[HEALTH_NO_AGENT]);
 	print_draining(s, out);
 }
+
+enum { O_PROVIDER = 1 };
+
+static const struct opt opts[] = {
+	{ "provider", 0, 1, O_PROVIDER },
+	{ NULL, 0, 0, 0 },
+};
 
 int
 cmd_status(struct ctx *ctx, int argc, char **argv)
 {
 	struct run_inputs_opts o = { .until_health = 1, .need_health = 1 };
 	struct run_inputs in = { 0 };
+	struct optparse p;
+	const char *provider = NULL;
 	int r, ret = EXIT_FAIL;
 
-	if ((r = parse_no_options(ctx, argc, argv)) >= 0)
-		return r;
+	optparse_init(&p, ctx, argc, argv, opts);
+	while ((r = opt_next(&p)) != OPT_END) {
+		switch (r) {
+		case OPT_HELP: return command_help(ctx);
+		case O_PROVIDER: provider = p.arg; break;
+		case OPT_OPERAND: return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
+		default: return EXIT_FAIL;
+		}
+	}
 	if (cmd_prepare(ctx, &in, &o, ": no status") < 0)
 		goto out;
+	if (provider && strcmp(provider, "platform") && !fleet_provider(in.res.fleet, provider)) {
+		cmd_error(ctx, "--provider: no Provider \"%s\" in the manifests", provider);
+		goto out;
+	}
 	if (ctx->format == FORMAT_JSON) {
-		json_t *j = status_to_json(in.status);
+		json_t *j = scope_status_json(in.status, provider);
 
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 		json_decref(j);
 	} else {
-		print_text(in.status, stdout);
+		struct status *v = scope_status(in.status, provider);
+
+		print_text(v, provider, stdout);
+		scope_status_free(v);
 	}
 	ret = EXIT_OK;
 out:

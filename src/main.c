@@ -120,10 +120,12 @@ const struct command commands[] = {
 	  "      --incus-listen ADDR   core.https_address when Incus has none (default\n"
 	  "                            :PORT of the Host's endpoint)\n" },
 	{ "serve", cmd_serve, NEED_MANIFESTS | NEED_STATE,
-	  "the agent report intake, /metrics and /v1/status over HTTP",
-	  "      --listen ADDR:PORT    where to listen (default 127.0.0.1:8080; [::1]:8080)\n"
-	  "      --admin-listen ADDR:PORT  serve /metrics and /v1/status here (plain HTTP)\n"
-	  "                            instead of on --listen, which then takes reports only\n"
+	  "the agent report intake, and the admin API and /metrics over HTTP",
+	  "      --listen ADDR:PORT    the agents' listener: reports and /healthz only\n"
+	  "                            (default 127.0.0.1:8080; [::1]:8080)\n"
+	  "      --admin-listen ADDR:PORT  the admin API (/v1/..., /metrics; plain HTTP, a\n"
+	  "                            token in the Authorization header: berth token)\n"
+	  "                            (default 127.0.0.1:8081; none: no admin listener)\n"
 	  "      --tls-cert FILE       serve HTTPS with this PEM certificate (and --tls-key)\n"
 	  "      --tls-key FILE        its PEM private key\n"
 	  "      --history D           keep accepted reports this long (default 7d)\n"
@@ -131,16 +133,6 @@ const struct command commands[] = {
 	  "      --timeout D           close connections idle this long (default 30s)\n"
 	  "      --max-buffered SIZE   report bodies held at once (default 64MiB); more are\n"
 	  "                            answered 503 busy and retried by the agents\n" },
-	{ "token", cmd_token, NEED_MANIFESTS | NEED_STATE,
-	  "bearer tokens of berth serve's admin API: create, list, revoke",
-	  "  create --admin | --provider P [--name N]\n"
-	  "                        a new token, printed once (berth keeps its hash only):\n"
-	  "                        an admin token sees everything, a provider token only\n"
-	  "                        that provider's hosts, instances, usage and statements\n"
-	  "                        (P: a Provider of the manifests, or platform); --name\n"
-	  "                        says whose it is (default: admin, or P)\n"
-	  "  list                  every token: id, role, provider, name, made, revoked\n"
-	  "  revoke ID             refuse the token ID (t-...) from the next request on\n" },
 	{ "token", cmd_token, NEED_MANIFESTS | NEED_STATE,
 	  "bearer tokens of berth serve's admin API: create, list, revoke",
 	  "  create --admin | --provider P [--name N]\n"

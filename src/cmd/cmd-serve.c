@@ -1,9 +1,14 @@
 /*
- * berth serve - the agent report intake, /metrics, /v1/status, /healthz.
+ * berth serve - two listeners: the agents' (--listen, default
+ * 127.0.0.1:8080), which takes reports and answers /healthz, and the
+ * admin one (--admin-listen, default 127.0.0.1:8081; "none": not at all),
+ * which answers the API and /metrics to a token (serve/http.h, api.h).
  *
  * Keys come from the Host manifests of the configured commit; SIGHUP
- * reads the manifests again (a moved branch, a new host's key). SIGTERM
- * and SIGINT stop it, after the reports in flight are committed.
+ * reads the manifests again (a moved branch, a new host's key). Tokens
+ * are read on every request: `berth token create|revoke` count from the
+ * next one. SIGTERM and SIGINT stop it, after the reports in flight are
+ * committed.
  */
 #include <errno.h>
 #include <signal.h>
@@ -16,6 +21,7 @@
 #include "cmd/cmd.h"
 #include "ledger/ledger.h"
 #include "manifest/manifest.h"
+#include "serve/api.h"
 #include "serve/http.h"
 #include "serve/intake.h"
 #include "util/units.h"
@@ -34,6 +40,8 @@ static const struct opt serve_opts[] = {
 	{ "max-buffered", 0, 1, O_BUFFERED },
 	{ NULL, 0, 0, 0 },
 };
+
+#define ADMIN_DEFAULT	"127.0.0.1:8081"
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -59,10 +67,12 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 	struct intake_opts io = { 0 };
 	struct manifest_result res = { 0 }, next;
 	struct intake *in = NULL;
+	struct api *api = NULL;
 	struct http_server *hs = NULL, *as = NULL;
 	struct berr err;
 	uint64_t ms;
 	unsigned long n;
+	long ntokens;
 	int r, ret = EXIT_FAIL;
 
 	optparse_init(&p, ctx, argc, argv, serve_opts);
@@ -71,7 +81,7 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 		case OPT_HELP: return command_help(ctx);
 		case OPT_OPERAND: return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
 		case O_LISTEN: ho.listen = p.arg; break;
-		case O_ADMIN: ao.listen = p.arg; ao.option = "--admin-listen"; break;
+		case O_ADMIN: ao.listen = p.arg; break;
 		case O_CERT: ho.tls_cert = p.arg; break;
 		case O_KEY: ho.tls_key = p.arg; break;
 		case O_HISTORY:
@@ -102,6 +112,14 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 		default: return EXIT_FAIL;
 		}
 	}
+	if (!ao.listen)
+		ao.listen = ADMIN_DEFAULT;
+	ao.option = "--admin-listen";
+	if (!strcmp(ao.listen, "none"))
+		ao.listen = NULL;
+	if (ao.listen && !strcmp(ao.listen, ho.listen ? ho.listen : "127.0.0.1:8080"))
+		return usage_error(ctx, "--admin-listen: want another address than --listen's "
+				   "(\"%s\"): the agents' listener takes reports only", ao.listen);
 	if (load_valid_fleet(ctx, &res, "") < 0)
 		return EXIT_FAIL;
 	/* Before any thread starts, so that every thread inherits them. */
@@ -111,25 +129,33 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* intake_open creates and migrates the state database (through the ledger). */
 	io.state_dir = ctx->state_dir;
-	if (ao.listen) {
-		/* Monitoring on its own (plain HTTP) listener; the agents' takes reports. */
-		ho.serves = HTTP_REPORTS;
-		ao.serves = HTTP_READS;
-		ao.conn_limit = 64;
-		ao.timeout_s = ho.timeout_s;
-	}
-	if (intake_open(&io, res.fleet, &in, &err) < 0 || http_start(&ho, in, &hs, &err) < 0 ||
-	    (ao.listen && http_start(&ao, in, &as, &err) < 0)) {
+	/* The agents' listener takes reports; the admin one (plain HTTP) the API. */
+	ho.serves = HTTP_REPORTS;
+	ao.serves = HTTP_READS;
+	ao.conn_limit = 64;
+	ao.timeout_s = ho.timeout_s;
+	if (intake_open(&io, res.fleet, &in, &err) < 0 ||
+	    (ao.listen && api_open(ctx->state_dir, in, &api, &err) < 0) ||
+	    http_start(&ho, in, &hs, &err) < 0) {
 		cmd_berr(ctx, &err);
 		goto out;
 	}
-	cmd_info(ctx, "serving on %s%s port %u: POST /v1/reports, GET %s/healthz "
+	ao.api = api;
+	if (ao.listen && http_start(&ao, in, &as, &err) < 0) {
+		cmd_berr(ctx, &err);
+		goto out;
+	}
+	cmd_info(ctx, "serving on %s%s port %u: POST /v1/reports, GET /healthz "
 	     "(manifests at commit %.12s)", ho.tls_cert ? "https " : "",
-	     ho.listen ? ho.listen : "127.0.0.1:8080", http_port(hs),
-	     ao.listen ? "" : "/metrics /v1/status ", res.commit);
-	if (ao.listen)
-		cmd_info(ctx, "serving on %s port %u: GET /metrics /v1/status /healthz", ao.listen,
-		     http_port(as));
+	     ho.listen ? ho.listen : "127.0.0.1:8080", http_port(hs), res.commit);
+	if (ao.listen) {
+		cmd_info(ctx, "serving on %s port %u: the admin API (/v1/..., /metrics) to a token",
+		     ao.listen, http_port(as));
+		if (api_tokens_active(api, &ntokens, &err) < 0)
+			cmd_warn(ctx, "%s", err.msg);
+		else if (!ntokens)
+			cmd_warn(ctx, "no API token works yet: `berth token create --admin` makes one");
+	}
 	fflush(stderr);
 	while (!stop_requested) {
 		struct timespec ts = { 0, 200 * 1000 * 1000 };
@@ -157,6 +183,7 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 out:
 	http_stop(as);
 	http_stop(hs);
+	api_free(api);
 	intake_free(in);
 	manifest_result_release(&res);
 	return ret;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -15,9 +16,9 @@
 
 #include <microhttpd.h>
 
+#include "serve/api.h"
 #include "serve/dashboard.h"
 #include "serve/http.h"
-#include "serve/metrics.h"
 #include "sched/place.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -53,6 +54,7 @@ struct http_server {
 	pthread_t watchdog;
 	int wd_started, wd_stop;	/* under tmu */
 	struct intake *in;
+	struct api *api;		/* HTTP_READS */
 	char *cert, *key;
 	unsigned port;
 	atomic_int in_flight;		/* reports suspended, waiting for the writer */
@@ -77,6 +79,7 @@ struct req {
 	struct intake_item *item;	/* with the writer; the connection is suspended */
 	struct intake_result res;
 	int64_t deadline_ms;		/* the whole body must arrive before (monotonic) */
+	struct token_info who;		/* the admin API: whose token it is */
 };
 
 static void
@@ -106,6 +109,26 @@ send_buf(struct MHD_Connection *c, unsigned status, const char *type, const char
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+send_answer(struct MHD_Connection *c, struct api_answer *a, const char *www_auth)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(a->len, a->body,
+								 MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	free(a->body);
+	a->body = NULL;
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", a->type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (www_auth)
+		MHD_add_response_header(r, "WWW-Authenticate", www_auth);
+	ret = MHD_queue_response(c, a->status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -197,6 +220,12 @@ handle_report(struct http_server *s, struct MHD_Connection *c, struct req *q)
 	return MHD_YES;
 }
 
+static const char *
+query_arg(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
 /* GET /: the dashboard (dashboard.h), with the headers that keep it to itself. */
 static enum MHD_Result
 send_dashboard(struct MHD_Connection *c)
@@ -219,9 +248,9 @@ send_dashboard(struct MHD_Connection *c)
 }
 
 static enum MHD_Result
-handle_get(struct http_server *s, struct MHD_Connection *c, const char *url)
+handle_get(struct http_server *s, struct MHD_Connection *c, struct req *q, const char *url)
 {
-	int64_t now = clock_now_ms();
+	struct api_answer a;
 
 	if (!strcmp(url, "/healthz"))
 		return send_buf(c, 200, "text/plain", "ok\n", 3);
@@ -229,24 +258,92 @@ handle_get(struct http_server *s, struct MHD_Connection *c, const char *url)
 		return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
 	if (!strcmp(url, "/"))
 		return send_dashboard(c);
-	if (!strcmp(url, "/metrics")) {
-		struct buf b = BUF_INIT;
-		enum MHD_Result ret;
+	api_get(s->api, &q->who, url, query_arg, c, clock_now_ms(), &a);
+	return send_answer(c, &a, NULL);
+}
 
-		buf_init(&b, 0);
-		metrics_render(s->in, now, &b);
-		ret = send_buf(c, 200, "text/plain; version=0.0.4", b.buf, b.len);
-		buf_release(&b);
-		return ret;
-	}
-	if (!strcmp(url, "/v1/status")) {
-		struct status *st = intake_status(s->in, now);
-		json_t *j = status_to_json(st);
+/* ---- the admin API's token ----------------------------------------------- */
 
-		intake_status_release(s->in, st);
-		return send_json(c, 200, j);
+static enum MHD_Result
+seen_token_in_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	int *found = cls;
+
+	(void)kind;
+	if (token_in_query(key, value)) {
+		*found = 1;
+		return MHD_NO;
 	}
-	return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
+	return MHD_YES;
+}
+
+static enum MHD_Result
+count_authorization(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	int *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (key && !strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION))
+		(*n)++;
+	return MHD_YES;
+}
+
+/*
+ * The token of a request to the admin API, into q->who: 1 when it may go
+ * on; 0 when it was answered (400 for a token in the URL or two headers,
+ * 401 without a token that works, 503 when the tokens cannot be read).
+ */
+static int
+authorize(struct http_server *s, struct MHD_Connection *c, struct req *q, enum MHD_Result *ret)
+{
+	struct api_answer a;
+	const char *h;
+	int in_query = 0, nauth = 0;
+
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, seen_token_in_query, &in_query);
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_authorization, &nauth);
+	if (in_query) {
+		api_error(&a, 400, "a token in the URL is refused (URLs end up in logs and "
+			  "browser histories; revoke a token sent this way): send the header "
+			  "\"Authorization: Bearer TOKEN\"");
+		*ret = send_answer(c, &a, NULL);
+		return 0;
+	}
+	if (nauth > 1) {
+		api_error(&a, 400, "more than one Authorization header: send one");
+		*ret = send_answer(c, &a, NULL);
+		return 0;
+	}
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	switch (api_auth(s->api, h, &q->who)) {
+	case TOKEN_OK:
+		return 1;
+	case TOKEN_MISSING:
+		api_error(&a, 401, "no token: send the header \"Authorization: Bearer TOKEN\" "
+			  "(`berth token create` makes one)");
+		*ret = send_answer(c, &a, "Bearer realm=\"berth\"");
+		return 0;
+	case TOKEN_NOT_BEARER:
+		api_error(&a, 401, "want the header \"Authorization: Bearer TOKEN\", have another "
+			  "scheme or no token");
+		*ret = send_answer(c, &a, "Bearer realm=\"berth\", error=\"invalid_request\"");
+		return 0;
+	case TOKEN_REVOKED:
+		api_error(&a, 401, "token %s was revoked", q->who.id);
+		break;
+	case TOKEN_STORE_ERROR:
+		api_error(&a, 503, "the tokens cannot be read now: retry later");
+		*ret = send_answer(c, &a, NULL);
+		return 0;
+	case TOKEN_UNKNOWN:
+	default:
+		api_error(&a, 401, "unknown token");
+		break;
+	}
+	memset(&q->who, 0, sizeof(q->who));
+	*ret = send_answer(c, &a, "Bearer realm=\"berth\", error=\"invalid_token\"");
+	return 0;
 }
 
 #define PLACE_MAX_BODY	4096
@@ -403,25 +500,47 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		buf_init(&q->body, REPORT_MAX_BODY);
 		remote_addr(c, q->remote, sizeof(q->remote));
 		q->is_report = !strcmp(url, "/v1/reports");
-		q->is_place = !strcmp(url, "/v1/place") && (s->serves & HTTP_READS);
-		if (!strcmp(url, "/v1/place") && !q->is_place) {
+		/*
+		 * The agents' listener takes reports (and /healthz) only; the
+		 * admin listener everything else, with a token, but /healthz
+		 * and the dashboard's page, which asks for a token itself.
+		 */
+		if (q->is_report ? !(s->serves & HTTP_REPORTS) :
+		    strcmp(url, "/healthz") && !(s->serves & HTTP_READS)) {
 			q->answered = 1;
 			return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
 		}
+		if (!q->is_report && strcmp(url, "/healthz") &&
+		    (strcmp(url, "/") || !(s->serves & HTTP_READS))) {
+			enum MHD_Result ret;
+
+			if (!authorize(s, c, q, &ret)) {
+				q->answered = 1;
+				return ret;
+			}
+			q->is_place = !strcmp(url, "/v1/place");
+		}
+		if (q->is_place && strcmp(method, "POST")) {
+			q->answered = 1;
+			return send_json(c, 405, json_pack("{s:s}", "error", "want POST"));
+		}
+		if (q->is_place && q->who.role != TOKEN_ADMIN) {
+			q->answered = 1;
+			return send_json(c, 403, json_pack("{s:s}", "error",
+							   "/v1/place needs an admin token"));
+		}
 		if (q->is_place) {
-			if (strcmp(method, "POST"))
-				return send_json(c, 405, json_pack("{s:s}", "error", "want POST"));
 			q->body.max = PLACE_MAX_BODY;
 			return MHD_YES;
 		}
-		if (q->is_report && !(s->serves & HTTP_REPORTS)) {
+		if (q->is_report && strcmp(method, "POST")) {
 			q->answered = 1;
-			return send_json(c, 404, json_pack("{s:s}", "error", "not found"));
-		}
-		if (q->is_report && strcmp(method, "POST"))
 			return send_json(c, 405, json_pack("{s:s}", "error", "want POST"));
-		if (!q->is_report && strcmp(method, "GET") && strcmp(method, "HEAD"))
+		}
+		if (!q->is_report && strcmp(method, "GET") && strcmp(method, "HEAD")) {
+			q->answered = 1;
 			return send_json(c, 405, json_pack("{s:s}", "error", "want GET"));
+		}
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (q->is_report && !cl) {
 			/* No chunked bodies: the size is known, and refused, before reading. */
@@ -459,7 +578,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		return handle_place(s, c, q);
 	}
 	if (!q->is_report)
-		return handle_get(s, c, url);
+		return handle_get(s, c, q, url);
 	if (q->answered) {
 		*upload_size = 0;
 		return MHD_YES;
@@ -592,7 +711,12 @@ http_start(const struct http_opts *o, struct intake *in, struct http_server **ou
 	pthread_mutex_init(&s->tmu, NULL);
 	pthread_cond_init(&s->wd_wake, NULL);
 	s->timeout_s = timeout;
-	s->serves = o->serves ? o->serves : HTTP_REPORTS | HTTP_READS;
+	s->serves = o->serves ? o->serves : HTTP_REPORTS;
+	s->api = o->api;
+	if ((s->serves & HTTP_READS) && !s->api) {
+		berr_set(err, "http: the admin API's reads need its tokens (no api given)");
+		goto fail;
+	}
 	s->max_buffered = o->max_buffered ? o->max_buffered : (size_t)64 << 20;
 	if (parse_listen(o->option ? o->option : "--listen", o->listen ? o->listen : "127.0.0.1:8080",
 			 &ss, err) < 0)

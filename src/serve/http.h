@@ -1,19 +1,29 @@
 /*
- * http.h - `berth serve`'s HTTP server (libmicrohttpd): the report intake
- * and what monitoring reads.
+ * http.h - `berth serve`'s HTTP servers (libmicrohttpd): the agents'
+ * listener, which takes reports, and the admin listener, which answers
+ * the API (api.h) and monitoring.
  *
+ * The agents' listener (HTTP_REPORTS) answers
  *   POST /v1/reports   an agent report (intake.h): 200 {"accepted": true,
  *                      "seq": N}, or the reason's status with
  *                      {"accepted": false, "reason": "...", "detail": "..."}
- *   GET /metrics       Prometheus text format (metrics.h)
- *   GET /v1/status     the fleet's status as JSON (status.h)
  *   GET /healthz       200 "ok"
- *   GET /              the dashboard, a page that reads the above (dashboard.h)
- *
- * One server may answer only the reports and another only the reads
- * (`berth serve --admin-listen`): monitoring then need not be reachable
- * where the agents are, nor the intake where monitoring is. Both share one
- * intake.
+ * and 404 for anything else: what is reachable where the agents are
+ * reveals nothing. The admin listener (HTTP_READS) answers GET /healthz
+ * and GET / (the dashboard, dashboard.h: a page that asks for a token
+ * itself and sends it in the header) to anyone, 404 for /v1/reports, and
+ * everything else only with a token
+ * (tokens.h) in the header "Authorization: Bearer TOKEN":
+ *   400  a token in the query string (any argument token_in_query()
+ *        refuses), or two Authorization headers
+ *   401  no token, another scheme, an unknown or a revoked token (with
+ *        "WWW-Authenticate: Bearer realm="berth"")
+ *   503  the tokens cannot be read
+ * then what api.h answers for GETs, and POST /v1/place {"plan": NAME,
+ * "count": N} (admin token; 403 for a provider's): berth place's answer.
+ * Answers are JSON {"error": "..."} when refused, "Cache-Control:
+ * no-store" always; no CORS header: the dashboard is served from the
+ * same origin.
  *
  * A pool of one thread per CPU serves every connection (epoll); a report
  * is checked on it, then its connection is suspended until the intake's
@@ -37,13 +47,17 @@
 
 /* What one server answers (http_opts.serves). */
 #define HTTP_REPORTS	1u	/* POST /v1/reports */
-#define HTTP_READS	2u	/* GET /metrics, /v1/status */
+#define HTTP_READS	2u	/* the admin API: /v1/..., /metrics */
+
+struct api;
 
 struct http_opts {
 	const char *listen;	/* "127.0.0.1:8080" (default), "[::1]:8080", ":0" */
 	const char *option;	/* for messages: "--listen" (default), ... */
-	unsigned serves;	/* HTTP_REPORTS | HTTP_READS (0: both); the
-				   others answer 404. /healthz always */
+	unsigned serves;	/* HTTP_REPORTS (0 too) or HTTP_READS (both:
+				   tests); the others answer 404. /healthz
+				   always */
+	struct api *api;	/* HTTP_READS: the admin API (borrowed) */
 	const char *tls_cert;	/* PEM files: both or neither */
 	const char *tls_key;
 	unsigned conn_limit;	/* default 1024 */

@@ -1148,3 +1148,9 @@ intake_status_release(struct intake *in, struct status *s)
 	pthread_rwlock_unlock(&in->latest_lock);
 	pthread_rwlock_unlock(&in->keys_lock);
 }
+
+struct ledger *
+intake_ledger(struct intake *in)
+{
+	return in->ledger;
+}

@@ -171,5 +171,14 @@ void intake_stats(struct intake *in, struct intake_stats *s);
 struct status *intake_status(struct intake *in, int64_t now_ms);
 void intake_status_release(struct intake *in, struct status *s);
 
+/*
+ * The intake's ledger, for readers in the same process (the admin API):
+ * borrowed, valid until intake_free(). Such readers must not open another
+ * with ledger_open(), whose open() and close() of berth.db would drop the
+ * process's POSIX locks on it, those SQLite holds for the intake's
+ * connections: another process could then remove the WAL under them.
+ */
+struct ledger *intake_ledger(struct intake *in);
+
 
 #endif

@@ -28,8 +28,8 @@
  * host_stats and 5 running instances, ~2 KB; envelope headers with a fresh
  * nonce and Berth-Time = now), so that the load generator spends its CPU
  * on HTTP only. The server is, by default, `berth --repo FLEET --worktree
- * --state STATE serve --listen 127.0.0.1:0`, forked and executed as in
- * production and waited for on /healthz.
+ * --state STATE serve --listen 127.0.0.1:0 --admin-listen none`, forked and
+ * executed as in production and waited for on /healthz.
  *
  * Warm-up, not timed: the first report of every host (seq 1). It creates
  * the usage baselines and credits each instance's running time since its
@@ -652,7 +652,7 @@ start_server(struct bench *b, struct server *s)
 			close(fds[1]);
 			execl(b->berth, b->berth, "--no-color", "--repo", b->fleet, "--worktree",
 			      "--state", b->state, "serve", "--listen", "127.0.0.1:0",
-			      "--max-connections", conns, (char *)NULL);
+			      "--admin-listen", "none", "--max-connections", conns, (char *)NULL);
 			fprintf(stderr, "cannot run %s: %s\n", b->berth, strerror(errno));
 			_exit(127);
 		}

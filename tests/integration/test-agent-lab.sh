@@ -2,7 +2,8 @@
 # The agent, the intake and status on real Incus: two lab daemons with
 # real containers that have a NIC and send traffic; `berth agent once`
 # against each; `berth serve` takes the reports; `berth status`, /metrics,
-# /v1/status and `berth plan` show them; the intake goes down and the spool
+# /v1/status (on the admin listener, to a token) and `berth plan` show
+# them; the intake goes down and the spool
 # delivers later in order with the same usage; a silent agent goes offline
 # (time moved with faketime, not waited for).
 . "$(dirname "$0")/lib.sh"
@@ -27,6 +28,8 @@ PORT=$((20000 + RANDOM % 20000))
 # faketime preloads itself: under an ASan build, tell ASan that is fine.
 ft() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" faketime "$@"; }
 URL=http://127.0.0.1:$PORT
+# The admin listener, next to the agents' one; what it answers needs a token.
+ADMIN=http://127.0.0.1:$((PORT + 1))
 
 # Keys, and a fleet whose hosts carry them.
 for h in lab-1 lab-2; do
@@ -72,6 +75,9 @@ commit "$R" fleet
 "$BERTH" --repo "$R" host trust-command lab-1 >/dev/null
 "$LAB" trust --cert "$BERTH_STATE/client.crt" --dir "$T/lab" >/dev/null
 expect "apply the fleet (storage pools, plan profiles)" 0 "$BERTH" --repo "$R" apply --auto-approve
+expect "an admin token" 0 "$BERTH" token create --admin --name monitoring
+AUTH="Authorization: Bearer $(cat "$T/out")"
+adm() { curl -s -H "$AUTH" "$ADMIN$1"; }
 
 # Real containers with a NIC on a bridge of their own, sending traffic.
 for h in lab-1 lab-2; do
@@ -109,9 +115,11 @@ answers() {
 serve_up() { wait_for 60 "berth serve answers at $1" answers "$@" || { sed 's/^/    | /' "$T/serve.log"; exit 1; }; }
 # start_serve [OPTION...]: berth serve on $URL, up when this returns.
 start_serve() {
-	"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" "$@" >>"$T/serve.log" 2>&1 &
+	"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
+		"$@" >>"$T/serve.log" 2>&1 &
 	SERVE_PID=$!
 	serve_up "$URL/healthz"
+	serve_up "$ADMIN/healthz"
 }
 agent() { local h=$1; shift; "$BERTH" agent once --host "$h" --key "$T/$h.key" --server "$URL" \
 	--incus "unix://$(var "$h" SOCKET)" --spool "$T/spool-$h" "$@"; }
@@ -158,10 +166,10 @@ jq_true '.pools[0].schedulable == 2' "$T/out" && pass "both hosts schedulable" |
 # Capacity: cpu base is min(declared 64, reported threads) x overcommit 4.
 jq_true '.pools[0].members[] | select(.host == "lab-1") | .resources.cpu.capacity == 4 * $t and .resources.cpu.free == 4 * $t - 3' "$T/out" --argjson t "$threads" &&
 	pass "cpu capacity and free from the reported threads" || fail "cpu capacity and free"
-curl -s "$URL/v1/status" > "$T/vs"
+adm /v1/status > "$T/vs"
 jq_true '.hosts | map(select(.health == "online")) | length == 4' "$T/vs" &&
 	pass "/v1/status agrees" || fail "/v1/status agrees"
-curl -s "$URL/metrics" > "$T/m"
+adm /metrics > "$T/m"
 has "/metrics: lab-1 up" "$T/m" 'berth_host_up{host="lab-1"} 1'
 has "/metrics: accepted" "$T/m" 'berth_reports_accepted_total 4'
 has "/metrics: pool allocated cpu" "$T/m" 'berth_pool_allocated{pool="lab",resource="cpu"} 6'
@@ -207,7 +215,7 @@ start_serve
 expect "wrong key: agent exits 1" 1 "$BERTH" agent once --host lab-1 --key "$T/lab-2.key" --server "$URL" \
 	--incus "unix://$(var lab-1 SOCKET)" --spool "$T/spool-wrong"
 has "the agent reports bad_signature" "$T/err" "bad_signature"
-curl -s "$URL/metrics" > "$T/m"
+adm /metrics > "$T/m"
 has "/metrics counts it" "$T/m" 'berth_reports_rejected_total{reason="bad_signature"} 1'
 stop_serve
 expect "ledger has the rejection" 0 "$BERTH" ledger list --kind report.rejected
@@ -217,30 +225,36 @@ expect "ledger verifies" 0 "$BERTH" ledger verify
 # HTTPS: the intake with a certificate, the agent trusting it by --server-ca.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.crt" >/dev/null 2>&1
-"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" >>"$T/serve.log" 2>&1 &
+"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
+	--tls-cert "$T/tls.crt" --tls-key "$T/tls.key" >>"$T/serve.log" 2>&1 &
 SERVE_PID=$!
 serve_up "https://127.0.0.1:$PORT/healthz" --cacert "$T/tls.crt"
+serve_up "$ADMIN/healthz"
 expect "agent over https" 0 "$BERTH" agent once --host lab-2 --key "$T/lab-2.key" --server "https://127.0.0.1:$PORT" \
 	--server-ca "$T/tls.crt" --incus "unix://$(var lab-2 SOCKET)" --spool "$T/spool-lab-2"
 has "accepted over https" "$T/err" "1 delivered"
 expect "an agent that does not trust the certificate keeps its report" 1 "$BERTH" agent once --host lab-2 \
 	--key "$T/lab-2.key" --server "https://127.0.0.1:$PORT" --incus "unix://$(var lab-2 SOCKET)" --spool "$T/spool-lab-2"
 has "it says the intake is unreachable" "$T/err" "is unreachable"
-curl -s --cacert "$T/tls.crt" "https://127.0.0.1:$PORT/metrics" > "$T/m"
-has "/metrics over https" "$T/m" 'berth_host_up{host="lab-2"} 1'
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/tls.crt" -H "$AUTH" "https://127.0.0.1:$PORT/metrics")
+[ "$code" = 404 ] && pass "no /metrics on the https agents' port" || fail "/metrics on the https agents' port: $code"
+adm /metrics > "$T/m"
+has "/metrics of the https intake" "$T/m" 'berth_host_up{host="lab-2"} 1'
 stop_serve
 
 # The last reconcile run, as /metrics reports it from the ledger.
 expect "reconcile (nothing to change)" 0 "$BERTH" --repo "$R" reconcile
 # Monitoring on a listener of its own: the agents' port takes reports only.
-ADMIN=http://127.0.0.1:$((PORT + 1))
-start_serve --admin-listen "127.0.0.1:$((PORT + 1))"
-serve_up "$ADMIN/healthz"
-code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/metrics")
-[ "$code" = 404 ] && pass "--admin-listen: no /metrics on the agents' port" || fail "/metrics on the agents' port: $code"
+start_serve
+for p in /metrics /v1/status /v1/whoami; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$URL$p")
+	[ "$code" = 404 ] && pass "no $p on the agents' port" || fail "$p on the agents' port: $code"
+done
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '{}' "$ADMIN/v1/reports")
-[ "$code" = 404 ] && pass "--admin-listen: no reports on the admin port" || fail "reports on the admin port: $code"
-curl -s "$ADMIN/metrics" > "$T/m"
+[ "$code" = 404 ] && pass "no reports on the admin port" || fail "reports on the admin port: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$ADMIN/metrics")
+[ "$code" = 401 ] && pass "/metrics without a token: 401" || fail "/metrics without a token: $code"
+adm /metrics > "$T/m"
 if grep -Eq '^berth_last_reconcile_timestamp_seconds [1-9][0-9]{9}' "$T/m"; then
 	pass "/metrics: the last reconcile's time"; else fail "/metrics: the last reconcile's time"; grep reconcile "$T/m"; fi
 has "/metrics: the last reconcile changed nothing" "$T/m" 'berth_last_reconcile_changes 0'
@@ -254,11 +268,13 @@ expect "status 5 minutes on" 0 ft -f '+5m' "$BERTH" --repo "$R" status
 has "status: offline" "$T/out" "offline"
 has "status: not schedulable because offline" "$T/out" "no: offline"
 setsid env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" FAKETIME_DONT_FAKE_MONOTONIC=1 \
-	faketime -f '+5m' "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" >>"$T/serve.log" 2>&1 &
+	faketime -f '+5m' "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" \
+	--admin-listen "127.0.0.1:$((PORT + 1))" >>"$T/serve.log" 2>&1 &
 SERVE_PID=$!
 SERVE_GROUP=1
 serve_up "$URL/healthz"
-curl -s "$URL/metrics" > "$T/m"
+serve_up "$ADMIN/healthz"
+adm /metrics > "$T/m"
 has "/metrics: lab-1 down" "$T/m" 'berth_host_up{host="lab-1"} 0'
 stop_serve
 silent() { ! curl -sf "$URL/healthz" >/dev/null 2>&1; }
@@ -286,7 +302,7 @@ rm -rf "$T/spare-src"
 . "$T/lab/lab.env"
 start_serve
 expect "agent reports with a storage pool unavailable" 0 agent lab-2
-curl -s "$URL/metrics" > "$T/m"
+adm /metrics > "$T/m"
 has "/metrics: the pool is down" "$T/m" 'berth_storage_pool_available{host="lab-2",pool="spare"} 0'
 has "/metrics: the other pool is up" "$T/m" 'berth_storage_pool_available{host="lab-2",pool="incus"} 1'
 stop_serve

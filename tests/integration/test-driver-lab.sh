@@ -35,7 +35,7 @@ commit "$R" fleet
 # lab-1's agent reports what its kernel can run.
 PORT=$((20000 + RANDOM % 20000))
 URL=http://127.0.0.1:$PORT
-"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" >"$T/serve.log" 2>&1 &
+"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --admin-listen none >"$T/serve.log" 2>&1 &
 SERVE_PID=$!
 up() { ! gone "$SERVE_PID" && curl -sf "$URL/healthz" >/dev/null 2>&1; }
 wait_for 60 "berth serve answers" up || { sed 's/^/    | /' "$T/serve.log"; exit 1; }

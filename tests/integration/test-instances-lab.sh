@@ -71,8 +71,10 @@ expect "place 4 of small" 0 "$BERTH" --repo "$R" --format json place --plan smal
 	pass "place spreads, ties by name" || fail "place order: $(jq -c .placements "$T/out")"
 cp "$T/out" "$T/place.json"
 
-# POST /v1/place answers the same
+# POST /v1/place answers the same, to an admin token
 PORT=$((20000 + RANDOM % 20000))
+TOKEN=$("$BERTH" token create --admin --name test 2>/dev/null)
+AUTH="Authorization: Bearer $TOKEN"
 "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" >"$T/serve.log" 2>&1 &
 SERVE=$!
 test_cleanup() { kill "$SERVE" 2>/dev/null || true; }
@@ -80,12 +82,12 @@ up=0
 serving() { curl -sf "http://127.0.0.1:$((PORT + 1))/healthz" >/dev/null 2>&1 || ! kill -0 "$SERVE" 2>/dev/null; }
 wait_for 60 "berth serve answers" serving && kill -0 "$SERVE" 2>/dev/null && up=1
 if [ $up = 1 ]; then
-	curl -s -XPOST -d '{"plan":"small","count":4}' "http://127.0.0.1:$((PORT + 1))/v1/place" > "$T/post.json"
+	curl -s -H "$AUTH" -XPOST -d '{"plan":"small","count":4}' "http://127.0.0.1:$((PORT + 1))/v1/place" > "$T/post.json"
 	jq_true '. == $a[0]' "$T/post.json" --slurpfile a "$T/place.json" &&
 		pass "POST /v1/place answers as berth place" || fail "POST /v1/place differs: $(head -c 300 "$T/post.json")"
-	code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -d '{"plan":"nope"}' "http://127.0.0.1:$((PORT + 1))/v1/place")
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" -XPOST -d '{"plan":"nope"}' "http://127.0.0.1:$((PORT + 1))/v1/place")
 	[ "$code" = 404 ] && pass "an unknown plan is 404" || fail "unknown plan: HTTP $code"
-	code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -d '{"plan":"small"}' "http://127.0.0.1:$PORT/v1/place")
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" -XPOST -d '{"plan":"small"}' "http://127.0.0.1:$PORT/v1/place")
 	[ "$code" = 404 ] && pass "the agents' listener does not place (404)" || fail "agents' listener: HTTP $code"
 else
 	fail "berth serve never answered on 127.0.0.1:$((PORT + 1))"; cat "$T/serve.log"

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -29,10 +30,12 @@
 #include "agent/report.h"
 #include "ledger/ledger.h"
 #include "manifest/manifest.h"
+#include "serve/api.h"
 #include "serve/http.h"
 #include "serve/metrics.h"
 #include "serve/intake.h"
 #include "serve/store.h"
+#include "serve/tokens.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
@@ -1217,21 +1220,30 @@ test_metrics_ledger_facts(void **state)
 	buf_release(&m);
 }
 
-/* GET (or POST an empty body to) url: the status, the body in *out. */
+/*
+ * GET (or POST an empty body to) url with the request headers h (or
+ * none): the status, the body in *out; the WWW-Authenticate header's
+ * value into www (when not NULL; "" when none).
+ */
 static long
-fetch_url(struct fx *f, const char *url, int post_empty, struct buf *out)
+fetch_h(struct fx *f, const char *url, int post_empty, struct curl_slist *h, struct buf *out,
+	char *www, size_t wwwlen)
 {
-	FILE *mem = fmemopen(NULL, 1 << 20, "w+");
+	FILE *mem = fmemopen(NULL, 1 << 20, "w+"), *hdr = fmemopen(NULL, 65536, "w+");
 	long status = 0;
-	char chunk[4096];
+	char chunk[4096], line[1024];
 	size_t n;
 
 	assert_non_null(mem);
+	assert_non_null(hdr);
 	curl_easy_reset(f->curl);
 	curl_easy_setopt(f->curl, CURLOPT_URL, url);
 	if (post_empty)
 		curl_easy_setopt(f->curl, CURLOPT_POSTFIELDS, "");
+	if (h)
+		curl_easy_setopt(f->curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, mem);
+	curl_easy_setopt(f->curl, CURLOPT_HEADERDATA, hdr);
 	assert_int_equal(curl_easy_perform(f->curl), CURLE_OK);
 	curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
 	rewind(mem);
@@ -1239,66 +1251,274 @@ fetch_url(struct fx *f, const char *url, int post_empty, struct buf *out)
 	while ((n = fread(chunk, 1, sizeof(chunk), mem)) > 0)
 		buf_add(out, chunk, n);
 	fclose(mem);
+	if (www) {
+		www[0] = '\0';
+		rewind(hdr);
+		while (fgets(line, sizeof(line), hdr))
+			if (!strncasecmp(line, "WWW-Authenticate: ", 18)) {
+				line[strcspn(line, "\r\n")] = '\0';
+				snprintf(www, wwwlen, "%.250s", line + 18);
+			}
+	}
+	fclose(hdr);
+	return status;
+}
+
+/* GET (or POST an empty body to) url: the status, the body in *out. */
+static long
+fetch_url(struct fx *f, const char *url, int post_empty, struct buf *out)
+{
+	return fetch_h(f, url, post_empty, NULL, out, NULL, 0);
+}
+
+/* GET base + path with "Authorization: Bearer token" (token NULL: no header). */
+static long
+fetch_as(struct fx *f, const char *base, const char *path, const char *token, struct buf *out)
+{
+	struct curl_slist *h = NULL;
+	char url[512], line[256];
+	long status;
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	if (token) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, line);
+	}
+	status = fetch_h(f, url, 0, h, out, NULL, 0);
+	curl_slist_free_all(h);
 	return status;
 }
 
 /*
- * --admin-listen: one server takes the reports, another answers
- * monitoring; each answers 404 for the other's paths, both /healthz.
+ * A token of role (provider when not NULL) made on f's state directory,
+ * into tok; recorded through the intake's ledger (another ledger_open() in
+ * this process would drop SQLite's locks of the intake's connections).
+ */
+static void
+make_token(struct fx *f, const char *provider, char tok[TOKEN_LEN + 1], struct token_info *t)
+{
+	struct berr err;
+
+	if (token_create(intake_ledger(f->in), f->state, provider ? TOKEN_PROVIDER : TOKEN_ADMIN,
+			 provider, provider ? provider : "ops", tok, t, &err) < 0)
+		fail_msg("%s", err.msg);
+}
+
+/* The admin listener of f's intake, on a port of its own, into *admin and base. */
+static struct api *
+start_admin(struct fx *f, struct http_server **admin, char base[64])
+{
+	struct http_opts ao = { .listen = "127.0.0.1:0", .timeout_s = 2, .serves = HTTP_READS };
+	struct api *api;
+	struct berr err;
+
+	if (api_open(f->state, f->in, &api, &err) < 0)
+		fail_msg("%s", err.msg);
+	ao.api = api;
+	if (http_start(&ao, f->in, admin, &err) < 0)
+		fail_msg("%s", err.msg);
+	snprintf(base, 64, "http://127.0.0.1:%u", http_port(*admin));
+	return api;
+}
+
+/*
+ * The agents' listener takes reports only, the admin listener answers
+ * monitoring to a token; each answers 404 for the other's paths, both
+ * /healthz.
  */
 static void
 test_split_listeners(void **state)
 {
 	struct fx *f = *state;
-	struct http_opts ro = { .listen = "127.0.0.1:0", .timeout_s = 2, .serves = HTTP_REPORTS };
 	struct http_opts ao = { .listen = "127.0.0.1:0", .timeout_s = 2, .serves = HTTP_READS };
 	struct http_server *admin = NULL;
+	struct api *api;
+	struct token_info t;
 	struct buf b = BUF_INIT;
 	struct berr err;
-	char reports[64], mon[64], url[128];
+	char mon[64], tok[TOKEN_LEN + 1];
 	char *body = good(1);
 
-	http_stop(f->hs);
-	f->hs = NULL;
-	if (http_start(&ro, f->in, &f->hs, &err) < 0 || http_start(&ao, f->in, &admin, &err) < 0)
-		fail_msg("%s", err.msg);
-	snprintf(reports, sizeof(reports), "http://127.0.0.1:%u", http_port(f->hs));
-	snprintf(mon, sizeof(mon), "http://127.0.0.1:%u", http_port(admin));
-	snprintf(f->url, sizeof(f->url), "%s", reports);
+	make_token(f, NULL, tok, &t);
+	api = start_admin(f, &admin, mon);
 	buf_init(&b, 0);
 
+	/* f->hs is started as berth serve starts --listen: with the default serves */
 	EXPECT(post(f, "h1", BOOT_A, 1, body), 200, "ok");
-	snprintf(url, sizeof(url), "%s/metrics", reports);
-	assert_int_equal(fetch_url(f, url, 0, &b), 404);
-	snprintf(url, sizeof(url), "%s/v1/status", reports);
-	assert_int_equal(fetch_url(f, url, 0, &b), 404);
-	snprintf(url, sizeof(url), "%s/healthz", reports);
-	assert_int_equal(fetch_url(f, url, 0, &b), 200);
+	assert_int_equal(fetch_as(f, f->url, "/metrics", tok, &b), 404);
+	assert_int_equal(fetch_as(f, f->url, "/v1/status", tok, &b), 404);
+	assert_int_equal(fetch_as(f, f->url, "/v1/whoami", tok, &b), 404);
+	assert_int_equal(fetch_as(f, f->url, "/v1/status", NULL, &b), 404);
+	assert_int_equal(fetch_as(f, f->url, "/healthz", NULL, &b), 200);
 
-	snprintf(url, sizeof(url), "%s/metrics", mon);
-	assert_int_equal(fetch_url(f, url, 0, &b), 200);
+	assert_int_equal(fetch_as(f, mon, "/metrics", tok, &b), 200);
 	assert_non_null(strstr(b.buf, "berth_reports_accepted_total 1\n"));
 	assert_non_null(strstr(b.buf, "berth_host_up{host=\"h1\"} 1\n"));
-	snprintf(url, sizeof(url), "%s/v1/status", mon);
-	assert_int_equal(fetch_url(f, url, 0, &b), 200);
+	assert_int_equal(fetch_as(f, mon, "/v1/status", tok, &b), 200);
 	assert_non_null(strstr(b.buf, "\"format_version\""));
-	snprintf(url, sizeof(url), "%s/healthz", mon);
-	assert_int_equal(fetch_url(f, url, 0, &b), 200);
-	snprintf(url, sizeof(url), "%s/v1/reports", mon);
-	assert_int_equal(fetch_url(f, url, 1, &b), 404);
+	assert_int_equal(fetch_as(f, mon, "/healthz", NULL, &b), 200);
+	{
+		char url[128];
+
+		snprintf(url, sizeof(url), "%s/v1/reports", mon);
+		assert_int_equal(fetch_url(f, url, 1, &b), 404);
+	}
 
 	http_stop(admin);
 	admin = NULL;
+	api_free(api);
 
 	/* a bad address is named by its own option */
 	ao.listen = "localhost:80";
 	ao.option = "--admin-listen";
+	ao.api = (struct api *)1;	/* not reached */
 	assert_int_equal(http_start(&ao, f->in, &admin, &err), -1);
 	assert_string_equal(err.msg, "--admin-listen: want ADDRESS:PORT like 127.0.0.1:8080 or"
 			    " [::1]:8080 (an IP address, not a name), have \"localhost:80\"");
 	assert_null(admin);
+	/* and reads without the API's tokens are refused, not served to anyone */
+	ao.listen = "127.0.0.1:0";
+	ao.api = NULL;
+	assert_int_equal(http_start(&ao, f->in, &admin, &err), -1);
+	assert_null(admin);
 	buf_release(&b);
 	free(body);
+}
+
+/* GET url with the raw header lines given (NULL-terminated): the status, the WWW-Authenticate. */
+static long
+fetch_headers(struct fx *f, const char *url, struct buf *out, char *www, size_t wwwlen, ...)
+{
+	struct curl_slist *h = NULL;
+	const char *line;
+	va_list ap;
+	long status;
+
+	va_start(ap, wwwlen);
+	while ((line = va_arg(ap, const char *)))
+		h = curl_slist_append(h, line);
+	va_end(ap);
+	status = fetch_h(f, url, 0, h, out, www, wwwlen);
+	curl_slist_free_all(h);
+	return status;
+}
+
+/*
+ * The admin listener's tokens: none, another scheme, one berth never
+ * made, one whose secret is not the stored one, a token in the URL, two
+ * headers, a revoked one (revoked while the server runs: the next request
+ * is refused), one made while it runs (the next request is served).
+ */
+static void
+test_admin_tokens(void **state)
+{
+	struct fx *f = *state;
+	struct http_server *admin = NULL;
+	struct api *api;
+	struct token_info t, t2;
+	struct buf b = BUF_INIT;
+	struct berr err;
+	char mon[64], tok[TOKEN_LEN + 1], tok2[TOKEN_LEN + 1], forged[TOKEN_LEN + 1];
+	char url[512], auth[256], www[256];
+	json_t *j;
+
+	make_token(f, NULL, tok, &t);
+	api = start_admin(f, &admin, mon);
+	buf_init(&b, 0);
+	snprintf(url, sizeof(url), "%s/v1/status", mon);
+
+	/* no token */
+	assert_int_equal(fetch_headers(f, url, &b, www, sizeof(www), NULL), 401);
+	assert_string_equal(www, "Bearer realm=\"berth\"");
+	assert_non_null(strstr(b.buf, "no token: send the header"));
+	/* another scheme */
+	assert_int_equal(fetch_headers(f, url, &b, www, sizeof(www), "Authorization: Basic "
+				       "dXNlcjpwYXNz", NULL), 401);
+	assert_non_null(strstr(www, "error=\"invalid_request\""));
+	/* a token berth never made */
+	assert_int_equal(fetch_as(f, mon, "/v1/status",
+				  "berth_0123456789abcdef_0123456789abcdef0123456789abcdef"
+				  "0123456789abcdef0123456789abcdef", &b), 401);
+	assert_string_equal(b.buf, "{\"error\":\"unknown token\"}");
+	/* a known id with another secret: unknown too, never "revoked" */
+	snprintf(forged, sizeof(forged), "%s", tok);
+	forged[TOKEN_LEN - 1] = forged[TOKEN_LEN - 1] == '0' ? '1' : '0';
+	assert_int_equal(fetch_as(f, mon, "/v1/status", forged, &b), 401);
+	assert_string_equal(b.buf, "{\"error\":\"unknown token\"}");
+	/* garbage after the token */
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s x", tok);
+	assert_int_equal(fetch_headers(f, url, &b, www, sizeof(www), auth, NULL), 401);
+	/* the good one, in any case of "Bearer" */
+	snprintf(auth, sizeof(auth), "Authorization: bEaReR   %s", tok);
+	assert_int_equal(fetch_headers(f, url, &b, www, sizeof(www), auth, NULL), 200);
+	assert_string_equal(www, "");
+
+	/* a token in the URL is refused, header or not */
+	snprintf(url, sizeof(url), "%s/v1/status?access_token=%s", mon, tok);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+	assert_int_equal(fetch_headers(f, url, &b, NULL, 0, auth, NULL), 400);
+	assert_non_null(strstr(b.buf, "a token in the URL is refused"));
+	assert_int_equal(fetch_headers(f, url, &b, NULL, 0, NULL), 400);
+	snprintf(url, sizeof(url), "%s/v1/status?x=%s", mon, tok);
+	assert_int_equal(fetch_headers(f, url, &b, NULL, 0, NULL), 400);
+	snprintf(url, sizeof(url), "%s/v1/ledger?limit=1&TOKEN=x", mon);
+	assert_int_equal(fetch_headers(f, url, &b, NULL, 0, auth, NULL), 400);
+	/* two headers */
+	snprintf(url, sizeof(url), "%s/v1/status", mon);
+	assert_int_equal(fetch_headers(f, url, &b, NULL, 0, auth, auth, NULL), 400);
+
+	/* made while the server runs: served at once */
+	make_token(f, "acme", tok2, &t2);
+	assert_int_equal(fetch_as(f, mon, "/v1/whoami", tok2, &b), 200);
+	j = json_loads(b.buf, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "role")), "provider");
+	assert_string_equal(json_string_value(json_object_get(j, "provider")), "acme");
+	assert_string_equal(json_string_value(json_object_get(j, "name")), "acme");
+	assert_string_equal(json_string_value(json_object_get(j, "id")), t2.id);
+	json_decref(j);
+	/* a provider's token: nothing of the platform's hosts, no admin paths */
+	assert_int_equal(fetch_as(f, mon, "/v1/status", tok2, &b), 200);
+	assert_null(strstr(b.buf, "\"h1\""));
+	assert_non_null(strstr(b.buf, "\"hosts\":[]"));
+	assert_int_equal(fetch_as(f, mon, "/v1/hosts/h1", tok2, &b), 404);
+	assert_int_equal(fetch_as(f, mon, "/v1/hosts/nope", tok2, &b), 404);
+	assert_string_equal(b.buf, "{\"error\":\"no host of that name that this token may see\"}");
+	{
+		struct buf other = BUF_INIT;
+
+		/* another's host is answered as an unknown one, word for word */
+		buf_init(&other, 0);
+		assert_int_equal(fetch_as(f, mon, "/v1/hosts/h1", tok2, &other), 404);
+		assert_string_equal(other.buf, b.buf);
+		buf_release(&other);
+	}
+	assert_int_equal(fetch_as(f, mon, "/v1/hosts/h1", tok, &b), 200);
+	assert_int_equal(fetch_as(f, mon, "/metrics", tok2, &b), 403);
+	assert_int_equal(fetch_as(f, mon, "/v1/runs", tok2, &b), 403);
+	assert_int_equal(fetch_as(f, mon, "/v1/ledger", tok2, &b), 403);
+	assert_int_equal(fetch_as(f, mon, "/v1/ledger", tok, &b), 200);
+	assert_int_equal(fetch_as(f, mon, "/v1/nope", tok, &b), 404);
+	{
+		struct curl_slist *h = NULL;
+
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok2);
+		h = curl_slist_append(h, auth);
+		snprintf(url, sizeof(url), "%s/v1/place", mon);
+		assert_int_equal(fetch_h(f, url, 1, h, &b, NULL, 0), 403);
+		curl_slist_free_all(h);
+	}
+
+	/* revoked while the server runs: refused from the next request on */
+	assert_int_equal(token_revoke(intake_ledger(f->in), f->state, t.id, &t, &err), 0);
+	assert_int_equal(fetch_as(f, mon, "/v1/status", tok, &b), 401);
+	snprintf(auth, sizeof(auth), "{\"error\":\"token %s was revoked\"}", t.id);
+	assert_string_equal(b.buf, auth);
+	assert_int_equal(fetch_as(f, mon, "/v1/whoami", tok2, &b), 200);
+
+	http_stop(admin);
+	api_free(api);
+	buf_release(&b);
 }
 
 int
@@ -1325,6 +1545,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_metrics_ledger_facts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_listeners, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_body, setup, teardown),

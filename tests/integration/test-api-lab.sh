@@ -95,7 +95,7 @@ expect "--admin and --provider together are refused" 1 "$BERTH" token create --a
 PORT=$((20000 + RANDOM % 20000))
 URL=http://127.0.0.1:$PORT
 API=http://127.0.0.1:$((PORT + 1))
-b serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" >"$T/serve.log" 2>&1 &
+"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" >"$T/serve.log" 2>&1 &
 SERVE=$!
 test_cleanup() { kill "$SERVE" 2>/dev/null || true; }
 serving() { { curl -sf "$URL/healthz" && curl -sf "$API/healthz"; } >/dev/null 2>&1 || gone "$SERVE"; }

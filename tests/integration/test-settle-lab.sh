@@ -206,7 +206,7 @@ expect "settle i3's window before the report arrives" 0 b --format json settle "
 jq_true "[.statements[] | select(.provider == \"acme\") | .lines[] | select(.instance == \"i3\") | [.kind, .seconds]] == [[\"offline\", $((TO4 - P3))]]" "$T/out" &&
 	pass "i3: offline all along, $((TO4 - P3)) s" || fail "i3: $(jq -c '[.statements[].lines[] | select(.instance == "i3")]' "$T/out")"
 SEQ4=$(jq '[.statements[] | select(.provider == "acme")][0].recorded.seq' "$T/out")
-b serve --listen "127.0.0.1:$PORT" --admin-listen none >"$T/serve.log" 2>&1 &
+"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --admin-listen none >"$T/serve.log" 2>&1 &
 SERVE=$!
 test_cleanup() { kill "$SERVE" 2>/dev/null || true; }
 serving() { curl -sf "$URL/healthz" >/dev/null 2>&1 || gone "$SERVE"; }
@@ -275,7 +275,7 @@ expect "apply makes the metered plan's profile" 0 b apply --auto-approve
 kill "$SERVE" 2>/dev/null; wait "$SERVE" 2>/dev/null || true
 PORT=$((PORT + 1))
 URL=http://127.0.0.1:$PORT
-b serve --listen "127.0.0.1:$PORT" --admin-listen none >>"$T/serve.log" 2>&1 &
+"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --admin-listen none >>"$T/serve.log" 2>&1 &
 SERVE=$!
 wait_for 60 "berth serve answers again" serving
 li network create brs ipv4.address=none ipv6.address=none >/dev/null

@@ -186,9 +186,9 @@ test_provider_sees_its_own(void **state)
 	ASSERT_NAMES(json_object_get(main_, "members"), "host", "acme-1,acme-2");
 	ASSERT_NAMES(json_object_get(main_, "plans"), "name", "small,acme-s");
 	assert_int_equal(json_integer_value(json_object_get(main_, "hosts")), 2);
-	/* counted over acme's hosts: 8 + 4 threads; the shared disk of c once (800 GiB) */
+	/* counted over acme's hosts: 8 + 4 threads; disk as declared, 500 + 200 GiB */
 	assert_int_equal(total(main_, "cpu", "declared"), 12);
-	assert_int_equal(total(main_, "disk", "capacity"), (json_int_t)(1000 * GiB));
+	assert_int_equal(total(main_, "disk", "capacity"), (json_int_t)(700 * GiB));
 	/* its instances; a plan it does not see shows as none */
 	a1 = named(json_object_get(j, "hosts"), "name", "acme-1");
 	ASSERT_NAMES(json_object_get(a1, "instances"), "name", "a1,a2,a3,a4");
@@ -224,7 +224,7 @@ test_other_provider_and_platform(void **state)
 	ASSERT_NAMES(json_object_get(j, "pools"), "name", "main,bolt-only");
 	main_ = json_array_get(json_object_get(j, "pools"), 0);
 	ASSERT_NAMES(json_object_get(main_, "plans"), "name", "small,bolt-s");
-	/* the counting member of c's shared disk (acme-1) is not bolt's: bolt-1 counts */
+	/* counted over bolt's hosts of main: bolt-1 only */
 	assert_int_equal(total(main_, "disk", "capacity"), (json_int_t)(800 * GiB));
 	assert_int_equal(total(main_, "cpu", "declared"), 8);
 	free(text);

@@ -107,9 +107,9 @@ li lab-1 launch busybox c1 -c user.berth.plan=small >/dev/null 2>&1
 li lab-1 init busybox c2 -c user.berth.plan=large >/dev/null 2>&1
 li lab-2 launch busybox c3 -c user.berth.plan=acme-s >/dev/null 2>&1
 
-# An admin token: berth's own once it makes them (`berth token create`
-# prints it on stdout), else any string, which a server without tokens ignores.
-TOKEN=$("$BERTH" token create --admin --name dashboard-test 2>/dev/null) || TOKEN=dashboard-test-token
+# An admin token, and ACME's.
+TOKEN=$("$BERTH" token create --admin --name dashboard-test)
+ACME=$("$BERTH" --repo "$R" token create --provider acme --name dashboard-acme)
 auth=(-H "Authorization: Bearer $TOKEN")
 
 PORT=$((20000 + RANDOM % 20000))
@@ -275,13 +275,27 @@ jq_true '.stored == $t and .hosts == 3' "$T/typed.json" --arg t "$TOKEN" && pass
 jq_true '.stored == null and .form and .message == "Logged out."' "$T/out.json" && pass "logging out forgets the token" ||
 	fail "logged out: $(cat "$T/out.json")"
 
-# Provider isolation, once berth makes provider tokens, is a few lines:
-#   ACME=$("$BERTH" token create --provider acme)
-#   view acme "$ADMIN/#token=$ACME"
-#   dom acme hosts 'map(.name) == ["lab-2"]'
-#   dom acme instances 'map(.name) == ["c3"]'
-#   dom acme page '.sections.pools == false and .sections.runs == false and .sections.ledger == false'
-#   dom acme text '[contains("lab-1", "bolt-1", "c1", "c2", "bolt")] | any | not'
-# and a revoked or unknown token brings back the login form with the
-# server's refusal (wait for state "login", then read #login-msg).
+# ACME's token: its host lab-2 and its instance c3, nothing of the
+# platform's or Bolt's anywhere on the page, no runs or ledger.
+if view acme "$ADMIN/#token=$ACME" 2>"$T/browse.err"; then
+	pass "Chromium shows ACME's view"
+else
+	fail "ACME's view: $(cat "$T/browse.err")"
+fi
+dom acme hosts 'map(.name) == ["lab-2"]'
+dom acme instances 'map(.name) == ["c3"]'
+dom acme page '.sections.runs == false and .sections.ledger == false'
+dom acme text '. as $t | ["lab-1", "bolt-1", "c1", "c2", "bolt", "small", "large"] | map(. as $n | $t | test("\\b" + $n + "\\b"; "i")) | any | not'
+# Revoked while the page is open elsewhere: the login form again, with
+# the server's reason.
+"$BERTH" token revoke "t-$(echo "$ACME" | cut -d_ -f2)" >/dev/null
+mkdir -p "$T/revoked"
+if node "$BROWSE" --out "$T/revoked" size 1280 900 open "$ADMIN/#token=$ACME" \
+	wait 30 'document.body.dataset.state == "login"' \
+	eval msg 'document.getElementById("login-msg").innerText' 2>"$T/browse.err"; then
+	pass "a revoked token brings back the login form"
+else
+	fail "revoked: $(cat "$T/browse.err")"
+fi
+dom revoked msg 'test("revoked")'
 finish

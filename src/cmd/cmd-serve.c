@@ -24,13 +24,19 @@
 #include "serve/api.h"
 #include "serve/http.h"
 #include "serve/intake.h"
+#include "serve/watch.h"
+#include "apply/webhooks.h"
+#include "util/clock.h"
+#include "util/notify.h"
+#include "util/xalloc.h"
 #include "util/units.h"
 #include "util/banned.h"
 
-enum { O_LISTEN, O_ADMIN, O_CERT, O_KEY, O_HISTORY, O_CONNS, O_TIMEOUT, O_BUFFERED };
+enum { O_LISTEN, O_ADMIN, O_CERT, O_KEY, O_HISTORY, O_CONNS, O_TIMEOUT, O_BUFFERED, O_NOTIFY };
 
 static const struct opt serve_opts[] = {
 	{ "listen", 0, 1, O_LISTEN },
+	{ "notify", 0, 1, O_NOTIFY },
 	{ "admin-listen", 0, 1, O_ADMIN },
 	{ "tls-cert", 0, 1, O_CERT },
 	{ "tls-key", 0, 1, O_KEY },
@@ -59,6 +65,12 @@ on_hup(int sig)
 	reload_requested = 1;
 }
 
+static void
+warn_cb(void *arg, const char *msg)
+{
+	cmd_warn(arg, "%s", msg);
+}
+
 int
 cmd_serve(struct ctx *ctx, int argc, char **argv)
 {
@@ -73,6 +85,11 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 	uint64_t ms;
 	unsigned long n;
 	long ntokens;
+	const char **notify = NULL, **urls = NULL;
+	char *urls_keep = NULL, *status = NULL;
+	size_t nnotify = 0, nurls;
+	struct watch *watch = NULL;
+	int64_t watchdog = notify_watchdog_ms(), pinged = clock_mono_ms();
 	int r, ret = EXIT_FAIL;
 
 	optparse_init(&p, ctx, argc, argv, serve_opts);
@@ -81,6 +98,15 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 		case OPT_HELP: return command_help(ctx);
 		case OPT_OPERAND: return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
 		case O_LISTEN: ho.listen = p.arg; break;
+		case O_NOTIFY:
+			if (strncmp(p.arg, "http://", 7) && strncmp(p.arg, "https://", 8)) {
+				free(notify);
+				return usage_error(ctx, "--notify: want an http:// or https:// URL,"
+						   " have \"%.40s\"", p.arg);
+			}
+			notify = xreallocarray(notify, nnotify + 1, sizeof(*notify));
+			notify[nnotify++] = p.arg;
+			break;
 		case O_ADMIN: ao.listen = p.arg; break;
 		case O_CERT: ho.tls_cert = p.arg; break;
 		case O_KEY: ho.tls_key = p.arg; break;
@@ -157,13 +183,27 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 			cmd_warn(ctx, "no API token works yet: `berth token create --admin` makes one");
 	}
 	fflush(stderr);
+	nurls = webhooks_urls(notify, nnotify, &urls, &urls_keep);
+	watch = watch_new(in, urls, nurls);
+	/* Type=notify: ready once both listeners take connections */
+	status = xasprintf("READY=1\nSTATUS=reports on port %u%s", http_port(hs),
+			   as ? ", the admin API on its own port" : "");
+	notify_send(status);
 	while (!stop_requested) {
 		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		int64_t now = clock_mono_ms();
 
 		nanosleep(&ts, NULL);
+		/* the watchdog: this loop, and the intake's writer within its time */
+		if (watchdog && now - pinged >= watchdog / 2 && intake_alive(in, watchdog / 2)) {
+			notify_send("WATCHDOG=1");
+			pinged = now;
+		}
+		watch_tick(watch, clock_now_ms(), warn_cb, ctx);
 		if (!reload_requested)
 			continue;
 		reload_requested = 0;
+		notify_send("RELOADING=1");
 		memset(&next, 0, sizeof(next));
 		if (load_valid_fleet(ctx, &next, "") < 0) {
 			cmd_error(ctx, "reload: keeping the manifests of commit %.12s", res.commit);
@@ -177,10 +217,17 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 		manifest_result_release(&res);
 		res = next;
 		cmd_info(ctx, "reloaded the manifests: commit %.12s", res.commit);
+		notify_send("READY=1");
 	}
+	notify_send("STOPPING=1");
 	cmd_info(ctx, "stopping");
 	ret = EXIT_OK;
 out:
+	watch_free(watch);
+	free(status);
+	free(urls);
+	free(urls_keep);
+	free(notify);
 	http_stop(as);
 	http_stop(hs);
 	api_free(api);

@@ -147,6 +147,7 @@ struct intake {
 	atomic_uint_fast64_t rejected[INTAKE__COUNT];
 	atomic_int_fast64_t ledger_seq;
 	atomic_int_fast64_t reconcile_ms, reconcile_changes;
+	atomic_int_fast64_t beat_ms;	/* the writer's last turn (clock_mono_ms) */
 	int64_t facts_ms;		/* writer: when the ledger was last read */
 };
 
@@ -706,6 +707,7 @@ writer_main(void *arg)
 		struct timespec ts;
 		int stop;
 
+		atomic_store(&in->beat_ms, clock_mono_ms());
 		pthread_mutex_lock(&in->q_mu);
 		if (!in->q_head && !in->stop) {
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -841,6 +843,7 @@ intake_open(const struct intake_opts *o, const struct fleet *f, struct intake **
 		goto fail;
 	}
 	in->have_checkpointer = 1;
+	atomic_store(&in->beat_ms, clock_mono_ms());
 	if (pthread_create(&in->writer, NULL, writer_main, in) != 0) {
 		berr_set(err, "cannot start the intake's writer thread: %s", strerror(errno));
 		goto fail;
@@ -1147,6 +1150,12 @@ intake_status_release(struct intake *in, struct status *s)
 	status_free(s);
 	pthread_rwlock_unlock(&in->latest_lock);
 	pthread_rwlock_unlock(&in->keys_lock);
+}
+
+int
+intake_alive(struct intake *in, int64_t within_ms)
+{
+	return clock_mono_ms() - atomic_load(&in->beat_ms) <= within_ms;
 }
 
 struct ledger *

@@ -180,5 +180,12 @@ void intake_status_release(struct intake *in, struct status *s);
  */
 struct ledger *intake_ledger(struct intake *in);
 
+/*
+ * Whether the intake's writer took a turn within the last within_ms (it
+ * wakes at least every second, and after each group of reports it
+ * commits): what berth serve's watchdog pings vouch for.
+ */
+int intake_alive(struct intake *in, int64_t within_ms);
+
 
 #endif

@@ -21,10 +21,10 @@ command -v node >/dev/null || { echo "needs node (contrib/deps.sh installs it)";
 BROWSE=$SOURCE_ROOT/tests/integration/browse.mjs
 OUT=${BUILD_ROOT:-$T}/tests/integration/dashboard
 mkdir -p "$OUT"
-SERVE_PID= AGENT_PID=
+SERVE_PID= AGENT_PID= HOOK_PID=
 test_cleanup() {
 	local p
-	for p in $AGENT_PID $SERVE_PID; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	for p in $AGENT_PID $SERVE_PID $HOOK_PID; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 }
 lab_up --hosts 2
 li() { local h=$1; shift; INCUS_DIR=$(var "$h" DIR) INCUS_CONF="$T/incus-client" incus "$@"; }
@@ -112,10 +112,15 @@ TOKEN=$("$BERTH" token create --admin --name dashboard-test)
 ACME=$("$BERTH" --repo "$R" token create --provider acme --name dashboard-acme)
 auth=(-H "Authorization: Bearer $TOKEN")
 
+# A webhook receiver: berth serve tells it when an agent goes offline and comes back.
+python3 "$SOURCE_ROOT/tests/integration/webhook-receiver.py" "$T/hooks.log" "$T/hooks.port" 0 &
+HOOK_PID=$!
+wait_for 30 "the webhook receiver listens" test -s "$T/hooks.port"
 PORT=$((20000 + RANDOM % 20000))
 URL=http://127.0.0.1:$PORT
 ADMIN=http://127.0.0.1:$((PORT + 1))
-"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" >"$T/serve.log" 2>&1 &
+"$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
+	--notify "http://127.0.0.1:$(cat "$T/hooks.port")/hook" >"$T/serve.log" 2>&1 &
 SERVE_PID=$!
 answers() {
 	if gone "$SERVE_PID"; then fail "berth serve exited"; sed 's/^/    | /' "$T/serve.log"; exit 1; fi
@@ -240,6 +245,18 @@ dom admin page '.sections.statements == $s and .sections.runs == $r and .section
 dom admin page '.title == "berth"'
 dom admin page-later '.mark == 1 and .navigations == 1 and .refreshes > 1'
 dom admin page-later '.title == "berth · 1 offline"'
+# The webhook was told lab-2 went offline, once; and when it comes back.
+hook() { [ -f "$T/hooks.log" ] && jq -e -s "$1" "$T/hooks.log" >/dev/null; }
+wait_for 30 "the offline event" hook 'map(select(.event == "host" and .outcome == "offline" and .host == "lab-2" and .provider == "acme")) | length == 1' &&
+	pass "serve told the webhook lab-2 went offline"
+hook 'map(select(.host == "lab-1")) | length == 0' && pass "and nothing of lab-1, online all along" ||
+	fail "events: $(cat "$T/hooks.log")"
+expect "lab-2 reports again" 0 "$BERTH" agent once --host lab-2 --key "$T/lab-2.key" --server "$URL" \
+	--incus "unix://$(var lab-2 SOCKET)" --spool "$T/spool-lab-2"
+wait_for 30 "the online event" hook 'map(select(.outcome == "online" and .host == "lab-2")) | length == 1' &&
+	pass "and that it came back"
+hook 'map(select(.outcome == "offline")) | length == 1' && pass "the outage was told once" ||
+	fail "events: $(cat "$T/hooks.log")"
 dom admin hosts-later 'map({name, health, offline}) == [
 	{name: "lab-1", health: "online", offline: false},
 	{name: "lab-2", health: "offline", offline: true},

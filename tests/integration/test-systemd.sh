@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The systemd units as meson installs them: systemd-analyze verify finds
 # nothing wrong, systemd-analyze security rates each unit's sandbox (the
-# exposure README states), and the agent speaks the sd_notify protocol of
-# a Type=notify service to a real datagram socket: READY=1 once it runs,
-# WATCHDOG=1 within the watchdog interval, STOPPING=1 on SIGTERM.
+# exposure README states), and the agent and berth serve speak the
+# sd_notify protocol of a Type=notify service to a real datagram socket:
+# READY=1 once they run, WATCHDOG=1 within the watchdog interval,
+# RELOADING=1 and READY=1 around serve's reload, STOPPING=1 on SIGTERM.
 . "$SOURCE_ROOT/tests/integration/lib.sh"
 
 command -v systemd-analyze >/dev/null || { echo "SKIP: systemd-analyze not installed"; exit 77; }
@@ -65,6 +66,39 @@ kill -TERM "$agent"
 rc=0; wait "$agent" || rc=$?
 [ "$rc" = 0 ] && pass "SIGTERM stops the agent cleanly" || fail "the agent exited $rc"
 wait_for 30 "STOPPING=1" got '^STOPPING=1' && pass "it says it is stopping"
+wait "$listener" 2>/dev/null || true
+
+# berth serve as berth-serve.service runs it: ready once it listens, the
+# watchdog while its intake's writer turns, a reload, and stopping.
+R=$T/fleet
+new_repo "$R"
+cat > "$R/fleet.yaml" <<X
+apiVersion: berth/v1
+kind: Host
+metadata: {name: h1}
+spec: {endpoint: "https://192.0.2.1:8443", fingerprint: "$(printf 'ab%.0s' {1..32})", os: debian-12, capacity: {cpu: 2, memory: 4GiB, disk: 20GiB}}
+X
+commit "$R" fleet
+rm -f "$T/notify" "$T/notify.ready" "$T/got"
+python3 "$T/notify.py" "$T/notify" "$T/got" & listener=$!
+wait_for 30 "the notify socket is bound" test -e "$T/notify.ready"
+PORT=$((20000 + RANDOM % 20000))
+NOTIFY_SOCKET=$T/notify WATCHDOG_USEC=2000000 "$BERTH" --repo "$R" serve --listen "127.0.0.1:$PORT" \
+	--admin-listen "127.0.0.1:$((PORT + 1))" >"$T/serve.out" 2>&1 & serve=$!
+test_cleanup() { kill "$listener" "${agent:-}" "${serve:-}" 2>/dev/null || true; }
+wait_for 30 "serve's READY=1" got '^READY=1 STATUS=reports on port [0-9]*, the admin API on its own port' &&
+	pass "berth serve says it is ready once it listens"
+n=$(grep -c '^WATCHDOG=1' "$T/got" || true)
+wait_for 30 "serve's WATCHDOG=1" eval '[ "$(grep -c "^WATCHDOG=1" "$T/got")" -gt "$n" ]' &&
+	pass "and pings the watchdog while its intake's writer turns"
+kill -HUP "$serve"
+wait_for 30 "RELOADING=1" got '^RELOADING=1' && pass "a reload says so"
+wait_for 30 "READY=1 after the reload" eval '[ "$(grep -c "^READY=1" "$T/got")" -ge 2 ]' &&
+	pass "and that it is ready again"
+kill -TERM "$serve"
+rc=0; wait "$serve" || rc=$?
+[ "$rc" = 0 ] && pass "SIGTERM stops berth serve cleanly" || { fail "berth serve exited $rc"; cat "$T/serve.out"; }
+wait_for 30 "serve's STOPPING=1" got '^STOPPING=1' && pass "it says it is stopping"
 wait "$listener" 2>/dev/null || true
 
 finish

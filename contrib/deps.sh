@@ -12,7 +12,7 @@ berth_apt_packages=(
 	curl openssl jq valgrind procps bc faketime
 	busybox-static lvm2 btrfs-progs openssh-server openssh-client gnupg
 	lighttpd lighttpd-mod-openssl systemd
-	chromium groff-base man-db zsh fish debootstrap dpkg-dev
+	chromium groff-base man-db zsh fish debootstrap dpkg-dev prometheus
 )
 
 berth_missing_packages() {

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "serve/history.h"
 #include "serve/metrics.h"
+#include "util/clock.h"
 #include "sched/status.h"
 #include "util/banned.h"
 
@@ -39,6 +41,90 @@ pool_series(struct buf *out, const char *name, const struct status_host *h, cons
 	buf_addstr(out, "\",pool=\"");
 	label(out, pool);
 	buf_addstr(out, "\"}");
+}
+
+#define RUNS_READ	50
+
+static int
+last_deferred(void *ctx, const json_t *e)
+{
+	int64_t ms;
+
+	if (clock_parse_rfc3339(json_string_value(json_object_get(e, "time")), &ms) == 0)
+		*(int64_t *)ctx = ms;
+	return 0;
+}
+
+/*
+ * The runs, from the ledger (the last RUNS_READ apply and reconcile runs,
+ * and the last deferred run): per kind and result, when the last one
+ * ended, its changes, failures and drifted objects; what Argo CD and Flux
+ * export of their syncs, so that an alert can fire when reconcile has not
+ * succeeded for an hour.
+ */
+static void
+runs(struct ledger *l, struct buf *out)
+{
+	static const char *const kinds[] = { "apply", "reconcile" };
+	static const char *const results[] = { "ok", "failed" };
+	static const char *const names[] = { "berth_run_last_timestamp_seconds",
+		"berth_run_last_changes", "berth_run_last_failures", "berth_run_last_drifted_objects" };
+	static const char *const helps[] = {
+		"when the last run of the kind with the result ended",
+		"changes that run made",
+		"changes that run could not make (failed, stale, not attempted)",
+		"objects that run found changed behind berth's back and put back" };
+	struct ledger_filter f = { .kind = "run.deferred", .limit = 1 };
+	json_t *doc, *last[2][2] = { { NULL } };
+	const json_t *r;
+	struct berr err;
+	int64_t deferred = 0, ms;
+	size_t i;
+	int k, x, n;
+
+	if (!l || !(doc = history_runs(l, RUNS_READ, &err)))
+		return;
+	json_array_foreach(json_object_get(doc, "runs"), i, r) {	/* latest first */
+		const char *mode = json_string_value(json_object_get(r, "mode"));
+		const char *res = json_string_value(json_object_get(r, "result"));
+
+		for (k = 0; k < 2; k++)
+			for (x = 0; x < 2; x++)
+				if (mode && res && !strcmp(mode, kinds[k]) && !strcmp(res, results[x]) &&
+				    !last[k][x])
+					last[k][x] = (json_t *)r;
+	}
+	for (n = 0; n < 4; n++) {
+		help(out, names[n], "gauge", helps[n]);
+		for (k = 0; k < 2; k++)
+			for (x = 0; x < 2; x++) {
+				const json_t *run = last[k][x];
+				double v = 0;
+
+				if (!run)
+					continue;
+				if (n == 0 && clock_parse_rfc3339(json_string_value(json_object_get(
+						run, "ended")), &ms) == 0)
+					v = (double)ms / 1000.0;
+				else if (n == 1)
+					v = (double)json_integer_value(json_object_get(run, "changes"));
+				else if (n == 2)
+					v = (double)(json_integer_value(json_object_get(run, "failed")) +
+						     json_integer_value(json_object_get(run, "stale")) +
+						     json_integer_value(json_object_get(run, "not_attempted")));
+				else if (n == 3)
+					v = (double)json_integer_value(json_object_get(run, "drift"));
+				buf_addf(out, "%s{kind=\"%s\",result=\"%s\"} %.3f\n", names[n], kinds[k],
+					 results[x], v);
+			}
+	}
+	if (ledger_query(l, &f, last_deferred, &deferred, &err) == 0 && deferred) {
+		help(out, "berth_run_last_deferred_timestamp_seconds", "gauge",
+		     "when a reconcile was last deferred by its sync windows");
+		buf_addf(out, "berth_run_last_deferred_timestamp_seconds %.3f\n",
+			 (double)deferred / 1000.0);
+	}
+	json_decref(doc);
 }
 
 void
@@ -128,6 +214,7 @@ metrics_render(struct intake *in, int64_t now_ms, struct buf *out)
 		 (double)st.last_reconcile_ms / 1000.0);
 	help(out, "berth_last_reconcile_changes", "gauge", "changes the last reconcile run applied");
 	buf_addf(out, "berth_last_reconcile_changes %" PRId64 "\n", st.last_reconcile_changes);
+	runs(intake_ledger(in), out);
 	help(out, "berth_ledger_entries", "gauge", "entries in the audit ledger");
 	buf_addf(out, "berth_ledger_entries %" PRId64 "\n",
 		 st.ledger_entries < 0 ? 0 : st.ledger_entries);

@@ -26,19 +26,21 @@ cat > "$R/providers.yaml" <<X
 apiVersion: berth/v1
 kind: Provider
 metadata: {name: acme}
-spec: {display_name: ACME, revenue_share: 70%, currency: EUR, holdback: 30d}
+spec: {display_name: ACME, revenue_share: 70%, currency: EUR, holdback: 30d,
+  approvals: {acme-node: {review: approved, fingerprint: "$(var lab-1 FINGERPRINT)"}}}
 ---
 apiVersion: berth/v1
 kind: Provider
 metadata: {name: bolt}
-spec: {display_name: Bolt, revenue_share: 60%, currency: EUR, holdback: 30d}
+spec: {display_name: Bolt, revenue_share: 60%, currency: EUR, holdback: 30d,
+  approvals: {bolt-node: {review: approved, fingerprint: "$(var lab-2 FINGERPRINT)"}}}
 X
 # The providers' hosts, approved by the platform: lab-1 is acme-node, lab-2 bolt-node.
 {
-	lab_host lab-1 'review: approved' 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
+	lab_host lab-1 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
 		'storage_pools: [{name: incus, driver: dir}]' "agent: {key: \"$(cat "$T/lab-1.pub")\"}" |
 		sed 's/metadata: {name: lab-1,/metadata: {name: acme-node, provider: acme,/'
-	lab_host lab-2 'review: approved' 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
+	lab_host lab-2 'capacity: {cpu: 4, memory: 8GiB, disk: 20GiB}' \
 		'storage_pools: [{name: incus, driver: dir}]' "agent: {key: \"$(cat "$T/lab-2.pub")\"}" |
 		sed 's/metadata: {name: lab-2,/metadata: {name: bolt-node, provider: bolt,/'
 } > "$R/hosts.yaml"
@@ -202,6 +204,18 @@ code_is "admin: limit=0 is 400" 400
 get "$ADM" /metrics
 code_is "admin: /metrics" 200
 has "admin: /metrics names both hosts" "$T/body" 'berth_host_up{host="bolt-node"} 1'
+# the runs, as Argo CD and Flux export theirs; Prometheus's own checker takes it all
+grep -Eq '^berth_run_last_timestamp_seconds\{kind="reconcile",result="ok"\} [1-9][0-9]{9}' "$T/body" &&
+	pass "admin: /metrics has when the last reconcile succeeded" || fail "metrics: $(grep berth_run "$T/body")"
+grep -Eq '^berth_run_last_changes\{kind="apply",result="ok"\} [1-9]' "$T/body" &&
+	grep -q '^berth_run_last_drifted_objects{kind="reconcile",result="ok"} 0.000' "$T/body" &&
+	pass "admin: /metrics has the apply's changes and the reconcile's drift" || fail "metrics: $(grep berth_run "$T/body")"
+if command -v promtool >/dev/null; then
+	promtool check metrics < "$T/body" > "$T/promtool" 2>&1 && pass "promtool check metrics: clean" ||
+		{ fail "promtool check metrics:"; sed 's/^/    | /' "$T/promtool"; }
+else
+	fail "promtool is not installed (contrib/deps.sh installs prometheus)"
+fi
 get "$ADM" /v1/statements
 jq_true '[.statements[].provider] == ["acme", "bolt"]' "$T/body" && pass "admin: every statement" ||
 	fail "admin's statements: $(head -c 300 "$T/body")"

@@ -25,6 +25,7 @@
 #include "serve/store.h"
 #include "settle/calendar.h"
 #include "settle/gather.h"
+#include "settle/recorded.h"
 #include "settle/spans.h"
 #include "settle/statement.h"
 #include "settle/terms.h"
@@ -198,8 +199,6 @@ recorded_of(const struct settle_args *a, struct ledger *l, struct berr *err)
 	return r.latest;
 }
 
-static const json_t *entry_statement(const json_t *e);
-
 /*
  * A statement recorded for the period whose lines are all gone now (every
  * instance of a provider moved away, say) is settled again as an empty
@@ -219,7 +218,7 @@ vanished(const struct settle_args *a, const json_t *recorded, const struct settl
 		const char *p, *c;
 		json_t *empty;
 
-		st = entry_statement(e);
+		st = settle_entry_statement(e);
 		p = json_string_value(json_object_get(st, "provider"));
 		c = json_string_value(json_object_get(st, "currency"));
 		if (!p || !c || !json_array_size(json_object_get(st, "lines")) ||
@@ -297,17 +296,6 @@ out:
 	return out;
 }
 
-/* The statement an entry holds (a settlement's after, an amendment's
- * after.statement). */
-static const json_t *
-entry_statement(const json_t *e)
-{
-	const json_t *after = json_object_get(e, "after");
-	const json_t *st = json_object_get(after, "statement");
-
-	return st ? st : after;
-}
-
 /* The lines of a that b lacks. */
 static json_t *
 lines_missing(const json_t *a, const json_t *b)
@@ -363,7 +351,7 @@ record(struct ctx *ctx, const struct settle_args *a, struct ledger *l, const jso
 	int ret = -1;
 
 	last = json_object_get(recorded, object);
-	old = last ? entry_statement(last) : NULL;
+	old = last ? settle_entry_statement(last) : NULL;
 	rec = json_object();
 	if (old && json_equal(json_object_get(old, "hash"), json_object_get(st, "hash"))) {
 		json_object_set_new(rec, "status", json_string("unchanged"));
@@ -611,67 +599,6 @@ collect(void *ctx, const json_t *e)
 	return 0;
 }
 
-/* May statement st be paid at now (ms): is its payable_after past? */
-static int
-is_payable(const json_t *st, int64_t now)
-{
-	const char *after = json_string_value(json_object_get(st, "payable_after"));
-	int64_t ms;
-
-	return after && clock_parse_rfc3339(after, &ms) == 0 && ms <= now;
-}
-
-/*
- * What the providers are owed by the statements of entries (the latest of
- * each period, provider and currency: an amendment replaces what it
- * amends): [{"provider", "currency", "held_minor", "held", "payable_minor",
- * "payable"}], held until payable_after, payable from then on.
- */
-static json_t *
-totals(const json_t *entries, int64_t now)
-{
-	json_t *latest = json_object(), *sum = json_object(), *out = json_array(), *t;
-	const json_t *e, *st;
-	const char *k;
-	size_t i;
-
-	json_array_foreach(entries, i, e)
-		json_object_set(latest, json_string_value(json_object_get(e, "object")),
-				(json_t *)e);
-	json_object_foreach(latest, k, e) {
-		const char *cur, *which;
-		char key[160];
-		int64_t share;
-
-		st = entry_statement(e);
-		cur = json_string_value(json_object_get(st, "currency"));
-		share = json_integer_value(json_object_get(st, "provider_share_minor"));
-		snprintf(key, sizeof(key), "%s %s", json_string_value(json_object_get(st,
-			 "provider")), cur ? cur : "");
-		if (!(t = json_object_get(sum, key))) {
-			t = json_pack("{s:O, s:O, s:I, s:I}", "provider", json_object_get(st, "provider"),
-				      "currency", json_object_get(st, "currency"), "held_minor",
-				      (json_int_t)0, "payable_minor", (json_int_t)0);
-			json_object_set_new(sum, key, t);
-		}
-		which = is_payable(st, now) ? "payable_minor" : "held_minor";
-		json_object_set_new(t, which, json_integer(json_integer_value(
-			json_object_get(t, which)) + share));
-	}
-	json_object_foreach(sum, k, t) {
-		int exp = currency_exponent(json_string_value(json_object_get(t, "currency")));
-
-		json_object_set_new(t, "held", settle_decimal(json_integer_value(
-			json_object_get(t, "held_minor")), exp < 0 ? 0 : exp));
-		json_object_set_new(t, "payable", settle_decimal(json_integer_value(
-			json_object_get(t, "payable_minor")), exp < 0 ? 0 : exp));
-		json_array_append(out, t);
-	}
-	json_decref(latest);
-	json_decref(sum);
-	return out;
-}
-
 static int
 list_or_show(struct ctx *ctx, const char *sub, const char *id, const char *provider)
 {
@@ -711,7 +638,7 @@ list_or_show(struct ctx *ctx, const char *sub, const char *id, const char *provi
 			goto out;
 		}
 		e = json_array_get(ls.entries, 0);
-		st = entry_statement(e);
+		st = settle_entry_statement(e);
 		object = json_string_value(json_object_get(e, "object"));
 		snprintf(label, sizeof(label), "%.*s", (int)(strchr(object + 11, '/') - object - 11),
 			 object + 11);
@@ -725,7 +652,7 @@ list_or_show(struct ctx *ctx, const char *sub, const char *id, const char *provi
 		json_t *j = json_pack("{s:s, s:[]}", "format_version", "1.0", "statements");
 
 		json_array_foreach(ls.entries, i, e) {
-			const json_t *st = entry_statement(e);
+			const json_t *st = settle_entry_statement(e);
 
 			json_array_append_new(json_object_get(j, "statements"), json_pack(
 				"{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "seq",
@@ -735,18 +662,18 @@ list_or_show(struct ctx *ctx, const char *sub, const char *id, const char *provi
 				"currency", json_object_get(st, "currency"), "gross_minor",
 				json_object_get(st, "gross_minor"), "hash", json_object_get(st, "hash")));
 		}
-		json_object_set_new(j, "totals", totals(ls.entries, clock_now_ms()));
+		json_object_set_new(j, "totals", settle_totals(ls.entries, clock_now_ms()));
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
 		json_decref(j);
 	} else {
 		int64_t now = clock_now_ms();
-		json_t *tot = totals(ls.entries, now), *t;
+		json_t *tot = settle_totals(ls.entries, now), *t;
 
 		json_array_foreach(ls.entries, i, e) {
-			const json_t *st = entry_statement(e);
+			const json_t *st = settle_entry_statement(e);
 			const char *after = json_string_value(json_object_get(st, "payable_after"));
-			int payable = is_payable(st, now);
+			int payable = settle_is_payable(st, now);
 
 			printf("%6" JSON_INTEGER_FORMAT "  %s  %-44s %12s %s  %s%s\n",
 			       json_integer_value(json_object_get(e, "seq")),

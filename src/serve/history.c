@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "serve/history.h"
+#include "settle/recorded.h"
 #include "util/clock.h"
 #include "util/money.h"
 #include "util/banned.h"
@@ -148,16 +149,6 @@ history_ledger(struct ledger *l, size_t limit, struct berr *err)
 
 /* ---- statements ---------------------------------------------------------- */
 
-/* The statement an entry holds: a settlement's after, an amendment's after.statement. */
-static const json_t *
-entry_statement(const json_t *e)
-{
-	const json_t *after = json_object_get(e, "after");
-	const json_t *st = json_object_get(after, "statement");
-
-	return st ? st : after;
-}
-
 /* "2026-11" of "settlement/2026-11/acme/EUR" (its object), as a JSON string. */
 static json_t *
 period_of(const json_t *e)
@@ -186,10 +177,10 @@ statement_entries(struct ledger *l, const char *provider, int64_t seq, struct be
 			return NULL;
 		}
 		json_array_foreach(part, i, e) {
-			const char *p = json_string_value(json_object_get(entry_statement(e),
+			const char *p = json_string_value(json_object_get(settle_entry_statement(e),
 									  "provider"));
 
-			if (!json_is_object(entry_statement(e)) || !p ||
+			if (!json_is_object(settle_entry_statement(e)) || !p ||
 			    (provider && strcmp(p, provider)))
 				continue;
 			json_array_append(all, (json_t *)e);
@@ -206,68 +197,6 @@ statement_entries(struct ledger *l, const char *provider, int64_t seq, struct be
 			json_array_set_new(all, k, a);
 		}
 	return all;
-}
-
-static int
-is_payable(const json_t *st, int64_t now)
-{
-	const char *after = json_string_value(json_object_get(st, "payable_after"));
-	int64_t ms;
-
-	return after && clock_parse_rfc3339(after, &ms) == 0 && ms <= now;
-}
-
-static json_t *
-decimal(int64_t minor, const char *currency)
-{
-	int exp = currency_exponent(currency ? currency : "");
-	char s[48];
-
-	money_decimal(minor, exp < 0 ? 0 : exp, s, sizeof(s));
-	return json_string(s);
-}
-
-/* What each provider is owed by the latest statement of each object. */
-static json_t *
-totals(const json_t *entries, int64_t now)
-{
-	json_t *latest = json_object(), *sum = json_object(), *out = json_array(), *t;
-	const json_t *e, *st;
-	const char *k;
-	size_t i;
-
-	json_array_foreach(entries, i, e)
-		json_object_set(latest, json_string_value(json_object_get(e, "object")), (json_t *)e);
-	json_object_foreach(latest, k, e) {
-		const char *cur, *which;
-		char key[200];
-
-		st = entry_statement(e);
-		cur = json_string_value(json_object_get(st, "currency"));
-		snprintf(key, sizeof(key), "%s %s", json_string_value(json_object_get(st, "provider")),
-			 cur ? cur : "");
-		if (!(t = json_object_get(sum, key))) {
-			t = json_pack("{s:O?, s:O?, s:I, s:I}", "provider", json_object_get(st, "provider"),
-				      "currency", json_object_get(st, "currency"), "held_minor",
-				      (json_int_t)0, "payable_minor", (json_int_t)0);
-			json_object_set_new(sum, key, t);
-		}
-		which = is_payable(st, now) ? "payable_minor" : "held_minor";
-		json_object_set_new(t, which, json_integer(json_integer_value(json_object_get(t, which)) +
-			json_integer_value(json_object_get(st, "provider_share_minor"))));
-	}
-	json_object_foreach(sum, k, t) {
-		const char *cur = json_string_value(json_object_get(t, "currency"));
-
-		json_object_set_new(t, "held", decimal(json_integer_value(json_object_get(t,
-					"held_minor")), cur));
-		json_object_set_new(t, "payable", decimal(json_integer_value(json_object_get(t,
-					"payable_minor")), cur));
-		json_array_append(out, t);
-	}
-	json_decref(latest);
-	json_decref(sum);
-	return out;
 }
 
 static json_t *
@@ -293,7 +222,7 @@ history_statements(struct ledger *l, const char *provider, int64_t now_ms, struc
 		return NULL;
 	list = json_array();
 	json_array_foreach(entries, i, e) {
-		const json_t *st = entry_statement(e);
+		const json_t *st = settle_entry_statement(e);
 		json_t *x = json_pack("{s:O?, s:O?, s:O?, s:O?, s:o}", "seq", json_object_get(e, "seq"),
 				      "time", json_object_get(e, "time"), "kind",
 				      json_object_get(e, "kind"), "object",
@@ -304,7 +233,7 @@ history_statements(struct ledger *l, const char *provider, int64_t now_ms, struc
 
 			json_object_set(x, copied[k], v ? v : json_null());
 		}
-		json_object_set_new(x, "payable", json_boolean(is_payable(st, now_ms)));
+		json_object_set_new(x, "payable", json_boolean(settle_is_payable(st, now_ms)));
 		json_object_set_new(x, "amends", amends_of(e));
 		json_object_set_new(x, "lines", json_integer((json_int_t)json_array_size(
 			json_object_get(st, "lines"))));
@@ -312,7 +241,7 @@ history_statements(struct ledger *l, const char *provider, int64_t now_ms, struc
 	}
 	doc = versioned();
 	json_object_set_new(doc, "statements", list);
-	json_object_set_new(doc, "totals", totals(entries, now_ms));
+	json_object_set_new(doc, "totals", settle_totals(entries, now_ms));
 	json_decref(entries);
 	return doc;
 }
@@ -339,7 +268,7 @@ history_statement(struct ledger *l, int64_t seq, const char *provider, struct be
 		json_object_set(doc, "object", json_object_get(e, "object"));
 		json_object_set_new(doc, "period", period_of(e));
 		json_object_set_new(doc, "amends", amends_of(e));
-		json_object_set(doc, "statement", (json_t *)entry_statement(e));
+		json_object_set(doc, "statement", (json_t *)settle_entry_statement(e));
 	}
 	json_decref(entries);
 	return doc;

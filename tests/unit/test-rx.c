@@ -106,6 +106,14 @@ static const struct pcase schema_cases[] = {
 	{ "^(https?|unix)://",
 	  { S("http://"), S("https://x"), S("unix://") },
 	  { S("ftp://"), S("httpss://"), S("http:/"), S(" http://") } },
+	{ "^[^ ]+( [^ ]+){4}$",
+	  { S("0 9 * * 1-5"), S("*/15 2-4 1,15 jan-mar sun"), S("a b c d e") },
+	  { S("0 9 * *"), S("0 9 * * 1 2"), S(" 0 9 * * 1"), S("0 9 * * 1 "), S("0  9 * * 1"),
+	    S("") } },
+	{ "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",
+	  { S("UTC"), S("Europe/Berlin"), S("America/Argentina/Buenos_Aires"), S("Etc/GMT+5") },
+	  { S(""), S("/etc/passwd"), S("Europe/"), S("Europe//Berlin"), S("../x"), S("Europe/Ber lin"),
+	    S("a.b") } },
 };
 
 /* More patterns of the subset, for the comparison with regexec. */

@@ -53,6 +53,19 @@ shlibs=$(cd "$work" && dpkg-shlibdeps -O -edebian/berth/usr/bin/berth)
 shlibs=${shlibs#shlibs:Depends=}
 [ -n "$shlibs" ] || { echo "contrib/package.sh: dpkg-shlibdeps found no libraries" >&2; exit 1; }
 
+# /usr/share/doc/berth: the licence as Debian's copyright file, and a changelog
+mkdir -p -m 0755 "$root/usr/share/doc/berth"
+{
+	printf 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n'
+	printf 'Upstream-Name: berth\n\nFiles: *\nCopyright: 2026 the berth authors\nLicense: MIT\n'
+	sed -n '/^Permission/,$p' "$src/LICENSE" | sed 's/^$/./; s/^/ /'
+} > "$root/usr/share/doc/berth/copyright"
+printf 'berth (%s) stable; urgency=medium\n\n  * Release %s.\n\n -- %s <%s>  %s\n' \
+	"$version" "$version" "${DEBFULLNAME:-berth}" "${DEBEMAIL:-berth@berth.invalid}" \
+	"$(date -R -u -d "@${SOURCE_DATE_EPOCH:-$(git -C "$src" log -1 --format=%ct 2>/dev/null || echo 0)}")" |
+	gzip -9n > "$root/usr/share/doc/berth/changelog.Debian.gz"
+chmod 0644 "$root/usr/share/doc/berth/copyright" "$root/usr/share/doc/berth/changelog.Debian.gz"
+
 for s in postinst prerm postrm; do
 	install -m 0755 "$src/contrib/debian/$s" "$root/DEBIAN/$s"
 done

@@ -89,9 +89,12 @@ for f in /usr/share/man/man1/berth.1.gz /usr/share/man/man5/berth-manifests.5.gz
 	/usr/share/bash-completion/completions/berth /usr/share/zsh/vendor-completions/_berth \
 	/usr/share/fish/vendor_completions.d/berth.fish /lib/systemd/system/berth-reconcile.service \
 	/lib/systemd/system/berth-reconcile.timer /lib/systemd/system/berth-serve.service \
-	/lib/systemd/system/berth-agent.service; do
+	/lib/systemd/system/berth-agent.service /usr/share/doc/berth/copyright \
+	/usr/share/doc/berth/changelog.Debian.gz; do
 	[ -s "$R$f" ] || missing="$missing $f"
 done
+grep -q '^License: MIT$' "$R/usr/share/doc/berth/copyright" && pass "the copyright file names the licence" ||
+	fail "copyright: $(head -5 "$R/usr/share/doc/berth/copyright")"
 [ -z "$missing" ] && pass "man pages, completions and units are installed" || fail "not installed:$missing"
 "$BERTH" help --man >"$T/berth.1"
 gzip -dc "$R/usr/share/man/man1/berth.1.gz" | cmp -s - "$T/berth.1" &&

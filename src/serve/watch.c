@@ -73,12 +73,13 @@ void
 watch_tick(struct watch *w, int64_t now_ms, void (*warn)(void *arg, const char *msg), void *arg)
 {
 	struct status *s;
-	json_t *changes = json_array(), *c, *was;
+	json_t *changes, *c, *was;
 	size_t i;
 
 	if (!w || (w->last_ms && now_ms - w->last_ms < WATCH_EVERY_MS))
 		return;
 	w->last_ms = now_ms;
+	changes = json_array();
 	s = intake_status(w->in, now_ms);
 	for (i = 0; i < s->nhosts; i++) {
 		const struct status_host *h = &s->hosts[i];

@@ -49,7 +49,13 @@ reap_labs() {
 	contrib/lab/lab reap
 }
 reap_labs
+# The output ends with meson's summary, after what the reaping said.
+summary() {
+	local log=$builddir/meson-logs/testlog.txt
+	[ -f "$log" ] && sed -n '/^Ok:  /,/^Timeout:/p' "$log" | tail -n 6
+	return 0
+}
 # shellcheck disable=SC2154 # rc is set in the trap itself
-trap 'rc=$?; reap_labs || rc=1; exit $rc' EXIT
+trap 'rc=$?; reap_labs >&2 || rc=1; summary; exit $rc' EXIT
 # shellcheck disable=SC2086
 meson test -C "$builddir" --print-errorlogs --num-processes 2 ${MESON_TEST_ARGS:-}

@@ -238,7 +238,8 @@ ledger_open(const char *state_dir, struct ledger **out, struct berr *err)
 {
 	struct ledger *l = xcalloc(1, sizeof(*l));
 	char *path = xasprintf("%s/berth.db", state_dir);
-	int fd, on = 1;
+	struct stat sb;
+	int fd = -1, on = 1;
 
 	*out = NULL;
 	pthread_mutex_init(&l->mu, NULL);
@@ -247,13 +248,25 @@ ledger_open(const char *state_dir, struct ledger **out, struct berr *err)
 	l->q_tail = &l->q_head;
 	if (mkdir_p(state_dir, err) < 0)
 		goto fail;
-	/* Created 0600 here: SQLite gives the -wal and -shm files the same mode. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
+	/*
+	 * Created 0600 here (SQLite gives the -wal and -shm files the same
+	 * mode), and only when it is missing: closing a descriptor of a file
+	 * drops every POSIX lock the process holds on it, the locks of another
+	 * connection to berth.db in this process included. A symbolic link is
+	 * refused either way.
+	 */
+	if (lstat(path, &sb) == 0) {
+		if (S_ISLNK(sb.st_mode)) {
+			berr_set(err, "cannot open the ledger \"%s\": %s", path, strerror(ELOOP));
+			goto fail;
+		}
+	} else if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			      0600)) >= 0) {
+		close(fd);
+	} else if (errno != EEXIST) {
 		berr_set(err, "cannot open the ledger \"%s\": %s", path, strerror(errno));
 		goto fail;
 	}
-	close(fd);
 	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		berr_set(err, "cannot open the ledger \"%s\": %s", path,

@@ -84,20 +84,23 @@ watch_tick(struct watch *w, int64_t now_ms, void (*warn)(void *arg, const char *
 	for (i = 0; i < s->nhosts; i++) {
 		const struct status_host *h = &s->hosts[i];
 		const char *name = h->host->meta.name, *state;
+		int offline, was_offline, change;
 		int64_t outage;
 
 		if (!h->host->agent_key || h->report_age_ms < 0 ||
 		    (h->health != HEALTH_ONLINE && h->health != HEALTH_OFFLINE))
 			continue;
-		state = h->health == HEALTH_ONLINE ? "online" : "offline";
+		offline = h->health == HEALTH_OFFLINE;
+		state = offline ? "offline" : "online";
 		was = json_object_get(w->seen, name);
+		was_offline = was && !strcmp(json_string_value(json_object_get(was, "state")),
+					     "offline");
 		outage = json_integer_value(json_object_get(was, "outage"));
-		if (!strcmp(state, "offline") && (!was || strcmp(json_string_value(
-			json_object_get(was, "state")), "offline") || json_object_get(was, "untold")))
+		/* an outage is told when it starts, or again when telling it failed */
+		change = offline ? !was_offline || json_object_get(was, "untold") : was_offline;
+		if (offline && change)
 			outage = h->received_ms;
-		if (!strcmp(state, "offline") ? !was || strcmp(json_string_value(json_object_get(
-			was, "state")), "offline") || json_object_get(was, "untold") :
-		    was && !strcmp(json_string_value(json_object_get(was, "state")), "offline"))
+		if (change)
 			json_array_append_new(changes, json_pack("{s:s, s:s, s:s, s:I, s:I}", "host",
 				name, "provider", h->host->meta.provider ? h->host->meta.provider :
 				"platform", "state", state, "outage", (json_int_t)outage, "window",

@@ -23,6 +23,7 @@
 #include "plan/plan.h"
 #include "sched/window.h"
 #include "apply/webhooks.h"
+#include "util/webhook.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -347,14 +348,16 @@ record_facts(struct ctx *ctx, struct run_journal *j, const struct run_inputs *in
 	struct settle_events ev = { 0 };
 	struct settle_spans sp = { 0 };
 	json_t *drift = NULL, *terms = settle_terms_of_fleet(in->res.fleet);
+	const json_t *g, *last = NULL;
 	struct berr err;
-	const json_t *g;
 	size_t i;
-	int ret = -1;
+	int ret = -1, gathered;
 
-	if (settle_events_gather(j->ledger, &ev, &err) < 0 ||
-	    ((!ev.nterms || !json_equal(terms, (json_t *)ev.terms[ev.nterms - 1].terms)) &&
-	     run_journal_terms(j, terms, &err) < 0) ||
+	gathered = settle_events_gather(j->ledger, &ev, &err) == 0;
+	if (gathered)
+		last = settle_events_last_terms(&ev);
+	if (!gathered ||
+	    ((!last || !json_equal(terms, (json_t *)last)) && run_journal_terms(j, terms, &err) < 0) ||
 	    (in->observed &&
 	     (settle_spans_build(ev.v, ev.n, fleet_host_provider, in->res.fleet,
 				 clock_now_ms() / 1000, &sp, &err) < 0 ||
@@ -364,7 +367,7 @@ record_facts(struct ctx *ctx, struct run_journal *j, const struct run_inputs *in
 			  " ledger records it)", err.msg);
 		goto out;
 	}
-	if (ev.nterms && !json_equal(terms, (json_t *)ev.terms[ev.nterms - 1].terms))
+	if (last && !json_equal(terms, (json_t *)last))
 		cmd_info(ctx, "the providers' terms changed: recorded, in force from now on");
 	json_array_foreach(drift, i, g)
 		if (json_object_get(g, "to"))
@@ -650,7 +653,7 @@ parse(struct ctx *ctx, int argc, char **argv, struct apply_args *aa,
 			aa->timeout_ms = (long)ms;
 			break;
 		case O_NOTIFY:
-			if (strncmp(p.arg, "http://", 7) && strncmp(p.arg, "https://", 8))
+			if (!webhook_url_ok(p.arg))
 				return usage_error(ctx, "--notify: want an http:// or https:// URL,"
 						   " have \"%.40s\"", p.arg);
 			aa->notify = xreallocarray(aa->notify, aa->nnotify + 1, sizeof(*aa->notify));

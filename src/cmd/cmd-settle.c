@@ -271,7 +271,8 @@ compute(struct ctx *ctx, const struct settle_args *a, const struct fleet *f,
 	in.ntraffic = tr.n;
 	in.offline = off;
 	in.noffline = noff;
-	if (ev.nterms && !json_equal(configured, (json_t *)ev.terms[ev.nterms - 1].terms))
+	if (settle_events_last_terms(&ev) &&
+	    !json_equal(configured, (json_t *)settle_events_last_terms(&ev)))
 		cmd_info(ctx, "the providers' terms in the manifests differ from those last applied:"
 			 " they count from the apply or reconcile that records them");
 	last = settle_era_at(&eras, a->to > a->from ? a->to - 1 : a->to);

@@ -168,6 +168,12 @@ settle_events_gather(struct ledger *l, struct settle_events *out, struct berr *e
 	return 0;
 }
 
+const json_t *
+settle_events_last_terms(const struct settle_events *e)
+{
+	return e->nterms ? e->terms[e->nterms - 1].terms : NULL;
+}
+
 void
 settle_events_release(struct settle_events *e)
 {

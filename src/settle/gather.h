@@ -47,6 +47,10 @@ struct settle_events {
 int settle_events_gather(struct ledger *l, struct settle_events *out, struct berr *err);
 void settle_events_release(struct settle_events *e);
 
+/* The terms recorded last (what apply and reconcile compare the commit's
+ * with), or NULL when none is recorded. */
+const json_t *settle_events_last_terms(const struct settle_events *e);
+
 struct settle_traffics {
 	struct settle_traffic *v;
 	size_t n, alloc;

@@ -178,17 +178,7 @@ scope_status(const struct status *s, const char *provider)
 void
 scope_status_free(struct status *v)
 {
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; i < v->nhosts; i++)
-		free(v->hosts[i].instances);
-	for (i = 0; i < v->npools; i++)
-		free(v->pools[i].members);
-	free(v->hosts);
-	free(v->pools);
-	free(v);
+	status_free(v);		/* a view owns what a status owns: its arrays */
 }
 
 static json_t *

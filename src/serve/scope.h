@@ -39,8 +39,8 @@ int scope_sees_host_name(const struct fleet *f, const char *name, const char *pr
  * What provider sees of s (NULL: all of it): a status of its own that
  * borrows what s borrows (the fleet, the reports) and the instances' and
  * hosts' values of s, but not s itself, which may be freed first. Caller
- * frees with scope_status_free() (never status_free()), which accepts
- * NULL.
+ * frees with scope_status_free(), which accepts NULL (a view owns its
+ * arrays as a status does: status_free() does the work).
  */
 struct status *scope_status(const struct status *s, const char *provider);
 void scope_status_free(struct status *v);

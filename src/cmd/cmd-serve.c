@@ -26,6 +26,7 @@
 #include "serve/intake.h"
 #include "serve/watch.h"
 #include "apply/webhooks.h"
+#include "util/webhook.h"
 #include "util/clock.h"
 #include "util/notify.h"
 #include "util/xalloc.h"
@@ -99,7 +100,7 @@ cmd_serve(struct ctx *ctx, int argc, char **argv)
 		case OPT_OPERAND: return usage_error(ctx, "unexpected argument \"%s\"", p.arg);
 		case O_LISTEN: ho.listen = p.arg; break;
 		case O_NOTIFY:
-			if (strncmp(p.arg, "http://", 7) && strncmp(p.arg, "https://", 8)) {
+			if (!webhook_url_ok(p.arg)) {
 				free(notify);
 				return usage_error(ctx, "--notify: want an http:// or https:// URL,"
 						   " have \"%.40s\"", p.arg);

@@ -77,6 +77,12 @@ webhook_post(const char *url, const char *body, int64_t deadline_mono_ms, struct
 	return r;
 }
 
+int
+webhook_url_ok(const char *url)
+{
+	return !strncmp(url, "http://", 7) || !strncmp(url, "https://", 8);
+}
+
 char *
 webhook_redact(const char *url)
 {

@@ -20,6 +20,9 @@
  */
 int webhook_post(const char *url, const char *body, int64_t deadline_mono_ms, struct berr *err);
 
+/* Whether url is one webhook_post() takes: http:// or https://. */
+int webhook_url_ok(const char *url);
+
 /* Only the scheme and the server of url, for messages and the ledger: its
  * user info, path and query may hold a secret (as a chat's incoming
  * webhook does in its path). Caller frees. */
